@@ -1,0 +1,185 @@
+"""The typed, immutable configuration: one topology and named targets (DESIGN.md section 3).
+
+Defaults are the runbook's names. Loading and validating a TOML file lives in
+``config_loader``; this module only defines the shapes. Nothing here reads the process
+environment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+PRIMARY_REGION = "us-east-1"
+SECONDARY_REGION = "us-west-2"
+SUPPORTED_REGIONS = frozenset({PRIMARY_REGION, SECONDARY_REGION})
+
+TargetKind = Literal["embedded", "sim", "live"]
+TARGET_KINDS: tuple[str, ...] = ("embedded", "sim", "live")
+
+# Credentials used for simulated targets only: moto accepts any key, so a simulation never
+# needs, and never receives, a real credential.
+SIM_ACCESS_KEY_ID = "testing"
+SIM_SECRET_ACCESS_KEY = "testing"  # a documented dummy value, not a secret
+
+
+@dataclass(frozen=True)
+class ScalingConfig:
+    """A node group scaling triple; valid when ``0 <= min <= desired <= max``."""
+
+    min_size: int
+    max_size: int
+    desired_size: int
+
+    def problems(self) -> list[str]:
+        if not (0 <= self.min_size <= self.desired_size <= self.max_size):
+            return [
+                f"needs 0 <= min <= desired <= max, got min={self.min_size} "
+                f"desired={self.desired_size} max={self.max_size}"
+            ]
+        return []
+
+
+@dataclass(frozen=True)
+class RegionTopology:
+    """What MAIP runs in one region, by name."""
+
+    region: str
+    kube_context: str
+    aws_profile: str
+    eks_cluster: str
+    nodegroup: str
+    rds_instance: str
+    msk_cluster: str
+    alb_name: str
+    standby_scaling: ScalingConfig
+
+
+@dataclass(frozen=True)
+class Topology:
+    """The platform both regions host; defaults are the runbook's names."""
+
+    primary: RegionTopology = field(
+        default_factory=lambda: RegionTopology(
+            region=PRIMARY_REGION,
+            kube_context="maip-prod",
+            aws_profile="maip-prod",
+            eks_cluster="maip-prod-eks-cluster",
+            nodegroup="maip-prod-nodegroup",
+            rds_instance="maip-prod-postgres",
+            msk_cluster="maip-prod-kafka",
+            alb_name="maip-prod-alb",
+            standby_scaling=ScalingConfig(min_size=4, max_size=20, desired_size=8),
+        )
+    )
+    secondary: RegionTopology = field(
+        default_factory=lambda: RegionTopology(
+            region=SECONDARY_REGION,
+            kube_context="maip-prod-dr",
+            aws_profile="maip-prod-dr",
+            eks_cluster="maip-prod-dr-eks-cluster",
+            nodegroup="maip-prod-dr-nodegroup",
+            rds_instance="maip-prod-postgres-replica",
+            msk_cluster="maip-prod-dr-kafka",
+            alb_name="maip-prod-dr-alb",
+            standby_scaling=ScalingConfig(min_size=1, max_size=20, desired_size=2),
+        )
+    )
+    namespace: str = "maip-services"
+    failover_scaling: ScalingConfig = field(
+        default_factory=lambda: ScalingConfig(min_size=4, max_size=20, desired_size=8)
+    )
+    failover_replicas: int = 4
+    failback_replica: str = "maip-prod-postgres-new"
+    dynamodb_table: str = "maip-prod-merchant-analytics"
+    replicator_name_contains: str = "maip"
+    hosted_zone: str = "maip.example.com."
+    record_name: str = "api.maip.example.com"
+    health_path: str = "/actuator/health"
+
+    def region(self, name: str) -> RegionTopology:
+        for candidate in (self.primary, self.secondary):
+            if candidate.region == name:
+                return candidate
+        raise KeyError(name)
+
+    @property
+    def rds_candidates(self) -> tuple[str, ...]:
+        """Instance names that may hold the writer or a replica, in any drill phase."""
+        return (self.primary.rds_instance, self.secondary.rds_instance, self.failback_replica)
+
+
+@dataclass(frozen=True)
+class RegionConnection:
+    """How to reach one region: AWS credentials source, endpoint and Kubernetes access.
+
+    ``profile`` None means the default credential chain (IRSA, instance role). Simulated
+    targets use the fixed dummy credentials above and never a profile.
+    """
+
+    region: str
+    kube_context: str
+    profile: str | None = None
+    endpoint_url: str | None = None
+    kubeconfig: Path | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    """A named place a drill runs against (DESIGN.md section 3)."""
+
+    name: str
+    kind: TargetKind
+    primary: RegionConnection
+    secondary: RegionConnection
+    public_endpoint_url: str = "https://api.maip.example.com"
+    # Simulations only: loopback control URL of the running simulation, the CA bundle of
+    # its TLS endpoints, and how many real seconds a simulated minute takes.
+    control_url: str | None = None
+    ca_bundle: Path | None = None
+    time_scale: float | None = None
+
+    @property
+    def simulated(self) -> bool:
+        return self.kind in ("embedded", "sim")
+
+    def connection(self, region: str) -> RegionConnection:
+        for candidate in (self.primary, self.secondary):
+            if candidate.region == region:
+                return candidate
+        raise KeyError(region)
+
+    @property
+    def connections(self) -> tuple[RegionConnection, RegionConnection]:
+        return (self.primary, self.secondary)
+
+
+@dataclass(frozen=True)
+class Config:
+    """One topology and its named targets, as loaded from one file (or the defaults)."""
+
+    topology: Topology
+    targets: dict[str, Target]
+    source: str | None = None
+    default_target: str | None = None
+
+    def target(self, name: str | None) -> Target:
+        from maip_drlib.errors import ConfigError
+
+        chosen = name or self.default_target
+        if chosen is None:
+            if len(self.targets) == 1:
+                return next(iter(self.targets.values()))
+            raise ConfigError(
+                f"several targets defined ({', '.join(sorted(self.targets))}); choose one with "
+                "--target",
+                source=self.source,
+            )
+        if chosen not in self.targets:
+            known = ", ".join(sorted(self.targets)) or "none"
+            raise ConfigError(
+                f"unknown target {chosen!r} (defined: {known})", source=self.source,
+                key="--target",
+            )
+        return self.targets[chosen]
