@@ -1,0 +1,182 @@
+"""The simulation's control server: fault controls and the simulated DNS answer over HTTP.
+
+Plain HTTP on 127.0.0.1 only (never another address). Routes:
+
+- ``GET /status``: endpoints, regions and current faults (JSON).
+- ``GET /dns/resolve?name=N``: where clients reaching ``N`` connect now (JSON), or with
+  ``&format=connect-to`` the ``127.0.0.1:PORT`` text curl's ``--connect-to`` takes.
+- ``POST /faults/<name>`` with a JSON body: see ``FAULT_ROUTES``.
+
+Not supported: authentication (loopback only), batching several faults in one request.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict
+from http.server import BaseHTTPRequestHandler
+from typing import Any, Protocol
+from urllib.parse import parse_qs, urlsplit
+
+from maip_drlib.sim.faults import FaultSnapshot, FaultState
+from maip_drlib.sim.listener import RestartableServer, send_json
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+class ControlledSimulation(Protocol):
+    """What the control server needs from the simulation."""
+
+    @property
+    def faults(self) -> FaultState: ...
+
+    def resolve(self, name: str) -> dict[str, Any]: ...
+
+    def status(self) -> dict[str, Any]: ...
+
+
+class BadRequest(ValueError):
+    """A control request whose body does not fit the route."""
+
+
+def _field(body: dict[str, Any], key: str, kind: type, default: Any = ...) -> Any:
+    if key not in body:
+        if default is ...:
+            raise BadRequest(f"missing field {key!r}")
+        return default
+    value = body[key]
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+        raise BadRequest(f"field {key!r} must be {kind.__name__}")
+    return value
+
+
+def _outage(f: FaultState, b: dict[str, Any]) -> FaultSnapshot:
+    mode = _field(b, "mode", str, "refuse")
+    if mode not in ("refuse", "hang"):
+        raise BadRequest("field 'mode' must be 'refuse' or 'hang'")
+    return f.region_outage(_field(b, "region", str), mode)
+
+
+def _endpoint(f: FaultState, b: dict[str, Any]) -> FaultSnapshot:
+    components = _field(b, "down_components", list, [])
+    if not all(isinstance(c, str) for c in components):
+        raise BadRequest("field 'down_components' must be a list of strings")
+    return f.set_endpoint(_field(b, "region", str), _field(b, "http_status", int, 200),
+                          tuple(components))
+
+
+def _pods(f: FaultState, b: dict[str, Any]) -> FaultSnapshot:
+    reason = b.get("reason")
+    if reason is not None and not isinstance(reason, str):
+        raise BadRequest("field 'reason' must be a string or null")
+    return f.set_pods_never_ready(_field(b, "region", str), reason)
+
+
+def _replicator(f: FaultState, b: dict[str, Any]) -> FaultSnapshot:
+    state = _field(b, "state", str)
+    if state not in ("RUNNING", "FAILED", "CREATING", "UPDATING", "DELETING"):
+        raise BadRequest("field 'state' must be RUNNING, FAILED, CREATING, UPDATING or DELETING")
+    return f.set_replicator_state(state)  # type: ignore[arg-type]
+
+
+def _promotion(f: FaultState, b: dict[str, Any]) -> FaultSnapshot:
+    mode = _field(b, "mode", str)
+    if mode not in ("normal", "stuck", "fail"):
+        raise BadRequest("field 'mode' must be normal, stuck or fail")
+    return f.set_promotion(mode)  # type: ignore[arg-type]
+
+
+FAULT_ROUTES: dict[str, Callable[[FaultState, dict[str, Any]], FaultSnapshot]] = {
+    "outage": _outage,
+    "restore": lambda f, b: f.restore_region(_field(b, "region", str)),
+    "route53-control-plane": lambda f, b: f.impair_route53_control_plane(
+        _field(b, "impaired", bool, True)),
+    "lag": lambda f, b: f.set_lag(_field(b, "store", str), _field(b, "seconds", float)),
+    "replicator": _replicator,
+    "promotion": _promotion,
+    "endpoint": _endpoint,
+    "pods": _pods,
+}
+
+
+def snapshot_document(snapshot: FaultSnapshot) -> dict[str, Any]:
+    return asdict(snapshot)
+
+
+def _handler_for(simulation: ControlledSimulation) -> type[BaseHTTPRequestHandler]:
+    class ControlHandler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "maip-sim-control"
+
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+        def _reply(self, status: int, document: object) -> None:
+            send_json(self, status, json.dumps(document, default=str).encode())
+
+        def do_GET(self) -> None:
+            parts = urlsplit(self.path)
+            query = parse_qs(parts.query)
+            if parts.path == "/status":
+                self._reply(200, simulation.status())
+            elif parts.path == "/dns/resolve":
+                name = (query.get("name") or [""])[0]
+                if not name:
+                    self._reply(400, {"error": "query parameter 'name' is required"})
+                    return
+                try:
+                    answer = simulation.resolve(name)
+                except LookupError as error:
+                    self._reply(404, {"error": str(error)})
+                    return
+                if (query.get("format") or [""])[0] == "connect-to":
+                    text = f"{answer['address']}:{answer['port']}".encode()
+                    send_json(self, 200, text, "text/plain")
+                else:
+                    self._reply(200, answer)
+            else:
+                self._reply(404, {"error": f"no route {parts.path}"})
+
+        def do_POST(self) -> None:
+            path = urlsplit(self.path).path
+            route = FAULT_ROUTES.get(path.removeprefix("/faults/")) if path.startswith(
+                "/faults/") else None
+            if route is None:
+                self._reply(404, {"error": f"no route {path}",
+                                  "fault_routes": sorted(FAULT_ROUTES)})
+                return
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY_BYTES:
+                self._reply(413, {"error": "body too large"})
+                return
+            try:
+                body = json.loads(self.rfile.read(length) or b"{}")
+                if not isinstance(body, dict):
+                    raise BadRequest("body must be a JSON object")
+                snapshot = route(simulation.faults, body)
+            except (json.JSONDecodeError, BadRequest, KeyError, ValueError) as error:
+                self._reply(400, {"error": str(error).strip("'\"")})
+                return
+            self._reply(200, {"faults": snapshot_document(snapshot)})
+
+    return ControlHandler
+
+
+class ControlServer:
+    """Serves the control routes of one simulation on 127.0.0.1."""
+
+    def __init__(self, simulation: ControlledSimulation, port: int = 0):
+        self._server = RestartableServer(_handler_for(simulation), port=port, name="control")
+
+    @property
+    def url(self) -> str:
+        return self._server.url
+
+    def start(self) -> None:
+        self._server.listen()
+
+    def stop(self) -> None:
+        self._server.stop()

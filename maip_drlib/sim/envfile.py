@@ -1,0 +1,76 @@
+"""The shell environment file of ``maip-dr sim up --env-file``.
+
+Sourced in bash, it makes the runbook's snippets work verbatim against the simulation: dummy
+credentials, the moto endpoint, the generated kubeconfig, the functions ``maip-prod`` and
+``maip-prod-dr`` that switch kube context and AWS region, and wrappers for ``aws`` (endpoint
+URL, which ``aws rds`` ignores from the environment, and short timeouts), ``kubectl`` (short
+request timeout) and ``curl`` (the simulation's CA, and the address the simulated DNS
+answer gives for the API name). Not supported: shells other than bash and zsh.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+from maip_drlib.config import SIM_ACCESS_KEY_ID, SIM_SECRET_ACCESS_KEY, Topology
+
+
+@dataclass(frozen=True)
+class SimEnvironment:
+    """What the env file points at."""
+
+    aws_endpoint_url: str
+    kubeconfig: Path
+    control_url: str
+    ca_bundle: Path
+    api_hostname: str
+
+
+def render_env_file(env: SimEnvironment, topology: Topology) -> str:
+    q = shlex.quote
+    primary, secondary = topology.primary, topology.secondary
+    return f"""# MAIP DR suite: environment of a running SIMULATION (loopback, dummy credentials).
+# Source it in bash:  source <this file>
+export AWS_ACCESS_KEY_ID={q(SIM_ACCESS_KEY_ID)}
+export AWS_SECRET_ACCESS_KEY={q(SIM_SECRET_ACCESS_KEY)}
+unset AWS_SESSION_TOKEN AWS_PROFILE AWS_DEFAULT_PROFILE
+export AWS_ENDPOINT_URL={q(env.aws_endpoint_url)}
+export AWS_REGION={q(primary.region)} AWS_DEFAULT_REGION={q(primary.region)}
+export AWS_MAX_ATTEMPTS=2 AWS_RETRY_MODE=standard AWS_PAGER=""
+export KUBECONFIG={q(str(env.kubeconfig))}
+export MAIP_SIM_CONTROL_URL={q(env.control_url)}
+export MAIP_SIM_CA_BUNDLE={q(str(env.ca_bundle))}
+export NO_PROXY="127.0.0.1,localhost${{NO_PROXY:+,$NO_PROXY}}"
+
+_maip_region() {{
+  export AWS_REGION="$1" AWS_DEFAULT_REGION="$1"
+  command kubectl config use-context "$2" >/dev/null
+}}
+{primary.kube_context}() {{ _maip_region {q(primary.region)} {q(primary.kube_context)}; }}
+{secondary.kube_context}() {{ _maip_region {q(secondary.region)} {q(secondary.kube_context)}; }}
+
+# aws rds ignores AWS_ENDPOINT_URL (a CLI customization resets it): pass it explicitly.
+aws() {{
+  command aws --endpoint-url "$AWS_ENDPOINT_URL" --cli-connect-timeout 2 \\
+    --cli-read-timeout 10 "$@"
+}}
+kubectl() {{ command kubectl --request-timeout=5s "$@"; }}
+# The API name resolves through the simulated Route 53 answer to a loopback port.
+curl() {{
+  local _maip_to
+  _maip_to=$(command curl -fsS --max-time 5 \\
+    "$MAIP_SIM_CONTROL_URL/dns/resolve?name={env.api_hostname}&format=connect-to") || return 7
+  command curl --cacert "$MAIP_SIM_CA_BUNDLE" --max-time 10 \\
+    --connect-to "{env.api_hostname}:443:$_maip_to" "$@"
+}}
+{primary.kube_context}
+echo "MAIP simulation environment loaded (region {primary.region}, context \
+{primary.kube_context}); this is a simulation." >&2
+"""
+
+
+def write_env_file(path: Path, env: SimEnvironment, topology: Topology) -> Path:
+    path.write_text(render_env_file(env, topology))
+    return path
