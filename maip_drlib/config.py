@@ -183,3 +183,17 @@ class Config:
                 key="--target",
             )
         return self.targets[chosen]
+
+
+def embedded_target(topology: Topology, name: str = "embedded",
+                    time_scale: float | None = None) -> Target:
+    """The target that means "start the embedded simulation"; it has no endpoints yet."""
+    return Target(
+        name=name,
+        kind="embedded",
+        primary=RegionConnection(region=topology.primary.region,
+                                 kube_context=topology.primary.kube_context),
+        secondary=RegionConnection(region=topology.secondary.region,
+                                   kube_context=topology.secondary.kube_context),
+        time_scale=time_scale,
+    )

@@ -1,0 +1,184 @@
+"""``maip-dr sim``: run the simulation in the foreground and drive its faults."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+import click
+
+from maip_drlib.config import PRIMARY_REGION, SECONDARY_REGION
+from maip_drlib.errors import ConfigError
+from maip_drlib.sim_client import SimulationClient
+
+REGIONS = click.Choice([PRIMARY_REGION, SECONDARY_REGION])
+
+
+@click.group("sim", help="The embedded MAIP simulation (loopback only, simulated).")
+def sim_group() -> None:
+    pass
+
+
+@sim_group.command("up")
+@click.option("--env-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write a bash file that, when sourced, points aws, kubectl and curl at "
+                   "this simulation so the runbook's snippets work verbatim.")
+@click.option("--config-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write a config file with a 'sim' target for this process.")
+@click.option("--target-name", default="sim", show_default=True,
+              help="Name of the target written by --config-out.")
+@click.option("--time-scale", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Real seconds a simulated minute takes (default: the simulation's).")
+@click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the kubeconfig and CA (default: a temporary folder, removed "
+                   "at exit).")
+def sim_up(env_file: Path | None, config_out: Path | None, target_name: str,
+           time_scale: float | None, state_dir: Path | None) -> None:
+    """Run the simulation until Ctrl-C or SIGTERM; print a line with "ready" when it is."""
+    from maip_drlib.sim.simulation import Simulation
+
+    for option, path in (("--env-file", env_file), ("--config-out", config_out)):
+        if path is not None and not path.parent.is_dir():
+            raise ConfigError(f"folder {str(path.parent)!r} does not exist", key=option)
+    stop = threading.Event()
+
+    def _on_signal(signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    kwargs: dict[str, Any] = {}
+    if time_scale is not None:
+        kwargs["time_scale"] = time_scale
+    if state_dir is not None:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        kwargs["state_dir"] = state_dir
+    simulation = Simulation(**kwargs)
+    click.echo("maip-dr sim: starting the simulated MAIP platform on 127.0.0.1 ...", err=True)
+    simulation.start()
+    try:
+        if env_file is not None:
+            simulation.write_env_file(env_file)
+        if config_out is not None:
+            simulation.write_config(config_out, target_name)
+        status = simulation.status()
+        click.echo(f"maip-dr sim: aws endpoint {status['aws_endpoint_url']}", err=True)
+        click.echo(f"maip-dr sim: control {status['control_url']}", err=True)
+        click.echo(f"maip-dr sim: kubeconfig {status['kubeconfig']}", err=True)
+        if env_file is not None:
+            click.echo(f"maip-dr sim: source {env_file} to use aws, kubectl and curl", err=True)
+        click.echo(f"maip-dr sim: ready (pid {os.getpid()}; Ctrl-C or SIGTERM stops it)",
+                   err=False)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        click.echo("maip-dr sim: stopping ...", err=True)
+        simulation.stop()
+        click.echo("maip-dr sim: stopped", err=True)
+
+
+@sim_group.group("fault", help="Inject or clear a fault in a running simulation.")
+@click.option("--control-url", envvar="MAIP_SIM_CONTROL_URL", show_envvar=True, default=None,
+              help="Control URL of the running simulation (the env file exports it).")
+@click.pass_context
+def fault_group(ctx: click.Context, control_url: str | None) -> None:
+    ctx.obj["control_url"] = control_url
+
+
+def _client(ctx: click.Context) -> SimulationClient:
+    url = ctx.obj.get("control_url")
+    if not url:
+        from maip_drlib.cli_targets import load_target
+
+        target = load_target(ctx)
+        url = target.control_url
+        if target.kind != "sim" or not url:
+            raise ConfigError("needs a running simulation: pass --control-url, source the env "
+                              "file of 'maip-dr sim up', or choose a 'sim' target",
+                              key="--control-url")
+    return SimulationClient(url)
+
+
+def _show(result: dict[str, Any]) -> None:
+    click.echo(json.dumps(result.get("faults", result), indent=2, sort_keys=True))
+
+
+@fault_group.command("outage", help="Take a region down: its AWS APIs (but Route 53, IAM and "
+                     "STS), Kubernetes API and endpoint refuse connections, or hang.")
+@click.option("--region", type=REGIONS, required=True)
+@click.option("--mode", type=click.Choice(["refuse", "hang"]), default="refuse",
+              show_default=True)
+@click.pass_context
+def fault_outage(ctx: click.Context, region: str, mode: str) -> None:
+    _show(_client(ctx).outage(region, mode))
+
+
+@fault_group.command("restore", help="Bring a region back and clear its endpoint and pod "
+                     "faults.")
+@click.option("--region", type=REGIONS, required=True)
+@click.pass_context
+def fault_restore(ctx: click.Context, region: str) -> None:
+    _show(_client(ctx).restore(region))
+
+
+@fault_group.command("lag", help="Set the replication lag a store reports, in seconds.")
+@click.option("--store", type=click.Choice(["rds", "dynamodb", "msk"]), required=True)
+@click.option("--seconds", type=click.FloatRange(min=0), required=True)
+@click.pass_context
+def fault_lag(ctx: click.Context, store: str, seconds: float) -> None:
+    _show(_client(ctx).fault("lag", store=store, seconds=seconds))
+
+
+@fault_group.command("replicator", help="Set the MSK replicator's state.")
+@click.option("--state", type=click.Choice(["RUNNING", "FAILED", "CREATING", "UPDATING",
+                                            "DELETING"]), required=True)
+@click.pass_context
+def fault_replicator(ctx: click.Context, state: str) -> None:
+    _show(_client(ctx).fault("replicator", state=state))
+
+
+@fault_group.command("promotion", help="How the next RDS promotion behaves.")
+@click.option("--mode", type=click.Choice(["normal", "stuck", "fail"]), required=True)
+@click.pass_context
+def fault_promotion(ctx: click.Context, mode: str) -> None:
+    _show(_client(ctx).fault("promotion", mode=mode))
+
+
+@fault_group.command("endpoint", help="Make a region's endpoint answer an HTTP status, or "
+                     "report components DOWN.")
+@click.option("--region", type=REGIONS, required=True)
+@click.option("--http-status", type=click.IntRange(100, 599), default=200, show_default=True)
+@click.option("--down", "down_components", multiple=True,
+              help="Component reported DOWN (repeatable), e.g. db.")
+@click.pass_context
+def fault_endpoint(ctx: click.Context, region: str, http_status: int,
+                   down_components: tuple[str, ...]) -> None:
+    _show(_client(ctx).fault("endpoint", region=region, http_status=http_status,
+                             down_components=list(down_components)))
+
+
+@fault_group.command("pods", help="Make a region's pods never become ready (or clear it).")
+@click.option("--region", type=REGIONS, required=True)
+@click.option("--reason", default=None,
+              help="Waiting reason, e.g. CrashLoopBackOff or ImagePullBackOff; omit to clear.")
+@click.pass_context
+def fault_pods(ctx: click.Context, region: str, reason: str | None) -> None:
+    _show(_client(ctx).fault("pods", region=region, reason=reason))
+
+
+@fault_group.command("route53-control-plane", help="Impair (or heal) Route 53's control "
+                     "plane: its API answers 503; DNS answers and health checks go on.")
+@click.option("--impaired/--healthy", default=True, show_default=True)
+@click.pass_context
+def fault_route53(ctx: click.Context, impaired: bool) -> None:
+    _show(_client(ctx).fault("route53-control-plane", impaired=impaired))
+
+
+@fault_group.command("status", help="Print the simulation's endpoints and current faults.")
+@click.pass_context
+def fault_status(ctx: click.Context) -> None:
+    click.echo(json.dumps(_client(ctx).status(), indent=2, sort_keys=True))
