@@ -1,0 +1,421 @@
+"""Load and validate the TOML configuration once, at the edge (DESIGN.md section 3).
+
+``load_config(path)`` returns a frozen ``Config``; ``load_config(None)`` and ``default_config()``
+return the runbook's topology and no targets (the caller adds the embedded target at run time).
+``describe_config(config)`` renders the resolved configuration for ``maip-dr config check``.
+
+Schema (every table rejects unknown keys)::
+
+    default_target = "prod"                      # optional; must name a target
+    [topology]                                   # optional; overrides Topology fields
+    namespace = "maip-services"
+    failover_scaling = { min_size = 4, max_size = 20, desired_size = 8 }
+    [topology.primary]                           # RegionTopology fields (region is fixed)
+    [topology.secondary]
+    [targets.<name>]
+    kind = "embedded" | "sim" | "live"
+    public_endpoint_url = "https://api.maip.example.com"   # sim, live
+    control_url = "http://127.0.0.1:PORT"                  # sim only, required, loopback
+    ca_bundle = "ca.pem"                                   # sim, live; relative to the file
+    time_scale = 0.1                                       # embedded, sim; > 0
+    [targets.<name>.regions.us-east-1]                     # and us-west-2
+    profile = "maip-prod"                                  # live only
+    endpoint_url = "http://127.0.0.1:PORT"                 # sim: required and loopback
+    kube_context = "maip-prod"                             # default: the topology's
+    kubeconfig = "kubeconfig.yaml"                         # relative to the file
+
+Every error is one ``ConfigError`` line: file, dotted key, what was expected.
+
+Not supported: environment-variable interpolation (the library never reads the environment),
+regions other than us-east-1 and us-west-2, includes of other files, and ``embedded`` targets
+with endpoints (an embedded target in a file only means "start the embedded simulation").
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import tomllib
+from collections.abc import Mapping
+from dataclasses import fields, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from maip_drlib.config import (
+    PRIMARY_REGION,
+    SECONDARY_REGION,
+    SUPPORTED_REGIONS,
+    TARGET_KINDS,
+    Config,
+    RegionConnection,
+    RegionTopology,
+    ScalingConfig,
+    Target,
+    Topology,
+)
+from maip_drlib.errors import ConfigError
+
+_SCALING_KEYS = ("min_size", "max_size", "desired_size")
+_REGION_TOPOLOGY_STRINGS = (
+    "kube_context",
+    "aws_profile",
+    "eks_cluster",
+    "nodegroup",
+    "rds_instance",
+    "msk_cluster",
+    "alb_name",
+)
+_TOPOLOGY_STRINGS = (
+    "namespace",
+    "failback_replica",
+    "dynamodb_table",
+    "replicator_name_contains",
+    "hosted_zone",
+    "record_name",
+    "health_path",
+)
+_TARGET_KEYS_BY_KIND: dict[str, frozenset[str]] = {
+    "embedded": frozenset({"kind", "time_scale"}),
+    "sim": frozenset(
+        {"kind", "public_endpoint_url", "control_url", "ca_bundle", "time_scale", "regions"}
+    ),
+    "live": frozenset({"kind", "public_endpoint_url", "ca_bundle", "regions"}),
+}
+_REGION_KEYS_BY_KIND: dict[str, frozenset[str]] = {
+    "sim": frozenset({"endpoint_url", "kube_context", "kubeconfig"}),
+    "live": frozenset({"profile", "endpoint_url", "kube_context", "kubeconfig"}),
+}
+
+
+def default_config() -> Config:
+    """The runbook's topology and no targets (the embedded target is added at run time)."""
+    return Config(topology=Topology(), targets={}, source=None, default_target=None)
+
+
+def load_config(path: Path | None) -> Config:
+    """Read, validate and resolve a TOML config file; None means ``default_config()``."""
+    if path is None:
+        return default_config()
+    source = str(path)
+    try:
+        raw_bytes = Path(path).read_bytes()
+    except OSError as error:
+        raise ConfigError(f"cannot read config file: {error.strerror or error}",
+                          source=source) from error
+    try:
+        document = tomllib.loads(raw_bytes.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise ConfigError("config file is not UTF-8 text", source=source) from error
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"malformed TOML: {error}", source=source) from error
+    return _Loader(source, Path(path).resolve().parent).config(document)
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """True for localhost, 127.0.0.0/8 and ::1."""
+    if not host:
+        return False
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class _Loader:
+    """Walks the parsed document once; every problem becomes one ConfigError."""
+
+    def __init__(self, source: str, base_dir: Path):
+        self.source = source
+        self.base_dir = base_dir
+
+    # -- primitives ---------------------------------------------------------------------------
+
+    def fail(self, key: str, message: str) -> ConfigError:
+        return ConfigError(message, source=self.source, key=key)
+
+    def table(self, value: Any, key: str) -> Mapping[str, Any]:
+        if not isinstance(value, dict):
+            raise self.fail(key, f"expected a table, got {_type_name(value)}")
+        return value
+
+    def only_keys(self, table: Mapping[str, Any], allowed: frozenset[str] | set[str] | tuple,
+                  key: str, why: str = "") -> None:
+        for name in table:
+            if name not in allowed:
+                where = f"{key}.{name}" if key else name
+                known = ", ".join(sorted(allowed))
+                raise self.fail(where, f"unknown key{why} (expected one of: {known})")
+
+    def string(self, value: Any, key: str) -> str:
+        if not isinstance(value, str):
+            raise self.fail(key, f"expected a string, got {_type_name(value)}")
+        if not value.strip():
+            raise self.fail(key, "expected a non-empty string")
+        return value
+
+    def integer(self, value: Any, key: str, *, minimum: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(key, f"expected an integer, got {_type_name(value)}")
+        if value < minimum:
+            raise self.fail(key, f"expected an integer >= {minimum}, got {value}")
+        return value
+
+    def positive_number(self, value: Any, key: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.fail(key, f"expected a number > 0, got {_type_name(value)}")
+        if not value > 0:
+            raise self.fail(key, f"expected a number > 0, got {value}")
+        return float(value)
+
+    def url(self, value: Any, key: str, *, loopback: bool = False,
+            schemes: tuple[str, ...] = ("http", "https")) -> str:
+        text = self.string(value, key)
+        try:
+            parts = urlsplit(text)
+            port_ok = parts.port is None or parts.port > 0
+        except ValueError as error:
+            raise self.fail(key, f"expected a URL, got {text!r} ({error})") from error
+        if parts.scheme not in schemes or not parts.hostname or not port_ok:
+            wanted = " or ".join(f"{scheme}://" for scheme in schemes)
+            raise self.fail(key, f"expected a {wanted} URL with a host, got {text!r}")
+        if loopback and not is_loopback_host(parts.hostname):
+            raise self.fail(
+                key,
+                f"expected a loopback URL (127.0.0.0/8, ::1 or localhost), got host "
+                f"{parts.hostname!r}",
+            )
+        return text
+
+    def path(self, value: Any, key: str) -> Path:
+        text = self.string(value, key)
+        candidate = Path(text).expanduser()
+        if not candidate.is_absolute():
+            candidate = self.base_dir / candidate
+        if not candidate.is_file():
+            raise self.fail(key, f"expected an existing file, {candidate} not found")
+        return candidate
+
+    # -- document -----------------------------------------------------------------------------
+
+    def config(self, document: Mapping[str, Any]) -> Config:
+        self.only_keys(document, {"topology", "default_target", "targets"}, "")
+        topology = Topology()
+        if "topology" in document:
+            topology = self.topology(self.table(document["topology"], "topology"))
+        targets: dict[str, Target] = {}
+        if "targets" in document:
+            for name, raw in self.table(document["targets"], "targets").items():
+                key = f"targets.{name}"
+                targets[name] = self.target(name, self.table(raw, key), key, topology)
+        default_target = None
+        if "default_target" in document:
+            default_target = self.string(document["default_target"], "default_target")
+            if default_target not in targets:
+                known = ", ".join(sorted(targets)) or "none"
+                raise self.fail(
+                    "default_target", f"expected the name of a target (defined: {known}), "
+                    f"got {default_target!r}"
+                )
+        return Config(topology=topology, targets=targets, source=self.source,
+                      default_target=default_target)
+
+    def scaling(self, value: Any, key: str) -> ScalingConfig:
+        table = self.table(value, key)
+        self.only_keys(table, set(_SCALING_KEYS), key)
+        for name in _SCALING_KEYS:
+            if name not in table:
+                raise self.fail(f"{key}.{name}", "missing required key (an integer >= 0)")
+        scaling = ScalingConfig(
+            **{name: self.integer(table[name], f"{key}.{name}", minimum=0)
+               for name in _SCALING_KEYS}
+        )
+        for problem in scaling.problems():
+            raise self.fail(key, problem)
+        return scaling
+
+    def region_topology(self, base: RegionTopology, value: Any, key: str) -> RegionTopology:
+        table = self.table(value, key)
+        allowed = {"region", "standby_scaling", *_REGION_TOPOLOGY_STRINGS}
+        self.only_keys(table, allowed, key)
+        changes: dict[str, Any] = {}
+        if "region" in table:
+            region = self.string(table["region"], f"{key}.region")
+            if region != base.region:
+                raise self.fail(f"{key}.region", f"expected {base.region!r} (fixed), got "
+                                f"{region!r}")
+        for name in _REGION_TOPOLOGY_STRINGS:
+            if name in table:
+                changes[name] = self.string(table[name], f"{key}.{name}")
+        if "standby_scaling" in table:
+            changes["standby_scaling"] = self.scaling(table["standby_scaling"],
+                                                      f"{key}.standby_scaling")
+        return replace(base, **changes)
+
+    def topology(self, table: Mapping[str, Any]) -> Topology:
+        key = "topology"
+        allowed = {"primary", "secondary", "failover_scaling", "failover_replicas",
+                   *_TOPOLOGY_STRINGS}
+        self.only_keys(table, allowed, key)
+        base = Topology()
+        changes: dict[str, Any] = {}
+        for side in ("primary", "secondary"):
+            if side in table:
+                changes[side] = self.region_topology(getattr(base, side), table[side],
+                                                     f"{key}.{side}")
+        for name in _TOPOLOGY_STRINGS:
+            if name in table:
+                changes[name] = self.string(table[name], f"{key}.{name}")
+        if "failover_scaling" in table:
+            changes["failover_scaling"] = self.scaling(table["failover_scaling"],
+                                                       f"{key}.failover_scaling")
+        if "failover_replicas" in table:
+            changes["failover_replicas"] = self.integer(
+                table["failover_replicas"], f"{key}.failover_replicas", minimum=1
+            )
+        if "health_path" in changes and not changes["health_path"].startswith("/"):
+            raise self.fail(f"{key}.health_path", "expected a path starting with '/'")
+        if "hosted_zone" in changes and not changes["hosted_zone"].endswith("."):
+            changes["hosted_zone"] += "."
+        return replace(base, **changes)
+
+    def target(self, name: str, table: Mapping[str, Any], key: str,
+               topology: Topology) -> Target:
+        if "kind" not in table:
+            raise self.fail(f"{key}.kind", f"missing required key (one of: "
+                            f"{', '.join(TARGET_KINDS)})")
+        kind = self.string(table["kind"], f"{key}.kind")
+        if kind not in TARGET_KINDS:
+            raise self.fail(f"{key}.kind", f"expected one of {', '.join(TARGET_KINDS)}, "
+                            f"got {kind!r}")
+        why = {
+            "embedded": " for an embedded target (it only means: start the embedded "
+                        "simulation; it has no endpoints)",
+            "sim": " for a sim target",
+            "live": " for a live target",
+        }[kind]
+        self.only_keys(table, _TARGET_KEYS_BY_KIND[kind], key, why)
+
+        extra: dict[str, Any] = {}
+        if "public_endpoint_url" in table:
+            extra["public_endpoint_url"] = self.url(table["public_endpoint_url"],
+                                                    f"{key}.public_endpoint_url")
+        if "ca_bundle" in table:
+            extra["ca_bundle"] = self.path(table["ca_bundle"], f"{key}.ca_bundle")
+        if "time_scale" in table:
+            extra["time_scale"] = self.positive_number(table["time_scale"],
+                                                       f"{key}.time_scale")
+        if kind == "sim":
+            if "control_url" not in table:
+                raise self.fail(f"{key}.control_url",
+                                "missing required key (the sim's loopback control URL)")
+            extra["control_url"] = self.url(table["control_url"], f"{key}.control_url",
+                                            loopback=True)
+
+        if kind == "embedded":
+            primary = RegionConnection(region=PRIMARY_REGION,
+                                       kube_context=topology.primary.kube_context)
+            secondary = RegionConnection(region=SECONDARY_REGION,
+                                         kube_context=topology.secondary.kube_context)
+        else:
+            primary, secondary = self.connections(kind, table, key, topology)
+        return Target(name=name, kind=kind, primary=primary,  # type: ignore[arg-type]
+                      secondary=secondary, **extra)
+
+    def connections(self, kind: str, table: Mapping[str, Any], key: str,
+                    topology: Topology) -> tuple[RegionConnection, RegionConnection]:
+        regions_key = f"{key}.regions"
+        if "regions" not in table:
+            raise self.fail(regions_key, f"missing required table (a {kind} target names "
+                            f"both {PRIMARY_REGION} and {SECONDARY_REGION})")
+        regions = self.table(table["regions"], regions_key)
+        for region in regions:
+            if region not in SUPPORTED_REGIONS:
+                raise self.fail(f"{regions_key}.{region}", "unknown region (expected "
+                                f"{PRIMARY_REGION} or {SECONDARY_REGION})")
+        built = []
+        for region_topology in (topology.primary, topology.secondary):
+            region = region_topology.region
+            region_key = f"{regions_key}.{region}"
+            if region not in regions:
+                raise self.fail(region_key, f"missing required table (a {kind} target names "
+                                f"both {PRIMARY_REGION} and {SECONDARY_REGION})")
+            built.append(self.connection(kind, regions[region], region_key, region_topology))
+        return built[0], built[1]
+
+    def connection(self, kind: str, value: Any, key: str,
+                   region_topology: RegionTopology) -> RegionConnection:
+        table = self.table(value, key)
+        self.only_keys(table, _REGION_KEYS_BY_KIND[kind], key, f" for a {kind} target")
+        values: dict[str, Any] = {}
+        if "profile" in table:
+            values["profile"] = self.string(table["profile"], f"{key}.profile")
+        if "endpoint_url" in table:
+            values["endpoint_url"] = self.url(table["endpoint_url"], f"{key}.endpoint_url",
+                                              loopback=kind == "sim")
+        elif kind == "sim":
+            raise self.fail(f"{key}.endpoint_url", "missing required key (a sim target must "
+                            "never reach real AWS: give the simulation's loopback URL)")
+        if "kubeconfig" in table:
+            values["kubeconfig"] = self.path(table["kubeconfig"], f"{key}.kubeconfig")
+        kube_context = region_topology.kube_context
+        if "kube_context" in table:
+            kube_context = self.string(table["kube_context"], f"{key}.kube_context")
+        return RegionConnection(region=region_topology.region, kube_context=kube_context,
+                                **values)
+
+
+def _type_name(value: Any) -> str:
+    return {
+        bool: "a boolean", int: "an integer", float: "a number", str: "a string",
+        list: "an array", dict: "a table",
+    }.get(type(value), type(value).__name__)
+
+
+def describe_config(config: Config) -> str:
+    """The resolved configuration as readable lines (no secrets: profiles are names only)."""
+    topology = config.topology
+    lines = [f"source: {config.source or '(defaults)'}", "topology:"]
+    for side in (topology.primary, topology.secondary):
+        scaling = side.standby_scaling
+        lines.append(
+            f"  {side.region}: kube_context={side.kube_context} aws_profile={side.aws_profile} "
+            f"eks={side.eks_cluster}/{side.nodegroup} rds={side.rds_instance} "
+            f"msk={side.msk_cluster} alb={side.alb_name} standby_scaling="
+            f"{scaling.min_size}/{scaling.desired_size}/{scaling.max_size}"
+        )
+    for item in fields(Topology):
+        if item.name in ("primary", "secondary"):
+            continue
+        value = getattr(topology, item.name)
+        if isinstance(value, ScalingConfig):
+            value = f"{value.min_size}/{value.desired_size}/{value.max_size} (min/desired/max)"
+        lines.append(f"  {item.name}: {value}")
+    lines.append(f"default_target: {config.default_target or '-'}")
+    if not config.targets:
+        lines.append("targets: none (the embedded simulation is used)")
+    else:
+        lines.append("targets:")
+    for name, target in sorted(config.targets.items()):
+        lines.append(f"  {name}: kind={target.kind} public_endpoint_url="
+                     f"{target.public_endpoint_url}")
+        for label in ("control_url", "ca_bundle", "time_scale"):
+            value = getattr(target, label)
+            if value is not None:
+                lines.append(f"    {label}: {value}")
+        if target.kind == "embedded":
+            lines.append("    (endpoints are those of the embedded simulation, at run time)")
+            continue
+        for connection in target.connections:
+            if target.kind == "live":
+                profile = connection.profile or "(default chain)"
+            else:
+                profile = "(simulation dummy keys)"
+            lines.append(
+                f"    {connection.region}: profile={profile} "
+                f"endpoint_url={connection.endpoint_url or '(AWS default)'} "
+                f"kube_context={connection.kube_context} "
+                f"kubeconfig={connection.kubeconfig or '(default)'}"
+            )
+    return "\n".join(lines)

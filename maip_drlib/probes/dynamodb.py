@@ -1,0 +1,50 @@
+"""DynamoDB global tables: replicas and their status, replication latency per receiving region.
+
+Latency comes from CloudWatch ``AWS/DynamoDB ReplicationLatency`` with the FULL dimension set
+(``TableName`` and ``ReceivingRegion``), queried in the sending region, as the runbook does; the
+metric is in milliseconds and the fact in seconds.
+
+Not supported: global tables version 2017.11.29 (``describe_global_table``), per-item checks.
+"""
+
+from __future__ import annotations
+
+from botocore.exceptions import ClientError
+
+from maip_drlib.errors import NotFound
+from maip_drlib.facts import GlobalTableFact, ReplicationLag
+from maip_drlib.probes import aws_api, error_code
+from maip_drlib.probes.cloudwatch import latest_datapoint
+from maip_drlib.regions import RegionHandle
+
+LATENCY_NAMESPACE = "AWS/DynamoDB"
+LATENCY_METRIC = "ReplicationLatency"
+
+
+def global_table(handle: RegionHandle, table: str) -> GlobalTableFact:
+    try:
+        with aws_api(handle, "dynamodb"):
+            data = handle.client("dynamodb").describe_table(TableName=table)["Table"]
+    except ClientError as error:
+        if error_code(error) == "ResourceNotFoundException":
+            raise NotFound(f"DynamoDB table {table} not found in {handle.region}") from error
+        raise
+    replicas = tuple(
+        (str(item["RegionName"]), str(item.get("ReplicaStatus", "UNKNOWN")))
+        for item in data.get("Replicas", [])
+    )
+    return GlobalTableFact(table=table, region=handle.region,
+                           status=str(data.get("TableStatus", "UNKNOWN")), replicas=replicas)
+
+
+def replication_latency(handle: RegionHandle, table: str, receiving_region: str, *,
+                        window_s: int = 3600, period_s: int = 300) -> ReplicationLag:
+    """Latest average latency from ``handle``'s region to ``receiving_region``."""
+    point = latest_datapoint(
+        handle, LATENCY_NAMESPACE, LATENCY_METRIC,
+        {"TableName": table, "ReceivingRegion": receiving_region},
+        statistic="Average", window_s=window_s, period_s=period_s,
+    )
+    seconds = None if point.value is None else point.value / 1000.0
+    return ReplicationLag(store="dynamodb", region=receiving_region, resource=table,
+                          seconds=seconds, measured_at=point.timestamp)

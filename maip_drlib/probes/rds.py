@@ -1,0 +1,112 @@
+"""RDS: instance status and role, writer/replica discovery across regions, replica lag.
+
+Roles are discovered, never assumed from names (DESIGN.md section 3): an instance with no
+read-replica source is a writer; one with a source is a replica of it (the source may be an ARN
+for cross-region replicas).
+
+Not supported: Aurora clusters (DB clusters), Multi-AZ DB clusters, and candidates outside the
+topology's names.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from maip_drlib.config import Topology
+from maip_drlib.errors import NotFound, Unreachable
+from maip_drlib.facts import ApiUnreachable, DbInstanceFact, RdsRoles, ReplicationLag
+from maip_drlib.probes import aws_api, error_code
+from maip_drlib.probes.cloudwatch import latest_datapoint
+from maip_drlib.regions import RegionHandle, RegionHandles
+
+REPLICA_LAG_NAMESPACE = "AWS/RDS"
+REPLICA_LAG_METRIC = "ReplicaLag"
+REPLICA_LAG_DIMENSION = "DBInstanceIdentifier"
+
+
+def _fact(handle: RegionHandle, data: dict[str, Any]) -> DbInstanceFact:
+    source = data.get("ReadReplicaSourceDBInstanceIdentifier")
+    endpoint = data.get("Endpoint") or {}
+    return DbInstanceFact(
+        identifier=str(data["DBInstanceIdentifier"]),
+        region=handle.region,
+        status=str(data.get("DBInstanceStatus", "unknown")),
+        role="replica" if source else "writer",
+        source=source or None,
+        replicas=tuple(data.get("ReadReplicaDBInstanceIdentifiers", [])),
+        backup_retention_days=int(data.get("BackupRetentionPeriod", 0)),
+        arn=str(data.get("DBInstanceArn", "")),
+        endpoint=endpoint.get("Address"),
+    )
+
+
+def db_instance(handle: RegionHandle, identifier: str) -> DbInstanceFact:
+    """One instance; NotFound when it does not exist in the handle's region."""
+    try:
+        with aws_api(handle, "rds"):
+            response = handle.client("rds").describe_db_instances(
+                DBInstanceIdentifier=identifier
+            )
+    except ClientError as error:
+        if error_code(error) == "DBInstanceNotFound":
+            raise NotFound(f"RDS instance {identifier} not found in {handle.region}") from error
+        raise
+    instances = response.get("DBInstances", [])
+    if not instances:
+        raise NotFound(f"RDS instance {identifier} not found in {handle.region}")
+    return _fact(handle, instances[0])
+
+
+def instances_named(handle: RegionHandle, identifiers: tuple[str, ...]) -> list[DbInstanceFact]:
+    """Those of ``identifiers`` that exist in the region (one filtered, paginated call)."""
+    facts: list[DbInstanceFact] = []
+    kwargs: dict[str, Any] = {
+        "Filters": [{"Name": "db-instance-id", "Values": list(identifiers)}]
+    }
+    with aws_api(handle, "rds"):
+        while True:
+            page = handle.client("rds").describe_db_instances(**kwargs)
+            facts.extend(_fact(handle, item) for item in page.get("DBInstances", [])
+                         if item.get("DBInstanceIdentifier") in identifiers)
+            marker = page.get("Marker")
+            if not marker:
+                return facts
+            kwargs["Marker"] = marker
+
+
+def find_writer_and_replicas(handles: RegionHandles, topology: Topology) -> RdsRoles:
+    """Writers and replicas among ``topology.rds_candidates`` in both regions.
+
+    A region whose RDS API does not answer is reported in ``unreachable_regions``; it is not
+    proof that its instances are down.
+    """
+    writers: list[DbInstanceFact] = []
+    replicas: list[DbInstanceFact] = []
+    unreachable: list[ApiUnreachable] = []
+    for handle in handles:
+        started = time.monotonic()
+        try:
+            found = instances_named(handle, topology.rds_candidates)
+        except Unreachable as error:
+            unreachable.append(ApiUnreachable(
+                region=handle.region, target="rds", error=str(error),
+                elapsed_s=time.monotonic() - started,
+            ))
+            continue
+        for fact in found:
+            (writers if fact.is_writer else replicas).append(fact)
+    return RdsRoles(writers=tuple(writers), replicas=tuple(replicas),
+                    unreachable_regions=tuple(unreachable))
+
+
+def replica_lag(handle: RegionHandle, replica: str, *, window_s: int = 600) -> ReplicationLag:
+    """Latest ``AWS/RDS ReplicaLag`` of ``replica`` (seconds None when no datapoint)."""
+    point = latest_datapoint(
+        handle, REPLICA_LAG_NAMESPACE, REPLICA_LAG_METRIC, {REPLICA_LAG_DIMENSION: replica},
+        statistic="Maximum", window_s=window_s,
+    )
+    return ReplicationLag(store="rds", region=handle.region, resource=replica,
+                          seconds=point.value, measured_at=point.timestamp)

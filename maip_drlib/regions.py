@@ -1,0 +1,297 @@
+"""Region handles: explicit per-region access objects, built once per target (DESIGN.md 10.5).
+
+A ``RegionHandle`` holds the region's ``RegionConnection``, one boto3 ``Session`` and a cache of
+clients configured deliberately (standard retries, few attempts against a simulation, short
+timeouts, the connection's endpoint URL), plus a lazily built Kubernetes ``ApiClient`` for the
+region's kube context. Probes take a handle; they never build sessions themselves.
+
+Credentials: a live target uses its named profile, or the default chain when it names none
+(IRSA, instance roles); simulated targets use the fixed dummy keys and never a profile. For a
+live kube context whose user runs an exec plugin (``aws eks get-token``), the handle replaces the
+plugin with an ``EksTokenProvider`` that refreshes the bearer token before it expires.
+
+Not supported: reading the process environment (``KUBECONFIG``, ``AWS_PROFILE`` ...): every input
+comes from the ``Target``; kube contexts with exec plugins on simulated targets are run as the
+kubeconfig says; per-service endpoint URLs (one endpoint URL per region).
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import yaml
+from botocore.config import Config as BotoConfig
+from kubernetes import client as kube_client
+from kubernetes import config as kube_config
+from kubernetes.config.config_exception import ConfigException
+from kubernetes.config.kube_config import KubeConfigLoader
+
+from maip_drlib.config import (
+    PRIMARY_REGION,
+    SIM_ACCESS_KEY_ID,
+    SIM_SECRET_ACCESS_KEY,
+    RegionConnection,
+    Target,
+    Topology,
+)
+from maip_drlib.eks_token import EksTokenProvider
+from maip_drlib.errors import ConfigError
+
+# Global services are signed for us-east-1 whatever the handle's region.
+GLOBAL_SERVICE_REGION = {"route53": PRIMARY_REGION, "sts": PRIMARY_REGION, "iam": PRIMARY_REGION}
+
+
+@dataclass(frozen=True)
+class ClientPolicy:
+    """Retry and timeout settings of every client a handle builds."""
+
+    max_attempts: int  # total attempts, the first included (botocore total_max_attempts)
+    connect_timeout_s: float
+    read_timeout_s: float
+    kube_retries: int
+
+    def botocore_config(self) -> BotoConfig:
+        return BotoConfig(
+            retries={"mode": "standard", "total_max_attempts": self.max_attempts},
+            connect_timeout=self.connect_timeout_s,
+            read_timeout=self.read_timeout_s,
+        )
+
+    @property
+    def kube_request_timeout(self) -> tuple[float, float]:
+        """(connect, read) seconds, to pass as ``_request_timeout`` on every Kubernetes call."""
+        return (self.connect_timeout_s, self.read_timeout_s)
+
+
+SIMULATED_POLICY = ClientPolicy(max_attempts=2, connect_timeout_s=2, read_timeout_s=5,
+                                kube_retries=1)
+LIVE_POLICY = ClientPolicy(max_attempts=5, connect_timeout_s=5, read_timeout_s=15, kube_retries=3)
+
+_EKS_EXEC_COMMANDS = ("aws", "aws-iam-authenticator")
+
+
+class RegionHandle:
+    """Everything needed to talk to one region of one target; thread-safe."""
+
+    def __init__(
+        self,
+        connection: RegionConnection,
+        *,
+        target_name: str,
+        simulated: bool,
+        eks_cluster: str | None = None,
+        policy: ClientPolicy | None = None,
+    ):
+        self.connection = connection
+        self.target_name = target_name
+        self.simulated = simulated
+        self.eks_cluster = eks_cluster
+        self.policy = policy or (SIMULATED_POLICY if simulated else LIVE_POLICY)
+        self.session = self._build_session()
+        self._lock = threading.Lock()
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._api_client: kube_client.ApiClient | None = None
+        self.token_provider: EksTokenProvider | None = None
+
+    def __repr__(self) -> str:
+        return (f"RegionHandle(target={self.target_name!r}, region={self.region!r}, "
+                f"kube_context={self.kube_context!r})")
+
+    @property
+    def region(self) -> str:
+        return self.connection.region
+
+    @property
+    def kube_context(self) -> str:
+        return self.connection.kube_context
+
+    @property
+    def kube_request_timeout(self) -> tuple[float, float]:
+        return self.policy.kube_request_timeout
+
+    def _build_session(self) -> boto3.Session:
+        if self.simulated:
+            return boto3.Session(
+                aws_access_key_id=SIM_ACCESS_KEY_ID,
+                aws_secret_access_key=SIM_SECRET_ACCESS_KEY,
+                region_name=self.region,
+            )
+        if self.connection.profile:
+            return boto3.Session(profile_name=self.connection.profile, region_name=self.region)
+        return boto3.Session(region_name=self.region)
+
+    def client(self, service: str) -> Any:
+        """A cached boto3 client for ``service`` (global services signed for us-east-1)."""
+        signing_region = GLOBAL_SERVICE_REGION.get(service, self.region)
+        key = (service, signing_region)
+        with self._lock:
+            cached = self._clients.get(key)
+            if cached is None:
+                kwargs: dict[str, Any] = {
+                    "region_name": signing_region,
+                    "config": self.policy.botocore_config(),
+                }
+                if self.connection.endpoint_url:
+                    kwargs["endpoint_url"] = self.connection.endpoint_url
+                cached = self.session.client(service, **kwargs)
+                self._clients[key] = cached
+            return cached
+
+    # -- Kubernetes ---------------------------------------------------------------------------
+
+    @property
+    def kubeconfig_path(self) -> Path:
+        return self.connection.kubeconfig or Path.home() / ".kube" / "config"
+
+    @property
+    def api_client(self) -> kube_client.ApiClient:
+        """The Kubernetes ApiClient for this region's context, built on first use."""
+        with self._lock:
+            if self._api_client is None:
+                self._api_client = self._build_api_client()
+            return self._api_client
+
+    def _build_api_client(self) -> kube_client.ApiClient:
+        path = self.kubeconfig_path
+        document = _read_kubeconfig(path)
+        context = _find_named(document, "contexts", self.kube_context)
+        if context is None:
+            known = ", ".join(
+                str(item.get("name")) for item in document.get("contexts") or []
+                if isinstance(item, dict)
+            ) or "none"
+            raise ConfigError(
+                f"kube context {self.kube_context!r} not found in {path} (contexts: {known})",
+                key=f"{self.region}.kube_context",
+            )
+        configuration = kube_client.Configuration()
+        configuration.retries = self.policy.kube_retries
+        user_name = (context.get("context") or {}).get("user")
+        user = _find_named(document, "users", user_name) if user_name else None
+        exec_spec = ((user or {}).get("user") or {}).get("exec")
+        try:
+            if exec_spec and not self.simulated and _is_eks_exec(exec_spec):
+                self._load_with_eks_tokens(document, path, user_name, exec_spec, configuration)
+            else:
+                kube_config.new_client_from_config(
+                    config_file=str(path), context=self.kube_context, persist_config=False,
+                    client_configuration=configuration,
+                )
+        except ConfigException as error:
+            raise ConfigError(
+                f"kube context {self.kube_context!r} in {path} is unusable: {error}",
+                key=f"{self.region}.kube_context",
+            ) from error
+        return kube_client.ApiClient(configuration=configuration)
+
+    def _load_with_eks_tokens(self, document: dict, path: Path, user_name: str,
+                              exec_spec: dict, configuration: Any) -> None:
+        args = [str(arg) for arg in exec_spec.get("args") or []]
+        cluster = _flag_value(args, ("--cluster-name", "--cluster-id", "-i")) or self.eks_cluster
+        if not cluster:
+            raise ConfigError(
+                f"kube context {self.kube_context!r} in {path} uses an EKS exec plugin without "
+                "a cluster name, and the topology names none",
+                key=f"{self.region}.kube_context",
+            )
+        token_region = _flag_value(args, ("--region",)) or self.region
+        stripped = copy.deepcopy(document)
+        for item in stripped.get("users") or []:
+            if isinstance(item, dict) and item.get("name") == user_name:
+                item["user"] = {
+                    key: value for key, value in (item.get("user") or {}).items() if key != "exec"
+                }
+        loader = KubeConfigLoader(
+            config_dict=stripped, active_context=self.kube_context,
+            config_base_path=str(path.parent),
+        )
+        loader.load_and_set(configuration)
+        self.token_provider = EksTokenProvider(self.session, cluster, token_region)
+        self.token_provider.install(configuration)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._api_client is not None:
+                self._api_client.close()
+                self._api_client = None
+
+
+def _read_kubeconfig(path: Path) -> dict:
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ConfigError(f"cannot read kubeconfig {path}: {error.strerror or error}",
+                          key="kubeconfig") from error
+    except yaml.YAMLError as error:
+        raise ConfigError(f"kubeconfig {path} is not valid YAML: {error}",
+                          key="kubeconfig") from error
+    if not isinstance(document, dict):
+        raise ConfigError(f"kubeconfig {path} is not a kubeconfig mapping", key="kubeconfig")
+    return document
+
+
+def _find_named(document: dict, section: str, name: str) -> dict | None:
+    for item in document.get(section) or []:
+        if isinstance(item, dict) and item.get("name") == name:
+            return item
+    return None
+
+
+def _is_eks_exec(exec_spec: dict) -> bool:
+    command = Path(str(exec_spec.get("command", ""))).name
+    args = [str(arg) for arg in exec_spec.get("args") or []]
+    if command == "aws":
+        return "get-token" in args and "eks" in args
+    return command in _EKS_EXEC_COMMANDS
+
+
+def _flag_value(args: list[str], flags: tuple[str, ...]) -> str | None:
+    for index, arg in enumerate(args):
+        for flag in flags:
+            if arg == flag and index + 1 < len(args):
+                return args[index + 1]
+            if arg.startswith(flag + "="):
+                return arg.split("=", 1)[1]
+    return None
+
+
+@dataclass(frozen=True)
+class RegionHandles:
+    """The two handles of one target."""
+
+    target: Target
+    primary: RegionHandle
+    secondary: RegionHandle
+
+    def by_name(self, region: str) -> RegionHandle:
+        for handle in self:
+            if handle.region == region:
+                return handle
+        raise KeyError(region)
+
+    def __iter__(self) -> Iterator[RegionHandle]:
+        return iter((self.primary, self.secondary))
+
+    def close(self) -> None:
+        for handle in self:
+            handle.close()
+
+
+def build_region_handles(target: Target, topology: Topology | None = None) -> RegionHandles:
+    """One handle per region of ``target``; the topology supplies EKS cluster names."""
+    handles = []
+    for connection in target.connections:
+        eks_cluster = None
+        if topology is not None:
+            eks_cluster = topology.region(connection.region).eks_cluster
+        handles.append(
+            RegionHandle(connection, target_name=target.name, simulated=target.simulated,
+                         eks_cluster=eks_cluster)
+        )
+    return RegionHandles(target=target, primary=handles[0], secondary=handles[1])

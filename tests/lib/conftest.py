@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from maip_drlib.config import RegionConnection, Target
+from maip_drlib.regions import RegionHandles, build_region_handles
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def handles(moto_endpoint: str) -> Iterator[RegionHandles]:
+    requests.post(f"{moto_endpoint}/moto-api/reset", timeout=5).raise_for_status()
+    target = Target(
+        name="moto",
+        kind="sim",
+        primary=RegionConnection("us-east-1", "maip-prod", endpoint_url=moto_endpoint),
+        secondary=RegionConnection("us-west-2", "maip-prod-dr", endpoint_url=moto_endpoint),
+    )
+    built = build_region_handles(target)
+    yield built
+    built.close()
