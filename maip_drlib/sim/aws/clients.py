@@ -1,0 +1,33 @@
+"""boto3 clients for the simulation's own moto server: dummy credentials, loopback, few retries.
+
+Not supported: any endpoint but the simulation's loopback server.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from maip_drlib.config import SIM_ACCESS_KEY_ID, SIM_SECRET_ACCESS_KEY
+
+SIM_CLIENT_CONFIG_KWARGS: dict[str, Any] = {
+    "retries": {"max_attempts": 2, "mode": "standard"},
+    "connect_timeout": 2,
+    "read_timeout": 5,
+}
+
+
+def sim_client(service: str, region: str, endpoint_url: str, **config: Any) -> Any:
+    """A boto3 client for ``service`` in ``region`` aimed at the simulation's moto server."""
+    import boto3
+    from botocore.config import Config
+
+    if not endpoint_url.startswith(("http://127.0.0.1:", "https://127.0.0.1:")):
+        raise ValueError(f"simulation clients only talk to loopback, got {endpoint_url!r}")
+    return boto3.client(
+        service,
+        region_name=region,
+        endpoint_url=endpoint_url,
+        aws_access_key_id=SIM_ACCESS_KEY_ID,
+        aws_secret_access_key=SIM_SECRET_ACCESS_KEY,
+        config=Config(**{**SIM_CLIENT_CONFIG_KWARGS, **config}),
+    )

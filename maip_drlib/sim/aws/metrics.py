@@ -1,0 +1,213 @@
+"""CloudWatch datapoints the readiness checks read, published from the current FaultState.
+
+Every ``period_s`` (and once on ``publish_once``), in every region that is up (a region in
+outage is skipped: its CloudWatch is as unreachable as the rest of it):
+
+- ``AWS/RDS`` ``ReplicaLag`` (Seconds), dimension ``DBInstanceIdentifier``, for whichever
+  instance of that region is currently a read replica (discovered from RDS);
+- ``AWS/DynamoDB`` ``ReplicationLatency`` (Milliseconds), dimensions ``TableName`` AND
+  ``ReceivingRegion`` (always the full set: moto matches dimensions by subset), in the sending
+  region, for each replica that ``describe_table`` lists;
+- ``AWS/Kafka`` MSK Replicator metrics in the replicator's (target) region, dimension
+  ``ReplicatorName``: ``ReplicationLatency`` (Milliseconds), ``MessageLag`` (Count, lag times
+  ``ASSUMED_MESSAGES_PER_SECOND``), ``ReplicatorFailure`` (Count, 1 while FAILED);
+- ``AWS/ApplicationELB`` ``HTTPCode_ELB_5XX_Count`` (Count) and ``TargetResponseTime``
+  (Seconds), dimension ``LoadBalancer`` = ``app/<name>/<id>``, from the region's endpoint fault.
+
+Not supported: topic-level MSK dimensions, per-target-group ALB metrics, statistic sets, and any
+endpoint but the simulation's loopback moto server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+
+from maip_drlib.config import Topology
+from maip_drlib.sim.aws.clients import sim_client
+from maip_drlib.sim.faults import FaultSnapshot, FaultState
+
+ASSUMED_MESSAGES_PER_SECOND = 100.0
+HEALTHY_TARGET_RESPONSE_TIME_S = 0.045
+ELB_5XX_PER_PERIOD_WHEN_FAILING = 120.0
+_STOP_TIMEOUT_S = 5.0
+_UNREACHABLE = (ConnectionClosedError, EndpointConnectionError, ReadTimeoutError,
+                ConnectTimeoutError)
+
+
+@dataclass(frozen=True)
+class Datapoint:
+    """One published datapoint."""
+
+    region: str
+    namespace: str
+    metric_name: str
+    dimensions: tuple[tuple[str, str], ...]
+    value: float
+    unit: str
+
+
+class MetricPublisher:
+    """A daemon thread that publishes the simulation's CloudWatch metrics every period."""
+
+    def __init__(self, endpoint_url: str, faults: FaultState, topology: Topology,
+                 period_s: float = 10.0):
+        if period_s <= 0:
+            raise ValueError(f"period_s must be > 0, got {period_s}")
+        self.endpoint_url = endpoint_url
+        self.faults = faults
+        self.topology = topology
+        self.period_s = period_s
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._clients: dict[tuple[str, str], Any] = {}
+
+    def _client(self, service: str, region: str) -> Any:
+        key = (service, region)
+        if key not in self._clients:
+            self._clients[key] = sim_client(
+                service, region, self.endpoint_url,
+                retries={"max_attempts": 1, "mode": "standard"}, read_timeout=3,
+            )
+        return self._clients[key]
+
+    # Discovery and values -------------------------------------------------------------
+
+    def _rds(self, region: str, faults: FaultSnapshot) -> list[Datapoint]:
+        found = []
+        paginator = self._client("rds", region).get_paginator("describe_db_instances")
+        for page in paginator.paginate():
+            for instance in page["DBInstances"]:
+                if instance.get("ReadReplicaSourceDBInstanceIdentifier"):
+                    found.append(Datapoint(
+                        region, "AWS/RDS", "ReplicaLag",
+                        (("DBInstanceIdentifier", instance["DBInstanceIdentifier"]),),
+                        faults.lag_seconds.get("rds", 0.0), "Seconds",
+                    ))
+        return found
+
+    def _dynamodb(self, region: str, faults: FaultSnapshot) -> list[Datapoint]:
+        table = self.topology.dynamodb_table
+        try:
+            described = self._client("dynamodb", region).describe_table(TableName=table)
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ResourceNotFoundException":
+                return []
+            raise
+        latency_ms = faults.lag_seconds.get("dynamodb", 0.0) * 1000.0
+        return [
+            Datapoint(
+                region, "AWS/DynamoDB", "ReplicationLatency",
+                (("TableName", table), ("ReceivingRegion", replica["RegionName"])),
+                latency_ms, "Milliseconds",
+            )
+            for replica in described["Table"].get("Replicas", [])
+        ]
+
+    def _msk(self, region: str, faults: FaultSnapshot) -> list[Datapoint]:
+        lag_s = faults.lag_seconds.get("msk", 0.0)
+        found = []
+        replicators = self._client("kafka", region).list_replicators()["Replicators"]
+        for replicator in replicators:
+            dimensions = (("ReplicatorName", replicator["ReplicatorName"]),)
+            failed = 1.0 if replicator.get("ReplicatorState") == "FAILED" else 0.0
+            found += [
+                Datapoint(region, "AWS/Kafka", "ReplicationLatency", dimensions,
+                          lag_s * 1000.0, "Milliseconds"),
+                Datapoint(region, "AWS/Kafka", "MessageLag", dimensions,
+                          lag_s * ASSUMED_MESSAGES_PER_SECOND, "Count"),
+                Datapoint(region, "AWS/Kafka", "ReplicatorFailure", dimensions, failed,
+                          "Count"),
+            ]
+        return found
+
+    def _alb(self, region: str, faults: FaultSnapshot) -> list[Datapoint]:
+        name = self.topology.region(region).alb_name
+        try:
+            balancers = self._client("elbv2", region).describe_load_balancers(Names=[name])
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "LoadBalancerNotFound":
+                return []
+            raise
+        endpoint = faults.region(region).endpoint
+        failing = endpoint.http_status >= 500 or bool(endpoint.down_components)
+        found = []
+        for balancer in balancers["LoadBalancers"]:
+            dimensions = (("LoadBalancer", balancer["LoadBalancerArn"].split(":loadbalancer/")[1]),)
+            found += [
+                Datapoint(region, "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", dimensions,
+                          ELB_5XX_PER_PERIOD_WHEN_FAILING if failing else 0.0, "Count"),
+                Datapoint(region, "AWS/ApplicationELB", "TargetResponseTime", dimensions,
+                          HEALTHY_TARGET_RESPONSE_TIME_S, "Seconds"),
+            ]
+        return found
+
+    # Publishing -----------------------------------------------------------------------
+
+    def _put(self, region: str, points: list[Datapoint]) -> None:
+        now = datetime.now(UTC)
+        by_namespace: dict[str, list[dict[str, Any]]] = {}
+        for point in points:
+            by_namespace.setdefault(point.namespace, []).append({
+                "MetricName": point.metric_name,
+                "Dimensions": [{"Name": name, "Value": value}
+                               for name, value in point.dimensions],
+                "Timestamp": now,
+                "Value": point.value,
+                "Unit": point.unit,
+            })
+        cloudwatch = self._client("cloudwatch", region)
+        for namespace, data in by_namespace.items():
+            for start in range(0, len(data), 1000):
+                cloudwatch.put_metric_data(Namespace=namespace, MetricData=data[start:start + 1000])
+
+    def publish_once(self) -> list[Datapoint]:
+        """Publish one round now; returns what was published (regions down are skipped)."""
+        faults = self.faults.snapshot()
+        published: list[Datapoint] = []
+        for place in (self.topology.primary, self.topology.secondary):
+            region = place.region
+            if faults.region_down(region):
+                continue
+            try:
+                points = (self._rds(region, faults) + self._dynamodb(region, faults)
+                          + self._msk(region, faults) + self._alb(region, faults))
+                if points:
+                    self._put(region, points)
+            except _UNREACHABLE:
+                continue  # the region went down while publishing: skip it this round
+            published += points
+        return published
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            # A transient simulated API error: the next period publishes again.
+            with contextlib.suppress(ClientError):
+                self.publish_once()
+            self._stop.wait(self.period_s)
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("MetricPublisher already started")
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="maip-metric-publisher",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread (bounded: waits at most a few seconds for a round in flight)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=_STOP_TIMEOUT_S)
+            self._thread = None

@@ -1,0 +1,213 @@
+"""WSGI middleware in front of moto: decides per request, from its SigV4 scope, what a fault does.
+
+The credential scope (``Credential=AKID/date/REGION/SERVICE/aws4_request`` in the Authorization
+header, or ``X-Amz-Credential`` in a presigned query) says which region and service a request
+is for. Then:
+
+- region in outage ``refuse``: the client socket is shut down at once, unanswered (botocore
+  sees a closed connection fast); no traceback is printed.
+- region in outage ``hang``: no answer until the fault changes (bounded: ``hang_limit_s``,
+  120 s by default; when the limit passes the connection is dropped as for ``refuse``).
+- Route 53, IAM and STS signed for us-east-1 are the global endpoints: they survive a
+  us-east-1 outage. STS signed for another region is that region's endpoint.
+- ``route53_control_plane_impaired``: every Route 53 API call gets HTTP 503 with a Route 53
+  XML error (code ``ServiceUnavailable``).
+- Hook for later faults (5xx or throttling per region and service): ``add_rule`` takes a
+  ``Rule`` (scope, snapshot) -> ``Decision | None``, consulted in order after the faults above;
+  ``error_decision`` builds an answer. Not supported yet: a ready-made throttling rule, and
+  protocol-aware error bodies for services other than Route 53 (a rule supplies its own body).
+
+Unsigned requests (moto's own ``/moto-api``) always pass.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import parse_qs
+
+from maip_drlib.sim.faults import FaultSnapshot, FaultState
+
+DEFAULT_HANG_LIMIT_S = 120.0
+GLOBAL_SERVICES = frozenset({"route53", "iam", "sts"})
+GLOBAL_SIGNING_REGION = "us-east-1"
+_HANG_POLL_S = 0.25
+
+DecisionKind = Literal["pass", "refuse", "hang", "error"]
+
+
+@dataclass(frozen=True)
+class RequestScope:
+    """Where a request is going, by its signature: region and signing service name."""
+
+    region: str | None
+    service: str | None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the middleware does with one request."""
+
+    kind: DecisionKind
+    status: int = 0
+    headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""
+
+
+PASS = Decision("pass")
+REFUSE = Decision("refuse")
+HANG = Decision("hang")
+
+Rule = Callable[[RequestScope, FaultSnapshot], Decision | None]
+
+
+def scope_of(environ: dict[str, Any]) -> RequestScope:
+    """The SigV4 credential scope of a request (region and service), if it has one."""
+    credential = None
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    if auth.startswith("AWS4-"):
+        for part in auth.replace(",", " ").split():
+            if part.startswith("Credential="):
+                credential = part[len("Credential="):]
+                break
+    if credential is None:
+        values = parse_qs(environ.get("QUERY_STRING", "")).get("X-Amz-Credential")
+        credential = values[0] if values else None
+    if not credential:
+        return RequestScope(region=None, service=None)
+    parts = credential.split("/")
+    if len(parts) != 5:
+        return RequestScope(region=None, service=None)
+    return RequestScope(region=parts[2], service=parts[3].lower())
+
+
+def error_decision(status: int, content_type: str, body: str) -> Decision:
+    request_id = str(uuid.uuid4())
+    return Decision(
+        "error",
+        status=status,
+        headers=(("Content-Type", content_type), ("x-amzn-RequestId", request_id)),
+        body=body.encode("utf-8"),
+    )
+
+
+def route53_unavailable() -> Decision:
+    request_id = str(uuid.uuid4())
+    body = (
+        '<?xml version="1.0"?>\n'
+        '<ErrorResponse xmlns="https://route53.amazonaws.com/doc/2013-04-01/">'
+        "<Error><Type>Receiver</Type><Code>ServiceUnavailable</Code>"
+        "<Message>The Route 53 control plane is impaired (simulated).</Message></Error>"
+        f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+    )
+    return Decision(
+        "error",
+        status=503,
+        headers=(("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)),
+        body=body.encode("utf-8"),
+    )
+
+
+def fault_decision(scope: RequestScope, snapshot: FaultSnapshot) -> Decision:
+    """What the FaultState does to a request with this scope."""
+    if scope.service == "route53" and snapshot.route53_control_plane_impaired:
+        return route53_unavailable()
+    if scope.region is None:
+        return PASS
+    if scope.service in GLOBAL_SERVICES and scope.region == GLOBAL_SIGNING_REGION:
+        return PASS
+    outage = snapshot.region(scope.region).outage
+    if outage == "refuse":
+        return REFUSE
+    if outage == "hang":
+        return HANG
+    return PASS
+
+
+@dataclass
+class FaultMiddleware:
+    """Wraps the moto WSGI app; see the module docstring."""
+
+    app: Callable[..., Any]
+    faults: FaultState
+    hang_limit_s: float = DEFAULT_HANG_LIMIT_S
+    rules: list[Rule] = field(default_factory=list)
+    _stopping: threading.Event = field(default_factory=threading.Event)
+
+    def add_rule(self, rule: Rule) -> None:
+        self.rules.append(rule)
+
+    def stop(self) -> None:
+        """Release hanging requests (they are dropped) so the server can stop."""
+        self._stopping.set()
+
+    def decide(self, scope: RequestScope, snapshot: FaultSnapshot) -> Decision:
+        decision = fault_decision(scope, snapshot)
+        if decision.kind != "pass":
+            return decision
+        for rule in list(self.rules):
+            ruled = rule(scope, snapshot)
+            if ruled is not None:
+                return ruled
+        return PASS
+
+    def _decide_waiting(self, scope: RequestScope) -> Decision:
+        deadline = time.monotonic() + self.hang_limit_s
+        while True:
+            decision = self.decide(scope, self.faults.snapshot())
+            if decision.kind != "hang":
+                return decision
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self._stopping.is_set():
+                return REFUSE
+            self.faults.wait_for_change(min(remaining, _HANG_POLL_S))
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        scope = scope_of(environ)
+        if scope.region is None and scope.service is None:
+            return self.app(environ, start_response)
+        decision = self._decide_waiting(scope)
+        if decision.kind == "refuse":
+            _drop_connection(environ)
+            raise ConnectionAbortedError("simulated regional outage: connection refused")
+        if decision.kind == "error":
+            _drain_body(environ)
+            headers = [*decision.headers, ("Content-Length", str(len(decision.body)))]
+            start_response(f"{decision.status} {_reason(decision.status)}", headers)
+            return [decision.body]
+        return self.app(environ, start_response)
+
+
+def _reason(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def _drain_body(environ: dict[str, Any]) -> None:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > 0:
+        environ["wsgi.input"].read(length)
+
+
+def _drop_connection(environ: dict[str, Any]) -> None:
+    sock = environ.get("werkzeug.socket")
+    if sock is None:
+        return
+    try:
+        # Linger 0: the close that follows sends a reset, as a refused/dead endpoint would.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass

@@ -1,0 +1,311 @@
+"""Seed the whole MAIP topology, in both regions, into the running moto server through boto3.
+
+What exists after ``seed_topology`` (names from ``Topology``): per region a VPC with two
+subnets, the EKS cluster and node group (at the region's ``standby_scaling``), the MSK cluster
+(ACTIVE) and the ALB with a target group and two registered targets; in us-east-1 the RDS
+postgres writer (automated backups on) and in us-west-2 its cross-region read replica (source
+given as ARN); the MSK replicator ``maip-prod-msk-replicator`` (in the DR region, primary ->
+DR); the DynamoDB global table with its replica; the hosted zone with the ``api`` A-alias
+FAILOVER pair (PRIMARY -> primary ALB, SECONDARY -> DR ALB, EvaluateTargetHealth, one HTTPS
+health check each on ``health_path``). ALB DNS names and zone ids are read from ELBv2.
+
+Not supported: seeding into anything but the simulation's loopback server, re-seeding an
+already seeded server (names collide), HTTPS listeners (the ALBs listen on HTTP 80: no ACM
+certificate is simulated), IAM roles (role ARNs are formatted, never created).
+"""
+
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from maip_drlib.config import RegionTopology, Topology
+from maip_drlib.sim.aws.clients import sim_client
+
+REPLICATOR_NAME = "maip-prod-msk-replicator"
+DYNAMODB_HASH_KEY = "merchant_id"
+DYNAMODB_RANGE_KEY = "metric_date"
+SIMULATED_DB_PASSWORD = "simulated-dummy-password"  # a documented dummy, never a secret
+_VPC_CIDRS = {0: "10.10.0.0/16", 1: "10.20.0.0/16"}
+
+
+@dataclass(frozen=True)
+class AlbHealth:
+    """How the ALB target groups health-check their targets."""
+
+    protocol: str = "HTTP"
+    port: int = 8080
+    path: str | None = None  # None: the topology's health_path
+
+
+@dataclass
+class RegionSeed:
+    """What was created in one region."""
+
+    region: str
+    vpc_id: str = ""
+    subnet_ids: tuple[str, ...] = ()
+    eks_cluster_arn: str = ""
+    nodegroup_arn: str = ""
+    msk_cluster_arn: str = ""
+    alb_arn: str = ""
+    alb_dns_name: str = ""
+    alb_hosted_zone_id: str = ""
+    target_group_arn: str = ""
+    dynamodb_table_arn: str = ""
+
+
+@dataclass
+class SeedResult:
+    """The ids, ARNs and DNS names the lead needs, by region where it applies."""
+
+    endpoint_url: str
+    account_id: str
+    regions: dict[str, RegionSeed] = field(default_factory=dict)
+    hosted_zone_id: str = ""  # bare id, without "/hostedzone/"
+    health_check_ids: dict[str, str] = field(default_factory=dict)
+    record_set_identifiers: dict[str, str] = field(default_factory=dict)
+    rds_arns: dict[str, str] = field(default_factory=dict)  # by DBInstanceIdentifier
+    replicator_arn: str = ""
+
+    @property
+    def alb_dns_names(self) -> dict[str, str]:
+        return {region: seed.alb_dns_name for region, seed in self.regions.items()}
+
+    @property
+    def alb_hosted_zone_ids(self) -> dict[str, str]:
+        return {region: seed.alb_hosted_zone_id for region, seed in self.regions.items()}
+
+
+def _seed_network(ec2: Any, seed: RegionSeed, cidr: str) -> None:
+    vpc_id = ec2.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"]
+    prefix = cidr.split(".0.0/")[0]
+    subnets = []
+    for index, zone in enumerate(("a", "b")):
+        subnet = ec2.create_subnet(
+            VpcId=vpc_id, CidrBlock=f"{prefix}.{index * 64}.0/18",
+            AvailabilityZone=f"{seed.region}{zone}",
+        )
+        subnets.append(subnet["Subnet"]["SubnetId"])
+    seed.vpc_id = vpc_id
+    seed.subnet_ids = tuple(subnets)
+
+
+def _seed_eks(eks: Any, seed: RegionSeed, place: RegionTopology, account_id: str) -> None:
+    role = f"arn:aws:iam::{account_id}:role/{place.eks_cluster}-role"
+    seed.eks_cluster_arn = eks.create_cluster(
+        name=place.eks_cluster,
+        version="1.30",
+        roleArn=role,
+        resourcesVpcConfig={"subnetIds": list(seed.subnet_ids)},
+    )["cluster"]["arn"]
+    scaling = place.standby_scaling
+    seed.nodegroup_arn = eks.create_nodegroup(
+        clusterName=place.eks_cluster,
+        nodegroupName=place.nodegroup,
+        nodeRole=f"arn:aws:iam::{account_id}:role/{place.nodegroup}-role",
+        subnets=list(seed.subnet_ids),
+        scalingConfig={
+            "minSize": scaling.min_size,
+            "maxSize": scaling.max_size,
+            "desiredSize": scaling.desired_size,
+        },
+        instanceTypes=["m6i.xlarge"],
+    )["nodegroup"]["nodegroupArn"]
+
+
+def _seed_msk(kafka: Any, seed: RegionSeed, place: RegionTopology) -> None:
+    seed.msk_cluster_arn = kafka.create_cluster_v2(
+        ClusterName=place.msk_cluster,
+        Provisioned={
+            "BrokerNodeGroupInfo": {
+                "InstanceType": "kafka.m5.large",
+                "ClientSubnets": list(seed.subnet_ids),
+            },
+            "KafkaVersion": "3.6.0",
+            "NumberOfBrokerNodes": 2,
+        },
+    )["ClusterArn"]
+
+
+def _seed_alb(elbv2: Any, seed: RegionSeed, place: RegionTopology, health_path: str,
+              alb_health: AlbHealth, cidr: str) -> None:
+    balancer = elbv2.create_load_balancer(
+        Name=place.alb_name, Subnets=list(seed.subnet_ids), Scheme="internet-facing",
+        Type="application",
+    )["LoadBalancers"][0]
+    seed.alb_arn = balancer["LoadBalancerArn"]
+    seed.alb_dns_name = balancer["DNSName"]
+    seed.alb_hosted_zone_id = balancer["CanonicalHostedZoneId"]
+    group = elbv2.create_target_group(
+        Name=f"{place.alb_name}-tg"[:32],
+        Protocol="HTTP",
+        Port=alb_health.port,
+        VpcId=seed.vpc_id,
+        TargetType="ip",
+        HealthCheckProtocol=alb_health.protocol,
+        HealthCheckPort=str(alb_health.port),
+        HealthCheckPath=alb_health.path or health_path,
+    )["TargetGroups"][0]
+    seed.target_group_arn = group["TargetGroupArn"]
+    prefix = cidr.split(".0.0/")[0]
+    elbv2.register_targets(
+        TargetGroupArn=seed.target_group_arn,
+        Targets=[{"Id": f"{prefix}.{block}.10", "Port": alb_health.port} for block in (0, 64)],
+    )
+    elbv2.create_listener(
+        LoadBalancerArn=seed.alb_arn, Protocol="HTTP", Port=80,
+        DefaultActions=[{"Type": "forward", "TargetGroupArn": seed.target_group_arn}],
+    )
+
+
+def _seed_region(endpoint_url: str, place: RegionTopology, topology: Topology, cidr: str,
+                 account_id: str, alb_health: AlbHealth) -> RegionSeed:
+    seed = RegionSeed(region=place.region)
+    _seed_network(sim_client("ec2", place.region, endpoint_url), seed, cidr)
+    _seed_eks(sim_client("eks", place.region, endpoint_url), seed, place, account_id)
+    _seed_msk(sim_client("kafka", place.region, endpoint_url), seed, place)
+    _seed_alb(sim_client("elbv2", place.region, endpoint_url), seed, place,
+              topology.health_path, alb_health, cidr)
+    return seed
+
+
+def _seed_rds(endpoint_url: str, topology: Topology, result: SeedResult) -> None:
+    primary, secondary = topology.primary, topology.secondary
+    writer = sim_client("rds", primary.region, endpoint_url).create_db_instance(
+        DBInstanceIdentifier=primary.rds_instance,
+        Engine="postgres",
+        EngineVersion="15.7",
+        DBInstanceClass="db.r6g.large",
+        AllocatedStorage=100,
+        MasterUsername="maip_admin",
+        MasterUserPassword=SIMULATED_DB_PASSWORD,
+        BackupRetentionPeriod=7,
+        MultiAZ=True,
+    )["DBInstance"]
+    replica = sim_client("rds", secondary.region, endpoint_url).create_db_instance_read_replica(
+        DBInstanceIdentifier=secondary.rds_instance,
+        SourceDBInstanceIdentifier=writer["DBInstanceArn"],
+        SourceRegion=primary.region,
+        DBInstanceClass="db.r6g.large",
+    )["DBInstance"]
+    result.rds_arns[primary.rds_instance] = writer["DBInstanceArn"]
+    result.rds_arns[secondary.rds_instance] = replica["DBInstanceArn"]
+
+
+def _seed_dynamodb(endpoint_url: str, topology: Topology, result: SeedResult) -> None:
+    primary = sim_client("dynamodb", topology.primary.region, endpoint_url)
+    primary.create_table(
+        TableName=topology.dynamodb_table,
+        AttributeDefinitions=[
+            {"AttributeName": DYNAMODB_HASH_KEY, "AttributeType": "S"},
+            {"AttributeName": DYNAMODB_RANGE_KEY, "AttributeType": "S"},
+        ],
+        KeySchema=[
+            {"AttributeName": DYNAMODB_HASH_KEY, "KeyType": "HASH"},
+            {"AttributeName": DYNAMODB_RANGE_KEY, "KeyType": "RANGE"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
+    )
+    described = primary.update_table(
+        TableName=topology.dynamodb_table,
+        ReplicaUpdates=[{"Create": {"RegionName": topology.secondary.region}}],
+    )["TableDescription"]
+    result.regions[topology.primary.region].dynamodb_table_arn = described["TableArn"]
+    secondary = sim_client("dynamodb", topology.secondary.region, endpoint_url)
+    result.regions[topology.secondary.region].dynamodb_table_arn = secondary.describe_table(
+        TableName=topology.dynamodb_table
+    )["Table"]["TableArn"]
+
+
+def _seed_replicator(endpoint_url: str, topology: Topology, result: SeedResult) -> None:
+    source = result.regions[topology.primary.region]
+    target = result.regions[topology.secondary.region]
+    kafka = sim_client("kafka", topology.secondary.region, endpoint_url)
+    result.replicator_arn = kafka.create_replicator(
+        ReplicatorName=REPLICATOR_NAME,
+        Description="MAIP primary -> DR topic replication (simulated)",
+        ServiceExecutionRoleArn=f"arn:aws:iam::{result.account_id}:role/maip-msk-replicator",
+        KafkaClusters=[
+            {"AmazonMskCluster": {"MskClusterArn": seed.msk_cluster_arn},
+             "VpcConfig": {"SubnetIds": list(seed.subnet_ids)}}
+            for seed in (source, target)
+        ],
+        ReplicationInfoList=[{
+            "SourceKafkaClusterArn": source.msk_cluster_arn,
+            "TargetKafkaClusterArn": target.msk_cluster_arn,
+            "TargetCompressionType": "NONE",
+            "TopicReplication": {"TopicsToReplicate": [".*"]},
+            "ConsumerGroupReplication": {"ConsumerGroupsToReplicate": [".*"]},
+        }],
+    )["ReplicatorArn"]
+
+
+def _seed_route53(endpoint_url: str, topology: Topology, result: SeedResult) -> None:
+    route53 = sim_client("route53", "us-east-1", endpoint_url)
+    zone = route53.create_hosted_zone(
+        Name=topology.hosted_zone, CallerReference=f"maip-seed-{uuid.uuid4()}"
+    )["HostedZone"]
+    result.hosted_zone_id = zone["Id"].rsplit("/", 1)[-1]
+    changes = []
+    for role, place in (("PRIMARY", topology.primary), ("SECONDARY", topology.secondary)):
+        seed = result.regions[place.region]
+        health_check_id = route53.create_health_check(
+            CallerReference=f"maip-{place.region}-{uuid.uuid4()}",
+            HealthCheckConfig={
+                "Type": "HTTPS",
+                "FullyQualifiedDomainName": seed.alb_dns_name,
+                "Port": 443,
+                "ResourcePath": topology.health_path,
+                "RequestInterval": 10,
+                "FailureThreshold": 3,
+            },
+        )["HealthCheck"]["Id"]
+        result.health_check_ids[place.region] = health_check_id
+        set_identifier = f"{role.lower()}-{place.region}"
+        result.record_set_identifiers[place.region] = set_identifier
+        changes.append({
+            "Action": "CREATE",
+            "ResourceRecordSet": {
+                "Name": topology.record_name,
+                "Type": "A",
+                "SetIdentifier": set_identifier,
+                "Failover": role,
+                "HealthCheckId": health_check_id,
+                "AliasTarget": {
+                    "HostedZoneId": seed.alb_hosted_zone_id,
+                    "DNSName": seed.alb_dns_name,
+                    "EvaluateTargetHealth": True,
+                },
+            },
+        })
+    route53.change_resource_record_sets(
+        HostedZoneId=result.hosted_zone_id,
+        ChangeBatch={"Comment": "MAIP failover pair (seed)", "Changes": changes},
+    )
+
+
+def seed_topology(endpoint_url: str, topology: Topology, *,
+                  alb_health: AlbHealth | None = None) -> SeedResult:
+    """Create the MAIP topology in both regions of the simulation at ``endpoint_url``."""
+    alb_health = alb_health or AlbHealth()
+    account_id = sim_client("sts", "us-east-1", endpoint_url).get_caller_identity()["Account"]
+    result = SeedResult(endpoint_url=endpoint_url, account_id=account_id)
+    places = (topology.primary, topology.secondary)
+    with ThreadPoolExecutor(max_workers=3, thread_name_prefix="maip-seed") as pool:
+        rds = pool.submit(_seed_rds, endpoint_url, topology, result)
+        regional = [
+            pool.submit(_seed_region, endpoint_url, place, topology, _VPC_CIDRS[index],
+                        account_id, alb_health)
+            for index, place in enumerate(places)
+        ]
+        for place, future in zip(places, regional, strict=True):
+            result.regions[place.region] = future.result()
+        rds.result()
+    _seed_dynamodb(endpoint_url, topology, result)
+    _seed_replicator(endpoint_url, topology, result)
+    _seed_route53(endpoint_url, topology, result)
+    return result
