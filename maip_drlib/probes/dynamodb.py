@@ -38,12 +38,16 @@ def global_table(handle: RegionHandle, table: str) -> GlobalTableFact:
 
 
 def replication_latency(handle: RegionHandle, table: str, receiving_region: str, *,
-                        window_s: int = 3600, period_s: int = 300) -> ReplicationLag:
-    """Latest average latency from ``handle``'s region to ``receiving_region``."""
+                        window_s: int = 900, period_s: int = 60) -> ReplicationLag:
+    """Worst latency of the latest minute from ``handle``'s region to ``receiving_region``.
+
+    The runbook's query averages over 5-minute periods of the last hour, which hides a lag
+    that began a minute ago; a preflight wants the newest, worst figure (Maximum, 60 s).
+    """
     point = latest_datapoint(
         handle, LATENCY_NAMESPACE, LATENCY_METRIC,
         {"TableName": table, "ReceivingRegion": receiving_region},
-        statistic="Average", window_s=window_s, period_s=period_s,
+        statistic="Maximum", window_s=window_s, period_s=period_s,
     )
     seconds = None if point.value is None else point.value / 1000.0
     return ReplicationLag(store="dynamodb", region=receiving_region, resource=table,

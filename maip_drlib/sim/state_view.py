@@ -37,7 +37,7 @@ def rds_instances(region: str, names: tuple[str, ...]) -> list[tuple[str, str, b
         database = databases.get(name)
         if database is not None:
             found.append((name, str(database.status),
-                          bool(getattr(database, "source_db_identifier", None))))
+                          bool(database.source_db_instance_identifier)))
     return found
 
 

@@ -7,10 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from maip_drlib.actions.eks import update_nodegroup_scaling
-from maip_drlib.actions.rds import create_cross_region_replica, promote_read_replica
 from maip_drlib.actions.route53 import alias_record, change_record_sets, set_weights
 from maip_drlib.config import ScalingConfig, Topology
-from maip_drlib.errors import ConfigError, GuardRefused, NotFound, WaitTimeout
+from maip_drlib.errors import ConfigError, GuardRefused, NotFound
 from maip_drlib.probes import cloudwatch, dynamodb, eks, elb, rds, route53
 
 TOPOLOGY = Topology()
@@ -47,55 +46,6 @@ def test_rds_roles_are_discovered(handles):
 def test_rds_missing_instance_is_not_found(handles):
     with pytest.raises(NotFound):
         rds.db_instance(handles.primary, "maip-prod-postgres")
-
-
-def test_promote_waits_for_no_source_and_moto_gap_times_out(handles):
-    make_writer_and_replica(handles)
-    with pytest.raises(WaitTimeout, match="standalone available writer"):
-        promote_read_replica(handles.secondary, "maip-prod-postgres-replica", deadline_s=1.5)
-
-
-@pytest.fixture
-def promote_unlinks(monkeypatch):
-    """What the simulation's patch does: a promoted replica loses its source."""
-    from moto.rds.models import RDSBackend
-
-    original = RDSBackend.promote_read_replica
-
-    def promote(self, db_kwargs):
-        database = original(self, db_kwargs)
-        database.source_db_instance_identifier = None
-        return database
-
-    monkeypatch.setattr(RDSBackend, "promote_read_replica", promote)
-
-
-def test_promote_then_failback_replica_is_idempotent(handles, promote_unlinks):
-    make_writer_and_replica(handles)
-    outcome = promote_read_replica(handles.secondary, "maip-prod-postgres-replica", deadline_s=10)
-    assert outcome.value.is_writer and outcome.value.status == "available"
-    again = promote_read_replica(handles.secondary, "maip-prod-postgres-replica", deadline_s=10)
-    assert again.polls == 1
-
-    created = create_cross_region_replica(
-        handles.primary, handles.secondary, "maip-prod-postgres-new",
-        "maip-prod-postgres-replica", deadline_s=10,
-    )
-    assert created.value.region == "us-east-1"
-    assert created.value.source_id == "maip-prod-postgres-replica"
-    recognised = create_cross_region_replica(
-        handles.primary, handles.secondary, "maip-prod-postgres-new",
-        "maip-prod-postgres-replica", deadline_s=10,
-    )
-    assert recognised.value.identifier == "maip-prod-postgres-new"
-
-
-def test_failback_replica_guard_refuses_a_foreign_instance(handles, promote_unlinks):
-    make_writer_and_replica(handles)
-    promote_read_replica(handles.secondary, "maip-prod-postgres-replica", deadline_s=10)
-    with pytest.raises(GuardRefused, match="already exists"):
-        create_cross_region_replica(handles.primary, handles.secondary, "maip-prod-postgres",
-                                    "maip-prod-postgres-replica", deadline_s=5)
 
 
 def make_alb(handle, name):

@@ -1,0 +1,33 @@
+"""Fixtures for tests against the whole embedded simulation, through the real clients.
+
+moto's state is process-global, so each module that needs a simulation gets its own
+(module scope) and no two are alive at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from maip_drlib.config import Target
+from maip_drlib.regions import RegionHandles, build_region_handles
+from maip_drlib.sim.simulation import Simulation
+
+
+@pytest.fixture(scope="module")
+def simulation() -> Iterator[Simulation]:
+    with Simulation(time_scale=0.2) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def target(simulation: Simulation) -> Target:
+    return simulation.target()
+
+
+@pytest.fixture(scope="module")
+def handles(simulation: Simulation, target: Target) -> Iterator[RegionHandles]:
+    built = build_region_handles(target, simulation.topology)
+    yield built
+    built.close()
