@@ -33,7 +33,6 @@ with endpoints (an embedded target in a file only means "start the embedded simu
 
 from __future__ import annotations
 
-import ipaddress
 import tomllib
 from collections.abc import Mapping
 from dataclasses import fields, replace
@@ -54,6 +53,7 @@ from maip_drlib.config import (
     Topology,
 )
 from maip_drlib.errors import ConfigError
+from maip_drlib.loopback import is_loopback_host
 
 _SCALING_KEYS = ("min_size", "max_size", "desired_size")
 _REGION_TOPOLOGY_STRINGS = (
@@ -109,18 +109,6 @@ def load_config(path: Path | None) -> Config:
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"malformed TOML: {error}", source=source) from error
     return _Loader(source, Path(path).resolve().parent).config(document)
-
-
-def is_loopback_host(host: str | None) -> bool:
-    """True for localhost, 127.0.0.0/8 and ::1."""
-    if not host:
-        return False
-    if host.lower().rstrip(".") == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 class _Loader:

@@ -18,8 +18,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from maip_drlib.config_loader import is_loopback_host
 from maip_drlib.errors import ConfigError, NotFound, Unreachable
+from maip_drlib.loopback import is_loopback_host
 
 
 @dataclass(frozen=True)

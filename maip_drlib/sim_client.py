@@ -6,28 +6,14 @@ supported: control URLs that are not loopback (refused before any request).
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 
 from maip_drlib.errors import ConfigError, DRError, Unreachable
+from maip_drlib.loopback import is_loopback_url
 
 CONTROL_TIMEOUT_S = (2.0, 10.0)
-
-
-def is_loopback_url(url: str) -> bool:
-    """True when ``url`` is http(s) on 127.0.0.0/8, ::1 or localhost."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return False
-    if parts.hostname == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(parts.hostname).is_loopback
-    except ValueError:
-        return False
 
 
 class SimulationControlError(DRError):

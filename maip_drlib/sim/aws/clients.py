@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from maip_drlib.config import SIM_ACCESS_KEY_ID, SIM_SECRET_ACCESS_KEY
+from maip_drlib.loopback import is_loopback_url
 
 SIM_CLIENT_CONFIG_KWARGS: dict[str, Any] = {
     "retries": {"max_attempts": 2, "mode": "standard"},
@@ -21,7 +22,7 @@ def sim_client(service: str, region: str, endpoint_url: str, **config: Any) -> A
     import boto3
     from botocore.config import Config
 
-    if not endpoint_url.startswith(("http://127.0.0.1:", "https://127.0.0.1:")):
+    if not is_loopback_url(endpoint_url):
         raise ValueError(f"simulation clients only talk to loopback, got {endpoint_url!r}")
     return boto3.client(
         service,
