@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from maip_drlib.config import Target, Topology
+from maip_drlib.config import RegionTopology, Target, Topology
 from maip_drlib.errors import CheckFailed, DRError, NotFound, Unreachable
 from maip_drlib.facts import ApiUnreachable
 from maip_drlib.probes import dynamodb, eks, elb, endpoint, kube, msk, rds, route53
@@ -63,41 +63,37 @@ class Check:
     run: CheckFunction
 
 
-def _eks_cluster_active(region_of: Callable[[ReadinessInputs], RegionHandle],
-                        which: str) -> CheckFunction:
-    def check(inputs: ReadinessInputs) -> str:
-        handle = region_of(inputs)
-        name = getattr(inputs.topology, which).eks_cluster
-        status = eks.cluster_status(handle, name)
-        if status.status != "ACTIVE":
-            raise CheckFailed("EKS cluster is not ACTIVE", region=handle.region, resource=name,
-                              expected="ACTIVE", observed=status.status)
-        return str(status)
-    return check
+ROLES = ("primary", "secondary")
 
 
-def _nodes_ready(region_of: Callable[[ReadinessInputs], RegionHandle]) -> CheckFunction:
-    def check(inputs: ReadinessInputs) -> str:
-        handle = region_of(inputs)
-        fact = kube.nodes(handle)
-        if isinstance(fact, ApiUnreachable):
-            raise Unreachable(str(fact), region=handle.region, target=fact.target,
-                              elapsed_s=fact.elapsed_s)
-        if not fact.nodes or fact.not_ready:
-            raise CheckFailed("nodes not Ready", region=handle.region,
-                              resource=f"context {fact.context}", expected="all nodes Ready",
-                              observed=f"{len(fact.ready)}/{len(fact.nodes)} Ready; not ready: "
-                                       f"{', '.join(fact.not_ready) or 'none'}")
-        return str(fact)
-    return check
+def _role(inputs: ReadinessInputs, role: str) -> tuple[RegionHandle, RegionTopology]:
+    if role not in ROLES:
+        raise CheckFailed(f"unknown region role {role!r}", expected=" or ".join(ROLES))
+    handle = inputs.handles.primary if role == "primary" else inputs.handles.secondary
+    return handle, getattr(inputs.topology, role)
 
 
-def _primary(inputs: ReadinessInputs) -> RegionHandle:
-    return inputs.handles.primary
+def eks_cluster_active(inputs: ReadinessInputs, role: str) -> str:
+    handle, place = _role(inputs, role)
+    status = eks.cluster_status(handle, place.eks_cluster)
+    if status.status != "ACTIVE":
+        raise CheckFailed("EKS cluster is not ACTIVE", region=handle.region,
+                          resource=place.eks_cluster, expected="ACTIVE", observed=status.status)
+    return str(status)
 
 
-def _secondary(inputs: ReadinessInputs) -> RegionHandle:
-    return inputs.handles.secondary
+def nodes_ready(inputs: ReadinessInputs, role: str) -> str:
+    handle, _ = _role(inputs, role)
+    fact = kube.nodes(handle)
+    if isinstance(fact, ApiUnreachable):
+        raise Unreachable(str(fact), region=handle.region, target=fact.target,
+                          elapsed_s=fact.elapsed_s)
+    if not fact.nodes or fact.not_ready:
+        raise CheckFailed("nodes not Ready", region=handle.region,
+                          resource=f"context {fact.context}", expected="all nodes Ready",
+                          observed=f"{len(fact.ready)}/{len(fact.nodes)} Ready; not ready: "
+                                   f"{', '.join(fact.not_ready) or 'none'}")
+    return str(fact)
 
 
 def dr_nodegroup_can_scale(inputs: ReadinessInputs) -> str:
@@ -279,10 +275,10 @@ def readiness_checks(topology: Topology) -> tuple[Check, ...]:
     """Every readiness check, in the order they are reported."""
     p, s = topology.primary.region, topology.secondary.region
     return (
-        Check("EKS cluster ACTIVE", p, _eks_cluster_active(_primary, "primary")),
-        Check("EKS cluster ACTIVE", s, _eks_cluster_active(_secondary, "secondary")),
-        Check("Kubernetes nodes Ready", p, _nodes_ready(_primary)),
-        Check("Kubernetes nodes Ready", s, _nodes_ready(_secondary)),
+        Check("EKS cluster ACTIVE", p, lambda inputs: eks_cluster_active(inputs, "primary")),
+        Check("EKS cluster ACTIVE", s, lambda inputs: eks_cluster_active(inputs, "secondary")),
+        Check("Kubernetes nodes Ready", p, lambda inputs: nodes_ready(inputs, "primary")),
+        Check("Kubernetes nodes Ready", s, lambda inputs: nodes_ready(inputs, "secondary")),
         Check("DR node group ready to scale", s, dr_nodegroup_can_scale),
         Check("every deployment exists in DR", s, dr_has_every_deployment),
         Check("RDS writer and cross-region replica", "both", rds_writer_and_replica),

@@ -1,0 +1,13 @@
+"""Root conftest: the suite's pytest plugin and the step definitions.
+
+pytest-bdd registers a step in the module that defines it, so the step modules are imported
+here to be visible to every feature file.
+"""
+
+from __future__ import annotations
+
+pytest_plugins = [
+    "maip_drlib.pytest_dr.plugin",
+    "maip_drlib.pytest_dr.fixtures",
+    "steps",
+]

@@ -1,0 +1,32 @@
+@readiness
+Feature: DR readiness preflight
+  Read-only checks that the DR region can take a failover right now. They change nothing,
+  so they are safe against production at any time and on a schedule. Every threshold below
+  is a business figure, the same for the simulation and for production.
+
+  Scenario: Both EKS clusters are active with every node Ready
+    Then the EKS cluster in the primary region is ACTIVE
+    And the EKS cluster in the secondary region is ACTIVE
+    And every Kubernetes node in the primary region is Ready
+    And every Kubernetes node in the secondary region is Ready
+
+  Scenario: The DR region can take the failover capacity
+    Then the DR node group can take a scaling update
+    And every primary deployment also exists in DR
+
+  Scenario: The database replicates to DR within its lag budget
+    Then one RDS writer is available with automated backups and a replica in the other region
+    And the RDS replica lag is under 60 seconds
+
+  Scenario: The merchant analytics table replicates to DR
+    Then the DynamoDB global table is ACTIVE in both regions
+    And the DynamoDB replication latency to DR is under 5 seconds
+
+  Scenario: Kafka replicates to DR
+    Then both MSK clusters are ACTIVE
+    And the MSK replicator is RUNNING with replication latency under 60 seconds
+
+  Scenario: Clients can be switched to DR
+    Then the API's failover record pair exists with healthy health checks
+    And the DR load balancer is active
+    And the public endpoint reports UP

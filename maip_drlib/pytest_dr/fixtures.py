@@ -1,0 +1,74 @@
+"""Session fixtures: the target (hosting the embedded simulation when asked), region handles,
+the resolver and the drill context. State passes through fixtures, never a shared dict."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from maip_drlib.config import Target, Topology
+from maip_drlib.drill.context import DrillContext, PollPolicy
+from maip_drlib.pytest_dr.keys import CONFIG_KEY, OPTIONS_KEY, TARGET_KEY
+from maip_drlib.pytest_dr.options import DrRunOptions
+from maip_drlib.readiness import ReadinessInputs, Thresholds
+from maip_drlib.regions import RegionHandles, build_region_handles
+from maip_drlib.resolvers import Resolver, SimulationResolver, SystemResolver
+
+
+@pytest.fixture(scope="session")
+def dr_run_options(pytestconfig: pytest.Config) -> DrRunOptions:
+    return pytestconfig.stash[OPTIONS_KEY]
+
+
+@pytest.fixture(scope="session")
+def dr_topology(pytestconfig: pytest.Config) -> Topology:
+    return pytestconfig.stash[CONFIG_KEY].topology
+
+
+@pytest.fixture(scope="session")
+def dr_target(pytestconfig: pytest.Config, dr_topology: Topology) -> Iterator[Target]:
+    """The reachable target; an ``embedded`` one starts the simulation in this process."""
+    target = pytestconfig.stash[TARGET_KEY]
+    if target.kind != "embedded":
+        yield target
+        return
+    from maip_drlib.sim.simulation import Simulation
+
+    print("\nmaip-dr: starting the embedded simulation (simulated platform on 127.0.0.1)",
+          file=sys.stderr)
+    kwargs = {"time_scale": target.time_scale} if target.time_scale else {}
+    with Simulation(dr_topology, **kwargs) as simulation:
+        yield simulation.target(target.name)
+
+
+@pytest.fixture(scope="session")
+def dr_handles(dr_target: Target, dr_topology: Topology) -> Iterator[RegionHandles]:
+    handles = build_region_handles(dr_target, dr_topology)
+    yield handles
+    handles.close()
+
+
+@pytest.fixture(scope="session")
+def dr_resolver(dr_target: Target) -> Resolver:
+    if dr_target.control_url:
+        return SimulationResolver(dr_target.control_url)
+    return SystemResolver()
+
+
+@pytest.fixture(scope="session")
+def dr_context(dr_handles: RegionHandles, dr_topology: Topology, dr_target: Target,
+               dr_resolver: Resolver, dr_run_options: DrRunOptions) -> DrillContext:
+    def progress(message: str) -> None:
+        print(f"  .. {message}", file=sys.stderr, flush=True)
+
+    return DrillContext(handles=dr_handles, topology=dr_topology, target=dr_target,
+                        resolver=dr_resolver, options=dr_run_options.drill_options(),
+                        poll=PollPolicy.for_target(dr_target), progress=progress)
+
+
+@pytest.fixture
+def dr_readiness_inputs(dr_handles: RegionHandles, dr_topology: Topology, dr_target: Target,
+                        dr_resolver: Resolver) -> ReadinessInputs:
+    return ReadinessInputs(dr_handles, dr_topology, dr_target, dr_resolver, Thresholds())

@@ -1,0 +1,117 @@
+"""pytest hooks of the suite: load the target at the edge, enforce the safety flags, order
+the drill's scenarios, skip after failures, record RTO verdicts and write the results.
+
+Exit codes follow DESIGN.md section 8: a bad config or option ends the session with 2 before
+any call; a ``--dr-confirm`` that does not match the target ends it with 3.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Generator
+
+import pytest
+
+from maip_drlib.config import embedded_target
+from maip_drlib.errors import ConfigError, DRError
+from maip_drlib.pytest_dr.keys import CONFIG_KEY, OPTIONS_KEY, TARGET_KEY
+from maip_drlib.pytest_dr.options import STAGE_TAGS, TAGS, DrRunOptions, add_options
+from maip_drlib.pytest_dr.stages import StageTracker, drill_order_key, phase_of
+
+TRACKER_KEY = pytest.StashKey[StageTracker]()
+MARKER_HELP = {
+    "readiness": "read-only preflight checks, safe against production at any time",
+    "replication": "read-only replication checks (DynamoDB global table, MSK replicator)",
+    "failover": "a failover stage of the drill",
+    "failback": "a failback stage of the drill",
+    "destructive": "mutates the target: needs --dr-execute (and --dr-confirm on sim/live)",
+}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_options(parser)
+
+
+def _fail_session(message: str, code: int) -> None:
+    print(f"maip-dr: {message}", file=sys.stderr)
+    pytest.exit(message, returncode=code)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for tag in TAGS:
+        config.addinivalue_line("markers", f"{tag}: {MARKER_HELP[tag]}")
+    for tag in STAGE_TAGS:
+        config.addinivalue_line("markers", f"{tag}: stage {tag[-1]} of its phase")
+    options = DrRunOptions.from_pytest(config)
+    config.stash[OPTIONS_KEY] = options
+    from maip_drlib.config_loader import load_config
+
+    try:
+        loaded = load_config(options.config_path)
+        if options.config_path is None and not options.target_name:
+            target = embedded_target(loaded.topology)
+        else:
+            target = loaded.target(options.target_name)
+    except ConfigError as error:
+        _fail_session(str(error), error.exit_code)
+        return
+    if options.execute and target.kind in ("sim", "live") and options.confirm != target.name:
+        given = f"got {options.confirm!r}" if options.confirm else "it is missing"
+        _fail_session(f"--dr-confirm must repeat the target's name {target.name!r} to run "
+                      f"mutating stages on a {target.kind} target ({given}); nothing was called",
+                      3)
+    config.stash[CONFIG_KEY] = loaded
+    config.stash[TARGET_KEY] = target
+    config.stash[TRACKER_KEY] = StageTracker(target.time_scale)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Drill order (stable for everything else), and the @destructive guard as skips."""
+    drill = [item for item in items if phase_of(item) is not None]
+    if drill:
+        others = [item for item in items if phase_of(item) is None]
+        items[:] = others + sorted(drill, key=drill_order_key)
+    options = config.stash[OPTIONS_KEY]
+    for item in items:
+        if item.get_closest_marker("destructive") is None:
+            continue
+        if options.dry_run:
+            item.add_marker(pytest.mark.skip(reason="dry run (--dr-dry-run): mutating stage "
+                                                    "planned, not run"))
+        elif not options.execute:
+            item.add_marker(pytest.mark.skip(
+                reason="destructive: needs --dr-execute (and --dr-confirm <target> on sim and "
+                       "live targets)"))
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    tracker = item.config.stash.get(TRACKER_KEY, None)
+    if tracker is not None and phase_of(item) is not None:
+        tracker.begin(item)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item,
+                              call: pytest.CallInfo[None]) -> Generator[None, object, object]:
+    report = yield
+    tracker = item.config.stash.get(TRACKER_KEY, None)
+    relevant = isinstance(report, pytest.TestReport) and (
+        report.when == "call" or report.failed or report.skipped)
+    if tracker is not None and phase_of(item) is not None and relevant:
+        error = call.excinfo.value if call.excinfo is not None else None
+        tracker.finish(item, report, error)  # type: ignore[arg-type]
+    return report
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    options = session.config.stash.get(OPTIONS_KEY, None)
+    tracker = session.config.stash.get(TRACKER_KEY, None)
+    if options is not None and tracker is not None and options.results_path is not None:
+        tracker.write(options.results_path)
+
+
+def pytest_exception_interact(node: pytest.Item, call: pytest.CallInfo[None],
+                              report: pytest.TestReport) -> None:
+    """Library errors already carry evidence: shorten their traceback to the message."""
+    if call.excinfo is not None and isinstance(call.excinfo.value, DRError):
+        report.longrepr = f"{type(call.excinfo.value).__name__}: {call.excinfo.value}"

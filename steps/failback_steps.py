@@ -1,0 +1,3 @@
+"""Failback steps (see features/failback.feature)."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Failover steps (see features/failover.feature)."""
+
+from __future__ import annotations

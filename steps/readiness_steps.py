@@ -1,0 +1,90 @@
+"""Readiness steps: each runs one read-only check of ``maip_drlib.readiness``.
+
+A check returns a one-line detail (printed, so it lands in the report) or raises a typed
+error whose message names region, resource, expectation and observation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from pytest_bdd import parsers, then
+
+from maip_drlib import readiness
+from maip_drlib.readiness import ReadinessInputs
+
+
+def _with(inputs: ReadinessInputs, **thresholds: float) -> ReadinessInputs:
+    return replace(inputs, thresholds=replace(inputs.thresholds, **thresholds))
+
+
+def _report(detail: str) -> None:
+    print(detail)
+
+
+@then(parsers.parse("the EKS cluster in the {role} region is ACTIVE"))
+def eks_cluster_active(dr_readiness_inputs: ReadinessInputs, role: str) -> None:
+    _report(readiness.eks_cluster_active(dr_readiness_inputs, role))
+
+
+@then(parsers.parse("every Kubernetes node in the {role} region is Ready"))
+def nodes_ready(dr_readiness_inputs: ReadinessInputs, role: str) -> None:
+    _report(readiness.nodes_ready(dr_readiness_inputs, role))
+
+
+@then("the DR node group can take a scaling update")
+def dr_nodegroup(dr_readiness_inputs: ReadinessInputs) -> None:
+    _report(readiness.dr_nodegroup_can_scale(dr_readiness_inputs))
+
+
+@then("every primary deployment also exists in DR")
+def deployments_in_dr(dr_readiness_inputs: ReadinessInputs) -> None:
+    _report(readiness.dr_has_every_deployment(dr_readiness_inputs))
+
+
+@then("one RDS writer is available with automated backups and a replica in the other region")
+def rds_writer(dr_readiness_inputs: ReadinessInputs) -> None:
+    _report(readiness.rds_writer_and_replica(dr_readiness_inputs))
+
+
+@then(parsers.parse("the RDS replica lag is under {seconds:g} seconds"))
+def rds_lag(dr_readiness_inputs: ReadinessInputs, seconds: float) -> None:
+    _report(readiness.rds_replica_lag(_with(dr_readiness_inputs, rds_replica_lag_s=seconds)))
+
+
+@then("the DynamoDB global table is ACTIVE in both regions")
+def dynamodb_table(dr_readiness_inputs: ReadinessInputs) -> None:
+    _report(readiness.dynamodb_global_table(dr_readiness_inputs))
+
+
+@then(parsers.parse("the DynamoDB replication latency to DR is under {seconds:g} seconds"))
+def dynamodb_latency(dr_readiness_inputs: ReadinessInputs, seconds: float) -> None:
+    _report(readiness.dynamodb_replication_latency(
+        _with(dr_readiness_inputs, dynamodb_replication_latency_s=seconds)))
+
+
+@then("both MSK clusters are ACTIVE")
+def msk_clusters(dr_readiness_inputs: ReadinessInputs) -> None:
+    _report(readiness.msk_clusters_active(dr_readiness_inputs))
+
+
+@then(parsers.parse("the MSK replicator is RUNNING with replication latency under "
+                    "{seconds:g} seconds"))
+def msk_replicator(dr_readiness_inputs: ReadinessInputs, seconds: float) -> None:
+    _report(readiness.msk_replicator(
+        _with(dr_readiness_inputs, msk_replication_latency_s=seconds)))
+
+
+@then("the API's failover record pair exists with healthy health checks")
+def failover_pair(dr_readiness_inputs: ReadinessInputs) -> None:
+    _report(readiness.route53_failover_pair(dr_readiness_inputs))
+
+
+@then("the DR load balancer is active")
+def dr_alb(dr_readiness_inputs: ReadinessInputs) -> None:
+    _report(readiness.dr_alb_active(dr_readiness_inputs))
+
+
+@then("the public endpoint reports UP")
+def endpoint_up(dr_readiness_inputs: ReadinessInputs) -> None:
+    _report(readiness.endpoint_up(dr_readiness_inputs))

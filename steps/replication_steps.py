@@ -1,0 +1,3 @@
+"""Replication steps (see features/replication.feature)."""
+
+from __future__ import annotations
