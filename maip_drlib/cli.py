@@ -39,9 +39,13 @@ def cli(ctx: click.Context, config_path: Path | None, target_name: str | None) -
 
 def _register_commands() -> None:
     from maip_drlib.cli_config import config_group
+    from maip_drlib.cli_drill import gameday_command, plan_command, stage_command
     from maip_drlib.cli_readiness import readiness_command
     from maip_drlib.cli_sim import sim_group
 
+    cli.add_command(gameday_command)
+    cli.add_command(stage_command)
+    cli.add_command(plan_command)
     cli.add_command(readiness_command)
     cli.add_command(sim_group)
     cli.add_command(config_group)

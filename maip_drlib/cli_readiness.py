@@ -1,68 +1,53 @@
-"""``maip-dr readiness``: the read-only preflight of both regions, printed as a table."""
+"""``maip-dr readiness``: the read-only Gherkin preflight of both regions (pytest -m readiness).
+
+Without a config the pytest run hosts the embedded simulation itself. Extra arguments go to
+pytest. Exit codes: 0 every check passed; 1 a check failed; 2 bad input; 4 nothing reachable.
+"""
 
 from __future__ import annotations
 
 import json
+import tempfile
 import time
-from dataclasses import asdict
+from pathlib import Path
 
 import click
 
-from maip_drlib.cli_targets import running_target
-from maip_drlib.readiness import CheckResult, ReadinessInputs, Thresholds, run_readiness
-from maip_drlib.regions import build_region_handles
-from maip_drlib.resolvers import Resolver, SimulationResolver, SystemResolver
+from maip_drlib.drill import summary
+from maip_drlib.drill.pytest_runner import run_scenarios
 
-EXIT_OK, EXIT_CHECK_FAILED, EXIT_ENVIRONMENT = 0, 1, 4
+PASSTHROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
 
 
-def _table(results: list[CheckResult]) -> str:
-    name_width = max(len(r.name) for r in results)
-    region_width = max(len(r.region) for r in results)
-    lines = [f"{'CHECK':<{name_width}}  {'REGION':<{region_width}}  RESULT  SECONDS  DETAIL"]
-    for r in results:
-        verdict = "PASS" if r.passed else "FAIL"
-        lines.append(f"{r.name:<{name_width}}  {r.region:<{region_width}}  {verdict:<6}  "
-                     f"{r.elapsed_s:7.2f}  {r.detail}")
-    return "\n".join(lines)
-
-
-def exit_code_for(results: list[CheckResult]) -> int:
-    if all(r.passed for r in results):
-        return EXIT_OK
-    if all(r.error_kind == "unreachable" for r in results):
-        return EXIT_ENVIRONMENT
-    return EXIT_CHECK_FAILED
-
-
-@click.command("readiness")
-@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.command("readiness", context_settings=PASSTHROUGH)
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON at the end.")
 @click.pass_context
 def readiness_command(ctx: click.Context, as_json: bool) -> None:
     """Read-only preflight of both regions; safe at any time, also against production.
 
-    Exit codes: 0 every check passed; 1 a check failed; 2 bad input; 4 nothing reachable.
+    Extra arguments go to pytest (e.g. -k rds). Exit codes: 0 every check passed; 1 a check
+    failed; 2 bad input; 4 nothing reachable.
     """
-    with running_target(ctx) as (config, target):
-        resolver: Resolver = (SimulationResolver(target.control_url) if target.control_url
-                              else SystemResolver())
-        handles = build_region_handles(target, config.topology)
-        started = time.monotonic()
-        try:
-            results = run_readiness(ReadinessInputs(handles, config.topology, target, resolver,
-                                                    Thresholds()))
-        finally:
-            handles.close()
-        elapsed = time.monotonic() - started
-    passed = sum(r.passed for r in results)
+    root = ctx.find_root().obj
+    dr_args: list[str] = []
+    if root.get("config_path") is not None:
+        from maip_drlib.cli_targets import load_target
+
+        load_target(ctx)  # validate at the edge: a bad config exits 2 before pytest starts
+        dr_args += ["--dr-config", str(root["config_path"])]
+    if root.get("target_name"):
+        dr_args += ["--dr-target", root["target_name"]]
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="maip-readiness-") as folder:
+        results_path = Path(folder) / "results.json"
+        run = run_scenarios("readiness", "readiness", results_path=results_path,
+                            dr_args=dr_args, extra_args=list(ctx.args))
+    code = summary.exit_code(run.results, [run.exit_code])
     if as_json:
-        click.echo(json.dumps({"target": target.name, "kind": target.kind,
-                               "simulated": target.simulated, "elapsed_s": round(elapsed, 3),
-                               "results": [asdict(r) for r in results]}, indent=2))
+        click.echo(json.dumps({"elapsed_s": round(time.monotonic() - started, 3),
+                               "exit_code": code, "results": run.results}, indent=2))
     else:
-        banner = " (SIMULATED platform)" if target.simulated else ""
-        click.echo(f"Readiness of target {target.name!r} [{target.kind}]{banner}: "
-                   f"{config.topology.primary.region} + {config.topology.secondary.region}")
-        click.echo(_table(results))
-        click.echo(f"{passed}/{len(results)} checks passed in {elapsed:.2f}s")
-    ctx.exit(exit_code_for(results))
+        passed = sum(r["outcome"] == "passed" for r in run.results)
+        click.echo(f"\nreadiness: {passed}/{len(run.results)} scenarios passed in "
+                   f"{time.monotonic() - started:.1f}s (exit {code})")
+    ctx.exit(code)

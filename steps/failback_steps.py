@@ -1,3 +1,68 @@
-"""Failback steps (see features/failback.feature)."""
+"""Failback steps (features/failback.feature): each When runs one stage function of
+``maip_drlib.drill.failback``; Then verifies real state read-only."""
 
 from __future__ import annotations
+
+from pytest_bdd import parsers, then, when
+
+from maip_drlib import readiness
+from maip_drlib.drill import failback, verify
+from maip_drlib.drill.context import DrillContext
+from maip_drlib.drill.outcome import StageOutcome
+from maip_drlib.errors import ConfigError
+from maip_drlib.readiness import ReadinessInputs
+
+
+def _report(outcome: StageOutcome) -> StageOutcome:
+    print(outcome.summary)
+    for action in outcome.actions:
+        print(f"  action: {action}")
+    return outcome
+
+
+def _weights(text: str) -> tuple[tuple[int, int], ...]:
+    try:
+        return tuple((int(a), int(b)) for a, b in
+                     (pair.strip().split("/") for pair in text.split(",")))
+    except ValueError as error:
+        raise ConfigError(f"weights must read like '10/90, 50/50', got {text!r}",
+                          key="failback stage 3") from error
+
+
+@when("the restored primary region is checked and any old writer is fenced",
+      target_fixture="stage_outcome")
+def primary_restored(dr_context: DrillContext) -> StageOutcome:
+    return _report(failback.stage_1_primary_restored(dr_context))
+
+
+@when(parsers.parse("the data is resynced with a replication latency under {seconds:g} seconds"),
+      target_fixture="stage_outcome")
+def resync(dr_context: DrillContext, seconds: float) -> StageOutcome:
+    return _report(failback.stage_2_resync(dr_context, max_latency_s=seconds))
+
+
+@then("the failback replica in the primary region replicates from the writer")
+def failback_replica(dr_context: DrillContext) -> None:
+    print(verify.failback_replica_replicates(dr_context))
+
+
+@when(parsers.parse("traffic shifts back in steps of {steps} soaking {soak:g} minutes each "
+                    "while 5XX stay under {max_5xx:g} per minute and latency under "
+                    "{latency:g} seconds"), target_fixture="stage_outcome")
+def weighted_shift(dr_context: DrillContext, steps: str, soak: float, max_5xx: float,
+                   latency: float) -> StageOutcome:
+    return _report(failback.stage_3_weighted_shift(
+        dr_context, steps=_weights(steps), soak_s=dr_context.real_seconds(soak),
+        max_5xx_per_min=max_5xx, max_latency_s=latency))
+
+
+@when("the writer moves back to the primary region by a planned switchover",
+      target_fixture="stage_outcome")
+def steady_state(dr_context: DrillContext) -> StageOutcome:
+    return _report(failback.stage_4_steady_state(dr_context))
+
+
+@then("the readiness preflight passes again")
+def readiness_again(dr_readiness_inputs: ReadinessInputs) -> None:
+    failed = [r for r in readiness.run_readiness(dr_readiness_inputs) if not r.passed]
+    assert not failed, "; ".join(f"{r.name} ({r.region}): {r.detail}" for r in failed)

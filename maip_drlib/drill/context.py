@@ -107,6 +107,12 @@ class DrillContext:
     progress: Callable[[str], None] = field(default=lambda message: None)
     started_monotonic: float = field(default_factory=time.monotonic)
 
+    def real_seconds(self, business_minutes: float) -> float:
+        """Real seconds that ``business_minutes`` take on this target (simulations scale)."""
+        if self.target.simulated and self.target.time_scale:
+            return business_minutes * self.target.time_scale
+        return business_minutes * 60.0
+
     def say(self, message: str) -> None:
         """Progress for the operator (what is being done or awaited)."""
         self.progress(message)

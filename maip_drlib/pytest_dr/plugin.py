@@ -115,3 +115,13 @@ def pytest_exception_interact(node: pytest.Item, call: pytest.CallInfo[None],
     """Library errors already carry evidence: shorten their traceback to the message."""
     if call.excinfo is not None and isinstance(call.excinfo.value, DRError):
         report.longrepr = f"{type(call.excinfo.value).__name__}: {call.excinfo.value}"
+
+
+def pytest_bdd_before_step(request: pytest.FixtureRequest, feature: object, scenario: object,
+                           step: object, step_func: object) -> None:
+    """Progress for the operator: stage, step, elapsed against the RTO budget."""
+    from maip_drlib.pytest_dr.stages import progress_line
+
+    line = progress_line(request.node, step)
+    if line:
+        print(line, file=sys.stderr, flush=True)

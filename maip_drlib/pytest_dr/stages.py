@@ -133,3 +133,19 @@ class StageTracker:
 
     def write(self, path: Path) -> None:
         path.write_text(json.dumps([asdict(r) for r in self.results.values()], indent=2))
+
+
+def progress_line(item: pytest.Item, step: object) -> str | None:
+    """``[failover 2] When ... (elapsed 3.1s, budget 10 min)`` for drill scenarios."""
+    phase = phase_of(item)
+    if phase is None:
+        return None
+    stage = stage_of(item)
+    started = item.stash.get(STARTED_KEY, None)
+    elapsed = f"elapsed {time.monotonic() - started:.1f}s" if started else "starting"
+    budget = item.stash.get(RTO_BUDGET_KEY, None)
+    budget_text = f", RTO budget {budget:g} min" if budget is not None else ""
+    label = f"{phase} {stage}" if stage else phase
+    keyword = getattr(step, "keyword", "")
+    name = getattr(step, "name", str(step))
+    return f"[{label}] {keyword} {name} ({elapsed}{budget_text})"

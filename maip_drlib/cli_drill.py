@@ -1,0 +1,233 @@
+"""``maip-dr gameday``, ``stage`` and ``plan``: the drill from the command line.
+
+``gameday`` on the embedded target hosts the simulation in this process and runs pytest
+against it; against a ``sim`` target it injects and restores the outage through the control
+URL; against ``live`` it never injects anything and needs ``--dr-declare-outage`` or
+``--dr-planned``. Extra arguments after ``--`` go to pytest (``-k``, ``-x``, markers).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+
+from maip_drlib.config import Config, Target
+from maip_drlib.drill import summary
+from maip_drlib.drill.evidence_dirs import AttemptDir, new_drill_id, next_attempt
+from maip_drlib.drill.pytest_runner import PytestRun, run_scenarios
+from maip_drlib.errors import ConfigError, GuardRefused
+from maip_drlib.sim_client import SimulationClient
+
+PASSTHROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
+OUTAGE_REASON = "game day: injected simulated outage of the primary region"
+
+
+def _safety_options(func: click.decorators.FC) -> click.decorators.FC:
+    for option in reversed([
+        click.option("--dr-execute", is_flag=True, help="Allow mutating stages (implied by "
+                     "gameday on the embedded target)."),
+        click.option("--dr-confirm", default=None, metavar="TARGET",
+                     help="Repeat the target's name; required with --dr-execute on sim and "
+                          "live targets."),
+        click.option("--dr-declare-outage", default=None, metavar="REASON",
+                     help="Declare the primary region down (recorded with who and when)."),
+        click.option("--dr-planned", is_flag=True, help="Planned failover: fence the primary "
+                     "at the application and wait for replica lag zero first."),
+        click.option("--dr-pause-between-stages", is_flag=True,
+                     help="Wait for the operator's approval before each mutating stage."),
+        click.option("--reports", "reports_dir", type=click.Path(path_type=Path),
+                     default=Path("reports"), show_default=True,
+                     help="Folder for evidence: <reports>/<drill id>/attempt-<n>/."),
+        click.option("--drill-id", default=None,
+                     help="Add an attempt to this drill (resume) instead of a new one."),
+    ]):
+        func = option(func)
+    return func
+
+
+def _dr_args(target: Target, config_path: Path, opts: dict) -> list[str]:
+    args = ["--dr-config", str(config_path), "--dr-target", target.name]
+    if opts.get("dr_execute"):
+        args.append("--dr-execute")
+    if opts.get("dr_confirm"):
+        args += ["--dr-confirm", opts["dr_confirm"]]
+    if opts.get("dr_declare_outage"):
+        args += ["--dr-declare-outage", opts["dr_declare_outage"]]
+    if opts.get("dr_planned"):
+        args.append("--dr-planned")
+    if opts.get("dr_pause_between_stages"):
+        args.append("--dr-pause-between-stages")
+    return args
+
+
+@contextlib.contextmanager
+def _drill_target(ctx: click.Context) -> Iterator[tuple[Config, Target, Path, bool]]:
+    """The target as a config file pytest can load; hosts the embedded simulation."""
+    from maip_drlib.cli_targets import load_cli_config, load_target
+
+    config = load_cli_config(ctx)
+    target = load_target(ctx)
+    if target.kind != "embedded":
+        path = ctx.find_root().obj["config_path"]
+        yield config, target, Path(path), False
+        return
+    from maip_drlib.sim.config_out import render_sim_config
+    from maip_drlib.sim.simulation import Simulation
+
+    click.echo("maip-dr: starting the embedded simulation (simulated platform on 127.0.0.1)",
+               err=True)
+    kwargs = {"time_scale": target.time_scale} if target.time_scale else {}
+    with Simulation(config.topology, **kwargs) as simulation, \
+            tempfile.TemporaryDirectory(prefix="maip-drill-") as folder:
+        hosted = simulation.target("embedded-sim", "sim")
+        path = Path(folder) / "target.toml"
+        path.write_text(render_sim_config(hosted, config.topology))
+        yield config, hosted, path, True
+
+
+def _print_summary(runs: list[PytestRun], target: Target, attempt: AttemptDir,
+                   started: float) -> int:
+    results = [r for run in runs for r in run.results]
+    click.echo("")
+    banner = " (SIMULATED)" if target.simulated else ""
+    click.echo(f"Drill {attempt.drill_id} attempt {attempt.number} against {target.name!r} "
+               f"[{target.kind}]{banner} in {time.monotonic() - started:.1f}s")
+    click.echo(summary.table(results, target.time_scale if target.simulated else None))
+    code = summary.exit_code(results, [run.exit_code for run in runs])
+    click.echo(f"evidence: {attempt.path}")
+    click.echo(f"verdict: {'PASS' if code == 0 else 'FAIL'} (exit {code})")
+    return code
+
+
+def _check_confirm(target: Target, opts: dict) -> None:
+    """--dr-execute on sim and live targets needs --dr-confirm with the target's name."""
+    if target.kind in ("sim", "live") and opts.get("dr_execute") and \
+            opts.get("dr_confirm") != target.name:
+        given = f"got {opts.get('dr_confirm')!r}" if opts.get("dr_confirm") else "it is missing"
+        raise GuardRefused(f"--dr-confirm must repeat the target's name {target.name!r} to run "
+                           f"mutating stages on a {target.kind} target ({given}); nothing was "
+                           "called")
+
+
+@click.command("gameday", context_settings=PASSTHROUGH)
+@_safety_options
+@click.pass_context
+def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
+                    **opts: object) -> None:
+    """Readiness, outage, failover stages 1-5, restore, failback stages 1-4, readiness.
+
+    On the embedded target (no config) the simulation runs in this process and the flags
+    --dr-execute and --dr-confirm are implied. Exit codes: 0 every stage passed within its
+    RTO budget; 1 a stage failed, ran over budget, or a mutating stage was skipped; 2 bad
+    input; 3 refused by a guard; 4 environment error; 130 interrupted.
+    """
+    extra = list(ctx.args)
+    with _drill_target(ctx) as (config, target, config_path, hosted):
+        if hosted:
+            opts.update(dr_execute=True, dr_confirm=target.name)
+        if target.kind == "live" and not (opts.get("dr_declare_outage") or opts.get("dr_planned")):
+            raise GuardRefused("a live game day needs --dr-declare-outage REASON or --dr-planned;"
+                               " it never injects an outage; nothing was called")
+        _check_confirm(target, opts)
+        if target.kind == "sim" and not opts.get("dr_execute"):
+            raise GuardRefused("a game day mutates the target: pass --dr-execute; nothing was "
+                               "called")
+        attempt = next_attempt(reports_dir, drill_id or new_drill_id("gameday"))
+        click.echo(f"maip-dr: drill {attempt.drill_id}, attempt {attempt.number}: evidence in "
+                   f"{attempt.path}", err=True)
+        control = SimulationClient(target.control_url) if target.kind == "sim" else None
+        if control is not None and not opts.get("dr_declare_outage"):
+            opts["dr_declare_outage"] = OUTAGE_REASON
+        dr_args = _dr_args(target, config_path, opts)
+        started = time.monotonic()
+        runs: list[PytestRun] = []
+
+        def phase(name: str, marker: str) -> PytestRun:
+            click.echo(f"\n=== {name} ===", err=True)
+            run = run_scenarios(name, marker, results_path=attempt.results_file(name),
+                                dr_args=dr_args, extra_args=extra,
+                                allure_dir=attempt.allure_results)
+            runs.append(run)
+            return run
+
+        phase("readiness", "readiness")
+        primary = config.topology.primary.region
+        if control is not None:
+            click.echo(f"\n=== injecting a simulated outage of {primary} ===", err=True)
+            control.outage(primary)
+        failover = phase("failover", "failover")
+        failed = any(r["outcome"] == "failed" for r in failover.results)
+        if control is not None:
+            click.echo(f"\n=== restoring {primary} ===", err=True)
+            control.restore(primary)
+        if failed:
+            click.echo("maip-dr: failover failed: failback and the final readiness are skipped",
+                       err=True)
+        else:
+            failback = phase("failback", "failback")
+            if not any(r["outcome"] == "failed" for r in failback.results):
+                phase("readiness-after", "readiness")
+        ctx.exit(_print_summary(runs, target, attempt, started))
+
+
+@click.command("stage", context_settings=PASSTHROUGH)
+@click.argument("phase", type=click.Choice(["failover", "failback"]))
+@click.argument("number", type=click.IntRange(1, 5))
+@_safety_options
+@click.pass_context
+def stage_command(ctx: click.Context, phase: str, number: int, reports_dir: Path,
+                  drill_id: str | None, **opts: object) -> None:
+    """Run one stage alone against a persistent target (a 'sim up' process or live).
+
+    Its Given steps check the real state, so it also resumes an interrupted drill.
+    """
+    if phase == "failback" and number > 4:
+        raise ConfigError("failback has stages 1 to 4", key="NUMBER")
+    with _drill_target(ctx) as (_config, target, config_path, hosted):
+        if hosted:
+            raise ConfigError("a single stage needs a persistent target: start 'maip-dr sim "
+                              "up --config-out c.toml' and pass --config c.toml", key="--config")
+        _check_confirm(target, opts)
+        attempt = next_attempt(reports_dir, drill_id or new_drill_id(f"{phase}-{number}"))
+        started = time.monotonic()
+        run = run_scenarios(f"{phase}-{number}", f"{phase} and stage_{number}",
+                            results_path=attempt.results_file(f"{phase}-{number}"),
+                            dr_args=_dr_args(target, config_path, opts), extra_args=list(ctx.args),
+                            allure_dir=attempt.allure_results)
+        ctx.exit(_print_summary([run], target, attempt, started))
+
+
+@click.command("plan")
+@click.option("--phase", "phases", multiple=True, type=click.Choice(["failover", "failback"]),
+              help="Plan only this phase (repeatable; default both).")
+@click.pass_context
+def plan_command(ctx: click.Context, phases: tuple[str, ...]) -> None:
+    """Dry run: every mutating call the drill would make from the current state; none made."""
+    from maip_drlib.cli_targets import running_target
+    from maip_drlib.drill.context import DrillContext, PollPolicy
+    from maip_drlib.drill.planner import plan_drill
+    from maip_drlib.regions import build_region_handles
+    from maip_drlib.resolvers import Resolver, SimulationResolver, SystemResolver
+
+    with running_target(ctx) as (config, target):
+        resolver: Resolver = (SimulationResolver(target.control_url) if target.control_url
+                              else SystemResolver())
+        handles = build_region_handles(target, config.topology)
+        try:
+            context = DrillContext(handles=handles, topology=config.topology, target=target,
+                                   resolver=resolver, poll=PollPolicy.for_target(target))
+            calls = plan_drill(context, phases=phases or ("failover", "failback"))
+        finally:
+            handles.close()
+    banner = " (SIMULATED)" if target.simulated else ""
+    click.echo(f"Plan against {target.name!r} [{target.kind}]{banner}: {len(calls)} mutating "
+               "calls, none made")
+    for index, call in enumerate(calls, 1):
+        params = ", ".join(f"{k}={v}" for k, v in call.parameters.items())
+        click.echo(f"{index:3d}. [{call.stage}] {call.service}:{call.operation} "
+                   f"({call.region}) {params}")

@@ -1,0 +1,552 @@
+"""The five failover stages of DESIGN.md section 4, one function each, over a ``DrillContext``.
+
+Every stage is idempotent: it first observes the current state, decides the mutating calls it
+needs with the same pure ``*_calls`` / ``*_changes`` functions the dry-run planner uses
+(``planner.py``), and makes only those (behind ``require_execute``). Re-running a stage after an
+interruption recognises an already promoted writer, an already scaled node group or
+deployment, and an already applied Route 53 change, and then makes no call.
+
+Route 53 (stage 3): clients are first asked where they land (``ctx.resolver``). If they already
+reach the DR ALB (the failover pair switched on its own because the primary health check
+failed), nothing changes. Otherwise ONE atomic change batch UPSERTs the PRIMARY failover record
+to alias the DR ALB (DNS name and canonical zone id read from ELBv2), without the primary's
+health check and with ``EvaluateTargetHealth``; the pair stays a pair (never the runbook's
+simple-alias UPSERT, which Route 53 rejects beside it). Failback 4 restores the pair.
+
+Where clients land: the simulation's resolver names the region in its answer; for a live
+target the resolved address is compared with the addresses of each region's ALB DNS name
+(system DNS). Not supported: clients behind other resolvers or caches (TTL), IPv6-only ALBs,
+CDNs in front of the ALB, Aurora, fencing at the database.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+from botocore.exceptions import ClientError
+
+from maip_drlib.actions import eks as eks_actions
+from maip_drlib.actions import kube as kube_actions
+from maip_drlib.actions import rds as rds_actions
+from maip_drlib.actions import route53 as route53_actions
+from maip_drlib.config import ScalingConfig, Topology
+from maip_drlib.drill import synthetic
+from maip_drlib.drill.context import DrillContext, SyntheticRequest
+from maip_drlib.drill.guards import (
+    dr_replica,
+    guard_promotion,
+    lag_is_zero,
+    primary_writer_state,
+    read_replica_lag,
+    require_execute,
+)
+from maip_drlib.drill.outcome import PlannedCall, StageOutcome
+from maip_drlib.errors import CheckFailed, NotFound, Unreachable, WaitFailed, WaitTimeout
+from maip_drlib.facts import (
+    AlbFact,
+    ApiUnreachable,
+    DbInstanceFact,
+    DeploymentFact,
+    RdsRoles,
+    RecordSetFact,
+)
+from maip_drlib.probes import eks as eks_probes
+from maip_drlib.probes import elb as elb_probes
+from maip_drlib.probes import endpoint as endpoint_probes
+from maip_drlib.probes import error_code
+from maip_drlib.probes import kube as kube_probes
+from maip_drlib.probes import rds as rds_probes
+from maip_drlib.probes import route53 as route53_probes
+from maip_drlib.regions import RegionHandle
+from maip_drlib.resolvers import ResolvedAddress
+from maip_drlib.waits import WaitSpec, wait_for
+
+STAGE_1 = "failover 1"
+STAGE_2 = "failover 2"
+STAGE_3 = "failover 3"
+STAGE_4 = "failover 4"
+STAGE_5 = "failover 5"
+
+# Deadlines in simulated (or live) seconds; a simulation's time_scale shrinks the clock only.
+PROMOTION_DEADLINE_S = 1800.0
+LAG_ZERO_DEADLINE_S = 900.0
+ROUTE53_DEADLINE_S = 300.0
+CLIENTS_SWITCH_DEADLINE_S = 300.0
+NODEGROUP_DEADLINE_S = 900.0
+DEPLOYMENTS_DEADLINE_S = 900.0
+FENCE_DEADLINE_S = 300.0
+# Real seconds a wait gets at least against a simulation (pods, HTTP and polls are not scaled).
+MIN_SIMULATED_DEADLINE_S = 20.0
+
+ROUTE53_CONTROL_PLANE_CODES = frozenset({
+    "ServiceUnavailable", "InternalFailure", "InternalError", "PriorRequestNotComplete",
+})
+ROUTE53_DIAGNOSIS = (
+    "Route 53 control plane impaired, a known effect of a us-east-1 event; the failover "
+    "pair's health checks are the data-plane path"
+)
+_REGION_IN_DETAIL = re.compile(r"region ([a-z]{2}-[a-z]+-\d)")
+
+
+def deadline_s(ctx: DrillContext, seconds: float) -> float:
+    """``seconds`` of platform time in real seconds for this target (a floor for simulations)."""
+    scale = ctx.target.time_scale
+    if not ctx.target.simulated or not scale:
+        return seconds
+    return max(MIN_SIMULATED_DEADLINE_S, seconds * scale / 60.0)
+
+
+# --- Decisions shared with the planner (pure functions of observed state) --------------------
+
+
+def scale_deployments_calls(stage: str, region: str, namespace: str,
+                            desired: Mapping[str, int], replicas: int) -> list[PlannedCall]:
+    """One scale call per deployment when any is not at ``replicas`` (all are patched)."""
+    if all(count == replicas for count in desired.values()):
+        return []
+    return [PlannedCall(stage, "kubernetes", region, "patch_namespaced_deployment_scale",
+                        {"namespace": namespace, "name": name, "replicas": replicas})
+            for name in desired]
+
+
+def nodegroup_calls(stage: str, region: str, cluster: str, nodegroup: str,
+                    current: ScalingConfig | None, wanted: ScalingConfig) -> list[PlannedCall]:
+    if current == wanted:
+        return []
+    return [PlannedCall(stage, "eks", region, "update_nodegroup_config", {
+        "clusterName": cluster, "nodegroupName": nodegroup,
+        "scalingConfig": {"minSize": wanted.min_size, "maxSize": wanted.max_size,
+                          "desiredSize": wanted.desired_size},
+    })]
+
+
+def dr_writer(roles: RdsRoles, topology: Topology) -> DbInstanceFact | None:
+    """A writer in the secondary region: the promotion already happened."""
+    return next((fact for fact in roles.writers if fact.region == topology.secondary.region),
+                None)
+
+
+def promotion_calls(stage: str, roles: RdsRoles, topology: Topology) -> list[PlannedCall]:
+    """The promotion of the DR replica, or nothing when the DR region already has a writer."""
+    if dr_writer(roles, topology) is not None:
+        return []
+    replica = dr_replica(roles, topology)
+    if replica is None:
+        raise CheckFailed(
+            "no single read replica found in the DR region to promote",
+            region=topology.secondary.region, resource=", ".join(topology.rds_candidates),
+            expected="one replica", observed=str(roles),
+        )
+    return [PlannedCall(stage, "rds", replica.region, "promote_read_replica",
+                        {"DBInstanceIdentifier": replica.identifier})]
+
+
+def failover_pair_changes(records: Sequence[RecordSetFact], dr_alb: AlbFact) -> list[dict]:
+    """The change batch that points the PRIMARY failover record at the DR ALB (empty: done).
+
+    The record keeps its health check (the primary endpoint's), so failback can put the pair
+    back as it was; with both records aliasing the DR ALB, clients reach DR either way.
+    """
+    primary = next((fact for fact in records if fact.kind == "failover"
+                    and fact.failover == "PRIMARY"), None)
+    if primary is None:
+        raise CheckFailed(
+            "no PRIMARY failover record to change; the suite never adds a simple record",
+            resource=records[0].name if records else "record", expected="a failover pair",
+            observed=", ".join(map(str, records)) or "no records",
+        )
+    if primary.alias is not None and primary.alias.dns_name == dr_alb.dns_name.rstrip("."):
+        return []
+    record = route53_actions.alias_record(
+        primary.name, dr_alb.dns_name, dr_alb.canonical_zone_id, record_type=primary.type,
+        evaluate_target_health=True, set_identifier=primary.set_identifier, failover="PRIMARY",
+        health_check_id=primary.health_check_id,
+    )
+    return [{"Action": "UPSERT", "ResourceRecordSet": record}]
+
+
+def route_calls(stage: str, zone_id: str, changes: list[dict]) -> list[PlannedCall]:
+    if not changes:
+        return []
+    return [PlannedCall(stage, "route53", "us-east-1", "change_resource_record_sets",
+                        {"HostedZoneId": zone_id, "ChangeBatch": {"Changes": changes}})]
+
+
+# --- Observations ----------------------------------------------------------------------------
+
+
+def desired_replicas(handle: RegionHandle, namespace: str) -> dict[str, int]:
+    return {item.name: item.desired for item in kube_probes.deployments(handle, namespace)}
+
+
+def api_hostname(ctx: DrillContext) -> str:
+    return urlsplit(ctx.target.public_endpoint_url).hostname or ctx.topology.record_name
+
+
+def clients_region(ctx: DrillContext) -> tuple[str | None, str]:
+    """The region whose ALB clients reach now, and how that was seen (``None``: unknown)."""
+    try:
+        resolved: ResolvedAddress = ctx.resolver.resolve(api_hostname(ctx), 443)
+    except (NotFound, Unreachable) as error:
+        return None, f"unresolved: {error}"
+    match = _REGION_IN_DETAIL.search(resolved.detail)
+    if match:
+        return match.group(1), str(resolved)
+    for handle in (ctx.handles.secondary, ctx.handles.primary):
+        alb = elb_probes.load_balancer(handle, ctx.topology.region(handle.region).alb_name)
+        try:
+            addresses = {str(info[4][0]) for info in socket.getaddrinfo(alb.dns_name, 443)}
+        except OSError:
+            continue
+        if resolved.host in addresses:
+            return handle.region, f"{resolved} = {alb.dns_name}"
+    return None, f"{resolved} matches no ALB of the topology"
+
+
+@contextmanager
+def route53_control_plane(stage: str) -> Iterator[None]:
+    """Turn a failing Route 53 control plane into the known diagnosis (CheckFailed)."""
+    try:
+        yield
+    except ClientError as error:
+        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        if error_code(error) in ROUTE53_CONTROL_PLANE_CODES or status >= 500:
+            raise CheckFailed(f"{stage}: {ROUTE53_DIAGNOSIS}", region="us-east-1",
+                              resource="route53", expected="control plane answers",
+                              observed=f"{error_code(error)} (HTTP {status})") from error
+        raise
+    except Unreachable as error:
+        raise CheckFailed(f"{stage}: {ROUTE53_DIAGNOSIS}", region="us-east-1",
+                          resource="route53", expected="control plane answers",
+                          observed=str(error)) from error
+
+
+def route_state(ctx: DrillContext) -> tuple[str, tuple[RecordSetFact, ...], AlbFact]:
+    """Zone id, the API record's sets and the DR ALB (Route 53 reads: control plane)."""
+    handle = ctx.handles.primary
+    zone = route53_probes.hosted_zone(handle, ctx.topology.hosted_zone)
+    records = route53_probes.record_sets(handle, zone.zone_id, ctx.topology.record_name, "A")
+    dr_alb = elb_probes.load_balancer(ctx.handles.secondary, ctx.topology.secondary.alb_name)
+    return zone.zone_id, records, dr_alb
+
+
+# --- Stage 1 ---------------------------------------------------------------------------------
+
+
+def stage_1_primary_down(ctx: DrillContext) -> StageOutcome:
+    """The primary is down (unplanned), or up and fenced at the application (planned)."""
+    if ctx.options.planned:
+        return _fence_primary(ctx)
+    ctx.say("checking that the primary region is down (Kubernetes API and RDS writer)")
+    nodes = kube_probes.nodes(ctx.handles.primary)
+    kube_down = isinstance(nodes, ApiUnreachable) or not nodes.ready
+    writer = primary_writer_state(ctx)
+    rds_down = not writer.available_writer
+    facts = {"primary_nodes": str(nodes), "primary_writer": str(writer),
+             "kube_down": kube_down, "rds_down": rds_down}
+    ctx.decisions.record(STAGE_1, "primary down" if kube_down and rds_down else "primary up",
+                         **facts)
+    if not (kube_down and rds_down):
+        raise CheckFailed(
+            "the primary region is not down (an unplanned failover needs it down; a planned "
+            "one runs with --dr-planned and fences it)",
+            region=ctx.handles.primary.region, resource="kubernetes API and RDS writer",
+            expected="API unreachable or nodes NotReady, and writer unreachable or unavailable",
+            observed=f"{nodes}; {writer}",
+        )
+    return StageOutcome(STAGE_1, f"primary down: {nodes}; {writer}", (), facts)
+
+
+def _fence_primary(ctx: DrillContext) -> StageOutcome:
+    primary, namespace = ctx.handles.primary, ctx.topology.namespace
+    ctx.say(f"planned failover: fencing the primary application in {primary.region}")
+    nodes = kube_probes.nodes(primary)
+    if isinstance(nodes, ApiUnreachable):
+        raise CheckFailed(
+            "planned failover needs the primary reachable to fence it; if it is down, run an "
+            "unplanned failover with --dr-declare-outage",
+            region=primary.region, resource=primary.kube_context, expected="API answers",
+            observed=str(nodes),
+        )
+    desired = desired_replicas(primary, namespace)
+    calls = scale_deployments_calls(STAGE_1, primary.region, namespace, desired, 0)
+    actions: list[str] = []
+    if calls:
+        require_execute(ctx, STAGE_1, f"scaling {len(calls)} primary deployments to 0")
+        ctx.say(f"scaling every deployment in {namespace} ({primary.region}) to 0")
+        kube_actions.scale_all_deployments(primary, namespace, 0,
+                                           deadline_s=deadline_s(ctx, FENCE_DEADLINE_S),
+                                           poll_max_s=ctx.poll.max_s)
+        actions.append(f"kubernetes {primary.region}: scale {len(calls)} deployments in "
+                       f"{namespace} to 0")
+    ctx.say("waiting until no primary pod is ready (writes stopped at the application)")
+    wait_for(
+        WaitSpec(f"every deployment in {namespace} ({primary.region}) to have 0 ready pods",
+                 deadline_s=deadline_s(ctx, FENCE_DEADLINE_S), poll_initial_s=ctx.poll.initial_s,
+                 poll_max_s=ctx.poll.max_s),
+        lambda: kube_probes.deployments(primary, namespace),
+        success=lambda items: all(item.ready == 0 for item in items),
+    )
+    facts: dict[str, object] = {"fenced_deployments": sorted(desired), "before": desired}
+    roles = rds_probes.find_writer_and_replicas(ctx.handles, ctx.topology)
+    replica = dr_replica(roles, ctx.topology)
+    if replica is None and dr_writer(roles, ctx.topology) is not None:
+        facts["replica_lag"] = "the DR instance is already the writer"
+    elif replica is None:
+        raise CheckFailed("no DR read replica found to wait for", region=ctx.handles.secondary
+                          .region, resource="rds", expected="one replica", observed=str(roles))
+    else:
+        ctx.say(f"waiting until the replica lag of {replica.identifier} reads zero")
+        lag = wait_for(
+            WaitSpec(f"ReplicaLag of {replica.identifier} ({replica.region}) to read zero",
+                     deadline_s=deadline_s(ctx, LAG_ZERO_DEADLINE_S),
+                     poll_initial_s=ctx.poll.initial_s, poll_max_s=ctx.poll.max_s),
+            lambda: read_replica_lag(ctx, replica.identifier),
+            success=lag_is_zero,
+        ).value
+        facts["replica_lag"] = str(lag)
+    ctx.decisions.record(STAGE_1, "primary fenced", **{k: str(v) for k, v in facts.items()})
+    return StageOutcome(STAGE_1, f"primary fenced: {len(desired)} deployments at 0, "
+                        f"{facts['replica_lag']}", tuple(actions), facts)
+
+
+# --- Stage 2 ---------------------------------------------------------------------------------
+
+
+def stage_2_promote(ctx: DrillContext, *, deadline: float | None = None) -> StageOutcome:
+    """Promote the DR replica (after ``guard_promotion``) and wait for a standalone writer."""
+    handle = ctx.handles.secondary
+    ctx.say("discovering the writer and its replicas")
+    roles = rds_probes.find_writer_and_replicas(ctx.handles, ctx.topology)
+    limit = deadline if deadline is not None else deadline_s(ctx, PROMOTION_DEADLINE_S)
+    existing = dr_writer(roles, ctx.topology)
+    if existing is not None and existing.status == "available":
+        facts = {"writer": str(existing), "split_brain": roles.split_brain}
+        ctx.decisions.record(STAGE_2, "already promoted", **facts)
+        return StageOutcome(STAGE_2, f"already a standalone writer: {existing}", (), facts)
+    calls = promotion_calls(STAGE_2, roles, ctx.topology)
+    replica = dr_replica(roles, ctx.topology)
+    identifier = existing.identifier if existing else replica.identifier  # type: ignore[union-attr]
+    actions: list[str] = []
+    if calls and replica is not None and replica.status == "available":
+        guard_promotion(ctx, STAGE_2)
+        require_execute(ctx, STAGE_2, f"promoting {identifier}")
+        ctx.say(f"promoting {identifier} in {handle.region}")
+        try:
+            with _rds_call():
+                handle.client("rds").promote_read_replica(DBInstanceIdentifier=identifier)
+            actions.append(f"rds {handle.region}: promote_read_replica {identifier}")
+        except _PromotionInProgress:
+            ctx.say(f"{identifier}: a promotion is already in progress; waiting for it")
+    else:
+        ctx.say(f"{identifier} is {replica.status if replica else existing.status}: "  # type: ignore[union-attr]
+                "waiting for the promotion already in progress")
+    ctx.say(f"waiting until {identifier} is a standalone available writer")
+    try:
+        promoted = rds_actions.wait_for_standalone_writer(
+            handle, identifier, deadline_s=limit, poll_max_s=ctx.poll.max_s).value
+    except (WaitFailed, WaitTimeout) as error:
+        raise CheckFailed(f"{STAGE_2}: promotion of {identifier} did not complete: {error}",
+                          region=handle.region, resource=identifier,
+                          expected="standalone available writer",
+                          observed=str(error.last_observed)) from error
+    facts = {"writer": str(promoted), "arn": promoted.arn}
+    ctx.decisions.record(STAGE_2, "promoted", **facts)
+    return StageOutcome(STAGE_2, f"promoted: {promoted}", tuple(actions), facts)
+
+
+class _PromotionInProgress(Exception):
+    """Internal: RDS says the instance is not in a state to promote (already promoting)."""
+
+
+@contextmanager
+def _rds_call() -> Iterator[None]:
+    try:
+        yield
+    except ClientError as error:
+        if error_code(error) == "InvalidDBInstanceState":
+            raise _PromotionInProgress(str(error)) from error
+        raise
+
+
+# --- Stage 3 ---------------------------------------------------------------------------------
+
+
+def stage_3_route_clients(ctx: DrillContext) -> StageOutcome:
+    """Clients reach the DR ALB: by the failover pair on its own, or by changing the pair."""
+    dr_region = ctx.handles.secondary.region
+    ctx.say(f"checking where clients of {api_hostname(ctx)} land")
+    region, seen = clients_region(ctx)
+    if region == dr_region:
+        facts = {"clients": seen, "changed": False}
+        ctx.decisions.record(STAGE_3, "clients already reach DR", **facts)
+        return StageOutcome(STAGE_3, f"clients already reach the DR ALB: {seen}", (), facts)
+    handle = ctx.handles.primary
+    with route53_control_plane(STAGE_3):
+        zone_id, records, dr_alb = route_state(ctx)
+        changes = failover_pair_changes(records, dr_alb)
+        actions: list[str] = []
+        if changes:
+            require_execute(ctx, STAGE_3, "pointing the PRIMARY failover record at the DR ALB")
+            ctx.say(f"pointing the PRIMARY failover record at {dr_alb.dns_name} "
+                    f"(zone {dr_alb.canonical_zone_id}); waiting for INSYNC")
+            status = route53_actions.change_record_sets(
+                handle, zone_id, changes, comment="maip-dr failover: PRIMARY -> DR ALB",
+                deadline_s=deadline_s(ctx, ROUTE53_DEADLINE_S))
+            actions.append(f"route53: change_resource_record_sets {status.change_id} "
+                           f"(PRIMARY -> {dr_alb.dns_name})")
+    ctx.say(f"waiting until clients resolve {api_hostname(ctx)} to {dr_region}")
+    outcome = wait_for(
+        WaitSpec(f"clients of {api_hostname(ctx)} to reach the DR ALB",
+                 deadline_s=deadline_s(ctx, CLIENTS_SWITCH_DEADLINE_S),
+                 poll_initial_s=ctx.poll.initial_s, poll_max_s=ctx.poll.max_s),
+        lambda: clients_region(ctx),
+        success=lambda answer: answer[0] == dr_region,
+    )
+    facts = {"clients": outcome.value[1], "changed": bool(actions), "before": seen}
+    ctx.decisions.record(STAGE_3, "clients reach DR", **facts)
+    return StageOutcome(STAGE_3, f"clients reach the DR ALB: {outcome.value[1]}",
+                        tuple(actions), facts)
+
+
+# --- Stage 4 ---------------------------------------------------------------------------------
+
+
+def stage_4_scale_dr(ctx: DrillContext) -> StageOutcome:
+    """DR node group to the failover scaling and every deployment to the failover replicas."""
+    handle, topology = ctx.handles.secondary, ctx.topology
+    place, namespace, replicas = topology.secondary, topology.namespace, topology.failover_replicas
+    actions: list[str] = []
+    state = eks_probes.nodegroup_state(handle, place.eks_cluster, place.nodegroup)
+    for update in state.updates_in_progress:
+        ctx.say(f"waiting for node group update {update.update_id} already in progress")
+        eks_actions.wait_for_nodegroup_update(
+            handle, place.eks_cluster, place.nodegroup, update.update_id,
+            deadline_s=deadline_s(ctx, NODEGROUP_DEADLINE_S), poll_max_s=ctx.poll.max_s)
+    if nodegroup_calls(STAGE_4, handle.region, place.eks_cluster, place.nodegroup,
+                       state.scaling, topology.failover_scaling):
+        require_execute(ctx, STAGE_4, f"scaling node group {place.nodegroup}")
+        wanted = topology.failover_scaling
+        ctx.say(f"scaling node group {place.nodegroup} to min={wanted.min_size} "
+                f"desired={wanted.desired_size} max={wanted.max_size}; waiting for the update")
+        update = eks_actions.update_nodegroup_scaling(
+            handle, place.eks_cluster, place.nodegroup, wanted,
+            deadline_s=deadline_s(ctx, NODEGROUP_DEADLINE_S), poll_max_s=ctx.poll.max_s).value
+        actions.append(f"eks {handle.region}: update_nodegroup_config {update.update_id}")
+    desired = desired_replicas(handle, namespace)
+    calls = scale_deployments_calls(STAGE_4, handle.region, namespace, desired, replicas)
+    limit = deadline_s(ctx, DEPLOYMENTS_DEADLINE_S)
+    if calls:
+        require_execute(ctx, STAGE_4, f"scaling {len(calls)} DR deployments to {replicas}")
+        ctx.say(f"scaling every deployment in {namespace} ({handle.region}) to {replicas}; "
+                "waiting until ready")
+        readiness = kube_actions.scale_all_deployments(handle, namespace, replicas,
+                                                       deadline_s=limit,
+                                                       poll_max_s=ctx.poll.max_s).value
+        actions.append(f"kubernetes {handle.region}: scale {len(calls)} deployments in "
+                       f"{namespace} to {replicas}")
+    else:
+        ctx.say(f"deployments in {namespace} already at {replicas}; waiting until ready")
+        readiness = _wait_ready(ctx, handle, namespace, replicas, limit)
+    nodes = kube_probes.nodes(handle)
+    facts = {"nodegroup": str(eks_probes.nodegroup_state(handle, place.eks_cluster,
+                                                         place.nodegroup, include_updates=False)),
+             "deployments": str(readiness), "nodes": str(nodes)}
+    ctx.decisions.record(STAGE_4, "DR scaled", **facts)
+    return StageOutcome(STAGE_4, f"DR scaled: {readiness}; {nodes}", tuple(actions), facts)
+
+
+def _wait_ready(ctx: DrillContext, handle: RegionHandle, namespace: str, replicas: int,
+                limit: float) -> kube_actions.DeploymentsReadiness:
+    try:
+        return wait_for(
+            WaitSpec(f"deployments in {namespace} ({handle.region}) to have {replicas} ready "
+                     "replicas", deadline_s=limit, poll_initial_s=ctx.poll.initial_s,
+                     poll_max_s=ctx.poll.max_s),
+            lambda: kube_actions.DeploymentsReadiness(
+                namespace, replicas, kube_probes.deployments(handle, namespace)),
+            success=lambda readiness: not readiness.not_ready,
+        ).value
+    except WaitTimeout as timeout:
+        raise CheckFailed(f"{STAGE_4}: {timeout}; {_pod_reasons(handle, namespace)}",
+                          region=handle.region, resource=namespace,
+                          expected=f"{replicas} ready replicas each",
+                          observed=str(timeout.last_observed)) from timeout
+
+
+def _pod_reasons(handle: RegionHandle, namespace: str,
+                 deployments: Sequence[DeploymentFact] | None = None) -> str:
+    """Pods not ready, with their waiting reasons (of ``deployments`` when given)."""
+    try:
+        pods = kube_probes.pods(handle, namespace)
+    except (Unreachable, NotFound) as error:
+        return f"pods unknown: {error}"
+    selectors = [item.selector for item in deployments or ()]
+    waiting = [pod for pod in pods if not pod.ready
+               and (not selectors or any(pod.matches(sel) for sel in selectors))]
+    if not waiting:
+        return "no pod waiting"
+    return "pods not ready: " + ", ".join(
+        f"{pod.name} ({','.join(pod.waiting_reasons) or pod.phase})" for pod in waiting[:20])
+
+
+# --- Stage 5 ---------------------------------------------------------------------------------
+
+
+def stage_5_dr_serves(ctx: DrillContext, synthetic_request: SyntheticRequest | None = None
+                      ) -> StageOutcome:
+    """DR pods ready, services present, the endpoint UP through DNS in DR, the synthetic call."""
+    request = synthetic_request or SyntheticRequest()
+    handle, namespace = ctx.handles.secondary, ctx.topology.namespace
+    ctx.say(f"checking DR pods and services in {namespace} ({handle.region})")
+    deployments = kube_probes.deployments(handle, namespace)
+    not_ready = [item for item in deployments if not item.is_ready or item.desired == 0]
+    if not deployments or not_ready:
+        raise CheckFailed(
+            f"{STAGE_5}: DR deployments not ready: "
+            f"{', '.join(map(str, not_ready)) or 'none found'}; "
+            f"{_pod_reasons(handle, namespace, not_ready)}",
+            region=handle.region, resource=namespace, expected="every deployment ready",
+            observed=f"{len(deployments) - len(not_ready)}/{len(deployments)} ready")
+    services = kube_probes.services(handle, namespace)
+    if not services:
+        raise CheckFailed(f"{STAGE_5}: no services in the DR namespace", region=handle.region,
+                          resource=namespace, expected="services present", observed="none")
+    region, seen = clients_region(ctx)
+    base = ctx.target.public_endpoint_url.rstrip("/")
+    ctx.say(f"checking {base}{ctx.topology.health_path} through DNS ({seen})")
+    health = endpoint_probes.endpoint_health(f"{base}{ctx.topology.health_path}",
+                                             resolver=ctx.resolver,
+                                             ca_bundle=ctx.target.ca_bundle)
+    if region != handle.region or not health.up:
+        raise CheckFailed(f"{STAGE_5}: the public endpoint is not served UP by DR",
+                          region=handle.region, resource=base,
+                          expected=f"UP, resolving to {handle.region}",
+                          observed=f"{health}; resolves: {seen}")
+    ctx.say(f"synthetic request {request.method} {request.path}")
+    result = synthetic.send(request.method, f"{base}{request.path}", resolver=ctx.resolver,
+                            ca_bundle=ctx.target.ca_bundle)
+    if result.status != request.expected_status:
+        raise CheckFailed(f"{STAGE_5}: synthetic request failed", region=handle.region,
+                          resource=f"{request.method} {request.path}",
+                          expected=f"HTTP {request.expected_status}", observed=str(result))
+    facts: dict[str, Any] = {
+        "deployments": len(deployments), "services": [item.name for item in services],
+        "endpoint": str(health), "resolves": seen, "synthetic": str(result),
+    }
+    ctx.decisions.record(STAGE_5, "DR serves", **facts)
+    return StageOutcome(STAGE_5, f"DR serves: {health}; {result}", (), facts)
+
+
+__all__ = [
+    "STAGE_1", "STAGE_2", "STAGE_3", "STAGE_4", "STAGE_5",
+    "clients_region", "deadline_s", "failover_pair_changes", "nodegroup_calls",
+    "promotion_calls", "route_calls", "route_state", "scale_deployments_calls",
+    "stage_1_primary_down", "stage_2_promote", "stage_3_route_clients", "stage_4_scale_dr",
+    "stage_5_dr_serves",
+]

@@ -1,0 +1,42 @@
+"""The result of one drill stage, as reported to the operator and the decision log.
+
+Not supported: outcomes do not carry exceptions; a failing stage raises instead
+(CheckFailed, GuardRefused, WaitTimeout, ...), and an outcome is only returned on success.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class StageOutcome:
+    """What one stage did: a one-line summary, the mutating calls made, small evidence."""
+
+    stage: str  # e.g. "failover 2"
+    summary: str  # one line for the operator
+    actions: tuple[str, ...] = ()  # mutating calls made; empty when the work was already done
+    facts: dict[str, object] = field(default_factory=dict)  # small JSON-able evidence
+
+    @property
+    def changed_something(self) -> bool:
+        """True when the stage made at least one mutating call."""
+        return bool(self.actions)
+
+
+@dataclass(frozen=True)
+class PlannedCall:
+    """One mutating call a stage would make (the dry-run planner's unit, DESIGN.md section 4).
+
+    ``service`` is the AWS service name or ``kubernetes``; ``operation`` the API operation
+    (boto3 snake_case name, or the Kubernetes client method); ``parameters`` what it would send.
+    """
+
+    stage: str
+    service: str
+    region: str
+    operation: str
+    parameters: dict[str, object] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"[{self.stage}] {self.service} {self.region} {self.operation} {self.parameters}"

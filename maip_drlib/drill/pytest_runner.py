@@ -1,0 +1,48 @@
+"""Runs the Gherkin scenarios in a pytest subprocess and reads back the stage results.
+
+The subprocess is the unit of an attempt: an interrupted pytest leaves the simulation (hosted
+by the calling process) and the evidence in place. Not supported: running the scenarios from
+an installation without the project's ``features/`` and ``steps/`` folders.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from maip_drlib.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class PytestRun:
+    phase: str
+    exit_code: int
+    results: list[dict]
+
+
+def scenarios_root() -> Path:
+    root = PROJECT_ROOT
+    if not (root / "features").is_dir() or not (root / "steps").is_dir():
+        raise ConfigError(f"the feature files are not next to the library (looked in {root}); "
+                          "run from a clone of the project")
+    return root
+
+
+def run_scenarios(phase: str, marker: str, *, results_path: Path, dr_args: list[str],
+                  extra_args: list[str], allure_dir: Path | None = None) -> PytestRun:
+    """``pytest steps -m MARKER`` with the drill options; output streams to the terminal."""
+    root = scenarios_root()
+    command = [sys.executable, "-m", "pytest", str(root / "steps"), "--rootdir", str(root),
+               "-p", "no:cacheprovider", "-m", marker, "--capture=tee-sys", "-q",
+               "--no-header", "-rfEs", "--dr-results", str(results_path), *dr_args]
+    if allure_dir is not None:
+        command += ["--alluredir", str(allure_dir)]
+    command += extra_args
+    completed = subprocess.run(command, cwd=root, check=False)
+    results = json.loads(results_path.read_text()) if results_path.exists() else []
+    return PytestRun(phase=phase, exit_code=completed.returncode, results=results)

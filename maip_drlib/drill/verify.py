@@ -1,0 +1,111 @@
+"""Read-only verifications the drill's Then (and Given) steps assert, over real state.
+
+Each returns a one-line detail or raises ``CheckFailed`` with evidence; none mutates.
+"""
+
+from __future__ import annotations
+
+from maip_drlib.drill.context import DrillContext
+from maip_drlib.errors import CheckFailed, Unreachable
+from maip_drlib.facts import ApiUnreachable
+from maip_drlib.probes import endpoint, kube, rds
+
+API_PORT = 443
+
+
+def _region(ctx: DrillContext, role: str) -> str:
+    if role not in ("primary", "secondary"):
+        raise CheckFailed(f"unknown region role {role!r}", expected="primary or secondary")
+    return getattr(ctx.topology, role).region
+
+
+def primary_takes_no_writes(ctx: DrillContext) -> str:
+    """The primary writer is unreachable or not available, or the application is fenced."""
+    primary = ctx.handles.primary
+    try:
+        instance = rds.db_instance(primary, ctx.topology.primary.rds_instance)
+    except Unreachable as error:
+        return f"primary RDS API unreachable: {error}"
+    if instance.status != "available" or not instance.is_writer:
+        return f"primary instance not an available writer: {instance}"
+    deployments = kube.deployments(primary, ctx.topology.namespace)
+    running = [d.name for d in deployments if d.desired > 0]
+    if running:
+        raise CheckFailed("the primary writer is available and the application still runs",
+                          region=primary.region, resource=instance.identifier,
+                          expected="writer down, or every primary deployment at 0 (fenced)",
+                          observed=f"{instance.status}; running: {', '.join(running)}")
+    return f"application fenced: every deployment of {ctx.topology.namespace} at 0"
+
+
+def dr_holds_replica_or_writer(ctx: DrillContext) -> str:
+    region = ctx.topology.secondary.region
+    instances = rds.instances_named(ctx.handles.secondary, ctx.topology.rds_candidates)
+    if not instances:
+        raise CheckFailed("no database instance in the DR region", region=region,
+                          resource=", ".join(ctx.topology.rds_candidates))
+    return "; ".join(str(i) for i in instances)
+
+
+def only_writer_in(ctx: DrillContext, role: str) -> str:
+    region = _region(ctx, role)
+    roles = rds.find_writer_and_replicas(ctx.handles, ctx.topology)
+    available = [w for w in roles.writers if w.status == "available"]
+    if [w.region for w in available] != [region]:
+        raise CheckFailed("the available writer is not (only) where expected", region=region,
+                          resource="rds", expected=f"one available writer in {region}",
+                          observed=str(roles))
+    return str(roles)
+
+
+def clients_resolve_to(ctx: DrillContext, role: str) -> str:
+    region = _region(ctx, role)
+    hostname = ctx.target.public_endpoint_url.split("://", 1)[-1].split("/", 1)[0]
+    answer = ctx.resolver.resolve(hostname, API_PORT)
+    if region not in answer.detail:
+        raise CheckFailed("clients do not resolve the public name to the expected region",
+                          resource=hostname, expected=region, observed=str(answer))
+    return f"{hostname} -> {answer}"
+
+
+def deployments_ready(ctx: DrillContext, role: str, replicas: int) -> str:
+    handle = ctx.handles.by_name(_region(ctx, role))
+    deployments = kube.deployments(handle, ctx.topology.namespace)
+    short = [f"{d.name} {d.ready}/{d.desired}" for d in deployments
+             if d.ready < replicas or d.desired < replicas]
+    if not deployments or short:
+        raise CheckFailed("deployments below the expected ready replicas", region=handle.region,
+                          resource=ctx.topology.namespace, expected=f">= {replicas} ready",
+                          observed=", ".join(short) or "no deployments")
+    return f"{len(deployments)} deployments with >= {replicas} ready replicas"
+
+
+def endpoint_up_from(ctx: DrillContext, role: str) -> str:
+    region = _region(ctx, role)
+    url = ctx.target.public_endpoint_url.rstrip("/") + ctx.topology.health_path
+    health = endpoint.endpoint_health(url, resolver=ctx.resolver, ca_bundle=ctx.target.ca_bundle)
+    if not health.up or region not in (health.resolved_address or region):
+        raise CheckFailed("the endpoint is not UP from the expected region", resource=url,
+                          expected=f"UP via {region}", observed=str(health))
+    return str(health)
+
+
+def failback_replica_replicates(ctx: DrillContext) -> str:
+    roles = rds.find_writer_and_replicas(ctx.handles, ctx.topology)
+    replica = next((r for r in roles.replicas
+                    if r.identifier == ctx.topology.failback_replica), None)
+    writer = roles.writer
+    if replica is None or writer is None or replica not in roles.replicas_of(writer):
+        raise CheckFailed("the failback replica does not replicate from the writer",
+                          region=ctx.topology.primary.region,
+                          resource=ctx.topology.failback_replica, observed=str(roles))
+    return str(replica)
+
+
+def nodes_reachable(ctx: DrillContext, role: str) -> str:
+    handle = ctx.handles.by_name(_region(ctx, role))
+    fact = kube.nodes(handle)
+    if isinstance(fact, ApiUnreachable):
+        raise CheckFailed("Kubernetes API unreachable", region=handle.region,
+                          observed=str(fact))
+    return str(fact)
