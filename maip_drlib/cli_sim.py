@@ -170,6 +170,21 @@ def fault_pods(ctx: click.Context, region: str, reason: str | None) -> None:
     _show(_client(ctx).fault("pods", region=region, reason=reason))
 
 
+@fault_group.command("alb", help="Degrade a region's ALB metrics (HTTPCode_ELB_5XX_Count per "
+                     "minute, TargetResponseTime); without --5xx-count and --latency-s the "
+                     "fault is cleared. The endpoint and its health check are unchanged.")
+@click.option("--region", type=REGIONS, required=True)
+@click.option("--5xx-count", "http_5xx_count", type=click.FloatRange(min=0), default=None,
+              help="HTTP 5XX count the ALB reports per minute.")
+@click.option("--latency-s", "latency_s", type=click.FloatRange(min=0), default=None,
+              help="Target response time the ALB reports, in seconds.")
+@click.pass_context
+def fault_alb(ctx: click.Context, region: str, http_5xx_count: float | None,
+              latency_s: float | None) -> None:
+    _show(_client(ctx).fault("alb", region=region, http_5xx_count=http_5xx_count,
+                             target_response_time_s=latency_s))
+
+
 @fault_group.command("route53-control-plane", help="Impair (or heal) Route 53's control "
                      "plane: its API answers 503; DNS answers and health checks go on.")
 @click.option("--impaired/--healthy", default=True, show_default=True)

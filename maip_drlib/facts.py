@@ -216,7 +216,8 @@ class HpaFact:
 
 # --- RDS -------------------------------------------------------------------------------------
 
-DbRole = Literal["writer", "replica"]
+# "fenced": not a replica and stopped, so it accepts no writes (a fenced old writer).
+DbRole = Literal["writer", "replica", "fenced"]
 
 
 @dataclass(frozen=True)
@@ -243,7 +244,7 @@ class DbInstanceFact:
         return self.source.rsplit(":db:", 1)[-1]
 
     def __str__(self) -> str:
-        role = "writer" if self.role == "writer" else f"replica of {self.source}"
+        role = self.role if self.role != "replica" else f"replica of {self.source}"
         text = f"RDS {self.identifier} ({self.region}): {self.status}, {role}"
         if self.replicas:
             text += f", replicas: {', '.join(self.replicas)}"
@@ -254,12 +255,14 @@ class DbInstanceFact:
 class RdsRoles:
     """Writers and replicas discovered among the topology's candidate names, both regions.
 
-    More than one writer is split brain (an old writer restored beside the promoted one).
+    More than one writer is split brain (an old writer restored beside the promoted one). A
+    stopped non-replica is ``fenced``: listed apart, never counted as a writer.
     """
 
     writers: tuple[DbInstanceFact, ...]
     replicas: tuple[DbInstanceFact, ...]
     unreachable_regions: tuple[ApiUnreachable, ...] = ()
+    fenced: tuple[DbInstanceFact, ...] = ()
 
     @property
     def writer(self) -> DbInstanceFact | None:
@@ -282,6 +285,7 @@ class RdsRoles:
         else:
             parts = [f"writer: {writer}" for writer in self.writers]
         parts += [f"replica: {replica}" for replica in self.replicas]
+        parts += [f"fenced: {fenced}" for fenced in self.fenced]
         parts += [str(unreachable) for unreachable in self.unreachable_regions]
         return "; ".join(parts)
 

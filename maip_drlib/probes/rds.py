@@ -2,7 +2,9 @@
 
 Roles are discovered, never assumed from names (DESIGN.md section 3): an instance with no
 read-replica source is a writer; one with a source is a replica of it (the source may be an ARN
-for cross-region replicas).
+for cross-region replicas); an instance with no source that is ``stopped`` is ``fenced`` (it
+accepts no writes: an old writer fenced after a failover), never a writer. Note that RDS starts
+a stopped instance again by itself after seven days: fencing by stopping is temporary.
 
 Not supported: Aurora clusters (DB clusters), Multi-AZ DB clusters, and candidates outside the
 topology's names.
@@ -17,7 +19,7 @@ from botocore.exceptions import ClientError
 
 from maip_drlib.config import Topology
 from maip_drlib.errors import NotFound, Unreachable
-from maip_drlib.facts import ApiUnreachable, DbInstanceFact, RdsRoles, ReplicationLag
+from maip_drlib.facts import ApiUnreachable, DbInstanceFact, DbRole, RdsRoles, ReplicationLag
 from maip_drlib.probes import aws_api, error_code
 from maip_drlib.probes.cloudwatch import latest_datapoint
 from maip_drlib.regions import RegionHandle, RegionHandles
@@ -25,16 +27,24 @@ from maip_drlib.regions import RegionHandle, RegionHandles
 REPLICA_LAG_NAMESPACE = "AWS/RDS"
 REPLICA_LAG_METRIC = "ReplicaLag"
 REPLICA_LAG_DIMENSION = "DBInstanceIdentifier"
+FENCED_STATUS = "stopped"
+
+
+def _role(source: str | None, status: str) -> DbRole:
+    if source:
+        return "replica"
+    return "fenced" if status == FENCED_STATUS else "writer"
 
 
 def _fact(handle: RegionHandle, data: dict[str, Any]) -> DbInstanceFact:
     source = data.get("ReadReplicaSourceDBInstanceIdentifier")
     endpoint = data.get("Endpoint") or {}
+    status = str(data.get("DBInstanceStatus", "unknown"))
     return DbInstanceFact(
         identifier=str(data["DBInstanceIdentifier"]),
         region=handle.region,
-        status=str(data.get("DBInstanceStatus", "unknown")),
-        role="replica" if source else "writer",
+        status=status,
+        role=_role(source, status),
         source=source or None,
         replicas=tuple(data.get("ReadReplicaDBInstanceIdentifiers", [])),
         backup_retention_days=int(data.get("BackupRetentionPeriod", 0)),
@@ -85,6 +95,7 @@ def find_writer_and_replicas(handles: RegionHandles, topology: Topology) -> RdsR
     """
     writers: list[DbInstanceFact] = []
     replicas: list[DbInstanceFact] = []
+    fenced: list[DbInstanceFact] = []
     unreachable: list[ApiUnreachable] = []
     for handle in handles:
         started = time.monotonic()
@@ -97,9 +108,9 @@ def find_writer_and_replicas(handles: RegionHandles, topology: Topology) -> RdsR
             ))
             continue
         for fact in found:
-            (writers if fact.is_writer else replicas).append(fact)
+            {"writer": writers, "replica": replicas, "fenced": fenced}[fact.role].append(fact)
     return RdsRoles(writers=tuple(writers), replicas=tuple(replicas),
-                    unreachable_regions=tuple(unreachable))
+                    unreachable_regions=tuple(unreachable), fenced=tuple(fenced))
 
 
 def replica_lag(handle: RegionHandle, replica: str, *, window_s: int = 600) -> ReplicationLag:

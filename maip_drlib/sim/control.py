@@ -5,7 +5,8 @@ Plain HTTP on 127.0.0.1 only (never another address). Routes:
 - ``GET /status``: endpoints, regions and current faults (JSON).
 - ``GET /dns/resolve?name=N``: where clients reaching ``N`` connect now (JSON), or with
   ``&format=connect-to`` the ``127.0.0.1:PORT`` text curl's ``--connect-to`` takes.
-- ``POST /faults/<name>`` with a JSON body: see ``FAULT_ROUTES``.
+- ``POST /faults/<name>`` with a JSON body: see ``FAULT_ROUTES``. ``alb`` takes ``region``,
+  ``http_5xx_count`` and ``target_response_time_s`` (numbers >= 0; null or absent clears).
 
 Not supported: authentication (loopback only), batching several faults in one request.
 """
@@ -89,6 +90,20 @@ def _promotion(f: FaultState, b: dict[str, Any]) -> FaultSnapshot:
     return f.set_promotion(mode)  # type: ignore[arg-type]
 
 
+def _optional_number(body: dict[str, Any], key: str) -> float | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise BadRequest(f"field {key!r} must be a number >= 0 or null")
+    return float(value)
+
+
+def _alb(f: FaultState, b: dict[str, Any]) -> FaultSnapshot:
+    return f.set_alb(_field(b, "region", str), _optional_number(b, "http_5xx_count"),
+                     _optional_number(b, "target_response_time_s"))
+
+
 FAULT_ROUTES: dict[str, Callable[[FaultState, dict[str, Any]], FaultSnapshot]] = {
     "outage": _outage,
     "restore": lambda f, b: f.restore_region(_field(b, "region", str)),
@@ -99,6 +114,7 @@ FAULT_ROUTES: dict[str, Callable[[FaultState, dict[str, Any]], FaultSnapshot]] =
     "promotion": _promotion,
     "endpoint": _endpoint,
     "pods": _pods,
+    "alb": _alb,
 }
 
 

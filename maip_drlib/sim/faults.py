@@ -28,6 +28,20 @@ class EndpointFault:
 
 
 @dataclass(frozen=True)
+class AlbFault:
+    """What a region's ALB metrics report; None means "as the endpoint fault implies".
+
+    ``http_5xx_count`` is the ``HTTPCode_ELB_5XX_Count`` of each published datapoint (one
+    datapoint stands for one minute of traffic); ``target_response_time_s`` is its
+    ``TargetResponseTime``. Only the metrics change: the endpoint and the Route 53 health
+    check still answer as the endpoint fault says (a degraded ALB is not a dead one).
+    """
+
+    http_5xx_count: float | None = None
+    target_response_time_s: float | None = None
+
+
+@dataclass(frozen=True)
 class RegionFaults:
     """Faults that apply to one region."""
 
@@ -35,6 +49,7 @@ class RegionFaults:
     endpoint: EndpointFault = field(default_factory=EndpointFault)
     # Pods that never become ready: None, or a waiting reason such as CrashLoopBackOff.
     pods_never_ready: str | None = None
+    alb: AlbFault = field(default_factory=AlbFault)
 
 
 @dataclass(frozen=True)
@@ -98,7 +113,7 @@ class FaultState:
 
     def restore_region(self, region: str) -> FaultSnapshot:
         return self._update_region(region, outage=None, endpoint=EndpointFault(),
-                                   pods_never_ready=None)
+                                   pods_never_ready=None, alb=AlbFault())
 
     def set_endpoint(self, region: str, http_status: int = 200,
                      down_components: tuple[str, ...] = ()) -> FaultSnapshot:
@@ -106,6 +121,18 @@ class FaultState:
             region, endpoint=EndpointFault(http_status=http_status,
                                            down_components=tuple(down_components))
         )
+
+    def set_alb(self, region: str, http_5xx_count: float | None = None,
+                target_response_time_s: float | None = None) -> FaultSnapshot:
+        """Degrade ``region``'s ALB metrics (both None: clear the fault)."""
+        for name, value in (("http_5xx_count", http_5xx_count),
+                            ("target_response_time_s", target_response_time_s)):
+            if value is not None and value < 0:
+                raise ValueError(f"{name} must be >= 0")
+        return self._update_region(region, alb=AlbFault(
+            http_5xx_count=None if http_5xx_count is None else float(http_5xx_count),
+            target_response_time_s=(None if target_response_time_s is None
+                                    else float(target_response_time_s))))
 
     def set_pods_never_ready(self, region: str, reason: str | None) -> FaultSnapshot:
         return self._update_region(region, pods_never_ready=reason)

@@ -128,7 +128,8 @@ class Simulation:
                                             namespace=topology.namespace))
         self.kubeconfig = write_kubeconfig(self._state_dir / "kubeconfig", contexts)
         self._metrics = MetricPublisher(self.aws_endpoint_url, self.faults, topology,
-                                        period_s=self.settings.metric_period_s)
+                                        period_s=self.settings.metric_period_s,
+                                        writes_stopped=self.writes_stopped)
         self._metrics.publish_once()
         self._metrics.start()
         self._follower = threading.Thread(target=self._follow_faults, name="sim-faults",
@@ -208,6 +209,20 @@ class Simulation:
                 "DOWN" if not_ready or not deployments else "UP",
                 {"deployments": len(deployments), "without_ready_pods": not_ready})
         return components
+
+    def writes_stopped(self, region: str) -> bool:
+        """Whether writes are stopped at the application in ``region``: no ready pod in the
+        namespace (the simulation's model: pods write to their own region's writer)."""
+        place = self._regions.get(region)
+        if place is None:
+            return False
+        deployments, _ = place.cluster.list("deployments", self.topology.namespace)
+        return not any((d.get("status", {}).get("readyReplicas") or 0) for d in deployments)
+
+    def publish_metrics_now(self) -> None:
+        """Publish one round of CloudWatch metrics now (tests that must not wait a period)."""
+        if self._metrics is not None:
+            self._metrics.publish_once()
 
     def region_healthy(self, region: str) -> bool:
         """What the Route 53 health check of ``region``'s endpoint sees (simulated)."""

@@ -4,7 +4,10 @@ Every ``period_s`` (and once on ``publish_once``), in every region that is up (a
 outage is skipped: its CloudWatch is as unreachable as the rest of it):
 
 - ``AWS/RDS`` ``ReplicaLag`` (Seconds), dimension ``DBInstanceIdentifier``, for whichever
-  instance of that region is currently a read replica (discovered from RDS);
+  instance of that region is currently a read replica (discovered from RDS): the ``rds`` lag
+  fault, or 0 while writes are stopped at the application in the region of the replica's
+  source (``writes_stopped(region)``: no ready application pod there; a simplification: each
+  region's pods are taken to write to the writer of their own region's topology);
 - ``AWS/DynamoDB`` ``ReplicationLatency`` (Milliseconds), dimensions ``TableName`` AND
   ``ReceivingRegion`` (always the full set: moto matches dimensions by subset), in the sending
   region, for each replica that ``describe_table`` lists;
@@ -12,7 +15,9 @@ outage is skipped: its CloudWatch is as unreachable as the rest of it):
   ``ReplicatorName``: ``ReplicationLatency`` (Milliseconds), ``MessageLag`` (Count, lag times
   ``ASSUMED_MESSAGES_PER_SECOND``), ``ReplicatorFailure`` (Count, 1 while FAILED);
 - ``AWS/ApplicationELB`` ``HTTPCode_ELB_5XX_Count`` (Count) and ``TargetResponseTime``
-  (Seconds), dimension ``LoadBalancer`` = ``app/<name>/<id>``, from the region's endpoint fault.
+  (Seconds), dimension ``LoadBalancer`` = ``app/<name>/<id>``: the region's ALB fault when set
+  (``FaultState.set_alb``), else from its endpoint fault (a failing endpoint: 120 per
+  datapoint) and a healthy 45 ms. Each datapoint stands for one minute of traffic.
 
 Not supported: topic-level MSK dimensions, per-target-group ALB metrics, statistic sets, and any
 endpoint but the simulation's loopback moto server.
@@ -22,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -58,17 +64,28 @@ class Datapoint:
     unit: str
 
 
+def _source_region(source: str, default: str) -> str:
+    """The region of a replica's source: named in its ARN, else the replica's own region."""
+    parts = source.split(":")
+    if source.startswith("arn:") and len(parts) > 3 and parts[3]:
+        return parts[3]
+    return default
+
+
 class MetricPublisher:
     """A daemon thread that publishes the simulation's CloudWatch metrics every period."""
 
     def __init__(self, endpoint_url: str, faults: FaultState, topology: Topology,
-                 period_s: float = 10.0):
+                 period_s: float = 10.0,
+                 writes_stopped: Callable[[str], bool] | None = None):
         if period_s <= 0:
             raise ValueError(f"period_s must be > 0, got {period_s}")
         self.endpoint_url = endpoint_url
         self.faults = faults
         self.topology = topology
         self.period_s = period_s
+        self.writes_stopped = writes_stopped or (lambda region: False)
+        self._round_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._clients: dict[tuple[str, str], Any] = {}
@@ -89,11 +106,15 @@ class MetricPublisher:
         paginator = self._client("rds", region).get_paginator("describe_db_instances")
         for page in paginator.paginate():
             for instance in page["DBInstances"]:
-                if instance.get("ReadReplicaSourceDBInstanceIdentifier"):
+                source = instance.get("ReadReplicaSourceDBInstanceIdentifier")
+                if source:
+                    lag = faults.lag_seconds.get("rds", 0.0)
+                    if self.writes_stopped(_source_region(source, region)):
+                        lag = 0.0
                     found.append(Datapoint(
                         region, "AWS/RDS", "ReplicaLag",
                         (("DBInstanceIdentifier", instance["DBInstanceIdentifier"]),),
-                        faults.lag_seconds.get("rds", 0.0), "Seconds",
+                        lag, "Seconds",
                     ))
         return found
 
@@ -141,15 +162,22 @@ class MetricPublisher:
                 return []
             raise
         endpoint = faults.region(region).endpoint
+        alb = faults.region(region).alb
         failing = endpoint.http_status >= 500 or bool(endpoint.down_components)
+        errors = alb.http_5xx_count
+        if errors is None:
+            errors = ELB_5XX_PER_PERIOD_WHEN_FAILING if failing else 0.0
+        latency = alb.target_response_time_s
+        if latency is None:
+            latency = HEALTHY_TARGET_RESPONSE_TIME_S
         found = []
         for balancer in balancers["LoadBalancers"]:
             dimensions = (("LoadBalancer", balancer["LoadBalancerArn"].split(":loadbalancer/")[1]),)
             found += [
                 Datapoint(region, "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", dimensions,
-                          ELB_5XX_PER_PERIOD_WHEN_FAILING if failing else 0.0, "Count"),
+                          errors, "Count"),
                 Datapoint(region, "AWS/ApplicationELB", "TargetResponseTime", dimensions,
-                          HEALTHY_TARGET_RESPONSE_TIME_S, "Seconds"),
+                          latency, "Seconds"),
             ]
         return found
 
@@ -174,6 +202,10 @@ class MetricPublisher:
 
     def publish_once(self) -> list[Datapoint]:
         """Publish one round now; returns what was published (regions down are skipped)."""
+        with self._round_lock:
+            return self._publish_round()
+
+    def _publish_round(self) -> list[Datapoint]:
         faults = self.faults.snapshot()
         published: list[Datapoint] = []
         for place in (self.topology.primary, self.topology.secondary):

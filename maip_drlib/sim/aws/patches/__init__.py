@@ -26,6 +26,7 @@ from maip_drlib.sim.aws.patches import (
     rds_stop_with_replicas,
     route53_change_status,
     route53_health_status,
+    route53_recreate_record,
     route53_routing_rules,
 )
 from maip_drlib.sim.aws.patches._support import MOTO_VERSION, MotoVersionMismatch
@@ -36,6 +37,7 @@ PATCHES: tuple[ModuleType, ...] = (
     rds_delete_cross_region_replica,
     rds_cross_region_replica_source,
     route53_routing_rules,
+    route53_recreate_record,
     route53_change_status,
     route53_health_status,
     eks_nodegroup_updates,

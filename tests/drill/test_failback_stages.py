@@ -1,0 +1,169 @@
+"""Failback stages 1-4 against the embedded simulation, from the post-failover state.
+
+The state is reached with the actions directly (outage of us-east-1, promotion of the DR
+replica, DR scaled to failover capacity), then us-east-1 is restored: the old writer comes back
+beside the promoted one (split brain). The tests run in order and share one simulation.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from maip_drlib.actions import eks as eks_actions
+from maip_drlib.actions import kube as kube_actions
+from maip_drlib.actions import rds as rds_actions
+from maip_drlib.drill import failback
+from maip_drlib.drill.context import DrillContext, DrillOptions, PollPolicy
+from maip_drlib.errors import CheckFailed, ConfigError, GuardRefused
+from maip_drlib.probes import rds, route53
+from maip_drlib.readiness import ReadinessInputs, Thresholds, run_readiness
+from maip_drlib.regions import build_region_handles
+from maip_drlib.resolvers import SimulationResolver
+from maip_drlib.sim.simulation import SimSettings, Simulation
+
+SOAK_S = 0.3
+LIMITS = {"max_5xx_per_min": 10.0, "max_latency_s": 1.0}
+
+
+@pytest.fixture(scope="module")
+def simulation() -> Iterator[Simulation]:
+    with Simulation(settings=SimSettings(time_scale=0.2, metric_period_s=0.5)) as running:
+        yield running
+
+
+def _context(simulation: Simulation, execute: bool = True) -> DrillContext:
+    target = simulation.target()
+    return DrillContext(handles=build_region_handles(target, simulation.topology),
+                        topology=simulation.topology, target=target,
+                        resolver=SimulationResolver(simulation.control_url),
+                        options=DrillOptions(execute=execute), poll=PollPolicy(0.1, 0.3))
+
+
+@pytest.fixture(scope="module")
+def ctx(simulation: Simulation) -> Iterator[DrillContext]:
+    context = _context(simulation)
+    topo, handles = simulation.topology, context.handles
+    simulation.faults.region_outage(topo.primary.region)
+    rds_actions.promote_read_replica(handles.secondary, topo.secondary.rds_instance,
+                                     deadline_s=30, poll_max_s=0.3)
+    eks_actions.update_nodegroup_scaling(handles.secondary, topo.secondary.eks_cluster,
+                                         topo.secondary.nodegroup, topo.failover_scaling,
+                                         deadline_s=30, poll_max_s=0.3)
+    kube_actions.scale_all_deployments(handles.secondary, topo.namespace,
+                                       topo.failover_replicas, deadline_s=60)
+    simulation.faults.restore_region(topo.primary.region)
+    yield context
+    handles.close()
+
+
+def _answers(simulation: Simulation, count: int = 20) -> set[str]:
+    return {simulation.resolve(simulation.topology.record_name)["region"] for _ in range(count)}
+
+
+def test_restored_primary_is_split_brain_and_stage_1_fences_it(
+        ctx: DrillContext, simulation: Simulation) -> None:
+    before = rds.find_writer_and_replicas(ctx.handles, ctx.topology)
+    assert before.split_brain
+    with pytest.raises(GuardRefused, match="--dr-execute"):
+        failback.stage_1_primary_restored(_context(simulation, execute=False))
+    outcome = failback.stage_1_primary_restored(ctx)
+    assert outcome.facts["split_brain"] is True
+    assert outcome.actions == ("rds:StopDBInstance maip-prod-postgres (us-east-1)",)
+    assert "maip-prod-postgres" in str(outcome.facts["fenced"])
+    after = rds.find_writer_and_replicas(ctx.handles, ctx.topology)
+    assert not after.split_brain and after.writer is not None
+    assert after.writer.identifier == ctx.topology.secondary.rds_instance
+    assert [f.identifier for f in after.fenced] == [ctx.topology.primary.rds_instance]
+    decisions = [d.decision for d in ctx.decisions.entries if d.stage == "failback 1"]
+    assert any("split brain detected" in d for d in decisions)
+    # Fenced before any traffic shifted: the failover pair is still in place.
+    zone = route53.hosted_zone(ctx.handles.primary, ctx.topology.hosted_zone)
+    kinds = {r.kind for r in route53.record_sets(ctx.handles.primary, zone.zone_id,
+                                                 ctx.topology.record_name, "A")}
+    assert kinds == {"failover"}
+    again = failback.stage_1_primary_restored(ctx)
+    assert again.actions == () and again.facts["split_brain"] is False
+
+
+def test_stage_2_creates_and_catches_up_the_failback_replica_once(ctx: DrillContext) -> None:
+    outcome = failback.stage_2_resync(ctx, deadline_s=30)
+    assert len(outcome.actions) == 1 and "maip-prod-postgres-new" in outcome.actions[0]
+    assert "SourceRegion=us-west-2" in outcome.actions[0]
+    replica = rds.db_instance(ctx.handles.primary, ctx.topology.failback_replica)
+    assert replica.role == "replica"
+    assert replica.source_id == ctx.topology.secondary.rds_instance
+    again = failback.stage_2_resync(ctx, deadline_s=30)
+    assert again.actions == ()
+
+
+def test_stage_3_validates_steps(ctx: DrillContext) -> None:
+    with pytest.raises(ConfigError, match="summing to 100"):
+        failback.stage_3_weighted_shift(ctx, steps=((10, 80), (100, 0)), soak_s=0, **LIMITS)
+    with pytest.raises(ConfigError, match=r"last step must be \(100, 0\)"):
+        failback.stage_3_weighted_shift(ctx, steps=((10, 90), (90, 10)), soak_s=0, **LIMITS)
+
+
+def test_stage_3_degraded_primary_alb_shifts_back_and_fails(
+        ctx: DrillContext, simulation: Simulation) -> None:
+    primary = ctx.topology.primary.region
+
+    def degrade_before_second_step(index: int, weights: tuple[int, int]) -> None:
+        if index == 1:
+            simulation.faults.set_alb(primary, http_5xx_count=250, target_response_time_s=0.05)
+            simulation.publish_metrics_now()
+
+    with pytest.raises(CheckFailed) as failed:
+        failback.stage_3_weighted_shift(ctx, soak_s=SOAK_S, before_step=degrade_before_second_step,
+                                        **LIMITS)
+    message = str(failed.value)
+    assert "step 2 (50/50" in message and "HTTPCode_ELB_5XX_Count" in message
+    assert "250 per minute" in message and f"region={primary}" in message
+    assert "shifted back to 10/90" in message
+    zone = route53.hosted_zone(ctx.handles.primary, ctx.topology.hosted_zone)
+    weights = {r.set_identifier: r.weight for r in route53.record_sets(
+        ctx.handles.primary, zone.zone_id, ctx.topology.record_name, "A")}
+    assert weights == {"weighted-us-east-1": 10, "weighted-us-west-2": 90}
+    assert any("degraded" in d.decision for d in ctx.decisions.entries)
+    simulation.faults.set_alb(primary)
+    time.sleep(1.1)  # the faulty datapoint leaves the newest 1-second period
+    simulation.publish_metrics_now()
+
+
+def test_stage_3_shifts_to_the_primary_and_dns_follows(
+        ctx: DrillContext, simulation: Simulation) -> None:
+    seen: list[tuple[int, int]] = []
+    outcome = failback.stage_3_weighted_shift(
+        ctx, soak_s=SOAK_S, before_step=lambda index, weights: seen.append(weights), **LIMITS)
+    assert seen == [(10, 90), (50, 50), (90, 10), (100, 0)]  # resumed at the good 10/90
+    assert outcome.actions[-1].endswith("weights 100/0")
+    assert _answers(simulation) == {ctx.topology.primary.region}
+    again = failback.stage_3_weighted_shift(ctx, soak_s=SOAK_S, **LIMITS)
+    assert again.actions == ()
+
+
+def test_stage_4_reaches_steady_state_and_readiness_passes(
+        ctx: DrillContext, simulation: Simulation) -> None:
+    outcome = failback.stage_4_steady_state(ctx, deadline_s=60, delete_deadline_s=30)
+    assert any(a.startswith("rds:PromoteReadReplica maip-prod-postgres-new") for a in
+               outcome.actions)
+    roles = rds.find_writer_and_replicas(ctx.handles, ctx.topology)
+    assert roles.writer is not None
+    assert (roles.writer.identifier, roles.writer.region) == ("maip-prod-postgres-new",
+                                                              "us-east-1")
+    dr = rds.db_instance(ctx.handles.secondary, ctx.topology.secondary.rds_instance)
+    assert dr.source_id == "maip-prod-postgres-new"
+    results = []
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        results = run_readiness(ReadinessInputs(ctx.handles, ctx.topology, ctx.target,
+                                                ctx.resolver, Thresholds()))
+        if all(result.passed for result in results):
+            break
+        time.sleep(0.5)
+    assert [r.detail for r in results if not r.passed] == []
+    assert _answers(simulation) == {ctx.topology.primary.region}
+    again = failback.stage_4_steady_state(ctx, deadline_s=60, delete_deadline_s=30)
+    assert again.actions == ()
