@@ -74,7 +74,7 @@ def _drill_target(ctx: click.Context) -> Iterator[tuple[Config, Target, Path, bo
     target = load_target(ctx)
     if target.kind != "embedded":
         path = ctx.find_root().obj["config_path"]
-        yield config, target, Path(path), False
+        yield config, target, Path(path).resolve(), False
         return
     from maip_drlib.sim.config_out import render_sim_config
     from maip_drlib.sim.simulation import Simulation

@@ -28,15 +28,17 @@ def readiness_command(ctx: click.Context, as_json: bool) -> None:
     Extra arguments go to pytest (e.g. -k rds). Exit codes: 0 every check passed; 1 a check
     failed; 2 bad input; 4 nothing reachable.
     """
+    from maip_drlib.cli_targets import load_target
+
     root = ctx.find_root().obj
+    target = load_target(ctx)  # validated at the edge: a bad config exits 2 before pytest
     dr_args: list[str] = []
     if root.get("config_path") is not None:
-        from maip_drlib.cli_targets import load_target
-
-        load_target(ctx)  # validate at the edge: a bad config exits 2 before pytest starts
-        dr_args += ["--dr-config", str(root["config_path"])]
+        dr_args += ["--dr-config", str(Path(root["config_path"]).resolve())]
     if root.get("target_name"):
         dr_args += ["--dr-target", root["target_name"]]
+    banner = " (SIMULATED platform)" if target.simulated else ""
+    click.echo(f"Readiness of target {target.name!r} [{target.kind}]{banner}", err=True)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="maip-readiness-") as folder:
         results_path = Path(folder) / "results.json"
@@ -48,6 +50,7 @@ def readiness_command(ctx: click.Context, as_json: bool) -> None:
                                "exit_code": code, "results": run.results}, indent=2))
     else:
         passed = sum(r["outcome"] == "passed" for r in run.results)
-        click.echo(f"\nreadiness: {passed}/{len(run.results)} scenarios passed in "
-                   f"{time.monotonic() - started:.1f}s (exit {code})")
+        click.echo(f"\nreadiness of {target.name!r} [{target.kind}]{banner}: {passed}/"
+                   f"{len(run.results)} scenarios passed in {time.monotonic() - started:.1f}s "
+                   f"(exit {code})")
     ctx.exit(code)

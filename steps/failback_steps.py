@@ -38,7 +38,7 @@ def primary_restored(dr_context: DrillContext) -> StageOutcome:
 @when(parsers.parse("the data is resynced with a replication latency under {seconds:g} seconds"),
       target_fixture="stage_outcome")
 def resync(dr_context: DrillContext, seconds: float) -> StageOutcome:
-    return _report(failback.stage_2_resync(dr_context, max_latency_s=seconds))
+    return _report(failback.stage_2_resync(dr_context, max_dynamodb_latency_s=seconds))
 
 
 @then("the failback replica in the primary region replicates from the writer")

@@ -38,7 +38,7 @@ def next_attempt(reports: Path, drill_id: str) -> AttemptDir:
     if not DRILL_ID.match(drill_id):
         raise ConfigError(f"drill id {drill_id!r} must be letters, digits, '.', '_' or '-'",
                           key="--drill-id")
-    drill = reports / drill_id
+    drill = reports.resolve() / drill_id
     drill.mkdir(parents=True, exist_ok=True)
     numbers = [int(p.name.split("-", 1)[1]) for p in drill.glob("attempt-*")
                if p.name.split("-", 1)[1].isdigit()]

@@ -80,8 +80,9 @@ def error_kind(error: BaseException) -> str:
 
 
 def scenario_name(item: pytest.Item) -> str:
-    scenario = getattr(getattr(item, "obj", None), "__scenario__", None)
-    return str(getattr(scenario, "name", item.name))
+    """The Gherkin scenario's name (pytest-bdd writes "Feature: Scenario" as the docstring)."""
+    doc = getattr(getattr(item, "obj", None), "__doc__", None) or ""
+    return doc.split(": ", 1)[1] if ": " in doc else item.name
 
 
 class StageTracker:
