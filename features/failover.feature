@@ -5,7 +5,7 @@ Feature: Fail over from us-east-1 to us-west-2
   already done is recognised, never done twice. RTO budgets are business minutes: a
   simulation's time scale shrinks the clock, never the figures.
 
-  @stage_1
+  @destructive @stage_1
   Scenario: The primary region is down, or fenced in a planned failover
     Given the RTO budget of this stage is 5 minutes
     When the primary region is confirmed down or fenced

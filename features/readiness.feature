@@ -13,6 +13,20 @@ Feature: DR readiness preflight
   Scenario: The DR region can take the failover capacity
     Then the DR node group can take a scaling update
     And every primary deployment also exists in DR
+    And the DR node group's subnets have free addresses for 20 nodes and 30 pods per node
+    And no DR autoscaler would hold a deployment away from 4 replicas
+
+  # Skipped, with the reason, where the quota service has no value for the quota (the
+  # simulation has none): an unanswered quota is never a pass.
+  Scenario: The DR region's EC2 quota covers the failover nodes
+    Then the DR region's EC2 On-Demand vCPU quota covers 20 nodes
+
+  Scenario: DR can run the services' images with their secrets
+    Then every image the DR deployments run is in the DR region's own registry
+    And these secrets the services need are replicated to DR:
+      | secret                      |
+      | maip/prod/db-credentials    |
+      | maip/prod/kafka-credentials |
 
   Scenario: The database replicates to DR within its lag budget
     Then one RDS writer is available with automated backups and a replica in the other region
@@ -29,4 +43,6 @@ Feature: DR readiness preflight
   Scenario: Clients can be switched to DR
     Then the API's failover record pair exists with healthy health checks
     And the DR load balancer is active
+    And the DR load balancer has at least 1 healthy target in every target group
     And the public endpoint reports UP
+    And the API's TLS certificate stays valid for at least 14 more days

@@ -33,14 +33,20 @@ def sim_group() -> None:
               help="Name of the target written by --config-out.")
 @click.option("--time-scale", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Real seconds a simulated minute takes (default: the simulation's).")
+@click.option("--after", "after", default=None, metavar="PHASE:STAGE",
+              help="Start in the state a drill has after that stage (failover:1..5 or "
+                   "failback:1..4), reached by running the suite's own stages; after a "
+                   "failover stage the primary region is still out.")
 @click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for the kubeconfig and CA (default: a temporary folder, removed "
                    "at exit).")
 def sim_up(env_file: Path | None, config_out: Path | None, target_name: str,
-           time_scale: float | None, state_dir: Path | None) -> None:
+           time_scale: float | None, after: str | None, state_dir: Path | None) -> None:
     """Run the simulation until Ctrl-C or SIGTERM; print a line with "ready" when it is."""
+    from maip_drlib.drill.rehearse import advance, parse_after
     from maip_drlib.sim.simulation import Simulation
 
+    advance_to = parse_after(after) if after else None
     for option, path in (("--env-file", env_file), ("--config-out", config_out)):
         if path is not None and not path.parent.is_dir():
             raise ConfigError(f"folder {str(path.parent)!r} does not exist", key=option)
@@ -61,6 +67,10 @@ def sim_up(env_file: Path | None, config_out: Path | None, target_name: str,
     click.echo("maip-dr sim: starting the simulated MAIP platform on 127.0.0.1 ...", err=True)
     simulation.start()
     try:
+        if advance_to is not None:
+            click.echo(f"maip-dr sim: running the drill up to {after} ...", err=True)
+            advance(simulation, *advance_to,
+                    progress=lambda message: click.echo(f"maip-dr sim:   {message}", err=True))
         if env_file is not None:
             simulation.write_env_file(env_file)
         if config_out is not None:

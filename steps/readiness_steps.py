@@ -1,20 +1,22 @@
 """Readiness steps: each runs one read-only check of ``maip_drlib.readiness``.
 
 A check returns a one-line detail (printed, so it lands in the report) or raises a typed
-error whose message names region, resource, expectation and observation.
+error whose message names region, resource, expectation and observation. A check that could not
+be made (``NotChecked``: the API has no answer for it) skips its scenario with the reason.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 from pytest_bdd import parsers, then
 
 from maip_drlib import readiness
 from maip_drlib.readiness import ReadinessInputs
 
 
-def _with(inputs: ReadinessInputs, **thresholds: float) -> ReadinessInputs:
+def _with(inputs: ReadinessInputs, **thresholds: object) -> ReadinessInputs:
     return replace(inputs, thresholds=replace(inputs.thresholds, **thresholds))
 
 
@@ -88,3 +90,54 @@ def dr_alb(dr_readiness_inputs: ReadinessInputs) -> None:
 @then("the public endpoint reports UP")
 def endpoint_up(dr_readiness_inputs: ReadinessInputs) -> None:
     _report(readiness.endpoint_up(dr_readiness_inputs))
+
+
+@then(parsers.parse("the DR node group's subnets have free addresses for {nodes:d} nodes and "
+                    "{pods:d} pods per node"))
+def dr_subnet_capacity(dr_readiness_inputs: ReadinessInputs, nodes: int, pods: int) -> None:
+    _report(readiness.dr_subnet_capacity(
+        _with(dr_readiness_inputs, failover_nodes=nodes, pods_per_node=pods)))
+
+
+@then(parsers.parse("the DR region's EC2 On-Demand vCPU quota covers {nodes:d} nodes"))
+def dr_instance_quota(dr_readiness_inputs: ReadinessInputs, nodes: int) -> None:
+    try:
+        _report(readiness.dr_instance_quota(_with(dr_readiness_inputs, failover_nodes=nodes)))
+    except readiness.NotChecked as error:
+        pytest.skip(f"not checked: {error}")
+
+
+@then(parsers.parse("no DR autoscaler would hold a deployment away from {replicas:d} replicas"))
+def dr_autoscalers(dr_readiness_inputs: ReadinessInputs, replicas: int) -> None:
+    _report(readiness.dr_autoscalers_allow_failover_replicas(
+        _with(dr_readiness_inputs, failover_replicas=replicas)))
+
+
+@then("every image the DR deployments run is in the DR region's own registry")
+def dr_images(dr_readiness_inputs: ReadinessInputs) -> None:
+    _report(readiness.dr_images_in_registry(dr_readiness_inputs))
+
+
+@then("these secrets the services need are replicated to DR:")
+def dr_secrets(dr_readiness_inputs: ReadinessInputs, datatable: list[list[str]]) -> None:
+    header, *rows = datatable
+    if header != ["secret"] or not rows:
+        raise ValueError(f"expected a table with the column 'secret' and one row per secret, "
+                         f"got {datatable!r}")
+    names = tuple(row[0].strip() for row in rows)
+    _report(readiness.dr_secrets_replicated(_with(dr_readiness_inputs, required_secrets=names)))
+
+
+@then(parsers.parse("the DR load balancer has at least {count:d} healthy target in every "
+                    "target group"))
+@then(parsers.parse("the DR load balancer has at least {count:d} healthy targets in every "
+                    "target group"))
+def dr_alb_targets(dr_readiness_inputs: ReadinessInputs, count: int) -> None:
+    _report(readiness.dr_alb_healthy_targets(_with(dr_readiness_inputs,
+                                                   min_healthy_targets=count)))
+
+
+@then(parsers.parse("the API's TLS certificate stays valid for at least {days:g} more days"))
+def certificate_validity(dr_readiness_inputs: ReadinessInputs, days: float) -> None:
+    _report(readiness.endpoint_certificate_valid(
+        _with(dr_readiness_inputs, certificate_min_days=days)))

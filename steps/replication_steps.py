@@ -1,3 +1,24 @@
-"""Replication steps (see features/replication.feature)."""
+"""Replication steps (see features/replication.feature).
+
+The replication feature reuses the readiness steps whose meaning is the same (the global table
+ACTIVE in both regions, latency to DR, the MSK clusters and replicator): pytest-bdd steps are
+global, so they are defined once, in ``readiness_steps``. Only what the preflight does not
+state lives here.
+"""
 
 from __future__ import annotations
+
+from dataclasses import replace
+
+from pytest_bdd import parsers, then
+
+from maip_drlib import readiness
+from maip_drlib.readiness import ReadinessInputs
+
+
+@then(parsers.parse("the DynamoDB replication latency back to the primary is under "
+                    "{seconds:g} seconds"))
+def dynamodb_latency_to_primary(dr_readiness_inputs: ReadinessInputs, seconds: float) -> None:
+    inputs = replace(dr_readiness_inputs, thresholds=replace(
+        dr_readiness_inputs.thresholds, dynamodb_replication_latency_s=seconds))
+    print(readiness.dynamodb_replication_latency_to_primary(inputs))

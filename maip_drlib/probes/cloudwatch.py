@@ -37,14 +37,16 @@ def latest_datapoint(
     """The newest datapoint of ``metric`` in the last ``window_s`` seconds (value None if none)."""
     if not dimensions:
         raise ValueError(f"{namespace}/{metric}: give the full dimension set")
-    end = now()
+    # The query's times travel in whole seconds: a datapoint stamped in the current second
+    # would fall after an EndTime of "now". One period of slack keeps the newest one in.
+    end = now() + timedelta(seconds=period_s)
     dimension_list = [{"Name": name, "Value": value} for name, value in dimensions.items()]
     with aws_api(handle, "cloudwatch"):
         response = handle.client("cloudwatch").get_metric_statistics(
             Namespace=namespace,
             MetricName=metric,
             Dimensions=dimension_list,
-            StartTime=end - timedelta(seconds=window_s),
+            StartTime=end - timedelta(seconds=window_s + period_s),
             EndTime=end,
             Period=period_s,
             Statistics=[statistic],

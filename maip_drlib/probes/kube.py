@@ -52,7 +52,7 @@ def _unreachable(handle: RegionHandle, error: BaseException, started: float) -> 
     )
 
 
-def _paged(handle: RegionHandle, list_call: Callable[..., Any], **kwargs: Any) -> Iterator[Any]:
+def paged(handle: RegionHandle, list_call: Callable[..., Any], **kwargs: Any) -> Iterator[Any]:
     """Every item of a paginated list call; connection failures and 5xx become Unreachable."""
     started = time.monotonic()
     token: str | None = None
@@ -86,7 +86,7 @@ def nodes(handle: RegionHandle) -> NodesFact | ApiUnreachable:
     """Nodes and their Ready condition, or the fact that the API did not answer."""
     started = time.monotonic()
     try:
-        items = list(_paged(handle, _core(handle).list_node))
+        items = list(paged(handle, _core(handle).list_node))
     except Unreachable as error:
         return ApiUnreachable(
             region=handle.region,
@@ -108,7 +108,7 @@ def nodes(handle: RegionHandle) -> NodesFact | ApiUnreachable:
 def deployments(handle: RegionHandle, namespace: str) -> tuple[DeploymentFact, ...]:
     apps = client.AppsV1Api(handle.api_client)
     facts = []
-    for item in _paged(handle, apps.list_namespaced_deployment, namespace=namespace):
+    for item in paged(handle, apps.list_namespaced_deployment, namespace=namespace):
         status = item.status
         selector = item.spec.selector.match_labels if item.spec and item.spec.selector else None
         facts.append(
@@ -142,7 +142,7 @@ def _waiting_reasons(pod: Any) -> tuple[str, ...]:
 
 def pods(handle: RegionHandle, namespace: str) -> tuple[PodFact, ...]:
     facts = []
-    for pod in _paged(handle, _core(handle).list_namespaced_pod, namespace=namespace):
+    for pod in paged(handle, _core(handle).list_namespaced_pod, namespace=namespace):
         status = pod.status
         ready = any(
             condition.type == "Ready" and condition.status == "True"
@@ -171,7 +171,7 @@ def pods(handle: RegionHandle, namespace: str) -> tuple[PodFact, ...]:
 
 def services(handle: RegionHandle, namespace: str) -> tuple[ServiceFact, ...]:
     facts = []
-    for service in _paged(handle, _core(handle).list_namespaced_service, namespace=namespace):
+    for service in paged(handle, _core(handle).list_namespaced_service, namespace=namespace):
         spec = service.spec
         ports = tuple(
             ServicePort(
@@ -204,7 +204,7 @@ def services(handle: RegionHandle, namespace: str) -> tuple[ServiceFact, ...]:
 def hpas(handle: RegionHandle, namespace: str) -> tuple[HpaFact, ...]:
     autoscaling = client.AutoscalingV2Api(handle.api_client)
     facts = []
-    for hpa in _paged(handle, autoscaling.list_namespaced_horizontal_pod_autoscaler,
+    for hpa in paged(handle, autoscaling.list_namespaced_horizontal_pod_autoscaler,
                       namespace=namespace):
         target = hpa.spec.scale_target_ref
         facts.append(

@@ -11,6 +11,7 @@ import pytest
 from maip_drlib.config import Target, Topology
 from maip_drlib.drill.context import DrillContext, PollPolicy
 from maip_drlib.pytest_dr.keys import CONFIG_KEY, OPTIONS_KEY, TARGET_KEY
+from maip_drlib.pytest_dr.operator import CONTEXT_KEY
 from maip_drlib.pytest_dr.options import DrRunOptions
 from maip_drlib.readiness import ReadinessInputs, Thresholds
 from maip_drlib.regions import RegionHandles, build_region_handles
@@ -58,14 +59,17 @@ def dr_resolver(dr_target: Target) -> Resolver:
 
 
 @pytest.fixture(scope="session")
-def dr_context(dr_handles: RegionHandles, dr_topology: Topology, dr_target: Target,
-               dr_resolver: Resolver, dr_run_options: DrRunOptions) -> DrillContext:
+def dr_context(pytestconfig: pytest.Config, dr_handles: RegionHandles, dr_topology: Topology,
+               dr_target: Target, dr_resolver: Resolver,
+               dr_run_options: DrRunOptions) -> DrillContext:
     def progress(message: str) -> None:
         print(f"  .. {message}", file=sys.stderr, flush=True)
 
-    return DrillContext(handles=dr_handles, topology=dr_topology, target=dr_target,
-                        resolver=dr_resolver, options=dr_run_options.drill_options(),
-                        poll=PollPolicy.for_target(dr_target), progress=progress)
+    context = DrillContext(handles=dr_handles, topology=dr_topology, target=dr_target,
+                           resolver=dr_resolver, options=dr_run_options.drill_options(),
+                           poll=PollPolicy.for_target(dr_target), progress=progress)
+    pytestconfig.stash[CONTEXT_KEY] = context
+    return context
 
 
 @pytest.fixture

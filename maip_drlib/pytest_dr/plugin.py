@@ -15,8 +15,9 @@ import pytest
 from maip_drlib.config import embedded_target
 from maip_drlib.errors import ConfigError, DRError
 from maip_drlib.pytest_dr.keys import CONFIG_KEY, OPTIONS_KEY, TARGET_KEY
+from maip_drlib.pytest_dr.operator import CONTEXT_KEY, ask_approval, print_plan, write_decisions
 from maip_drlib.pytest_dr.options import STAGE_TAGS, TAGS, DrRunOptions, add_options
-from maip_drlib.pytest_dr.stages import StageTracker, drill_order_key, phase_of
+from maip_drlib.pytest_dr.stages import StageTracker, drill_order_key, phase_of, stage_of
 
 TRACKER_KEY = pytest.StashKey[StageTracker]()
 MARKER_HELP = {
@@ -73,12 +74,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = others + sorted(drill, key=drill_order_key)
     options = config.stash[OPTIONS_KEY]
     for item in items:
-        if item.get_closest_marker("destructive") is None:
-            continue
-        if options.dry_run:
-            item.add_marker(pytest.mark.skip(reason="dry run (--dr-dry-run): mutating stage "
-                                                    "planned, not run"))
-        elif not options.execute:
+        if options.dry_run and phase_of(item) in ("failover", "failback"):
+            item.add_marker(pytest.mark.skip(reason="dry run (--dr-dry-run): stage planned, "
+                                                    "not run"))
+        elif item.get_closest_marker("destructive") is not None and not options.execute:
             item.add_marker(pytest.mark.skip(
                 reason="destructive: needs --dr-execute (and --dr-confirm <target> on sim and "
                        "live targets)"))
@@ -86,8 +85,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
     tracker = item.config.stash.get(TRACKER_KEY, None)
-    if tracker is not None and phase_of(item) is not None:
-        tracker.begin(item)
+    if tracker is None or phase_of(item) is None:
+        return
+    tracker.begin(item)
+    options = item.config.stash[OPTIONS_KEY]
+    if options.pause_between_stages and item.get_closest_marker("destructive") is not None:
+        context = item._request.getfixturevalue("dr_context")  # type: ignore[attr-defined]
+        stage = stage_of(item)
+        ask_approval(item, f"{phase_of(item)} stage {stage}", context.decisions)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _dr_dry_run_plan(request: pytest.FixtureRequest) -> None:
+    """With --dr-dry-run, print the drill's planned mutating calls once, before any stage."""
+    options = request.config.stash[OPTIONS_KEY]
+    drill_items = [item for item in request.session.items if phase_of(item) in
+                   ("failover", "failback")]
+    if options.dry_run and drill_items:
+        print_plan(request.getfixturevalue("dr_context"))
 
 
 @pytest.hookimpl(wrapper=True)
@@ -108,6 +123,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     tracker = session.config.stash.get(TRACKER_KEY, None)
     if options is not None and tracker is not None and options.results_path is not None:
         tracker.write(options.results_path)
+        context = session.config.stash.get(CONTEXT_KEY, None)
+        if context is not None:
+            write_decisions(options.results_path, context.decisions)
 
 
 def pytest_exception_interact(node: pytest.Item, call: pytest.CallInfo[None],

@@ -22,7 +22,7 @@ from typing import Any
 from maip_drlib.config import RegionConnection, Target, Topology
 from maip_drlib.sim.aws.dns_answer import NoDnsAnswer, answer_for
 from maip_drlib.sim.aws.metrics import MetricPublisher
-from maip_drlib.sim.aws.seed import SeedResult, seed_topology
+from maip_drlib.sim.aws.seed import SIMULATED_IMAGE_TAG, SeedResult, seed_topology
 from maip_drlib.sim.aws.server import MotoServer
 from maip_drlib.sim.clock import DEFAULT_TIME_SCALE, SimClock
 from maip_drlib.sim.control import ControlServer, snapshot_document
@@ -118,7 +118,8 @@ class Simulation:
         self.ca_bundle = ca.write_ca(self._state_dir / "simulation-ca.pem")
         self._moto = MotoServer(self.faults, self.clock, region_healthy=self.region_healthy)
         self.aws_endpoint_url = self._moto.start()
-        self.seed = seed_topology(self.aws_endpoint_url, topology)
+        self.seed = seed_topology(self.aws_endpoint_url, topology,
+                                  services=self.settings.services)
         contexts = []
         for place in (topology.primary, topology.secondary):
             region = self._start_region(place.region, ca)
@@ -144,7 +145,8 @@ class Simulation:
         replicas = self.settings.primary_replicas if primary else self.settings.standby_replicas
         account = self.seed.account_id if self.seed else "123456789012"
         specs = [DeploymentSpec(name=name, replicas=replicas,
-                                image=f"{account}.dkr.ecr.{region}.amazonaws.com/maip/{name}:1.42.0")
+                                image=f"{account}.dkr.ecr.{region}.amazonaws.com/maip/{name}:"
+                                      f"{SIMULATED_IMAGE_TAG}")
                  for name in self.settings.services]
         cluster = KubeCluster(region, nodegroup=place.nodegroup)
         cluster.seed(self.topology.namespace, specs, nodes=place.standby_scaling.desired_size,

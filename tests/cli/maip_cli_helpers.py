@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -22,3 +23,41 @@ def run_maip_dr(args: list[str], home: Path, timeout: float = 120,
                 cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(BIN_DIR / "maip-dr"), *args], capture_output=True, text=True,
                           env=maip_dr_env(home), timeout=timeout, cwd=cwd, check=False)
+
+
+class SimUpProcess:
+    """A ``maip-dr sim up`` process in ``workdir`` with its env file and config."""
+
+    def __init__(self, workdir: Path, env: dict[str, str], args: list[str],
+                 ready_timeout_s: float = 90):
+        self.workdir = workdir
+        self.env = env
+        self.env_file = workdir / "e.sh"
+        self.config = workdir / "c.toml"
+        self.process = subprocess.Popen(
+            [str(BIN_DIR / "maip-dr"), "sim", "up", "--env-file", "e.sh", "--config-out",
+             "c.toml", *args], cwd=workdir, env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()  # blocks until the one line with "ready"
+        if "ready" not in line:
+            self.stop()
+            raise AssertionError(f"sim up did not report ready: {line!r}")
+
+    def maip_dr(self, args: list[str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(BIN_DIR / "maip-dr"), "--config", str(self.config), *args],
+                              capture_output=True, text=True, env=self.env, timeout=timeout,
+                              cwd=self.workdir, check=False)
+
+    def bash(self, script: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["bash", "-c", f"source {self.env_file} 2>/dev/null\n{script}"],
+                              capture_output=True, text=True, env=self.env, timeout=timeout,
+                              cwd=self.workdir, check=False)
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise

@@ -8,6 +8,10 @@ given as ARN); the MSK replicator ``maip-prod-msk-replicator`` (in the DR region
 DR); the DynamoDB global table with its replica; the hosted zone with the ``api`` A-alias
 FAILOVER pair (PRIMARY -> primary ALB, SECONDARY -> DR ALB, EvaluateTargetHealth, one HTTPS
 health check each on ``health_path``). ALB DNS names and zone ids are read from ELBv2.
+Per region, the ECR repositories ``maip/<service>`` with one image tagged
+``SIMULATED_IMAGE_TAG`` (the tag the simulation's deployments run; the manifest is a small
+dummy, no layers); the Secrets Manager secrets the readiness preflight requires, created in the
+primary region and replicated to DR (dummy values, never real secrets).
 
 Not supported: seeding into anything but the simulation's loopback server, re-seeding an
 already seeded server (names collide), HTTPS listeners (the ALBs listen on HTTP 80: no ACM
@@ -16,6 +20,8 @@ certificate is simulated), IAM roles (role ARNs are formatted, never created).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -29,6 +35,8 @@ DYNAMODB_HASH_KEY = "merchant_id"
 DYNAMODB_RANGE_KEY = "metric_date"
 SIMULATED_DB_PASSWORD = "simulated-dummy-password"  # a documented dummy, never a secret
 _VPC_CIDRS = {0: "10.10.0.0/16", 1: "10.20.0.0/16"}
+SIMULATED_IMAGE_TAG = "1.42.0"  # the tag of every simulated deployment's image
+SIMULATED_SECRET_VALUE = '{"note": "simulated dummy, not a secret"}'
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,8 @@ class SeedResult:
     record_set_identifiers: dict[str, str] = field(default_factory=dict)
     rds_arns: dict[str, str] = field(default_factory=dict)  # by DBInstanceIdentifier
     replicator_arn: str = ""
+    ecr_images: dict[str, tuple[str, ...]] = field(default_factory=dict)  # region -> repo:tag
+    secret_arns: dict[str, str] = field(default_factory=dict)  # by name (primary ARN)
 
     @property
     def alb_dns_names(self) -> dict[str, str]:
@@ -288,9 +298,58 @@ def _seed_route53(endpoint_url: str, topology: Topology, result: SeedResult) -> 
     )
 
 
+def image_manifest(service: str) -> str:
+    """A small Docker v2 manifest; the config digest differs per service, so do image digests."""
+    digest = hashlib.sha256(f"maip/{service}:{SIMULATED_IMAGE_TAG}".encode()).hexdigest()
+    return json.dumps({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+        "config": {"mediaType": "application/vnd.docker.container.image.v1+json",
+                   "size": 1024, "digest": f"sha256:{digest}"},
+        "layers": [],
+    })
+
+
+def _seed_ecr(endpoint_url: str, region: str, services: tuple[str, ...]) -> tuple[str, ...]:
+    ecr = sim_client("ecr", region, endpoint_url)
+    pushed = []
+    for service in services:
+        repository = f"maip/{service}"
+        ecr.create_repository(repositoryName=repository)
+        ecr.put_image(repositoryName=repository, imageManifest=image_manifest(service),
+                      imageTag=SIMULATED_IMAGE_TAG)
+        pushed.append(f"{repository}:{SIMULATED_IMAGE_TAG}")
+    return tuple(pushed)
+
+
+def _seed_secrets(endpoint_url: str, topology: Topology, names: tuple[str, ...],
+                  result: SeedResult) -> None:
+    manager = sim_client("secretsmanager", topology.primary.region, endpoint_url)
+    for name in names:
+        result.secret_arns[name] = manager.create_secret(
+            Name=name, SecretString=SIMULATED_SECRET_VALUE,
+            Description="MAIP DR simulation: dummy value",
+            AddReplicaRegions=[{"Region": topology.secondary.region}],
+        )["ARN"]
+
+
 def seed_topology(endpoint_url: str, topology: Topology, *,
-                  alb_health: AlbHealth | None = None) -> SeedResult:
-    """Create the MAIP topology in both regions of the simulation at ``endpoint_url``."""
+                  alb_health: AlbHealth | None = None,
+                  services: tuple[str, ...] | None = None,
+                  secret_names: tuple[str, ...] | None = None) -> SeedResult:
+    """Create the MAIP topology in both regions of the simulation at ``endpoint_url``.
+
+    ``services`` (ECR repositories) default to the simulation's services; ``secret_names``
+    to the secrets the readiness preflight requires.
+    """
+    if services is None:
+        from maip_drlib.sim.simulation import MAIP_SERVICES  # the simulation's one list
+
+        services = MAIP_SERVICES
+    if secret_names is None:
+        from maip_drlib.readiness import DEFAULT_REQUIRED_SECRETS
+
+        secret_names = DEFAULT_REQUIRED_SECRETS
     alb_health = alb_health or AlbHealth()
     account_id = sim_client("sts", "us-east-1", endpoint_url).get_caller_identity()["Account"]
     result = SeedResult(endpoint_url=endpoint_url, account_id=account_id)
@@ -302,9 +361,14 @@ def seed_topology(endpoint_url: str, topology: Topology, *,
                         account_id, alb_health)
             for index, place in enumerate(places)
         ]
+        images = {place.region: pool.submit(_seed_ecr, endpoint_url, place.region, services)
+                  for place in places}
+        secrets = pool.submit(_seed_secrets, endpoint_url, topology, secret_names, result)
         for place, future in zip(places, regional, strict=True):
             result.regions[place.region] = future.result()
         rds.result()
+        secrets.result()
+        result.ecr_images = {region: future.result() for region, future in images.items()}
     _seed_dynamodb(endpoint_url, topology, result)
     _seed_replicator(endpoint_url, topology, result)
     _seed_route53(endpoint_url, topology, result)

@@ -1,0 +1,128 @@
+"""The drill from the command line, as users run it:
+
+- ``maip-dr gameday`` on the embedded simulation (the README's main job) passes every stage
+  and fills ``reports/``;
+- against a running ``sim up``: without ``--dr-execute`` nothing changes (checked with the
+  stock AWS CLI) and the flag is named; a wrong ``--dr-confirm`` is refused; with both the
+  game day passes and the AWS CLI shows the steady state of failback stage 4;
+- ``sim up --after failover:2``: one stage alone, then the same stage again as a resume does
+  nothing twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from maip_cli_helpers import BIN_DIR, SimUpProcess, maip_dr_env
+
+pytestmark = pytest.mark.cli
+
+DESCRIBE = ("aws rds describe-db-instances --region {region} --query "
+            "'DBInstances[].[DBInstanceIdentifier,DBInstanceStatus,"
+            "ReadReplicaSourceDBInstanceIdentifier]' --output text")
+
+
+def _aws_cli() -> str | None:
+    return os.environ.get("MAIP_TEST_AWS_CLI") or shutil.which("aws")
+
+
+def _env(workdir: Path) -> dict[str, str]:
+    home = workdir / "home"
+    home.mkdir(exist_ok=True)
+    env = maip_dr_env(home)
+    aws = _aws_cli()
+    if aws:
+        env["PATH"] = f"{Path(aws).parent}{os.pathsep}{BIN_DIR}{os.pathsep}{env['PATH']}"
+    return env
+
+
+def test_embedded_gameday_passes_every_stage_and_fills_reports(maip_dr, tmp_path: Path) -> None:
+    result = maip_dr(["gameday"], timeout=600, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "verdict: PASS (exit 0)" in result.stdout
+    for stage in ("failover 1", "failover 5", "failback 1", "failback 4"):
+        assert stage in result.stdout
+    attempts = list((tmp_path / "reports").glob("gameday-*/attempt-1"))
+    assert len(attempts) == 1
+    results = [r for path in sorted(attempts[0].glob("results-*.json"))
+               if not path.name.endswith(".decisions.json")
+               for r in json.loads(path.read_text())]
+    stages = sorted(((r["phase"], r["stage"]) for r in results
+                     if r["phase"] in ("failover", "failback")),
+                    key=lambda phase_stage: (phase_stage[0] != "failover", phase_stage[1]))
+    assert stages == [("failover", n) for n in range(1, 6)] + [("failback", n)
+                                                              for n in range(1, 5)]
+    assert all(r["outcome"] == "passed" and r["rto_ok"] for r in results if r["stage"])
+    assert any(attempts[0].glob("allure-results/*-result.json"))
+    decisions = json.loads((attempts[0] / "results-failover.decisions.json").read_text())
+    assert any("outage" in json.dumps(d).lower() for d in decisions)
+
+
+@pytest.fixture(scope="module")
+def fresh_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimUpProcess]:
+    workdir = tmp_path_factory.mktemp("gameday-sim")
+    sim = SimUpProcess(workdir, _env(workdir), ["--time-scale", "0.5"])
+    yield sim
+    assert sim.stop() == 0
+
+
+@pytest.mark.skipif(_aws_cli() is None, reason="the stock AWS CLI is not installed (set "
+                    "MAIP_TEST_AWS_CLI or put aws on PATH; .ci/run installs it)")
+def test_gameday_against_sim_target_needs_the_flags_then_passes(
+        fresh_sim: SimUpProcess) -> None:
+    before = fresh_sim.bash(DESCRIBE.format(region="us-west-2"))
+    assert before.returncode == 0 and "maip-prod-postgres-replica" in before.stdout
+    refused = fresh_sim.maip_dr(["gameday"])
+    assert refused.returncode == 3 and "--dr-execute" in refused.stderr
+    mismatch = fresh_sim.maip_dr(["gameday", "--dr-execute", "--dr-confirm", "prod"])
+    assert mismatch.returncode == 3 and "--dr-confirm" in mismatch.stderr
+    assert fresh_sim.bash(DESCRIBE.format(region="us-west-2")).stdout == before.stdout
+    assert not (fresh_sim.workdir / "reports").exists() or not any(
+        (fresh_sim.workdir / "reports").rglob("results-*.json"))
+
+    result = fresh_sim.maip_dr(["gameday", "--dr-execute", "--dr-confirm", "sim"], timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    east = fresh_sim.bash(DESCRIBE.format(region="us-east-1")).stdout
+    west = fresh_sim.bash(DESCRIBE.format(region="us-west-2")).stdout
+    # Steady state: the writer back in us-east-1, a fresh DR replica of it, the old writer
+    # fenced (stopped), all seen with the stock AWS CLI.
+    assert "maip-prod-postgres-new\tavailable\tNone" in east
+    assert "maip-prod-postgres\tstopped" in east
+    assert "maip-prod-postgres-replica\tavailable\tarn:aws:rds:us-east-1" in west
+    readiness = fresh_sim.maip_dr(["readiness"])
+    assert readiness.returncode == 0, readiness.stdout[-2000:]
+
+
+@pytest.fixture(scope="module")
+def sim_after_promotion(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimUpProcess]:
+    workdir = tmp_path_factory.mktemp("after-failover-2")
+    sim = SimUpProcess(workdir, _env(workdir), ["--time-scale", "0.2", "--after",
+                                                "failover:2"])
+    yield sim
+    assert sim.stop() == 0
+
+
+def test_one_stage_alone_and_its_resume(sim_after_promotion: SimUpProcess) -> None:
+    flags = ["--dr-execute", "--dr-confirm", "sim", "--drill-id", "resume-test"]
+    first = sim_after_promotion.maip_dr(["stage", "failover", "4", *flags])
+    assert first.returncode == 0, first.stdout[-2000:] + first.stderr[-2000:]
+    assert "action:" in first.stdout  # it scaled the node group and the deployments
+    again = sim_after_promotion.maip_dr(["stage", "failover", "4", *flags])
+    assert again.returncode == 0, again.stdout[-2000:]
+    assert "action:" not in again.stdout  # recognised as done: nothing twice
+    attempts = sorted(p.name for p in (sim_after_promotion.workdir / "reports" /
+                                       "resume-test").iterdir())
+    assert attempts == ["attempt-1", "attempt-2"]
+    promote_again = sim_after_promotion.maip_dr(["stage", "failover", "2", *flags])
+    assert promote_again.returncode == 0, promote_again.stdout[-2000:]
+    assert "action:" not in promote_again.stdout  # no second promotion
+
+
+def test_single_stage_on_the_embedded_target_is_refused(maip_dr) -> None:
+    result = maip_dr(["stage", "failover", "2"])
+    assert result.returncode == 2 and "persistent target" in result.stderr
