@@ -28,8 +28,11 @@ def ask_approval(item: pytest.Item, label: str, decisions: DecisionLog) -> None:
     capture = item.config.pluginmanager.getplugin("capturemanager")
     question = f"\nmaip-dr: about to run {label}. Type 'yes' to go on: "
     if capture is not None:
-        with capture.global_and_fixture_disabled():
+        capture.suspend_global_capture(in_=True)  # gives the real standard input back
+        try:
             answer = _ask(question)
+        finally:
+            capture.resume_global_capture()
     else:
         answer = _ask(question)
     who = f"{getpass.getuser()}@{socket.gethostname()}"
@@ -44,7 +47,7 @@ def ask_approval(item: pytest.Item, label: str, decisions: DecisionLog) -> None:
 def _ask(question: str) -> str:
     sys.stderr.write(question)
     sys.stderr.flush()
-    line = sys.stdin.readline()
+    line = sys.stdin.readline() if sys.stdin is not None and not sys.stdin.closed else ""
     return line if line else "(standard input closed)"
 
 

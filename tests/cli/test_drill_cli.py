@@ -107,6 +107,14 @@ def sim_after_promotion(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Si
     assert sim.stop() == 0
 
 
+@pytest.mark.skipif(_aws_cli() is None, reason="the stock AWS CLI is not installed (set "
+                    "MAIP_TEST_AWS_CLI or put aws on PATH; .ci/run installs it)")
+def test_after_promotion_the_aws_cli_sees_a_standalone_writer(
+        sim_after_promotion: SimUpProcess) -> None:
+    west = sim_after_promotion.bash(DESCRIBE.format(region="us-west-2"))
+    assert "maip-prod-postgres-replica\tavailable\tNone" in west.stdout, west.stdout + west.stderr
+
+
 def test_one_stage_alone_and_its_resume(sim_after_promotion: SimUpProcess) -> None:
     flags = ["--dr-execute", "--dr-confirm", "sim", "--drill-id", "resume-test"]
     first = sim_after_promotion.maip_dr(["stage", "failover", "4", *flags])

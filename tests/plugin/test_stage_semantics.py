@@ -6,6 +6,7 @@ overrun that fails the RTO verdict without stopping the drill, the @destructive 
 from __future__ import annotations
 
 import json
+import sys
 import textwrap
 from pathlib import Path
 
@@ -137,3 +138,21 @@ def test_confirm_must_match_a_sim_target(pytester: pytest.Pytester) -> None:
     assert result.ret == 3
     assert "--dr-confirm must repeat the target's name 'rehearsal-sim'" in result.stderr.str()
     assert not (pytester.path / "order.txt").exists()  # nothing ran
+
+
+def test_pause_between_stages_needs_the_operators_yes(pytester: pytest.Pytester) -> None:
+    config = _project(pytester)
+    args = (sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--dr-config",
+            str(config), "--dr-results", "results.json", "--dr-execute",
+            "--dr-pause-between-stages")
+    approved = pytester.run(*args, stdin=b"yes\nyes\n", timeout=120)
+    approved.assert_outcomes(passed=3)  # type: ignore[attr-defined]
+    assert "Type 'yes' to go on" in approved.stderr.str()
+    decisions = json.loads((pytester.path / "results.decisions.json").read_text())
+    assert [d["decision"] for d in decisions] == ["operator approved"] * 2
+    (pytester.path / "order.txt").unlink()
+    refused = pytester.run(*args, stdin=b"no\n", timeout=120)
+    refused.assert_outcomes(passed=1, skipped=2)
+    assert (pytester.path / "order.txt").read_text().split() == ["1"]
+    skipped = [r for r in _results(pytester) if r["outcome"] == "skipped"]
+    assert all("not approved by the operator" in r["message"] for r in skipped)
