@@ -9,5 +9,7 @@ from __future__ import annotations
 pytest_plugins = [
     "maip_drlib.pytest_dr.plugin",
     "maip_drlib.pytest_dr.fixtures",
+    "maip_drlib.pytest_dr.journal_hooks",
+    "maip_drlib.pytest_dr.allure_evidence",
     "steps",
 ]

@@ -12,7 +12,7 @@ Feature: Fail back from us-west-2 to us-east-1
 
   @destructive @stage_2
   Scenario: Data is resynced to the primary region
-    Given the RTO budget of this stage is 30 minutes
+    Given the RTO budget of this stage is 60 minutes
     When the data is resynced with a replication latency under 5 seconds
     Then the failback replica in the primary region replicates from the writer
 
@@ -24,7 +24,7 @@ Feature: Fail back from us-west-2 to us-east-1
 
   @destructive @stage_4
   Scenario: The platform is back in its steady state
-    Given the RTO budget of this stage is 30 minutes
+    Given the RTO budget of this stage is 60 minutes
     When the writer moves back to the primary region by a planned switchover
     Then the only available writer is in the primary region
     And the readiness preflight passes again

@@ -40,7 +40,9 @@ def cli(ctx: click.Context, config_path: Path | None, target_name: str | None) -
 def _register_commands() -> None:
     from maip_drlib.cli_config import config_group
     from maip_drlib.cli_drill import gameday_command, plan_command, stage_command
+    from maip_drlib.cli_evidence import verify_command
     from maip_drlib.cli_readiness import readiness_command
+    from maip_drlib.cli_report import report_command
     from maip_drlib.cli_sim import sim_group
 
     cli.add_command(gameday_command)
@@ -49,6 +51,8 @@ def _register_commands() -> None:
     cli.add_command(readiness_command)
     cli.add_command(sim_group)
     cli.add_command(config_group)
+    cli.add_command(report_command)
+    cli.add_command(verify_command)
 
 
 _register_commands()

@@ -9,6 +9,7 @@ URL; against ``live`` it never injects anything and needs ``--dr-declare-outage`
 from __future__ import annotations
 
 import contextlib
+import os
 import tempfile
 import time
 from collections.abc import Iterator
@@ -19,8 +20,11 @@ import click
 from maip_drlib.config import Config, Target
 from maip_drlib.drill import summary
 from maip_drlib.drill.evidence_dirs import AttemptDir, new_drill_id, next_attempt
+from maip_drlib.drill.gameday import GamedayPlan, all_results, run_gameday
 from maip_drlib.drill.pytest_runner import PytestRun, run_scenarios
 from maip_drlib.errors import ConfigError, GuardRefused
+from maip_drlib.evidence.manifest import Seal, load_key, seal
+from maip_drlib.evidence.redact import Redactor, default_redactor
 from maip_drlib.sim_client import SimulationClient
 
 PASSTHROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
@@ -91,8 +95,8 @@ def _drill_target(ctx: click.Context) -> Iterator[tuple[Config, Target, Path, bo
 
 
 def _print_summary(runs: list[PytestRun], target: Target, attempt: AttemptDir,
-                   started: float) -> int:
-    results = [r for run in runs for r in run.results]
+                   started: float, results: list[dict] | None = None) -> int:
+    results = results if results is not None else [r for run in runs for r in run.results]
     click.echo("")
     banner = " (SIMULATED)" if target.simulated else ""
     click.echo(f"Drill {attempt.drill_id} attempt {attempt.number} against {target.name!r} "
@@ -116,8 +120,15 @@ def _check_confirm(target: Target, opts: dict) -> None:
 
 @click.command("gameday", context_settings=PASSTHROUGH)
 @_safety_options
+@click.option("--resume-from", default=None, metavar="PHASE:STAGE",
+              help="Resume an interrupted drill (with --drill-id) at failover:N or failback:N; "
+                   "a new attempt of the same drill.")
+@click.option("--hmac-key-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Sign the evidence digest with this key (or MAIP_DR_HMAC_KEY); never "
+                   "written anywhere.")
 @click.pass_context
 def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
+                    resume_from: str | None, hmac_key_file: Path | None,
                     **opts: object) -> None:
     """Readiness, outage, failover stages 1-5, restore, failback stages 1-4, readiness.
 
@@ -127,7 +138,15 @@ def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
     input; 3 refused by a guard; 4 environment error; 130 interrupted.
     """
     extra = list(ctx.args)
+    if resume_from and not drill_id:
+        raise ConfigError("--resume-from needs --drill-id (the drill to continue)",
+                          key="--resume-from")
+    key = load_key(os.environ.get("MAIP_DR_HMAC_KEY"), hmac_key_file)
     with _drill_target(ctx) as (config, target, config_path, hosted):
+        if hosted and resume_from:
+            raise ConfigError("resuming needs the persistent target the drill ran against "
+                              "(a 'sim up' process or live), not a fresh embedded simulation",
+                              key="--resume-from")
         if hosted:
             opts.update(dr_execute=True, dr_confirm=target.name)
         if target.kind == "live" and not (opts.get("dr_declare_outage") or opts.get("dr_planned")):
@@ -143,36 +162,44 @@ def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
         control = SimulationClient(target.control_url) if target.kind == "sim" else None
         if control is not None and not opts.get("dr_declare_outage"):
             opts["dr_declare_outage"] = OUTAGE_REASON
-        dr_args = _dr_args(target, config_path, opts)
+        plan = GamedayPlan(
+            target=target, topology=config.topology, attempt=attempt,
+            dr_args=_dr_args(target, config_path, opts), extra_args=extra, control=control,
+            resume_from=parse_resume(resume_from) if resume_from else None,
+            hmac_key=key, redactor=_redactor(key),
+            echo=lambda line: click.echo(line, err=True))
         started = time.monotonic()
-        runs: list[PytestRun] = []
+        result = run_gameday(plan)
+        code = _print_summary(result.runs, target, attempt, started,
+                              results=all_results(attempt.path.parent))
+        _print_seal(result.seal)
+        ctx.exit(code)
 
-        def phase(name: str, marker: str) -> PytestRun:
-            click.echo(f"\n=== {name} ===", err=True)
-            run = run_scenarios(name, marker, results_path=attempt.results_file(name),
-                                dr_args=dr_args, extra_args=extra,
-                                allure_dir=attempt.allure_results)
-            runs.append(run)
-            return run
 
-        phase("readiness", "readiness")
-        primary = config.topology.primary.region
-        if control is not None:
-            click.echo(f"\n=== injecting a simulated outage of {primary} ===", err=True)
-            control.outage(primary)
-        failover = phase("failover", "failover")
-        failed = any(r["outcome"] == "failed" for r in failover.results)
-        if control is not None:
-            click.echo(f"\n=== restoring {primary} ===", err=True)
-            control.restore(primary)
-        if failed:
-            click.echo("maip-dr: failover failed: failback and the final readiness are skipped",
-                       err=True)
-        else:
-            failback = phase("failback", "failback")
-            if not any(r["outcome"] == "failed" for r in failback.results):
-                phase("readiness-after", "readiness")
-        ctx.exit(_print_summary(runs, target, attempt, started))
+def _print_seal(sealed: Seal | None) -> None:
+    if sealed is None:
+        return
+    click.echo(f"final digest: sha256:{sealed.digest}")
+    if sealed.signature:
+        click.echo(f"signature: hmac-sha256:{sealed.signature}")
+    else:
+        click.echo("signature: none (no HMAC key given: MAIP_DR_HMAC_KEY or --hmac-key-file)")
+
+
+def _redactor(key: bytes | None) -> Redactor:
+    redactor = default_redactor()
+    if key:
+        redactor.add(key.decode("utf-8", "replace"))
+    return redactor
+
+
+def parse_resume(text: str) -> tuple[str, int]:
+    from maip_drlib.drill.rehearse import parse_after
+
+    try:
+        return parse_after(text)
+    except ConfigError as error:
+        raise ConfigError(str(error).split(": ", 1)[-1], key="--resume-from") from error
 
 
 @click.command("stage", context_settings=PASSTHROUGH)
@@ -197,9 +224,13 @@ def stage_command(ctx: click.Context, phase: str, number: int, reports_dir: Path
         started = time.monotonic()
         run = run_scenarios(f"{phase}-{number}", f"{phase} and stage_{number}",
                             results_path=attempt.results_file(f"{phase}-{number}"),
-                            dr_args=_dr_args(target, config_path, opts), extra_args=list(ctx.args),
-                            allure_dir=attempt.allure_results)
-        ctx.exit(_print_summary([run], target, attempt, started))
+                            dr_args=[*_dr_args(target, config_path, opts), "--dr-attempt-dir",
+                                     str(attempt.path)],
+                            extra_args=list(ctx.args), allure_dir=attempt.allure_results)
+        code = _print_summary([run], target, attempt, started)
+        _print_seal(seal(attempt.path, key=load_key(os.environ.get("MAIP_DR_HMAC_KEY"),
+                                                     None)))
+        ctx.exit(code)
 
 
 @click.command("plan")

@@ -93,6 +93,9 @@ class Topology:
     failover_replicas: int = 4
     failback_replica: str = "maip-prod-postgres-new"
     dynamodb_table: str = "maip-prod-merchant-analytics"
+    # RPO canaries (DESIGN.md section 5): a dedicated global table with a TTL, written only
+    # by game days (an action, never a readiness probe); never the business table above.
+    canary_table: str = "maip-dr-canaries"
     replicator_name_contains: str = "maip"
     hosted_zone: str = "maip.example.com."
     record_name: str = "api.maip.example.com"

@@ -72,6 +72,7 @@ _TOPOLOGY_STRINGS = (
     "replicator_name_contains",
     "hosted_zone",
     "record_name",
+    "canary_table",
     "health_path",
 )
 _TARGET_KEYS_BY_KIND: dict[str, frozenset[str]] = {

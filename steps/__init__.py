@@ -10,3 +10,4 @@ from steps.failback_steps import *  # noqa: F403
 from steps.failover_steps import *  # noqa: F403
 from steps.readiness_steps import *  # noqa: F403
 from steps.replication_steps import *  # noqa: F403
+from steps.rpo_steps import *  # noqa: F403

@@ -42,6 +42,8 @@ def run_scenarios(phase: str, marker: str, *, results_path: Path, dr_args: list[
                "--no-header", "-rfEs", "--dr-results", str(results_path), *dr_args]
     if allure_dir is not None:
         command += ["--alluredir", str(allure_dir)]
+        if allure_dir.parent.name.startswith("attempt-"):
+            command += ["--dr-drill-id", allure_dir.parent.parent.name]
     command += extra_args
     completed = subprocess.run(command, cwd=root, check=False)
     results = json.loads(results_path.read_text()) if results_path.exists() else []

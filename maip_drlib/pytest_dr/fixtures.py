@@ -68,6 +68,9 @@ def dr_context(pytestconfig: pytest.Config, dr_handles: RegionHandles, dr_topolo
     context = DrillContext(handles=dr_handles, topology=dr_topology, target=dr_target,
                            resolver=dr_resolver, options=dr_run_options.drill_options(),
                            poll=PollPolicy.for_target(dr_target), progress=progress)
+    from maip_drlib.pytest_dr.journal_hooks import decision_listener
+
+    context.decisions.listener = decision_listener(pytestconfig)
     pytestconfig.stash[CONTEXT_KEY] = context
     return context
 

@@ -12,7 +12,7 @@ import pytest
 
 from maip_drlib.drill.context import DrillOptions, OutageDeclaration
 
-TAGS = ("readiness", "replication", "failover", "failback", "destructive")
+TAGS = ("readiness", "replication", "failover", "failback", "destructive", "rpo")
 STAGE_TAGS = tuple(f"stage_{n}" for n in range(1, 6))
 
 

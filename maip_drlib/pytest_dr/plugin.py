@@ -26,6 +26,7 @@ MARKER_HELP = {
     "failover": "a failover stage of the drill",
     "failback": "a failback stage of the drill",
     "destructive": "mutates the target: needs --dr-execute (and --dr-confirm on sim/live)",
+    "rpo": "the measured data loss of a game day (reads the canaries it wrote)",
 }
 
 

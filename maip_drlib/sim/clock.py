@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-DEFAULT_TIME_SCALE = 0.5
+DEFAULT_TIME_SCALE = 1.0
 
 
 @dataclass(frozen=True)

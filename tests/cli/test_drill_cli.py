@@ -66,7 +66,7 @@ def test_embedded_gameday_passes_every_stage_and_fills_reports(maip_dr, tmp_path
 @pytest.fixture(scope="module")
 def fresh_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimUpProcess]:
     workdir = tmp_path_factory.mktemp("gameday-sim")
-    sim = SimUpProcess(workdir, _env(workdir), ["--time-scale", "0.5"])
+    sim = SimUpProcess(workdir, _env(workdir), ["--time-scale", "1.0"])
     yield sim
     assert sim.stop() == 0
 
@@ -101,7 +101,7 @@ def test_gameday_against_sim_target_needs_the_flags_then_passes(
 @pytest.fixture(scope="module")
 def sim_after_promotion(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimUpProcess]:
     workdir = tmp_path_factory.mktemp("after-failover-2")
-    sim = SimUpProcess(workdir, _env(workdir), ["--time-scale", "0.2", "--after",
+    sim = SimUpProcess(workdir, _env(workdir), ["--time-scale", "1.0", "--after",
                                                 "failover:2"])
     yield sim
     assert sim.stop() == 0

@@ -5,9 +5,11 @@ subnets, the EKS cluster and node group (at the region's ``standby_scaling``), t
 (ACTIVE) and the ALB with a target group and two registered targets; in us-east-1 the RDS
 postgres writer (automated backups on) and in us-west-2 its cross-region read replica (source
 given as ARN); the MSK replicator ``maip-prod-msk-replicator`` (in the DR region, primary ->
-DR); the DynamoDB global table with its replica; the hosted zone with the ``api`` A-alias
-FAILOVER pair (PRIMARY -> primary ALB, SECONDARY -> DR ALB, EvaluateTargetHealth, one HTTPS
-health check each on ``health_path``). ALB DNS names and zone ids are read from ELBv2.
+DR); the DynamoDB global table with its replica; the RPO canary table (``canary_table``: a
+global table with its replica, key ``pk`` (S) + ``seq`` (N), TTL on ``expires_at``, empty);
+the hosted zone with the ``api`` A-alias FAILOVER pair (PRIMARY -> primary ALB, SECONDARY ->
+DR ALB, EvaluateTargetHealth, one HTTPS health check each on ``health_path``). ALB DNS names
+and zone ids are read from ELBv2.
 Per region, the ECR repositories ``maip/<service>`` with one image tagged
 ``SIMULATED_IMAGE_TAG`` (the tag the simulation's deployments run; the manifest is a small
 dummy, no layers); the Secrets Manager secrets the readiness preflight requires, created in the
@@ -33,6 +35,9 @@ from maip_drlib.sim.aws.clients import sim_client
 REPLICATOR_NAME = "maip-prod-msk-replicator"
 DYNAMODB_HASH_KEY = "merchant_id"
 DYNAMODB_RANGE_KEY = "metric_date"
+CANARY_HASH_KEY = "pk"  # the RPO canary table (Topology.canary_table)
+CANARY_RANGE_KEY = "seq"
+CANARY_TTL_ATTRIBUTE = "expires_at"
 SIMULATED_DB_PASSWORD = "simulated-dummy-password"  # a documented dummy, never a secret
 _VPC_CIDRS = {0: "10.10.0.0/16", 1: "10.20.0.0/16"}
 SIMULATED_IMAGE_TAG = "1.42.0"  # the tag of every simulated deployment's image
@@ -231,6 +236,32 @@ def _seed_dynamodb(endpoint_url: str, topology: Topology, result: SeedResult) ->
     )["Table"]["TableArn"]
 
 
+def _seed_canary_table(endpoint_url: str, topology: Topology) -> None:
+    """The RPO canary table: a global table with a replica in DR and TTL on ``expires_at``."""
+    primary = sim_client("dynamodb", topology.primary.region, endpoint_url)
+    primary.create_table(
+        TableName=topology.canary_table,
+        AttributeDefinitions=[
+            {"AttributeName": CANARY_HASH_KEY, "AttributeType": "S"},
+            {"AttributeName": CANARY_RANGE_KEY, "AttributeType": "N"},
+        ],
+        KeySchema=[
+            {"AttributeName": CANARY_HASH_KEY, "KeyType": "HASH"},
+            {"AttributeName": CANARY_RANGE_KEY, "KeyType": "RANGE"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    primary.update_table(
+        TableName=topology.canary_table,
+        ReplicaUpdates=[{"Create": {"RegionName": topology.secondary.region}}],
+    )
+    for place in (topology.primary, topology.secondary):
+        sim_client("dynamodb", place.region, endpoint_url).update_time_to_live(
+            TableName=topology.canary_table,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": CANARY_TTL_ATTRIBUTE},
+        )
+
+
 def _seed_replicator(endpoint_url: str, topology: Topology, result: SeedResult) -> None:
     source = result.regions[topology.primary.region]
     target = result.regions[topology.secondary.region]
@@ -370,6 +401,7 @@ def seed_topology(endpoint_url: str, topology: Topology, *,
         secrets.result()
         result.ecr_images = {region: future.result() for region, future in images.items()}
     _seed_dynamodb(endpoint_url, topology, result)
+    _seed_canary_table(endpoint_url, topology)
     _seed_replicator(endpoint_url, topology, result)
     _seed_route53(endpoint_url, topology, result)
     return result

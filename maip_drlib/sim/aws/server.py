@@ -121,6 +121,9 @@ class MotoServer:
             return
         if self.middleware is not None:
             self.middleware.stop()
+        from maip_drlib.sim.aws.patches.dynamodb_item_replication import stop_delivery
+
+        stop_delivery(_STOP_TIMEOUT_S)
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:

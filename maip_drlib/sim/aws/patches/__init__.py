@@ -16,6 +16,7 @@ from types import ModuleType
 
 from maip_drlib.sim.aws.patches import (
     dynamodb_global_tables,
+    dynamodb_item_replication,
     eks_nodegroup_updates,
     elbv2_hosted_zone_ids,
     msk_cluster_state,
@@ -44,6 +45,7 @@ PATCHES: tuple[ModuleType, ...] = (
     msk_cluster_state,
     msk_replicators,
     dynamodb_global_tables,
+    dynamodb_item_replication,
     elbv2_hosted_zone_ids,
 )
 

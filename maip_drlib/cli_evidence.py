@@ -1,0 +1,76 @@
+"""``maip-dr verify``: check a drill's evidence (manifests, journal chain, seals, HMAC).
+
+The key is read here, at the edge: ``--hmac-key-file F`` (raw bytes, trailing newline
+stripped), else the environment variable ``MAIP_DR_HMAC_KEY``. Exit 0 when everything checks,
+1 when any problem (one line each), 2 for bad input (no such drill, unreadable key file).
+
+Not supported: verifying several drills at once, or a drill folder given by a glob.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from maip_drlib.errors import ConfigError
+
+EXIT_OK, EXIT_PROBLEMS = 0, 1
+
+
+def resolve_drill(drill: str | None, reports: Path) -> Path:
+    """The drill folder: a path, an id under ``reports``, or the newest drill there."""
+    if drill is not None:
+        as_path = Path(drill)
+        if as_path.is_dir():
+            return as_path
+        if (reports / drill).is_dir():
+            return reports / drill
+        raise ConfigError(f"no drill folder {drill} (nor {reports / drill})", key="DRILL")
+    if not reports.is_dir():
+        raise ConfigError("no reports folder (pass DRILL or --reports)", source=str(reports),
+                          key="--reports")
+    drills = []
+    for child in reports.iterdir():
+        attempts = [a for a in child.glob("attempt-*") if a.is_dir()] if child.is_dir() else []
+        if attempts:
+            drills.append((max(a.stat().st_mtime for a in attempts), child.name, child))
+    if not drills:
+        raise ConfigError("no drill in the reports folder", source=str(reports),
+                          key="--reports")
+    return max(drills)[2]
+
+
+@click.command("verify")
+@click.argument("drill", required=False, metavar="[DRILL_DIR_OR_ID]")
+@click.option("--reports", "reports_dir", type=click.Path(path_type=Path),
+              default=Path("reports"), show_default=True,
+              help="Folder holding the drills (used for an id, or to find the newest).")
+@click.option("--hmac-key-file", type=click.Path(path_type=Path), default=None,
+              help="File holding the HMAC key (else the MAIP_DR_HMAC_KEY variable).")
+@click.pass_context
+def verify_command(ctx: click.Context, drill: str | None, reports_dir: Path,
+                   hmac_key_file: Path | None) -> None:
+    """Verify a drill's evidence: every attempt's manifest and files, the journal chain
+    across attempts, the chain of seals and, with a key, the signatures. Without DRILL,
+    the newest drill under --reports."""
+    from maip_drlib.evidence.manifest import load_key
+    from maip_drlib.evidence.verify import verify_drill
+
+    key = load_key(os.environ.get("MAIP_DR_HMAC_KEY"), hmac_key_file)
+    drill_dir = resolve_drill(drill, reports_dir)
+    report = verify_drill(drill_dir, key=key)
+    click.echo(f"drill {drill_dir.name} ({drill_dir})")
+    for status in report.attempts:
+        click.echo(f"  {status.line()}")
+    for problem in report.problems:
+        click.echo(f"PROBLEM {problem}")
+    for note in report.notes:
+        click.echo(f"note: {note}")
+    click.echo(f"final digest: {report.final_digest or 'none (the last attempt is not sealed)'}")
+    if report.ok:
+        click.echo("verdict: evidence intact (exit 0)")
+        ctx.exit(EXIT_OK)
+    click.echo(f"verdict: {len(report.problems)} problem(s) (exit 1)")
+    ctx.exit(EXIT_PROBLEMS)

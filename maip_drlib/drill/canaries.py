@@ -1,0 +1,73 @@
+"""The game day's canaries: written by the ``maip-dr`` process before the outage, handed to
+the RPO scenario through ``canaries.json`` in the attempt folder (evidence, sealed with it).
+
+Canaries are actions: only game days write them (``features/rpo.feature`` reads them).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from maip_drlib.config import Target, Topology
+from maip_drlib.regions import RegionHandle
+from maip_drlib.rpo import Canary, PacedCanaryWriter, store_for
+
+CANARIES_FILE = "canaries.json"
+STORE = "dynamodb"
+TTL_S = 7 * 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class CanaryPlan:
+    interval_s: float
+    warmup_intervals: int = 20
+    stop_timeout_s: float = 10.0
+
+    @classmethod
+    def for_target(cls, target: Target) -> CanaryPlan:
+        return cls(interval_s=0.1) if target.simulated else cls(interval_s=1.0)
+
+
+def start_writer(primary: RegionHandle, topology: Topology, drill_id: str,
+                 plan: CanaryPlan) -> PacedCanaryWriter:
+    """Start writing canaries to the primary and let a few be acknowledged."""
+    writer = store_for(STORE, topology).writer(primary, drill_id, interval_s=plan.interval_s,
+                                                ttl_s=TTL_S).start()
+    time.sleep(plan.interval_s * plan.warmup_intervals)
+    return writer
+
+
+def finish_writer(writer: PacedCanaryWriter, attempt_dir: Path, drill_id: str,
+                  plan: CanaryPlan, *, wait_for_outage: bool) -> Path:
+    """Wait for the writer to stop on the outage (or stop it), then hand its record over."""
+    if wait_for_outage:
+        writer.wait_stopped(plan.stop_timeout_s)
+    writer.stop(plan.stop_timeout_s)
+    failure = writer.failure
+    document = {
+        "store": STORE, "drill_id": drill_id, "interval_s": plan.interval_s,
+        "acknowledged": [[c.seq, c.written_at] for c in writer.acknowledged],
+        "stopped_reason": writer.stopped_reason,
+        "failure": None if failure is None else {"seq": failure.seq, "error": failure.error,
+                                                  "at": failure.at},
+    }
+    path = attempt_dir / CANARIES_FILE
+    path.write_text(json.dumps(document, indent=2))
+    return path
+
+
+def load_canaries(attempt_dir: Path) -> tuple[list[Canary], float, str] | None:
+    """(acknowledged, interval, drill id) from this or an earlier attempt of the drill."""
+    drill_dir = attempt_dir.parent
+    candidates = [attempt_dir / CANARIES_FILE,
+                  *sorted(drill_dir.glob(f"attempt-*/{CANARIES_FILE}"), reverse=True)]
+    for path in candidates:
+        if path.exists():
+            document = json.loads(path.read_text())
+            acknowledged = [Canary(seq=int(seq), written_at=float(at))
+                            for seq, at in document["acknowledged"]]
+            return acknowledged, float(document["interval_s"]), str(document["drill_id"])
+    return None

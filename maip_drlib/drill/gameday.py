@@ -1,0 +1,241 @@
+"""The game day as one orchestrated attempt: phases, outage, canaries, journal and seal.
+
+``run_gameday`` runs readiness, the outage (injected on simulations only), failover, the
+restore, failback and readiness again as pytest subprocesses, journals every phase, measures
+RPO from canaries, writes the summary and seals the attempt. ``resume_from`` continues an
+interrupted drill: a new attempt of the same drill that starts at that stage (the stages
+recognise work already done).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from maip_drlib.config import Target, Topology
+from maip_drlib.drill import summary
+from maip_drlib.drill.evidence_dirs import AttemptDir
+from maip_drlib.drill.pytest_runner import PytestRun, run_scenarios
+from maip_drlib.evidence.journal import Journal
+from maip_drlib.evidence.manifest import Seal, seal
+from maip_drlib.evidence.redact import Redactor
+from maip_drlib.sim_client import SimulationClient
+
+Echo = Callable[[str], None]
+
+
+@dataclass
+class GamedayPlan:
+    """What to run: the target, the pytest arguments, and where to start."""
+
+    target: Target
+    topology: Topology
+    attempt: AttemptDir
+    dr_args: list[str]
+    extra_args: list[str]
+    control: SimulationClient | None = None
+    resume_from: tuple[str, int] | None = None
+    hmac_key: bytes | None = None
+    redactor: Redactor = field(default_factory=Redactor)
+    echo: Echo = print
+
+
+@dataclass
+class GamedayResult:
+    exit_code: int
+    runs: list[PytestRun]
+    seal: Seal | None
+    timings: dict[str, float]
+
+
+def _marker(phase: str, start_stage: int) -> str:
+    skipped = " and ".join(f"not stage_{n}" for n in range(1, start_stage))
+    return f"{phase} and {skipped}" if skipped else phase
+
+
+def _failed(run: PytestRun) -> bool:
+    return run.exit_code not in (0, 5) or any(r["outcome"] == "failed" for r in run.results)
+
+
+def run_gameday(plan: GamedayPlan) -> GamedayResult:
+    attempt, echo = plan.attempt, plan.echo
+    journal = Journal.open(attempt.path, drill_id=attempt.drill_id, attempt=attempt.number,
+                           redactor=plan.redactor)
+    timings: dict[str, float] = {}
+    runs: list[PytestRun] = []
+    started = time.monotonic()
+    journal.record("drill.start", target=plan.target.name, target_kind=plan.target.kind,
+                   simulated=plan.target.simulated, time_scale=plan.target.time_scale,
+                   resume_from=":".join(map(str, plan.resume_from)) if plan.resume_from else None)
+
+    def mark(name: str) -> None:
+        timings[name] = time.time()
+
+    def phase(name: str, marker: str) -> PytestRun:
+        echo(f"\n=== {name} ===")
+        journal.record("phase.start", phase=name, marker=marker)
+        mark(f"{name}.start")
+        run = run_scenarios(name, marker, results_path=attempt.results_file(name),
+                            dr_args=[*plan.dr_args, "--dr-attempt-dir", str(attempt.path)],
+                            extra_args=plan.extra_args, allure_dir=attempt.allure_results)
+        mark(f"{name}.end")
+        journal.record("phase.end", phase=name, exit_code=run.exit_code,
+                       outcomes={r["scenario"]: r["outcome"] for r in run.results})
+        runs.append(run)
+        return run
+
+    primary = plan.topology.primary.region
+    resume_phase, resume_stage = plan.resume_from or ("readiness", 0)
+    try:
+        writer = None
+        if resume_phase == "readiness":
+            phase("readiness", "readiness")
+            writer = _start_canaries(plan, journal)
+        if resume_phase in ("readiness", "failover"):
+            if plan.control is not None:
+                echo(f"\n=== injecting a simulated outage of {primary} ===")
+                plan.control.outage(primary)
+                journal.record("fault", action="outage", region=primary, simulated=True)
+            mark("outage")
+            if writer is not None:
+                _finish_canaries(plan, journal, writer)
+            failover = phase("failover", _marker("failover", resume_stage
+                                                  if resume_phase == "failover" else 1))
+            if not _failed(failover):
+                phase("rpo", "rpo")
+            if plan.control is not None:
+                echo(f"\n=== restoring {primary} ===")
+                plan.control.restore(primary)
+                journal.record("fault", action="restore", region=primary, simulated=True)
+            mark("restore")
+            if _failed(failover):
+                echo("maip-dr: failover failed: failback and the final readiness are skipped")
+                journal.record("decision", decision="failback skipped: failover failed")
+                return _finish(plan, journal, runs, timings, started)
+        elif plan.control is not None:
+            plan.control.restore(primary)  # resuming failback: the primary is back
+        failback = phase("failback", _marker("failback", resume_stage
+                                             if resume_phase == "failback" else 1))
+        if _failed(failback):
+            journal.record("decision", decision="final readiness skipped: failback failed")
+        else:
+            phase("readiness-after", "readiness")
+        return _finish(plan, journal, runs, timings, started)
+    except KeyboardInterrupt:
+        journal.record("drill.interrupted", at_phase=runs[-1].phase if runs else None)
+        journal.close()
+        raise
+
+
+def _start_canaries(plan: GamedayPlan, journal: Journal) -> object | None:
+    """Canaries into the primary until the outage (game days only); None if it cannot."""
+    from maip_drlib.drill.canaries import CanaryPlan, start_writer
+    from maip_drlib.errors import DRError
+    from maip_drlib.regions import build_region_handles
+
+    canary_plan = CanaryPlan.for_target(plan.target)
+    handles = build_region_handles(plan.target, plan.topology)
+    try:
+        writer = start_writer(handles.primary, plan.topology, plan.attempt.drill_id,
+                              canary_plan)
+    except DRError as error:
+        journal.record("canary", event="not started", error=str(error))
+        plan.echo(f"maip-dr: canaries not started ({error}); RPO will read 'not measured'")
+        return None
+    journal.record("canary", event="started", interval_s=canary_plan.interval_s,
+                   table=plan.topology.canary_table, region=plan.topology.primary.region)
+    plan.echo(f"maip-dr: writing canaries to {plan.topology.canary_table} in "
+              f"{plan.topology.primary.region} every {canary_plan.interval_s:g}s")
+    return writer
+
+
+def _finish_canaries(plan: GamedayPlan, journal: Journal, writer: object) -> None:
+    from maip_drlib.drill.canaries import CanaryPlan, finish_writer
+
+    path = finish_writer(writer, plan.attempt.path, plan.attempt.drill_id,  # type: ignore[arg-type]
+                         CanaryPlan.for_target(plan.target),
+                         wait_for_outage=plan.control is not None)
+    acknowledged = len(getattr(writer, "acknowledged", ()))
+    journal.record("canary", event="stopped", acknowledged=acknowledged,
+                   reason=getattr(writer, "stopped_reason", None), file=path.name)
+    plan.echo(f"maip-dr: canaries stopped after {acknowledged} acknowledged "
+              f"({getattr(writer, 'stopped_reason', '')})")
+
+
+def all_results(drill_dir: Path) -> list[dict]:
+    """Stage results of every attempt of the drill; a later attempt's result wins."""
+    merged: dict[tuple[str, object, str], dict] = {}
+    attempts = sorted((p for p in drill_dir.glob("attempt-*") if p.name[8:].isdigit()),
+                      key=lambda p: int(p.name[8:]))
+    for attempt in attempts:
+        for path in sorted(attempt.glob("results-*.json")):
+            if path.name.endswith(".decisions.json"):
+                continue
+            for result in json.loads(path.read_text()):
+                key = (result["phase"] if result["phase"] != "readiness" else path.stem,
+                       result.get("stage"), result["scenario"])
+                if result["outcome"] != "skipped" or key not in merged:
+                    merged[key] = result
+    return list(merged.values())
+
+
+def _end_to_end(plan: GamedayPlan, results: list[dict],
+                timings: dict[str, float]) -> dict[str, dict]:
+    """Measured end-to-end RTO: outage to DR serving; failback start to steady state."""
+    spans = {"failover": ("outage", "failover.end"), "failback": ("failback.start",
+                                                                  "failback.end")}
+    scale = plan.target.time_scale if plan.target.simulated else None
+    figures: dict[str, dict] = {}
+    for phase, (start, end) in spans.items():
+        if start not in timings or end not in timings:
+            continue
+        stages = [r for r in results if r.get("phase") == phase]
+        budgets = [float(r["rto_budget_minutes"]) for r in stages if r.get("rto_budget_minutes")]
+        real_s = timings[end] - timings[start]
+        figures[phase] = {
+            "real_s": round(real_s, 3),
+            "simulated_minutes": round(real_s / scale if scale else real_s / 60.0, 3),
+            "budget_minutes": sum(budgets) if budgets else None,
+            "complete": bool(stages) and all(r.get("outcome") == "passed" for r in stages)}
+    return figures
+
+
+def _write_summary(plan: GamedayPlan, results: list[dict], timings: dict[str, float]) -> None:
+    from maip_drlib.evidence.allure_meta import operator_of
+    from maip_drlib.evidence.summary import write_summary
+    from maip_drlib.regions import build_region_handles
+
+    rpo_rows: list[dict] = []
+    for path in sorted(plan.attempt.path.parent.glob("attempt-*/rpo.json")):
+        rpo_rows = json.loads(path.read_text()).get("rpo", rpo_rows)
+    if not rpo_rows:
+        rpo_rows = [{"store": store, "status": "not measured", "rpo_s": None}
+                    for store in ("dynamodb", "rds", "msk")]
+    handles = build_region_handles(plan.target, plan.topology)
+    try:
+        operator = str(operator_of(handles))
+    finally:
+        handles.close()
+    target = plan.target
+    write_summary(plan.attempt.path, results=results, rpo=rpo_rows,
+                  target={"name": target.name, "kind": target.kind,
+                          "regions": [c.region for c in target.connections]},
+                  operator=operator, simulated=target.simulated,
+                  time_scale=target.time_scale if target.simulated else None,
+                  drill_id=plan.attempt.drill_id,
+                  rto_end_to_end=_end_to_end(plan, results, timings), redactor=plan.redactor)
+
+
+def _finish(plan: GamedayPlan, journal: Journal, runs: list[PytestRun],
+            timings: dict[str, float], started: float) -> GamedayResult:
+    results = all_results(plan.attempt.path.parent)
+    code = summary.exit_code(results, [run.exit_code for run in runs])
+    _write_summary(plan, results, timings)
+    journal.record("summary", files=["summary.md", "summary.json", "timeline.png"])
+    journal.record("drill.end", exit_code=code, seconds=round(time.monotonic() - started, 3))
+    journal.close()
+    sealed = seal(plan.attempt.path, key=plan.hmac_key)
+    return GamedayResult(code, runs, sealed, timings)

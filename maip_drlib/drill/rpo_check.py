@@ -1,0 +1,60 @@
+"""The RPO verdict of a game day: the canaries the primary acknowledged, looked up in DR.
+
+Not measured (never zero) when no game day wrote canaries for this drill, e.g. a single
+stage run alone.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from maip_drlib.drill.canaries import STORE, load_canaries
+from maip_drlib.drill.context import DrillContext
+from maip_drlib.errors import CheckFailed, DRError
+from maip_drlib.rpo import RpoMeasurement, rpo_report, store_for, wait_and_measure
+
+RPO_FILE = "rpo.json"
+
+
+class NotMeasured(DRError):
+    """There is nothing to measure (no canaries): the verdict is "not measured"."""
+
+
+def measure_from_canaries(ctx: DrillContext, attempt_dir: Path | None, *,
+                          settle_s: float | None = None) -> RpoMeasurement:
+    if attempt_dir is None:
+        raise NotMeasured("not measured: no attempt folder (RPO is measured in game days)")
+    loaded = load_canaries(attempt_dir)
+    if loaded is None:
+        raise NotMeasured("not measured: no canaries were written for this drill (only game "
+                          "days write them)")
+    acknowledged, interval_s, drill_id = loaded
+    settle = settle_s if settle_s is not None else max(2.0, 20 * interval_s)
+    ctx.say(f"looking up {len(acknowledged)} acknowledged canaries in "
+            f"{ctx.topology.secondary.region} (settling up to {settle:g}s)")
+    measurement = wait_and_measure(store_for(STORE, ctx.topology), ctx.handles.secondary,
+                                   drill_id, acknowledged, interval_s=interval_s,
+                                   settle_s=settle)
+    return measurement
+
+
+def record(attempt_dir: Path, measurement: RpoMeasurement, target_s: float) -> Path:
+    """Write the RPO report (every store; those without canaries "not measured")."""
+    document = rpo_report([measurement]).to_dict()
+    for row in document["rpo"]:
+        if row.get("store") == measurement.store:
+            row["target_s"] = target_s
+    path = attempt_dir / RPO_FILE
+    path.write_text(json.dumps(document, indent=2, default=str))
+    return path
+
+
+def assert_within(measurement: RpoMeasurement, target_s: float) -> str:
+    detail = (f"{measurement.store} RPO {measurement.rpo_s}s (target {target_s:g}s); "
+              f"lost {measurement.lost} canaries at a {measurement.interval_s:g}s interval")
+    if measurement.rpo_s is None or measurement.rpo_s > target_s:
+        raise CheckFailed("data loss window over the RPO target", region="us-west-2",
+                          resource=measurement.store, expected=f"<= {target_s:g}s",
+                          observed=detail)
+    return detail

@@ -1,0 +1,379 @@
+"""The append-only, hash-chained journal of one attempt: ``<attempt dir>/journal.jsonl``.
+
+Each line is one JSON record with ``seq`` (1, 2, ... per attempt), ``at`` (UTC ISO 8601 with
+milliseconds), ``drill_id``, ``attempt``, ``kind``, the redacted fields, ``prev`` (the hash of
+the previous record) and ``hash`` (SHA-256 of the canonical JSON of the record without
+``hash``: sorted keys, no spaces, UTF-8). The chain runs across attempts: the first record of
+attempt n links to the last record of the nearest earlier attempt with a journal, attempt 1's
+first record to ``GENESIS``. Every record is written with one ``os.write`` and ``os.fsync``-ed
+before ``record`` returns, so a process killed with SIGKILL leaves valid evidence up to its
+last record.
+
+On open, a torn last line (a partial write) is cut off (an incomplete write never was a
+record) and a ``journal.recovered`` record names what was dropped (size, SHA-256, redacted
+preview). A new attempt whose predecessor's journal ends torn says so the same way.
+
+Several processes may append to one journal, also at the same time (a parent ``maip-dr``
+and its pytest child): each append takes an exclusive ``flock`` on the file and first catches
+up with what others wrote, so the chain stays one chain. Not supported: file systems without
+``flock`` (some network file systems), durability against power loss of the
+directory entry on file systems that ignore ``fsync`` on directories, non-JSON field values
+other than those ``_jsonable`` converts (paths, datetimes, sets, dataclasses become strings
+or lists).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import hashlib
+import json
+import os
+import re
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from maip_drlib.errors import DRError
+from maip_drlib.evidence.redact import Redactor
+
+JOURNAL_NAME = "journal.jsonl"
+GENESIS = "0" * 64
+RESERVED = ("seq", "at", "drill_id", "attempt", "kind", "prev", "hash")
+KIND = re.compile(r"^[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)*$")
+ATTEMPT_DIR = re.compile(r"^attempt-([1-9][0-9]*)$")
+PREVIEW_CHARS = 160
+
+
+class EvidenceError(DRError):
+    """Evidence cannot be written or read as the layout requires (exit 4)."""
+
+    exit_code = 4
+
+
+def canonical(obj: Any) -> bytes:
+    """The bytes that are hashed: sorted keys, no whitespace, UTF-8, no NaN."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False).encode("utf-8")
+
+
+def record_hash(record: dict[str, Any]) -> str:
+    """SHA-256 hex of the canonical JSON of ``record`` without its ``hash`` key."""
+    return hashlib.sha256(canonical({k: v for k, v in record.items() if k != "hash"})).hexdigest()
+
+
+def utc_now_iso(now: datetime | None = None) -> str:
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def attempt_number(attempt_dir: Path) -> int:
+    """n of an ``attempt-<n>`` folder; ``EvidenceError`` naming the folder otherwise."""
+    match = ATTEMPT_DIR.match(attempt_dir.name)
+    if not match:
+        raise EvidenceError(f"{attempt_dir}: not an attempt folder (expected attempt-<n>)")
+    return int(match.group(1))
+
+
+@dataclasses.dataclass(frozen=True)
+class JournalScan:
+    """What a journal file holds: its valid records, and a torn tail if any."""
+
+    records: list[dict[str, Any]]
+    valid_size: int
+    torn: bytes = b""
+    missing_newline: bool = False
+
+    @property
+    def last_hash(self) -> str | None:
+        return self.records[-1]["hash"] if self.records else None
+
+
+def scan_journal(path: Path) -> JournalScan:
+    """Read ``path`` leniently about its last line only: a torn tail is returned apart.
+
+    A bad line that is not the last one is corruption, not a torn write: ``EvidenceError``
+    naming the file and line.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return JournalScan([], 0)
+    except OSError as error:
+        raise EvidenceError(f"{path}: cannot read the journal: {error.strerror}") from error
+    records: list[dict[str, Any]] = []
+    lines = data.split(b"\n")
+    tail = lines.pop()  # b"" when the file ends with a newline
+    offset = 0
+    for number, line in enumerate(lines, start=1):
+        record = _parse_line(line)
+        if record is None:
+            raise EvidenceError(f"{path}: line {number}: not a journal record (corrupt)")
+        records.append(record)
+        offset += len(line) + 1
+    if not tail:
+        return JournalScan(records, offset)
+    record = _parse_line(tail)
+    if record is not None and record.get("hash") == record_hash(record):
+        records.append(record)
+        return JournalScan(records, offset + len(tail), missing_newline=True)
+    return JournalScan(records, offset, torn=tail)
+
+
+def _parse_line(line: bytes) -> dict[str, Any] | None:
+    try:
+        record = json.loads(line.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    return record if isinstance(record, dict) and "hash" in record else None
+
+
+def read_journal(path: Path) -> list[dict[str, Any]]:
+    """Every record of the journal at ``path``; ``EvidenceError`` on any bad line, torn or not."""
+    scan = scan_journal(path)
+    if scan.torn:
+        raise EvidenceError(f"{path}: line {len(scan.records) + 1}: torn last line "
+                            f"({len(scan.torn)} bytes, an interrupted write)")
+    return scan.records
+
+
+def verify_chain(records: list[dict[str, Any]], expected_first_prev: str, *,
+                 label: str = "journal") -> list[str]:
+    """Problems of a chain of records (empty when fine): hashes, links, seq, identity."""
+    problems: list[str] = []
+    prev = expected_first_prev
+    first = records[0] if records else {}
+    for index, record in enumerate(records):
+        where = f"{label}: record seq {record.get('seq', f'? (line {index + 1})')}"
+        missing = [key for key in RESERVED if key not in record]
+        if missing:
+            problems.append(f"{where}: missing {', '.join(missing)}")
+            prev = record.get("hash", prev)
+            continue
+        if record["seq"] != index + 1:
+            problems.append(f"{where}: seq out of order (expected {index + 1})")
+        if record["drill_id"] != first["drill_id"] or record["attempt"] != first["attempt"]:
+            problems.append(f"{where}: drill {record['drill_id']} attempt {record['attempt']} "
+                            f"differs from the first record's")
+        computed = record_hash(record)
+        if record["hash"] != computed:
+            problems.append(f"{where}: hash does not match its content (expected "
+                            f"{str(record['hash'])[:12]}, computed {computed[:12]})")
+        if record["prev"] != prev:
+            target = "the previous attempt's last record" if index == 0 else (
+                f"record seq {records[index - 1].get('seq')}")
+            problems.append(f"{where}: chain broken: prev {str(record['prev'])[:12]} is not "
+                            f"the hash of {target} ({prev[:12]})")
+        prev = record["hash"]
+    return problems
+
+
+def attempt_dirs(drill_dir: Path) -> dict[int, Path]:
+    """The ``attempt-<n>`` folders of a drill, by number."""
+    found: dict[int, Path] = {}
+    if drill_dir.is_dir():
+        for child in drill_dir.iterdir():
+            match = ATTEMPT_DIR.match(child.name)
+            if match and child.is_dir() and not child.is_symlink():
+                found[int(match.group(1))] = child
+    return dict(sorted(found.items()))
+
+
+def previous_chain_head(drill_dir: Path, attempt: int) -> tuple[str, Path | None, JournalScan]:
+    """The hash the first record of ``attempt`` links to, the journal it comes from, and
+    that journal's scan: the last valid record of the nearest earlier attempt that has
+    records, else ``GENESIS``."""
+    earlier = [path for number, path in attempt_dirs(drill_dir).items() if number < attempt]
+    for path in reversed(earlier):
+        scan = scan_journal(path / JOURNAL_NAME)
+        if scan.records:
+            return scan.records[-1]["hash"], path / JOURNAL_NAME, scan
+    return GENESIS, None, JournalScan([], 0)
+
+
+def _jsonable(obj: Any) -> Any:
+    if obj is None or isinstance(obj, str | int | float | bool):
+        return obj
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple | set | frozenset):
+        items = [_jsonable(item) for item in obj]
+        return sorted(items, key=repr) if isinstance(obj, set | frozenset) else items
+    if isinstance(obj, datetime | date):
+        return obj.isoformat()
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return _jsonable(dataclasses.asdict(obj))
+    if isinstance(obj, bytes):
+        return obj.decode("utf-8", errors="replace")
+    return str(obj)
+
+
+def _preview(redactor: Redactor, data: bytes) -> str:
+    return redactor.text(data.decode("utf-8", errors="replace"))[:PREVIEW_CHARS]
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Journal:
+    """An open journal; use ``Journal.open``. ``record`` is safe across threads and across
+    processes appending to the same file (each append takes an exclusive ``flock`` and first
+    catches up with records another process wrote)."""
+
+    def __init__(self, path: Path, fd: int, *, drill_id: str, attempt: int, redactor: Redactor,
+                 clock: Callable[[], datetime] | None) -> None:
+        self.path = path
+        self.drill_id = drill_id
+        self.attempt = attempt
+        self.redactor = redactor
+        self._fd: int | None = fd
+        self._size = -1  # the file size after our last write; -1 forces a catch-up
+        self._seq = 0
+        self._last_hash = GENESIS
+        self._clock = clock
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, attempt_dir: Path, *, drill_id: str, attempt: int, redactor: Redactor,
+             clock: Callable[[], datetime] | None = None) -> Journal:
+        """Open (or create) the journal of ``attempt_dir`` and continue its chain; a torn
+        last line is cut off here and named in a ``journal.recovered`` record."""
+        if attempt_number(attempt_dir) != attempt:
+            raise EvidenceError(f"{attempt_dir}: folder does not match attempt {attempt}")
+        if attempt_dir.parent.name != drill_id:
+            raise EvidenceError(f"{attempt_dir}: folder is not in drill {drill_id!r}")
+        path = attempt_dir / JOURNAL_NAME
+        created = not path.exists()
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as error:
+            raise EvidenceError(f"{path}: cannot open the journal: {error.strerror}") from error
+        journal = cls(path, fd, drill_id=drill_id, attempt=attempt, redactor=redactor,
+                      clock=clock)
+        try:
+            if created:
+                _fsync_dir(attempt_dir)
+            with journal._lock, journal._file_lock():
+                journal._catch_up()
+        except BaseException:
+            journal.close()
+            raise
+        return journal
+
+    @contextlib.contextmanager
+    def _file_lock(self) -> Iterator[int]:
+        if self._fd is None:
+            raise EvidenceError(f"{self.path}: journal is closed")
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            yield self._fd
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def _catch_up(self) -> None:
+        """Under both locks: continue from the file's last valid record (another process
+        may have appended), cutting off and recording a torn tail."""
+        assert self._fd is not None
+        if os.fstat(self._fd).st_size == self._size:
+            return
+        scan = scan_journal(self.path)
+        for record in scan.records:
+            if record.get("drill_id") != self.drill_id or record.get("attempt") != self.attempt:
+                raise EvidenceError(
+                    f"{self.path}: holds records of drill {record.get('drill_id')} attempt "
+                    f"{record.get('attempt')}, not {self.drill_id} {self.attempt}")
+        pending: list[dict[str, Any]] = []
+        if scan.torn:
+            os.ftruncate(self._fd, scan.valid_size)
+            os.fsync(self._fd)
+            pending.append(self._dropped(JOURNAL_NAME, scan, "torn last line (an interrupted "
+                                                             "write) cut off"))
+        elif scan.missing_newline:
+            _write_all(self._fd, b"\n")
+            os.fsync(self._fd)
+        if scan.records:
+            self._seq, self._last_hash = scan.records[-1]["seq"], scan.records[-1]["hash"]
+        else:
+            self._seq = 0
+            self._last_hash, source, previous = previous_chain_head(self.path.parent.parent,
+                                                                    self.attempt)
+            if previous.torn and source is not None:
+                pending.append(self._dropped(
+                    f"{source.parent.name}/{JOURNAL_NAME}", previous,
+                    "the previous attempt's journal ends with a torn line; this chain "
+                    "continues from its last valid record"))
+        self._size = os.fstat(self._fd).st_size
+        for fields in pending:
+            self._append("journal.recovered", self.redactor.value(fields))
+
+    def _dropped(self, file: str, scan: JournalScan, reason: str) -> dict[str, Any]:
+        return {"file": file, "dropped_bytes": len(scan.torn),
+                "dropped_sha256": hashlib.sha256(scan.torn).hexdigest(),
+                "dropped_preview": _preview(self.redactor, scan.torn),
+                "resumed_after_seq": scan.records[-1]["seq"] if scan.records else 0,
+                "reason": reason}
+
+    def _append(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Under both locks: write one record after the current head and fsync it."""
+        assert self._fd is not None
+        now = self._clock() if self._clock else None
+        record: dict[str, Any] = {
+            "seq": self._seq + 1, "at": utc_now_iso(now), "drill_id": self.drill_id,
+            "attempt": self.attempt, "kind": kind, **body, "prev": self._last_hash,
+        }
+        record["hash"] = record_hash(record)
+        _write_all(self._fd, canonical(record) + b"\n")
+        os.fsync(self._fd)
+        self._seq += 1
+        self._last_hash = record["hash"]
+        self._size = os.fstat(self._fd).st_size
+        return record
+
+    @property
+    def last_hash(self) -> str:
+        return self._last_hash
+
+    def record(self, kind: str, **fields: Any) -> dict[str, Any]:
+        """Append one record (fields redacted), fsync it, and return it as written."""
+        if not KIND.match(kind):
+            raise ValueError(f"journal kind {kind!r}: expected dotted lower-case words "
+                             f"like 'stage.start'")
+        clash = sorted(set(fields) & set(RESERVED))
+        if clash:
+            raise ValueError(f"journal field {clash[0]!r} is reserved")
+        body = self.redactor.value(_jsonable(fields))
+        with self._lock, self._file_lock():
+            self._catch_up()
+            return self._append(kind, body)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def kinds(records: Iterable[dict[str, Any]]) -> list[str]:
+    """The kinds of ``records`` in order (a convenience for tests and summaries)."""
+    return [str(record.get("kind")) for record in records]

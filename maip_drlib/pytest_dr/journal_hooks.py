@@ -1,0 +1,127 @@
+"""Journal records from inside pytest: one per stage, step and library decision or action.
+
+Active when ``--dr-attempt-dir`` names an attempt folder (``maip-dr gameday`` and ``stage``
+pass it); each pytest process appends to that attempt's journal, continuing its hash chain.
+Several processes may append at once: the journal locks the file for each record.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Generator
+from pathlib import Path
+
+import pytest
+
+from maip_drlib.pytest_dr.stages import phase_of, scenario_name, stage_of
+
+JOURNAL_KEY = pytest.StashKey[object]()
+STEP_STARTED_KEY = pytest.StashKey[float]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("maip-dr").addoption(
+        "--dr-attempt-dir", type=Path, default=None,
+        help="Attempt folder whose journal.jsonl this run appends to.")
+
+
+def _journal(config: pytest.Config) -> object | None:
+    return config.stash.get(JOURNAL_KEY, None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    attempt_dir = config.getoption("--dr-attempt-dir")
+    if attempt_dir is None:
+        return
+    from maip_drlib.evidence.journal import Journal
+    from maip_drlib.evidence.redact import default_redactor
+
+    number = int(attempt_dir.name.rsplit("-", 1)[-1])
+    config.stash[JOURNAL_KEY] = Journal.open(attempt_dir, drill_id=attempt_dir.parent.name,
+                                             attempt=number, redactor=default_redactor())
+
+
+def _stage_fields(item: pytest.Item) -> dict[str, object]:
+    return {"phase": phase_of(item), "stage": stage_of(item), "scenario": scenario_name(item),
+            "nodeid": item.nodeid}
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    journal = _journal(item.config)
+    if journal is not None and phase_of(item) is not None:
+        journal.record("stage.start", **_stage_fields(item))  # type: ignore[attr-defined]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item,
+                              call: pytest.CallInfo[None]) -> Generator[None, object, object]:
+    report = yield
+    journal = _journal(item.config)
+    relevant = isinstance(report, pytest.TestReport) and (
+        report.when == "call" or report.failed or report.skipped)
+    if journal is not None and phase_of(item) is not None and relevant:
+        assert isinstance(report, pytest.TestReport)
+        error = call.excinfo.value if call.excinfo is not None else None
+        journal.record("stage.end", **_stage_fields(item),  # type: ignore[attr-defined]
+                       outcome=report.outcome, when=report.when,
+                       duration_s=round(report.duration, 3),
+                       error=f"{type(error).__name__}: {error}" if error else None)
+    return report
+
+
+def pytest_bdd_before_step(request: pytest.FixtureRequest, feature: object, scenario: object,
+                           step: object, step_func: object) -> None:
+    journal = _journal(request.config)
+    if journal is None:
+        return
+    request.node.stash[STEP_STARTED_KEY] = time.monotonic()
+    journal.record("step.start", nodeid=request.node.nodeid,  # type: ignore[attr-defined]
+                   step=f"{getattr(step, 'keyword', '')} {getattr(step, 'name', step)}")
+
+
+def pytest_bdd_after_step(request: pytest.FixtureRequest, feature: object, scenario: object,
+                          step: object, step_func: object, step_func_args: dict) -> None:
+    journal = _journal(request.config)
+    if journal is None:
+        return
+    started = request.node.stash.get(STEP_STARTED_KEY, time.monotonic())
+    fields: dict[str, object] = {
+        "nodeid": request.node.nodeid, "outcome": "passed",
+        "step": f"{getattr(step, 'keyword', '')} {getattr(step, 'name', step)}",
+        "duration_s": round(time.monotonic() - started, 3)}
+    outcome = None
+    if getattr(step, "type", "") == "when":  # the When step is the one that ran the stage
+        try:
+            outcome = request.getfixturevalue("stage_outcome")
+        except pytest.FixtureLookupError:
+            outcome = None
+    journal.record("step.end", **fields)  # type: ignore[attr-defined]
+    for action in getattr(outcome, "actions", ()) or ():
+        journal.record("action", nodeid=request.node.nodeid,  # type: ignore[attr-defined]
+                       action=action)
+
+
+def pytest_bdd_step_error(request: pytest.FixtureRequest, feature: object, scenario: object,
+                          step: object, step_func: object, step_func_args: dict,
+                          exception: BaseException) -> None:
+    journal = _journal(request.config)
+    if journal is None:
+        return
+    journal.record("step.end", nodeid=request.node.nodeid,  # type: ignore[attr-defined]
+                   step=f"{getattr(step, 'keyword', '')} {getattr(step, 'name', step)}",
+                   outcome="failed", error=f"{type(exception).__name__}: {exception}")
+
+
+def decision_listener(config: pytest.Config) -> Callable[[object], None] | None:
+    """A DecisionLog listener that journals every decision, when a journal is open."""
+    journal = _journal(config)
+    if journal is None:
+        return None
+
+    def listen(decision: object) -> None:
+        journal.record(  # type: ignore[attr-defined]
+            "decision", stage=getattr(decision, "stage", ""),
+            decision=getattr(decision, "decision", ""),
+            evidence=getattr(decision, "evidence", {}))
+
+    return listen

@@ -1,0 +1,34 @@
+"""RPO steps (features/rpo.feature): measure from the game day's canaries, then judge."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pytest_bdd import parsers, then, when
+
+from maip_drlib.drill import rpo_check
+from maip_drlib.drill.context import DrillContext
+from maip_drlib.rpo import RpoMeasurement
+
+
+@pytest.fixture
+def dr_attempt_dir(pytestconfig: pytest.Config) -> Path | None:
+    return pytestconfig.getoption("--dr-attempt-dir")
+
+
+@when("the canaries the primary acknowledged before the outage are looked up in DR",
+      target_fixture="rpo_measurement")
+def look_up_canaries(dr_context: DrillContext, dr_attempt_dir: Path | None) -> RpoMeasurement:
+    try:
+        return rpo_check.measure_from_canaries(dr_context, dr_attempt_dir)
+    except rpo_check.NotMeasured as error:
+        pytest.skip(str(error))
+
+
+@then(parsers.parse("the DynamoDB data loss window is within {seconds:g} seconds"))
+def within_target(rpo_measurement: RpoMeasurement, dr_attempt_dir: Path | None,
+                  seconds: float) -> None:
+    if dr_attempt_dir is not None:
+        rpo_check.record(dr_attempt_dir, rpo_measurement, seconds)
+    print(rpo_check.assert_within(rpo_measurement, seconds))
