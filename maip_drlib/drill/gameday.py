@@ -87,6 +87,7 @@ def run_gameday(plan: GamedayPlan) -> GamedayResult:
         runs.append(run)
         return run
 
+    _note_interruption(plan, journal)
     primary = plan.topology.primary.region
     resume_phase, resume_stage = plan.resume_from or ("readiness", 0)
     try:
@@ -128,6 +129,26 @@ def run_gameday(plan: GamedayPlan) -> GamedayResult:
         journal.record("drill.interrupted", at_phase=runs[-1].phase if runs else None)
         journal.close()
         raise
+
+
+def _note_interruption(plan: GamedayPlan, journal: Journal) -> None:
+    """On a resume, say in the journal where the previous attempt stopped."""
+    from maip_drlib.evidence.journal import scan_journal
+
+    number = plan.attempt.number
+    previous = plan.attempt.path.parent / f"attempt-{number - 1}" / "journal.jsonl"
+    if number < 2 or not previous.exists():
+        return
+    records = scan_journal(previous).records
+    last = records[-1] if records else {}
+    if last.get("kind") == "drill.end":
+        return
+    stages = [r for r in records if r.get("kind") == "stage.start"]
+    where = (f"{stages[-1].get('phase')} stage {stages[-1].get('stage')}" if stages
+             else last.get("kind", "its start"))
+    journal.record("drill.resumed", previous_attempt=number - 1, interrupted_in=where,
+                   last_record=last.get("kind"), last_record_at=last.get("at"))
+    plan.echo(f"maip-dr: attempt {number - 1} was interrupted in {where}; resuming")
 
 
 def _start_canaries(plan: GamedayPlan, journal: Journal) -> object | None:

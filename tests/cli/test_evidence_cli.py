@@ -1,0 +1,133 @@
+"""Evidence from game days, as an auditor receives it:
+
+- a game day killed with SIGKILL during failover stage 2 (against a ``sim up`` target) leaves
+  a valid journal; resuming at stage 2 adds an attempt to the same drill; the summary covers
+  every stage; ``maip-dr verify`` passes, and fails after one byte of evidence changes;
+- no secret given to a game day (AWS keys, session token, HMAC key) appears in anything it
+  writes or prints, in plain, base64 or URL-encoded form, nor any presigned signature or EKS
+  bearer token.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from maip_cli_helpers import BIN_DIR, SimUpProcess, maip_dr_env
+
+from maip_drlib.evidence.journal import scan_journal, verify_chain
+
+pytestmark = pytest.mark.cli
+
+KILL_DEADLINE_S = 180
+FLAGS = ["--dr-execute", "--dr-confirm", "sim"]
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimUpProcess]:
+    workdir = tmp_path_factory.mktemp("evidence-sim")
+    home = workdir / "home"
+    home.mkdir()
+    running = SimUpProcess(workdir, maip_dr_env(home), ["--time-scale", "1.0"])
+    yield running
+    assert running.stop() == 0
+
+
+def _wait_for_stage_start(journal: Path, phase: str, stage: int) -> None:
+    deadline = time.monotonic() + KILL_DEADLINE_S
+    while time.monotonic() < deadline:
+        if journal.exists():
+            for record in scan_journal(journal).records:
+                if (record.get("kind") == "stage.start" and record.get("phase") == phase
+                        and record.get("stage") == stage):
+                    return
+        time.sleep(0.05)
+    raise AssertionError(f"{phase} stage {stage} never started (journal {journal})")
+
+
+def test_sigkill_in_failover_stage_2_then_resume(sim: SimUpProcess) -> None:
+    drill = sim.workdir / "reports" / "kill-test"
+    process = subprocess.Popen(
+        [str(BIN_DIR / "maip-dr"), "--config", str(sim.config), "gameday", *FLAGS,
+         "--drill-id", "kill-test"], cwd=sim.workdir, env=sim.env, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        _wait_for_stage_start(drill / "attempt-1" / "journal.jsonl", "failover", 2)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+    scan = scan_journal(drill / "attempt-1" / "journal.jsonl")
+    assert scan.records and not verify_chain(scan.records, "0" * 64)
+    assert scan.records[-1]["kind"] != "drill.end"
+    assert not (drill / "attempt-1" / "manifest.json").exists()
+
+    resumed = sim.maip_dr(["gameday", *FLAGS, "--drill-id", "kill-test",
+                           "--resume-from", "failover:2"], timeout=600)
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    assert sorted(p.name for p in drill.iterdir() if p.name.startswith("attempt")) == [
+        "attempt-1", "attempt-2"]
+    second = scan_journal(drill / "attempt-2" / "journal.jsonl").records
+    resumed_record = next(r for r in second if r["kind"] == "drill.resumed")
+    assert resumed_record["interrupted_in"] == "failover stage 2"
+    assert second[0]["prev"] == scan.records[-1]["hash"]  # one chain across attempts
+    summary = json.loads((drill / "attempt-2" / "summary.json").read_text())
+    stages = {(s["phase"], s["stage"]) for s in summary["stages"] if s.get("stage")}
+    assert stages == {("failover", n) for n in range(1, 6)} | {("failback", n)
+                                                              for n in range(1, 5)}
+    assert summary["verdict"] == "PASS"
+    verify = sim.maip_dr(["verify", str(drill)])
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert "sealed late" in verify.stdout or "late" in json.dumps(
+        json.loads((drill / "attempt-1" / "manifest.json").read_text()))
+
+    evidence = drill / "attempt-1" / "journal.jsonl"
+    original = evidence.read_bytes()
+    evidence.write_bytes(original[:-2] + bytes([original[-2] ^ 1]) + original[-1:])
+    try:
+        tampered = sim.maip_dr(["verify", str(drill)])
+        assert tampered.returncode == 1
+        assert "journal.jsonl" in tampered.stdout
+    finally:
+        evidence.write_bytes(original)
+
+
+SECRETS = {
+    "AWS_ACCESS_KEY_ID": "AKIAMAIPDUMMY0000001",
+    "AWS_SECRET_ACCESS_KEY": "dummySecretKeyForTheEvidenceTest0000000X",
+    "AWS_SESSION_TOKEN": "DummySessionTokenForTheEvidenceTestAAAAAAAAAAAAAAAA==",
+    "MAIP_DR_HMAC_KEY": "dummy-hmac-key-for-the-evidence-test",
+}
+
+
+def _forms(value: str) -> set[str]:
+    raw = value.encode()
+    return {value, urllib.parse.quote(value, safe=""), urllib.parse.quote_plus(value),
+            base64.b64encode(raw).decode(), base64.b64encode(raw).decode().rstrip("="),
+            base64.urlsafe_b64encode(raw).decode().rstrip("=")}
+
+
+def test_no_secret_in_anything_a_game_day_writes(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    env = maip_dr_env(home)
+    env.update(SECRETS)
+    result = subprocess.run([str(BIN_DIR / "maip-dr"), "gameday"], capture_output=True,
+                            text=True, env=env, timeout=600, cwd=tmp_path, check=False)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    written = [p for p in (tmp_path / "reports").rglob("*") if p.is_file()]
+    assert len(written) > 20
+    haystacks = {"stdout": result.stdout, "stderr": result.stderr}
+    haystacks.update({str(p): p.read_bytes().decode("utf-8", "replace") for p in written})
+    needles = set().union(*(_forms(v) for v in SECRETS.values()))
+    needles |= {"X-Amz-Signature", "k8s-aws-v1."}
+    leaks = [(name, needle) for name, text in haystacks.items() for needle in needles
+             if needle in text]
+    assert not leaks, leaks
