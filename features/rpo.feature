@@ -7,4 +7,4 @@ Feature: Measured data loss (RPO)
 
   Scenario: DynamoDB data loss stays within the RPO target
     When the canaries the primary acknowledged before the outage are looked up in DR
-    Then the DynamoDB data loss window is within 60 seconds
+    Then the DynamoDB data loss window is within 5 seconds

@@ -23,8 +23,9 @@ from maip_drlib.drill.evidence_dirs import AttemptDir, new_drill_id, next_attemp
 from maip_drlib.drill.gameday import GamedayPlan, all_results, run_gameday
 from maip_drlib.drill.pytest_runner import PytestRun, run_scenarios
 from maip_drlib.errors import ConfigError, GuardRefused
+from maip_drlib.evidence.edge_secrets import redactor_from_environment
 from maip_drlib.evidence.manifest import Seal, load_key, seal
-from maip_drlib.evidence.redact import Redactor, default_redactor
+from maip_drlib.evidence.redact import Redactor
 from maip_drlib.sim_client import SimulationClient
 
 PASSTHROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
@@ -187,10 +188,9 @@ def _print_seal(sealed: Seal | None) -> None:
 
 
 def _redactor(key: bytes | None) -> Redactor:
-    redactor = default_redactor()
-    if key:
-        redactor.add(key.decode("utf-8", "replace"))
-    return redactor
+    """Patterns, plus every secret this process was given (environment, HMAC key)."""
+    return redactor_from_environment(
+        os.environ, extra=(key.decode("utf-8", "replace"),) if key else ())
 
 
 def parse_resume(text: str) -> tuple[str, int]:
@@ -226,7 +226,8 @@ def stage_command(ctx: click.Context, phase: str, number: int, reports_dir: Path
                             results_path=attempt.results_file(f"{phase}-{number}"),
                             dr_args=[*_dr_args(target, config_path, opts), "--dr-attempt-dir",
                                      str(attempt.path)],
-                            extra_args=list(ctx.args), allure_dir=attempt.allure_results)
+                            extra_args=list(ctx.args), allure_dir=attempt.allure_results,
+                            redactor=_redactor(None))
         code = _print_summary([run], target, attempt, started)
         _print_seal(seal(attempt.path, key=load_key(os.environ.get("MAIP_DR_HMAC_KEY"),
                                                      None)))

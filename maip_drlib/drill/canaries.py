@@ -22,13 +22,21 @@ TTL_S = 7 * 24 * 3600.0
 
 @dataclass(frozen=True)
 class CanaryPlan:
+    """How often canaries are written, and for how long before the outage.
+
+    The window before the outage must outlast the replication lag, or no canary reaches DR and
+    the RPO is only a lower bound: for a simulation it is sized from the lag it simulates.
+    """
+
     interval_s: float
-    warmup_intervals: int = 20
+    warmup_s: float = 2.0
     stop_timeout_s: float = 10.0
 
     @classmethod
-    def for_target(cls, target: Target) -> CanaryPlan:
-        return cls(interval_s=0.1) if target.simulated else cls(interval_s=1.0)
+    def for_target(cls, target: Target, expected_lag_s: float = 0.0) -> CanaryPlan:
+        if target.simulated:
+            return cls(interval_s=0.1, warmup_s=max(2.0, 2 * expected_lag_s + 1.0))
+        return cls(interval_s=1.0, warmup_s=max(20.0, 2 * expected_lag_s + 5.0))
 
 
 def start_writer(primary: RegionHandle, topology: Topology, drill_id: str,
@@ -36,7 +44,7 @@ def start_writer(primary: RegionHandle, topology: Topology, drill_id: str,
     """Start writing canaries to the primary and let a few be acknowledged."""
     writer = store_for(STORE, topology).writer(primary, drill_id, interval_s=plan.interval_s,
                                                 ttl_s=TTL_S).start()
-    time.sleep(plan.interval_s * plan.warmup_intervals)
+    time.sleep(plan.warmup_s)
     return writer
 
 

@@ -43,6 +43,7 @@ from maip_drlib.actions import rds as rds_actions
 from maip_drlib.config import ScalingConfig
 from maip_drlib.drill import traffic
 from maip_drlib.drill.context import DrillContext
+from maip_drlib.drill.failover import deadline_s as platform_deadline
 from maip_drlib.drill.guards import lag_is_zero, lag_window_s, require_execute
 from maip_drlib.drill.outcome import StageOutcome
 from maip_drlib.errors import CheckFailed, NotFound, Unreachable
@@ -117,6 +118,7 @@ def _wait_lag(ctx: DrillContext, handle: RegionHandle, replica: str, what: str,
 def stage_1_primary_restored(ctx: DrillContext, *,
                              stop_deadline_s: float = DEFAULT_STOP_DEADLINE_S) -> StageOutcome:
     """The primary is back and healthy; a restored old writer (split brain) is fenced."""
+    stop_deadline_s = platform_deadline(ctx, stop_deadline_s)
     handle, place = ctx.handles.primary, ctx.topology.primary
     ctx.say(f"{STAGE_1}: checking EKS {place.eks_cluster} and nodes in {handle.region}")
     cluster = eks_probes.cluster_status(handle, place.eks_cluster)
@@ -206,6 +208,7 @@ def stage_2_resync(ctx: DrillContext, *, max_dynamodb_latency_s: float = 5.0,
                    deadline_s: float = DEFAULT_SYNC_DEADLINE_S) -> StageOutcome:
     """DynamoDB in sync both ways; the failback replica created from the promoted instance
     in the primary region and caught up (lag under ``max_replica_lag_s``)."""
+    deadline_s = platform_deadline(ctx, deadline_s)
     table = ctx.topology.dynamodb_table
     for handle in ctx.handles:
         fact = dynamodb_probes.global_table(handle, table)
@@ -368,6 +371,8 @@ def stage_4_steady_state(ctx: DrillContext, *, standby_replicas: int = 1,
                          delete_deadline_s: float = DEFAULT_DELETE_DEADLINE_S) -> StageOutcome:
     """Planned switchover back to the primary, a fresh DR replica, the failover pair, DR at
     standby (see the module docstring for the order and why writes stop in both regions)."""
+    deadline_s = platform_deadline(ctx, deadline_s)
+    delete_deadline_s = platform_deadline(ctx, delete_deadline_s)
     topo, primary, secondary = ctx.topology, ctx.handles.primary, ctx.handles.secondary
     new_writer = topo.failback_replica
     actions: list[str] = []

@@ -41,6 +41,7 @@ class GamedayPlan:
     hmac_key: bytes | None = None
     redactor: Redactor = field(default_factory=Redactor)
     echo: Echo = print
+    canary_plan: object | None = None  # set when canaries start
 
 
 @dataclass
@@ -80,7 +81,8 @@ def run_gameday(plan: GamedayPlan) -> GamedayResult:
         mark(f"{name}.start")
         run = run_scenarios(name, marker, results_path=attempt.results_file(name),
                             dr_args=[*plan.dr_args, "--dr-attempt-dir", str(attempt.path)],
-                            extra_args=plan.extra_args, allure_dir=attempt.allure_results)
+                            extra_args=plan.extra_args, allure_dir=attempt.allure_results,
+                            redactor=plan.redactor)
         mark(f"{name}.end")
         journal.record("phase.end", phase=name, exit_code=run.exit_code,
                        outcomes={r["scenario"]: r["outcome"] for r in run.results})
@@ -157,7 +159,12 @@ def _start_canaries(plan: GamedayPlan, journal: Journal) -> object | None:
     from maip_drlib.errors import DRError
     from maip_drlib.regions import build_region_handles
 
-    canary_plan = CanaryPlan.for_target(plan.target)
+    lag = 0.0
+    if plan.control is not None:  # a simulation: size the window from the lag it simulates
+        lag = float(plan.control.status().get("faults", {}).get("lag_seconds", {})
+                    .get("dynamodb", 0.0))
+    canary_plan = CanaryPlan.for_target(plan.target, expected_lag_s=lag)
+    plan.canary_plan = canary_plan
     handles = build_region_handles(plan.target, plan.topology)
     try:
         writer = start_writer(handles.primary, plan.topology, plan.attempt.drill_id,
@@ -177,7 +184,7 @@ def _finish_canaries(plan: GamedayPlan, journal: Journal, writer: object) -> Non
     from maip_drlib.drill.canaries import CanaryPlan, finish_writer
 
     path = finish_writer(writer, plan.attempt.path, plan.attempt.drill_id,  # type: ignore[arg-type]
-                         CanaryPlan.for_target(plan.target),
+                         plan.canary_plan or CanaryPlan.for_target(plan.target),
                          wait_for_outage=plan.control is not None)
     acknowledged = len(getattr(writer, "acknowledged", ()))
     journal.record("canary", event="stopped", acknowledged=acknowledged,

@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from maip_drlib.errors import ConfigError
+from maip_drlib.evidence.redact import Redactor
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,9 +36,39 @@ def scenarios_root() -> Path:
     return root
 
 
+def _pump(source: IO[str], sink: IO[str], redactor: Redactor) -> None:
+    for line in source:
+        sink.write(redactor.text(line))
+        sink.flush()
+
+
+def _run_redacted(command: list[str], cwd: Path, redactor: Redactor) -> int:
+    """Run ``command`` with its output redacted line by line on the way to the terminal."""
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, bufsize=1)
+    assert process.stdout is not None and process.stderr is not None
+    pumps = [threading.Thread(target=_pump, args=(process.stdout, sys.stdout, redactor),
+                              daemon=True),
+             threading.Thread(target=_pump, args=(process.stderr, sys.stderr, redactor),
+                              daemon=True)]
+    for pump in pumps:
+        pump.start()
+    try:
+        code = process.wait()
+    except KeyboardInterrupt:
+        process.terminate()
+        raise
+    for pump in pumps:
+        pump.join(timeout=5)
+    return code
+
+
 def run_scenarios(phase: str, marker: str, *, results_path: Path, dr_args: list[str],
-                  extra_args: list[str], allure_dir: Path | None = None) -> PytestRun:
-    """``pytest steps -m MARKER`` with the drill options; output streams to the terminal."""
+                  extra_args: list[str], allure_dir: Path | None = None,
+                  redactor: Redactor | None = None) -> PytestRun:
+    """``pytest steps -m MARKER`` with the drill options; output streams to the terminal,
+    through ``redactor`` when given (not with --dr-pause-between-stages, whose question has
+    no line end)."""
     root = scenarios_root()
     command = [sys.executable, "-m", "pytest", str(root / "steps"), "--rootdir", str(root),
                "-p", "no:cacheprovider", "-m", marker, "--capture=tee-sys", "-q",
@@ -45,6 +78,9 @@ def run_scenarios(phase: str, marker: str, *, results_path: Path, dr_args: list[
         if allure_dir.parent.name.startswith("attempt-"):
             command += ["--dr-drill-id", allure_dir.parent.parent.name]
     command += extra_args
-    completed = subprocess.run(command, cwd=root, check=False)
+    if redactor is not None and "--dr-pause-between-stages" not in dr_args:
+        code = _run_redacted(command, root, redactor)
+    else:
+        code = subprocess.run(command, cwd=root, check=False).returncode
     results = json.loads(results_path.read_text()) if results_path.exists() else []
-    return PytestRun(phase=phase, exit_code=completed.returncode, results=results)
+    return PytestRun(phase=phase, exit_code=code, results=results)

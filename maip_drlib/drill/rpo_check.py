@@ -39,12 +39,20 @@ def measure_from_canaries(ctx: DrillContext, attempt_dir: Path | None, *,
     return measurement
 
 
+def lower_bound_only(measurement: RpoMeasurement) -> bool:
+    """No acknowledged canary reached DR: the figure is only a lower bound of the loss."""
+    return measurement.acknowledged > 0 and not measurement.newest_contiguous_seq
+
+
 def record(attempt_dir: Path, measurement: RpoMeasurement, target_s: float) -> Path:
     """Write the RPO report (every store; those without canaries "not measured")."""
     document = rpo_report([measurement]).to_dict()
     for row in document["rpo"]:
         if row.get("store") == measurement.store:
             row["target_s"] = target_s
+            if lower_bound_only(measurement):
+                row["lower_bound"] = True
+                row["ok"] = False
     path = attempt_dir / RPO_FILE
     path.write_text(json.dumps(document, indent=2, default=str))
     return path
@@ -53,6 +61,11 @@ def record(attempt_dir: Path, measurement: RpoMeasurement, target_s: float) -> P
 def assert_within(measurement: RpoMeasurement, target_s: float) -> str:
     detail = (f"{measurement.store} RPO {measurement.rpo_s}s (target {target_s:g}s); "
               f"lost {measurement.lost} canaries at a {measurement.interval_s:g}s interval")
+    if lower_bound_only(measurement):
+        raise CheckFailed("no acknowledged canary reached DR: the loss covers the whole canary "
+                          "window, so the RPO cannot be shown within its target",
+                          region="us-west-2", resource=measurement.store,
+                          expected=f"<= {target_s:g}s", observed=f"at least {detail}")
     if measurement.rpo_s is None or measurement.rpo_s > target_s:
         raise CheckFailed("data loss window over the RPO target", region="us-west-2",
                           resource=measurement.store, expected=f"<= {target_s:g}s",

@@ -60,7 +60,11 @@ def _rpo_rows(rpo: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for entry in rpo:
         row = dict(entry)
         value, target = row.get("rpo_s"), row.get("target_s")
-        row["ok"] = None if value is None or target is None else float(value) <= float(target)
+        if row.get("lower_bound"):  # no canary reached DR: the figure is only a floor
+            row["ok"] = False
+        else:
+            row["ok"] = (None if value is None or target is None
+                         else float(value) <= float(target))
         rows.append(row)
     return rows
 

@@ -80,6 +80,7 @@ def _listener(config: pytest.Config) -> Any | None:
     return None
 
 
+@pytest.hookimpl(trylast=True)  # after allure-pytest-bdd registered its listener
 def pytest_configure(config: pytest.Config) -> None:
     alluredir = getattr(config.option, "allure_report_dir", None)
     if not alluredir or _listener(config) is None:

@@ -7,6 +7,7 @@ Several processes may append at once: the journal locks the file for each record
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Generator
 from pathlib import Path
@@ -33,12 +34,13 @@ def pytest_configure(config: pytest.Config) -> None:
     attempt_dir = config.getoption("--dr-attempt-dir")
     if attempt_dir is None:
         return
+    from maip_drlib.evidence.edge_secrets import redactor_from_environment
     from maip_drlib.evidence.journal import Journal
-    from maip_drlib.evidence.redact import default_redactor
 
     number = int(attempt_dir.name.rsplit("-", 1)[-1])
     config.stash[JOURNAL_KEY] = Journal.open(attempt_dir, drill_id=attempt_dir.parent.name,
-                                             attempt=number, redactor=default_redactor())
+                                             attempt=number,
+                                             redactor=redactor_from_environment(os.environ))
 
 
 def _stage_fields(item: pytest.Item) -> dict[str, object]:

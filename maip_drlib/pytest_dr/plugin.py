@@ -7,6 +7,7 @@ any call; a ``--dr-confirm`` that does not match the target ends it with 3.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Generator
 
@@ -40,6 +41,9 @@ def _fail_session(message: str, code: int) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from maip_drlib.evidence.edge_secrets import redactor_from_environment
+
+    redactor_from_environment(os.environ)  # the shared redactor learns this run's secrets
     for tag in TAGS:
         config.addinivalue_line("markers", f"{tag}: {MARKER_HELP[tag]}")
     for tag in STAGE_TAGS:
@@ -116,6 +120,9 @@ def pytest_runtest_makereport(item: pytest.Item,
     if tracker is not None and phase_of(item) is not None and relevant:
         error = call.excinfo.value if call.excinfo is not None else None
         tracker.finish(item, report, error)  # type: ignore[arg-type]
+        options = item.config.stash[OPTIONS_KEY]
+        if options.results_path is not None:  # after every stage: a killed run keeps them
+            tracker.write(options.results_path)
     return report
 
 

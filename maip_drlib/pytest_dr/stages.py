@@ -133,7 +133,10 @@ class StageTracker:
                 result.rto_ok = result.simulated_minutes <= budget
 
     def write(self, path: Path) -> None:
-        path.write_text(json.dumps([asdict(r) for r in self.results.values()], indent=2))
+        """Write atomically (temporary file, then rename): never a half-written file."""
+        temporary = path.with_name(path.name + ".tmp")
+        temporary.write_text(json.dumps([asdict(r) for r in self.results.values()], indent=2))
+        temporary.replace(path)
 
 
 def progress_line(item: pytest.Item, step: object) -> str | None:

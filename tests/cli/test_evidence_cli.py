@@ -131,3 +131,30 @@ def test_no_secret_in_anything_a_game_day_writes(tmp_path: Path) -> None:
     leaks = [(name, needle) for name, text in haystacks.items() for needle in needles
              if needle in text]
     assert not leaks, leaks
+
+
+@pytest.fixture(scope="module")
+def lagging_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimUpProcess]:
+    workdir = tmp_path_factory.mktemp("lagging-sim")
+    home = workdir / "home"
+    home.mkdir()
+    running = SimUpProcess(workdir, maip_dr_env(home), ["--time-scale", "1.0"])
+    yield running
+    assert running.stop() == 0
+
+
+def test_replication_lag_before_the_outage_shows_as_rpo(lagging_sim: SimUpProcess) -> None:
+    """A 7-second DynamoDB lag injected before the game day: readiness flags it, the outage
+    loses the canaries still in flight, and the RPO check fails against its 5-second target."""
+    lag = lagging_sim.maip_dr(["sim", "fault", "lag", "--store", "dynamodb", "--seconds", "7"])
+    assert lag.returncode == 0, lag.stderr
+    result = lagging_sim.maip_dr(["gameday", *FLAGS, "--drill-id", "lag-test"], timeout=600)
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
+    summary = json.loads((lagging_sim.workdir / "reports" / "lag-test" / "attempt-1" /
+                          "summary.json").read_text())
+    dynamodb = next(row for row in summary["rpo"] if row["store"] == "dynamodb")
+    assert dynamodb["rpo_s"] > 5 and dynamodb["lost"] > 0 and dynamodb["ok"] is False
+    assert {row["store"]: row["status"] for row in summary["rpo"]}["rds"] == "not measured"
+    assert summary["verdict"] == "FAIL"
+    assert any("DynamoDB replication latency" in json.dumps(stage)
+               for stage in summary["stages"] if stage["outcome"] == "failed")
