@@ -7,7 +7,6 @@ replica, and the planner leaves the state as it found it.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from itertools import groupby
 
 import pytest
@@ -17,22 +16,9 @@ from maip_drlib.drill.failover import stage_2_promote
 from maip_drlib.drill.planner import plan_drill
 from maip_drlib.errors import CheckFailed
 from maip_drlib.probes import kube
-from maip_drlib.regions import RegionHandles, build_region_handles
+from maip_drlib.regions import RegionHandles
 from maip_drlib.resolvers import SimulationResolver
 from maip_drlib.sim.simulation import Simulation
-
-
-@pytest.fixture(scope="module")
-def simulation() -> Iterator[Simulation]:
-    with Simulation(time_scale=0.2) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def handles(simulation: Simulation) -> Iterator[RegionHandles]:
-    built = build_region_handles(simulation.target(), simulation.topology)
-    yield built
-    built.close()
 
 
 def context(simulation: Simulation, handles: RegionHandles, **options: object) -> DrillContext:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from maip_drlib.errors import NotFound
-from maip_drlib.regions import RegionHandles, build_region_handles
+from maip_drlib.regions import RegionHandles
 from maip_drlib.rpo import (
     NOT_MEASURED,
     Canary,
@@ -83,18 +83,6 @@ def test_the_report_lists_stores_without_canaries_as_not_measured() -> None:
 
 # Against the simulation ------------------------------------------------------------------
 
-
-@pytest.fixture(scope="module")
-def simulation() -> Iterator[Simulation]:
-    with Simulation(time_scale=0.2) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def handles(simulation: Simulation) -> Iterator[RegionHandles]:
-    built = build_region_handles(simulation.target(), simulation.topology)
-    yield built
-    built.close()
 
 
 @pytest.fixture

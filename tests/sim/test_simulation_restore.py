@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,23 +13,10 @@ from maip_drlib.actions import rds as rds_actions
 from maip_drlib.actions.route53 import alias_record, change_record_sets, record_set_dict
 from maip_drlib.probes import elb, rds, route53
 from maip_drlib.probes.cloudwatch import latest_datapoint
-from maip_drlib.regions import RegionHandles, build_region_handles
+from maip_drlib.regions import RegionHandles
 from maip_drlib.sim.aws.dns_answer import answer_for
 from maip_drlib.sim.simulation import Simulation
 from maip_drlib.sim_client import SimulationClient
-
-
-@pytest.fixture(scope="module")
-def simulation() -> Iterator[Simulation]:
-    with Simulation(time_scale=0.2) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def handles(simulation: Simulation) -> Iterator[RegionHandles]:
-    built = build_region_handles(simulation.target(), simulation.topology)
-    yield built
-    built.close()
 
 
 def test_restore_after_promotion_shows_two_writers(simulation: Simulation,

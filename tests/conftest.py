@@ -1,7 +1,8 @@
-"""Fixtures for tests against the whole embedded simulation, through the real clients.
+"""Shared fixtures for tests against the whole embedded simulation, through the real clients.
 
 moto's state is process-global, so each module that needs a simulation gets its own
-(module scope) and no two are alive at once.
+(module scope) and no two are alive at once. A folder's own conftest may override them
+(tests/lib uses a bare moto server instead).
 """
 
 from __future__ import annotations
