@@ -193,8 +193,18 @@ def _finish_canaries(plan: GamedayPlan, journal: Journal, writer: object) -> Non
               f"({getattr(writer, 'stopped_reason', '')})")
 
 
+PHASE_FILES = ("readiness", "failover", "rpo", "failback", "readiness-after")
+
+
+def _drill_order(key: tuple[str, object, str]) -> tuple[int, int]:
+    phase, stage, _scenario = key
+    position = PHASE_FILES.index(phase) if phase in PHASE_FILES else len(PHASE_FILES)
+    return position, int(stage) if isinstance(stage, int) else 0
+
+
 def all_results(drill_dir: Path) -> list[dict]:
-    """Stage results of every attempt of the drill; a later attempt's result wins."""
+    """Stage results of every attempt of the drill, in drill order; a later attempt's result
+    wins."""
     merged: dict[tuple[str, object, str], dict] = {}
     attempts = sorted((p for p in drill_dir.glob("attempt-*") if p.name[8:].isdigit()),
                       key=lambda p: int(p.name[8:]))
@@ -203,11 +213,11 @@ def all_results(drill_dir: Path) -> list[dict]:
             if path.name.endswith(".decisions.json"):
                 continue
             for result in json.loads(path.read_text()):
-                key = (result["phase"] if result["phase"] != "readiness" else path.stem,
-                       result.get("stage"), result["scenario"])
+                key = (path.stem.removeprefix("results-"), result.get("stage"),
+                       result["scenario"])
                 if result["outcome"] != "skipped" or key not in merged:
                     merged[key] = result
-    return list(merged.values())
+    return [merged[key] for key in sorted(merged, key=_drill_order)]
 
 
 def _end_to_end(plan: GamedayPlan, results: list[dict],

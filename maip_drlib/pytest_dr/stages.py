@@ -25,7 +25,7 @@ from maip_drlib.errors import (
     WaitTimeout,
 )
 
-PHASE_ORDER = {"readiness": 0, "replication": 1, "failover": 2, "failback": 3}
+PHASE_ORDER = {"readiness": 0, "replication": 1, "failover": 2, "rpo": 3, "failback": 4}
 RTO_BUDGET_KEY = pytest.StashKey[float]()
 STARTED_KEY = pytest.StashKey[float]()
 
