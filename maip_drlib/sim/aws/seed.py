@@ -210,26 +210,36 @@ def _seed_rds(endpoint_url: str, topology: Topology, result: SeedResult) -> None
     result.rds_arns[secondary.rds_instance] = replica["DBInstanceArn"]
 
 
-def _seed_dynamodb(endpoint_url: str, topology: Topology, result: SeedResult) -> None:
+def _create_global_table(endpoint_url: str, topology: Topology, table: str,
+                         keys: tuple[tuple[str, str], tuple[str, str]],
+                         **create_options: Any) -> str:
+    """Create ``table`` in the primary with a replica in DR; return the primary's ARN.
+
+    ``keys`` is ((hash name, type), (range name, type)).
+    """
     primary = sim_client("dynamodb", topology.primary.region, endpoint_url)
+    (hash_key, hash_type), (range_key, range_type) = keys
     primary.create_table(
-        TableName=topology.dynamodb_table,
-        AttributeDefinitions=[
-            {"AttributeName": DYNAMODB_HASH_KEY, "AttributeType": "S"},
-            {"AttributeName": DYNAMODB_RANGE_KEY, "AttributeType": "S"},
-        ],
-        KeySchema=[
-            {"AttributeName": DYNAMODB_HASH_KEY, "KeyType": "HASH"},
-            {"AttributeName": DYNAMODB_RANGE_KEY, "KeyType": "RANGE"},
-        ],
+        TableName=table,
+        AttributeDefinitions=[{"AttributeName": hash_key, "AttributeType": hash_type},
+                              {"AttributeName": range_key, "AttributeType": range_type}],
+        KeySchema=[{"AttributeName": hash_key, "KeyType": "HASH"},
+                   {"AttributeName": range_key, "KeyType": "RANGE"}],
         BillingMode="PAY_PER_REQUEST",
+        **create_options,
+    )
+    return primary.update_table(
+        TableName=table,
+        ReplicaUpdates=[{"Create": {"RegionName": topology.secondary.region}}],
+    )["TableDescription"]["TableArn"]
+
+
+def _seed_dynamodb(endpoint_url: str, topology: Topology, result: SeedResult) -> None:
+    result.regions[topology.primary.region].dynamodb_table_arn = _create_global_table(
+        endpoint_url, topology, topology.dynamodb_table,
+        ((DYNAMODB_HASH_KEY, "S"), (DYNAMODB_RANGE_KEY, "S")),
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
     )
-    described = primary.update_table(
-        TableName=topology.dynamodb_table,
-        ReplicaUpdates=[{"Create": {"RegionName": topology.secondary.region}}],
-    )["TableDescription"]
-    result.regions[topology.primary.region].dynamodb_table_arn = described["TableArn"]
     secondary = sim_client("dynamodb", topology.secondary.region, endpoint_url)
     result.regions[topology.secondary.region].dynamodb_table_arn = secondary.describe_table(
         TableName=topology.dynamodb_table
@@ -238,23 +248,8 @@ def _seed_dynamodb(endpoint_url: str, topology: Topology, result: SeedResult) ->
 
 def _seed_canary_table(endpoint_url: str, topology: Topology) -> None:
     """The RPO canary table: a global table with a replica in DR and TTL on ``expires_at``."""
-    primary = sim_client("dynamodb", topology.primary.region, endpoint_url)
-    primary.create_table(
-        TableName=topology.canary_table,
-        AttributeDefinitions=[
-            {"AttributeName": CANARY_HASH_KEY, "AttributeType": "S"},
-            {"AttributeName": CANARY_RANGE_KEY, "AttributeType": "N"},
-        ],
-        KeySchema=[
-            {"AttributeName": CANARY_HASH_KEY, "KeyType": "HASH"},
-            {"AttributeName": CANARY_RANGE_KEY, "KeyType": "RANGE"},
-        ],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    primary.update_table(
-        TableName=topology.canary_table,
-        ReplicaUpdates=[{"Create": {"RegionName": topology.secondary.region}}],
-    )
+    _create_global_table(endpoint_url, topology, topology.canary_table,
+                         ((CANARY_HASH_KEY, "S"), (CANARY_RANGE_KEY, "N")))
     for place in (topology.primary, topology.secondary):
         sim_client("dynamodb", place.region, endpoint_url).update_time_to_live(
             TableName=topology.canary_table,
