@@ -7,6 +7,7 @@ here to be visible to every feature file.
 from __future__ import annotations
 
 pytest_plugins = [
+    "maip_drlib.pytest_dr.redaction",
     "maip_drlib.pytest_dr.plugin",
     "maip_drlib.pytest_dr.fixtures",
     "maip_drlib.pytest_dr.journal_hooks",

@@ -3,9 +3,9 @@
 - a game day killed with SIGKILL during failover stage 2 (against a ``sim up`` target) leaves
   a valid journal; resuming at stage 2 adds an attempt to the same drill; the summary covers
   every stage; ``maip-dr verify`` passes, and fails after one byte of evidence changes;
-- no secret given to a game day (AWS keys, session token, HMAC key) appears in anything it
-  writes or prints, in plain, base64 or URL-encoded form, nor any presigned signature or EKS
-  bearer token.
+- no secret given to a game day (AWS keys, session token, HMAC key, webhook URL) appears in
+  anything it writes or prints, in plain, base64 or URL-encoded form, nor any presigned
+  signature or EKS bearer token, with pytest logging at DEBUG (botocore's signed requests).
 """
 
 from __future__ import annotations
@@ -104,6 +104,7 @@ SECRETS = {
     "AWS_SECRET_ACCESS_KEY": "dummySecretKeyForTheEvidenceTest0000000X",
     "AWS_SESSION_TOKEN": "DummySessionTokenForTheEvidenceTestAAAAAAAAAAAAAAAA==",
     "MAIP_DR_HMAC_KEY": "dummy-hmac-key-for-the-evidence-test",
+    "MAIP_DR_WEBHOOK_URL": "https://hooks.example.test/services/T0DUMMY/B0DUMMY/dummyWebhook01",
 }
 
 
@@ -119,7 +120,9 @@ def test_no_secret_in_anything_a_game_day_writes(tmp_path: Path) -> None:
     home.mkdir()
     env = maip_dr_env(home)
     env.update(SECRETS)
-    result = subprocess.run([str(BIN_DIR / "maip-dr"), "gameday"], capture_output=True,
+    # DEBUG: botocore logs every signed request; pytest captures it for the Allure "log".
+    result = subprocess.run([str(BIN_DIR / "maip-dr"), "gameday", "--log-level=DEBUG"],
+                            capture_output=True,
                             text=True, env=env, timeout=600, cwd=tmp_path, check=False)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     written = [p for p in (tmp_path / "reports").rglob("*") if p.is_file()]
