@@ -4,11 +4,17 @@
 against it; against a ``sim`` target it injects and restores the outage through the control
 URL; against ``live`` it never injects anything and needs ``--dr-declare-outage`` or
 ``--dr-planned``. Extra arguments after ``--`` go to pytest (``-k``, ``-x``, markers).
+
+``gameday`` and a mutating ``stage`` hold the drill lease (docs/lease.md) for their whole run:
+a second one against the same platform refuses (exit 3) naming the holder;
+``--dr-break-lease REASON`` takes over a dead holder's lease; ``--dr-lease-ttl`` overrides
+the topology's TTL. ``plan`` and readiness are read-only and take no lease.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import tempfile
 import time
@@ -16,13 +22,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import click
+from botocore.exceptions import ClientError
 
+from maip_drlib.cli_targets import check_live_credentials, load_cli_config, load_target
 from maip_drlib.config import Config, Target
 from maip_drlib.drill import summary
 from maip_drlib.drill.evidence_dirs import AttemptDir, new_drill_id, next_attempt
 from maip_drlib.drill.gameday import GamedayPlan, all_results, run_gameday
+from maip_drlib.drill.lease import DrillLease, Holder, LeaseGrant, lease_key
+from maip_drlib.drill.operations import Operations
 from maip_drlib.drill.pytest_runner import PytestRun, run_scenarios
-from maip_drlib.errors import ConfigError, GuardRefused
+from maip_drlib.errors import ConfigError, DRError, GuardRefused
 from maip_drlib.evidence.edge_secrets import redactor_from_environment
 from maip_drlib.evidence.manifest import Seal, load_key, seal
 from maip_drlib.evidence.redact import Redactor
@@ -30,6 +40,21 @@ from maip_drlib.sim_client import SimulationClient
 
 PASSTHROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
 OUTAGE_REASON = "game day: injected simulated outage of the primary region"
+
+
+def _positive_seconds(_ctx: click.Context, param: click.Parameter,
+                      value: str | None) -> float | None:
+    """A finite number of seconds > 0, or one ConfigError line naming the option."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = float("nan")
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise ConfigError(f"expected a finite number of seconds > 0, got {value!r}",
+                          key=f"--{(param.name or '').replace('_', '-')}")
+    return seconds
 
 
 def _safety_options(func: click.decorators.FC) -> click.decorators.FC:
@@ -50,6 +75,13 @@ def _safety_options(func: click.decorators.FC) -> click.decorators.FC:
                      help="Folder for evidence: <reports>/<drill id>/attempt-<n>/."),
         click.option("--drill-id", default=None,
                      help="Add an attempt to this drill (resume) instead of a new one."),
+        click.option("--dr-break-lease", "dr_break_lease", default=None, metavar="REASON",
+                     help="Take over the drill lease another (dead) drill holds; the reason "
+                          "and the previous holder are recorded."),
+        click.option("--dr-lease-ttl", "dr_lease_ttl", default=None, metavar="SECONDS",
+                     callback=_positive_seconds,
+                     help="Lease expiry after the last heartbeat (default: the topology's "
+                          "lease_ttl_s, 60)."),
     ]):
         func = option(func)
     return func
@@ -73,8 +105,6 @@ def _dr_args(target: Target, config_path: Path, opts: dict) -> list[str]:
 @contextlib.contextmanager
 def _drill_target(ctx: click.Context) -> Iterator[tuple[Config, Target, Path, bool]]:
     """The target as a config file pytest can load; hosts the embedded simulation."""
-    from maip_drlib.cli_targets import load_cli_config, load_target
-
     config = load_cli_config(ctx)
     target = load_target(ctx)
     if target.kind != "embedded":
@@ -109,6 +139,49 @@ def _print_summary(runs: list[PytestRun], target: Target, attempt: AttemptDir,
     return code
 
 
+def _check_drill_id(drill_id: str | None) -> None:
+    from maip_drlib.drill.evidence_dirs import DRILL_ID
+
+    if drill_id is not None and not DRILL_ID.match(drill_id):
+        raise ConfigError(f"drill id {drill_id!r} must be letters, digits, '.', '_' or '-'",
+                          key="--drill-id")
+
+
+@contextlib.contextmanager
+def _drill_lease(config: Config, target: Target, drill_id: str,
+                 opts: dict) -> Iterator[tuple[DrillLease, LeaseGrant]]:
+    """Hold the drill lease (heartbeat running) for the block; released at its end."""
+    from maip_drlib.regions import build_region_handles
+
+    _check_drill_id(drill_id)  # before the lease records it
+
+    topology = config.topology
+    ttl = opts.get("dr_lease_ttl") or topology.lease_ttl_s
+    handles = build_region_handles(target, topology)
+    try:
+        lease = DrillLease(client=handles.secondary.client("dynamodb"),
+                           table=topology.lease_table, region=handles.secondary.region,
+                           key=lease_key(topology.record_name), ttl_s=float(ttl),  # type: ignore[arg-type]
+                           holder=Holder.this_process(drill_id))
+        grant = lease.acquire(opts.get("dr_break_lease"))  # type: ignore[arg-type]
+        taken = " (taken over from a previous holder)" if grant.broken else ""
+        click.echo(f"maip-dr: drill lease acquired{taken}: {grant.key} in {grant.table} "
+                   f"({grant.region}), ttl {grant.ttl_s:g}s, holder {grant.holder.who}", err=True)
+        lease.start_heartbeat()
+        try:
+            yield lease, grant
+        finally:
+            try:
+                if not lease.release():
+                    click.echo("maip-dr: the drill lease was no longer ours at the end "
+                               "(broken by another drill)", err=True)
+            except (DRError, ClientError) as error:
+                click.echo(f"maip-dr: could not release the drill lease ({error}); it "
+                           f"expires by itself after {grant.ttl_s:g}s", err=True)
+    finally:
+        handles.close()
+
+
 def _check_confirm(target: Target, opts: dict) -> None:
     """--dr-execute on sim and live targets needs --dr-confirm with the target's name."""
     if target.kind in ("sim", "live") and opts.get("dr_execute") and \
@@ -119,6 +192,45 @@ def _check_confirm(target: Target, opts: dict) -> None:
                            "called")
 
 
+def _operations_options(func: click.decorators.FC) -> click.decorators.FC:
+    for option in reversed([
+        click.option("--metrics-namespace", envvar="MAIP_DR_METRICS_NAMESPACE",
+                     show_envvar=True, default=None,
+                     help="Publish the results as CloudWatch metrics in this namespace "
+                          "(e.g. MAIP/DR), from the region that is up."),
+        click.option("--s3-bucket", envvar="MAIP_DR_S3_BUCKET", show_envvar=True,
+                     default=None, help="Copy the sealed evidence to this S3 bucket."),
+        click.option("--s3-prefix", envvar="MAIP_DR_S3_PREFIX", show_envvar=True,
+                     default="maip-dr", show_default=True, help="Key prefix in the bucket."),
+    ]):
+        func = option(func)
+    return func
+
+
+def operations_from_cli(ctx: click.Context, metrics_namespace: str | None,
+                        s3_bucket: str | None, s3_prefix: str) -> Operations | None:
+    """The operations settings, checked before anything runs (exit 2 on a bad value); the
+    webhook URL only from MAIP_DR_WEBHOOK_URL (a secret: never an option)."""
+    from maip_drlib.metrics_publish import check_namespace
+    from maip_drlib.notify import WEBHOOK_URL_ENV, WebhookSettings
+    from maip_drlib.report_upload import check_settings
+
+    try:
+        if metrics_namespace:
+            check_namespace(metrics_namespace)
+        if s3_bucket:
+            check_settings(s3_bucket)
+    except ValueError as error:
+        raise ConfigError(str(error), key="--metrics-namespace" if "namespace" in str(error)
+                          else "--s3-bucket") from error
+    url = os.environ.get(WEBHOOK_URL_ENV, "").strip()
+    webhook = WebhookSettings(url) if url else None
+    if not (webhook or metrics_namespace or s3_bucket):
+        return None
+    return Operations(webhook=webhook, metrics_namespace=metrics_namespace or None,
+                      s3_bucket=s3_bucket or None, s3_prefix=s3_prefix)
+
+
 @click.command("gameday", context_settings=PASSTHROUGH)
 @_safety_options
 @click.option("--resume-from", default=None, metavar="PHASE:STAGE",
@@ -127,9 +239,11 @@ def _check_confirm(target: Target, opts: dict) -> None:
 @click.option("--hmac-key-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Sign the evidence digest with this key (or MAIP_DR_HMAC_KEY); never "
                    "written anywhere.")
+@_operations_options
 @click.pass_context
 def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
                     resume_from: str | None, hmac_key_file: Path | None,
+                    metrics_namespace: str | None, s3_bucket: str | None, s3_prefix: str,
                     **opts: object) -> None:
     """Readiness, outage, failover stages 1-5, restore, failback stages 1-4, readiness.
 
@@ -139,10 +253,12 @@ def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
     input; 3 refused by a guard; 4 environment error; 130 interrupted.
     """
     extra = list(ctx.args)
+    _check_drill_id(drill_id)
     if resume_from and not drill_id:
         raise ConfigError("--resume-from needs --drill-id (the drill to continue)",
                           key="--resume-from")
     key = load_key(os.environ.get("MAIP_DR_HMAC_KEY"), hmac_key_file)
+    operations = operations_from_cli(ctx, metrics_namespace, s3_bucket, s3_prefix)
     with _drill_target(ctx) as (config, target, config_path, hosted):
         if hosted and resume_from:
             raise ConfigError("resuming needs the persistent target the drill ran against "
@@ -157,23 +273,27 @@ def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
         if target.kind == "sim" and not opts.get("dr_execute"):
             raise GuardRefused("a game day mutates the target: pass --dr-execute; nothing was "
                                "called")
-        attempt = next_attempt(reports_dir, drill_id or new_drill_id("gameday"))
-        click.echo(f"maip-dr: drill {attempt.drill_id}, attempt {attempt.number}: evidence in "
-                   f"{attempt.path}", err=True)
-        control = SimulationClient(target.control_url) if target.kind == "sim" else None
-        if control is not None and not opts.get("dr_declare_outage"):
-            opts["dr_declare_outage"] = OUTAGE_REASON
-        plan = GamedayPlan(
-            target=target, topology=config.topology, attempt=attempt,
-            dr_args=_dr_args(target, config_path, opts), extra_args=extra, control=control,
-            resume_from=parse_resume(resume_from) if resume_from else None,
-            hmac_key=key, redactor=_redactor(key),
-            echo=lambda line: click.echo(line, err=True))
-        started = time.monotonic()
-        result = run_gameday(plan)
-        code = _print_summary(result.runs, target, attempt, started,
-                              results=all_results(attempt.path.parent))
-        _print_seal(result.seal)
+        check_live_credentials(target, config)
+        resume = parse_resume(resume_from) if resume_from else None
+        drill = drill_id or new_drill_id("gameday")
+        with _drill_lease(config, target, drill, opts) as (lease, grant):
+            attempt = next_attempt(reports_dir, drill)
+            click.echo(f"maip-dr: drill {attempt.drill_id}, attempt {attempt.number}: evidence "
+                       f"in {attempt.path}", err=True)
+            control = SimulationClient(target.control_url) if target.kind == "sim" else None
+            if control is not None and not opts.get("dr_declare_outage"):
+                opts["dr_declare_outage"] = OUTAGE_REASON
+            plan = GamedayPlan(
+                target=target, topology=config.topology, attempt=attempt,
+                dr_args=_dr_args(target, config_path, opts), extra_args=extra,
+                control=control, resume_from=resume, hmac_key=key, redactor=_redactor(key),
+                echo=lambda line: click.echo(line, err=True), lease=lease, lease_grant=grant,
+                operations=operations)
+            started = time.monotonic()
+            result = run_gameday(plan)
+            code = _print_summary(result.runs, target, attempt, started,
+                                  results=all_results(attempt.path.parent))
+            _print_seal(result.seal)
         ctx.exit(code)
 
 
@@ -215,23 +335,34 @@ def stage_command(ctx: click.Context, phase: str, number: int, reports_dir: Path
     """
     if phase == "failback" and number > 4:
         raise ConfigError("failback has stages 1 to 4", key="NUMBER")
-    with _drill_target(ctx) as (_config, target, config_path, hosted):
+    _check_drill_id(drill_id)
+    with _drill_target(ctx) as (config, target, config_path, hosted):
         if hosted:
             raise ConfigError("a single stage needs a persistent target: start 'maip-dr sim "
                               "up --config-out c.toml' and pass --config c.toml", key="--config")
         _check_confirm(target, opts)
-        attempt = next_attempt(reports_dir, drill_id or new_drill_id(f"{phase}-{number}"))
-        started = time.monotonic()
-        run = run_scenarios(f"{phase}-{number}", f"{phase} and stage_{number}",
-                            results_path=attempt.results_file(f"{phase}-{number}"),
-                            dr_args=[*_dr_args(target, config_path, opts), "--dr-attempt-dir",
-                                     str(attempt.path)],
-                            extra_args=list(ctx.args), allure_dir=attempt.allure_results,
-                            redactor=_redactor(None))
-        code = _print_summary([run], target, attempt, started)
-        _print_seal(seal(attempt.path, key=load_key(os.environ.get("MAIP_DR_HMAC_KEY"),
-                                                     None)))
-        ctx.exit(code)
+        drill = drill_id or new_drill_id(f"{phase}-{number}")
+        held = (_drill_lease(config, target, drill, opts) if opts.get("dr_execute")
+                else contextlib.nullcontext())
+        with held:
+            _run_stage(ctx, phase, number, reports_dir, drill, target, config_path, opts)
+
+
+def _run_stage(ctx: click.Context, phase: str, number: int, reports_dir: Path, drill: str,
+           target: Target, config_path: Path, opts: dict) -> None:
+    """One stage as its own attempt; exits with its code."""
+    attempt = next_attempt(reports_dir, drill)
+    started = time.monotonic()
+    run = run_scenarios(f"{phase}-{number}", f"{phase} and stage_{number}",
+                        results_path=attempt.results_file(f"{phase}-{number}"),
+                        dr_args=[*_dr_args(target, config_path, opts), "--dr-attempt-dir",
+                                 str(attempt.path)],
+                        extra_args=list(ctx.args), allure_dir=attempt.allure_results,
+                        redactor=_redactor(None))
+    code = _print_summary([run], target, attempt, started)
+    _print_seal(seal(attempt.path, key=load_key(os.environ.get("MAIP_DR_HMAC_KEY"),
+                                                 None)))
+    ctx.exit(code)
 
 
 @click.command("plan")
@@ -263,3 +394,57 @@ def plan_command(ctx: click.Context, phases: tuple[str, ...]) -> None:
         params = ", ".join(f"{k}={v}" for k, v in call.parameters.items())
         click.echo(f"{index:3d}. [{call.stage}] {call.service}:{call.operation} "
                    f"({call.region}) {params}")
+
+
+@click.group("lease", help="The drill lease: one game day at a time (docs/lease.md).")
+def lease_group() -> None:
+    pass
+
+
+@lease_group.command("show")
+@click.pass_context
+def lease_show(ctx: click.Context) -> None:
+    """Read-only: who holds the drill lease of the target's platform, and until when."""
+    from maip_drlib.cli_targets import running_target
+    from maip_drlib.regions import build_region_handles
+
+    with running_target(ctx) as (config, target):
+        handles = build_region_handles(target, config.topology)
+        try:
+            lease = DrillLease(client=handles.secondary.client("dynamodb"),
+                               table=config.topology.lease_table,
+                               region=handles.secondary.region,
+                               key=lease_key(config.topology.record_name),
+                               ttl_s=config.topology.lease_ttl_s,
+                               holder=Holder.this_process("lease-show"))
+            item = lease.current()
+        finally:
+            handles.close()
+    if item is None:
+        click.echo(f"{lease.key}: free ({lease.table} in {lease.region})")
+    else:
+        click.echo(f"{lease.key}: held by {lease.describe(item)}")
+
+
+@lease_group.command("create-table")
+@click.option("--dr-confirm", default=None, metavar="TARGET",
+              help="Repeat the target's name (required on sim and live targets).")
+@click.pass_context
+def lease_create_table(ctx: click.Context, dr_confirm: str | None) -> None:
+    """Create the lease table (on demand, key 'pk') in the DR region; once per account."""
+    from maip_drlib.cli_targets import running_target
+    from maip_drlib.drill.lease import create_lease_table
+    from maip_drlib.regions import build_region_handles
+
+    with running_target(ctx) as (config, target):
+        if target.kind in ("sim", "live") and dr_confirm != target.name:
+            raise GuardRefused(f"--dr-confirm must repeat the target's name {target.name!r} "
+                               "to create a table; nothing was called")
+        handles = build_region_handles(target, config.topology)
+        try:
+            created = create_lease_table(handles.secondary.client("dynamodb"),
+                                         config.topology.lease_table)
+        finally:
+            handles.close()
+    state = "created" if created else "already exists"
+    click.echo(f"{config.topology.lease_table} ({handles.secondary.region}): {state}")

@@ -207,3 +207,84 @@ def fault_route53(ctx: click.Context, impaired: bool) -> None:
 @click.pass_context
 def fault_status(ctx: click.Context) -> None:
     click.echo(json.dumps(_client(ctx).status(), indent=2, sort_keys=True))
+
+
+@fault_group.command("api", help="Make AWS API calls fail: refuse (connection dropped), hang "
+                     "(no answer), 5xx (HTTP 503 ServiceUnavailable) or throttle (the service's "
+                     "own throttling error: Throttling, ThrottlingException, or "
+                     "TooManyRequestsException with HTTP 429), for one service and region, for "
+                     "a burst of --count calls or until 'api-clear'. botocore retries 5xx and "
+                     "throttles as it would against AWS.")
+@click.option("--kind", type=click.Choice(["refuse", "hang", "5xx", "throttle"]), required=True)
+@click.option("--service", default="*", show_default=True,
+              help="SigV4 signing name (rds, eks, route53, kafka, dynamodb, monitoring, "
+                   "elasticloadbalancing, ...) or * (Route 53, IAM and STS only by name).")
+@click.option("--region", default="*", show_default=True,
+              type=click.Choice([PRIMARY_REGION, SECONDARY_REGION, "*"]))
+@click.option("--count", type=click.IntRange(min=1), default=None,
+              help="Hit only the next N matching calls (a burst); default: every call.")
+@click.option("--status", type=click.IntRange(400, 599), default=None,
+              help="HTTP status instead of the service's usual one.")
+@click.option("--code", default=None, help="Error code instead of the service's usual one.")
+@click.pass_context
+def fault_api(ctx: click.Context, kind: str, service: str, region: str, count: int | None,
+              status: int | None, code: str | None) -> None:
+    if kind == "hang" and count is not None:
+        raise ConfigError("a hang fault is persistent; drop --count", key="--count")
+    _show(_client(ctx).fault("api", kind=kind, service=service, region=region, count=count,
+                             status=status, code=code))
+
+
+@fault_group.command("api-clear", help="Remove AWS API faults (all, or those set for exactly "
+                     "this --service and/or --region).")
+@click.option("--service", default=None)
+@click.option("--region", default=None)
+@click.pass_context
+def fault_api_clear(ctx: click.Context, service: str | None, region: str | None) -> None:
+    _show(_client(ctx).fault("api-clear", service=service, region=region))
+
+
+@fault_group.command("kube-api", help="Make only a region's Kubernetes API refuse connections "
+                     "or hang (AWS APIs and endpoint unaffected); --mode none clears it.")
+@click.option("--region", type=REGIONS, required=True)
+@click.option("--mode", type=click.Choice(["refuse", "hang", "none"]), required=True)
+@click.pass_context
+def fault_kube_api(ctx: click.Context, region: str, mode: str) -> None:
+    _show(_client(ctx).fault("kube-api", region=region,
+                             mode=None if mode == "none" else mode))
+
+
+@fault_group.command("nodes", help="Make every node of a region report NotReady while its "
+                     "Kubernetes API answers (--ready clears it).")
+@click.option("--region", type=REGIONS, required=True)
+@click.option("--not-ready/--ready", default=True, show_default=True)
+@click.pass_context
+def fault_nodes(ctx: click.Context, region: str, not_ready: bool) -> None:
+    _show(_client(ctx).fault("nodes", region=region, not_ready=not_ready))
+
+
+@fault_group.command("nodegroup-update", help="EKS node group updates end Failed "
+                     "(AsgInstanceLaunchFailures) and leave the scaling as it was; --succeed "
+                     "clears it.")
+@click.option("--fail/--succeed", "fails", default=True, show_default=True)
+@click.pass_context
+def fault_nodegroup_update(ctx: click.Context, fails: bool) -> None:
+    _show(_client(ctx).fault("nodegroup-update", fails=fails))
+
+
+@fault_group.command("route53-change", help="Route 53 changes stay PENDING (never INSYNC); "
+                     "--insync clears it.")
+@click.option("--stuck/--insync", default=True, show_default=True)
+@click.pass_context
+def fault_route53_change(ctx: click.Context, stuck: bool) -> None:
+    _show(_client(ctx).fault("route53-change", stuck=stuck))
+
+
+@fault_group.command("synthetic", help="Make a region's application paths (/api/...) answer an "
+                     "HTTP status while its health endpoint stays UP; omit --http-status to "
+                     "clear.")
+@click.option("--region", type=REGIONS, required=True)
+@click.option("--http-status", type=click.IntRange(100, 599), default=None)
+@click.pass_context
+def fault_synthetic(ctx: click.Context, region: str, http_status: int | None) -> None:
+    _show(_client(ctx).fault("synthetic", region=region, http_status=http_status))

@@ -25,6 +25,21 @@ def load_target(ctx: click.Context) -> Target:
     return config.target(root.get("target_name"))
 
 
+def check_live_credentials(target: Target, config: Config) -> None:
+    """Missing, expired or rejected AWS credentials of a live target: one line, exit 2,
+    before pytest starts (call it after the safety guards: a refusal needs no credentials)."""
+    if target.kind != "live":
+        return
+    from maip_drlib.permissions import check_credentials
+    from maip_drlib.regions import build_region_handles
+
+    handles = build_region_handles(target, config.topology)
+    try:
+        check_credentials(handles)
+    finally:
+        handles.close()
+
+
 @contextlib.contextmanager
 def running_target(ctx: click.Context) -> Iterator[tuple[Config, Target]]:
     """Yield the config and a reachable target, hosting the embedded simulation if asked."""

@@ -100,6 +100,9 @@ class Topology:
     hosted_zone: str = "maip.example.com."
     record_name: str = "api.maip.example.com"
     health_path: str = "/actuator/health"
+    # One drill at a time (docs/lease.md): the lease table in the DR region and its TTL.
+    lease_table: str = "maip-dr-drill-lease"
+    lease_ttl_s: float = 60.0
 
     def region(self, name: str) -> RegionTopology:
         for candidate in (self.primary, self.secondary):

@@ -10,9 +10,11 @@ Schema (every table rejects unknown keys)::
     [topology]                                   # optional; overrides Topology fields
     namespace = "maip-services"
     failover_scaling = { min_size = 4, max_size = 20, desired_size = 8 }
+    lease_table = "maip-dr-drill-lease"          # drill lease, in the DR region (docs/lease.md)
+    lease_ttl_s = 60                             # > 0 seconds
     [topology.primary]                           # RegionTopology fields (region is fixed)
     [topology.secondary]
-    [targets.<name>]
+    [targets.<name>]                             # name: letters, digits, _ and -
     kind = "embedded" | "sim" | "live"
     public_endpoint_url = "https://api.maip.example.com"   # sim, live
     control_url = "http://127.0.0.1:PORT"                  # sim only, required, loopback
@@ -24,7 +26,9 @@ Schema (every table rejects unknown keys)::
     kube_context = "maip-prod"                             # default: the topology's
     kubeconfig = "kubeconfig.yaml"                         # relative to the file
 
-Every error is one ``ConfigError`` line: file, dotted key, what was expected.
+Every error is one ``ConfigError`` line: file, dotted key, what was expected. A
+``kubeconfig`` named here must be a readable YAML kubeconfig holding the region's
+``kube_context`` (``kubeconfig_check``); the default ``~/.kube/config`` is read only when used.
 
 Not supported: environment-variable interpolation (the library never reads the environment),
 regions other than us-east-1 and us-west-2, includes of other files, and ``embedded`` targets
@@ -33,6 +37,8 @@ with endpoints (an embedded target in a file only means "start the embedded simu
 
 from __future__ import annotations
 
+import math
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import fields, replace
@@ -53,8 +59,10 @@ from maip_drlib.config import (
     Topology,
 )
 from maip_drlib.errors import ConfigError
+from maip_drlib.kubeconfig_check import check_context
 from maip_drlib.loopback import is_loopback_host
 
+_TARGET_NAME = re.compile(r"^[A-Za-z0-9_-]+\Z")
 _SCALING_KEYS = ("min_size", "max_size", "desired_size")
 _REGION_TOPOLOGY_STRINGS = (
     "kube_context",
@@ -74,6 +82,7 @@ _TOPOLOGY_STRINGS = (
     "record_name",
     "canary_table",
     "health_path",
+    "lease_table",
 )
 _TARGET_KEYS_BY_KIND: dict[str, frozenset[str]] = {
     "embedded": frozenset({"kind", "time_scale"}),
@@ -122,7 +131,7 @@ class _Loader:
     # -- primitives ---------------------------------------------------------------------------
 
     def fail(self, key: str, message: str) -> ConfigError:
-        return ConfigError(message, source=self.source, key=key)
+        return ConfigError(_printable(message), source=self.source, key=_printable(key))
 
     def table(self, value: Any, key: str) -> Mapping[str, Any]:
         if not isinstance(value, dict):
@@ -154,8 +163,8 @@ class _Loader:
     def positive_number(self, value: Any, key: str) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise self.fail(key, f"expected a number > 0, got {_type_name(value)}")
-        if not value > 0:
-            raise self.fail(key, f"expected a number > 0, got {value}")
+        if not value > 0 or not math.isfinite(value):
+            raise self.fail(key, f"expected a finite number > 0, got {value}")
         return float(value)
 
     def url(self, value: Any, key: str, *, loopback: bool = False,
@@ -179,10 +188,15 @@ class _Loader:
 
     def path(self, value: Any, key: str) -> Path:
         text = self.string(value, key)
-        candidate = Path(text).expanduser()
-        if not candidate.is_absolute():
-            candidate = self.base_dir / candidate
-        if not candidate.is_file():
+        candidate = Path(text)
+        try:
+            candidate = candidate.expanduser()
+            if not candidate.is_absolute():
+                candidate = self.base_dir / candidate
+            found = candidate.is_file()
+        except (OSError, RuntimeError, ValueError) as error:  # name too long, unknown ~user
+            raise self.fail(key, f"expected an existing file, got {text!r} ({error})") from error
+        if not found:
             raise self.fail(key, f"expected an existing file, {candidate} not found")
         return candidate
 
@@ -197,6 +211,9 @@ class _Loader:
         if "targets" in document:
             for name, raw in self.table(document["targets"], "targets").items():
                 key = f"targets.{name}"
+                if not _TARGET_NAME.match(name):
+                    raise self.fail(key, "a target name is letters, digits, '_' and '-' "
+                                    f"(it is typed in --target and --dr-confirm), got {name!r}")
                 targets[name] = self.target(name, self.table(raw, key), key, topology)
         default_target = None
         if "default_target" in document:
@@ -245,7 +262,7 @@ class _Loader:
     def topology(self, table: Mapping[str, Any]) -> Topology:
         key = "topology"
         allowed = {"primary", "secondary", "failover_scaling", "failover_replicas",
-                   *_TOPOLOGY_STRINGS}
+                   "lease_ttl_s", *_TOPOLOGY_STRINGS}
         self.only_keys(table, allowed, key)
         base = Topology()
         changes: dict[str, Any] = {}
@@ -263,6 +280,9 @@ class _Loader:
             changes["failover_replicas"] = self.integer(
                 table["failover_replicas"], f"{key}.failover_replicas", minimum=1
             )
+        if "lease_ttl_s" in table:
+            changes["lease_ttl_s"] = self.positive_number(table["lease_ttl_s"],
+                                                          f"{key}.lease_ttl_s")
         if "health_path" in changes and not changes["health_path"].startswith("/"):
             raise self.fail(f"{key}.health_path", "expected a path starting with '/'")
         if "hosted_zone" in changes and not changes["hosted_zone"].endswith("."):
@@ -351,8 +371,16 @@ class _Loader:
         kube_context = region_topology.kube_context
         if "kube_context" in table:
             kube_context = self.string(table["kube_context"], f"{key}.kube_context")
+        if "kubeconfig" in values:
+            check_context(values["kubeconfig"], kube_context, source=self.source,
+                          file_key=f"{key}.kubeconfig", context_key=f"{key}.kube_context")
         return RegionConnection(region=region_topology.region, kube_context=kube_context,
                                 **values)
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters escaped, so an error stays one line."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
 def _type_name(value: Any) -> str:

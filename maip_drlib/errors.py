@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 
 class DRError(Exception):
     """Base class of every error the library raises on purpose."""
@@ -25,6 +27,56 @@ class ConfigError(DRError):
         self.key = key
         where = ": ".join(part for part in (source, key) if part)
         super().__init__(f"{where}: {message}" if where else message)
+
+
+class CredentialsError(ConfigError):
+    """AWS credentials missing, expired or rejected for a target's region (exit 2).
+
+    Raised before a call is sent (none found) or from the answer to the first call (expired:
+    ``ExpiredToken``, ``ExpiredTokenException``, ``RequestExpired``; rejected:
+    ``InvalidClientTokenId``, ``UnrecognizedClientException``, ...): nothing was done.
+    """
+
+    def __init__(self, message: str, *, target: str, region: str, profile: str | None = None,
+                 code: str | None = None):
+        self.target = target
+        self.region = region
+        self.profile = profile
+        self.code = code
+        credentials = f"profile {profile!r}" if profile else "the default credential chain"
+        super().__init__(f"AWS credentials of target {target!r} in {region} ({credentials}): "
+                         f"{message}")
+
+
+class PermissionDenied(DRError, ClientError):
+    """The credentials lack an IAM permission: AWS answered AccessDenied (exit 2).
+
+    The denied call was not made. The message names the target, region, service and IAM
+    action, and the policy in ``policies/`` that grants it. Also a ``ClientError`` with the
+    original response, so code that inspects error codes keeps working.
+    """
+
+    exit_code = 2
+
+    def __init__(self, *, target: str, region: str, service: str, action: str,
+                 response: dict[str, Any], operation_name: str, policy_hint: str = ""):
+        ClientError.__init__(self, response, operation_name)  # type: ignore[arg-type]
+        self.target = target
+        self.region = region
+        self.service = service
+        self.action = action
+        code = str(response.get("Error", {}).get("Code", "")) or "AccessDenied"
+        hint = f"; {policy_hint}" if policy_hint else ""
+        self.message = (f"permission denied: {action} in {region} (target {target!r}, "
+                        f"service {service}, {code}): the credentials lack this IAM "
+                        f"action{hint}")
+        self.args = (self.message,)
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> Any:  # ClientError pickles by its constructor arguments
+        return (Exception.__new__, (PermissionDenied,), self.__dict__)
 
 
 class GuardRefused(DRError):

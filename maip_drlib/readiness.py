@@ -47,6 +47,7 @@ from maip_drlib.resolvers import Resolver
 
 # The secrets the services need in DR (features/readiness.feature names the same).
 DEFAULT_REQUIRED_SECRETS = ("maip/prod/db-credentials", "maip/prod/kafka-credentials")
+ECR_LOOKUP_CONCURRENCY = 8  # image lookups in flight at once (the DR registry's API)
 
 
 @dataclass(frozen=True)
@@ -418,13 +419,15 @@ def dr_autoscalers_allow_failover_replicas(inputs: ReadinessInputs) -> str:
 def dr_images_in_registry(inputs: ReadinessInputs) -> str:
     """Every image the DR deployments run is in the DR region's own ECR registry."""
     handle, namespace = inputs.handles.secondary, inputs.topology.namespace
-    images = ecr.deployment_images(handle, namespace)
+    # The same facts as ecr.deployment_images, read as JSON (no typed client models).
+    images = tuple(ecr.parse_image(*found) for found in kube.container_images(handle, namespace))
     if not images:
         raise CheckFailed("no deployment images in DR", region=handle.region,
                           resource=f"namespace {namespace}", expected="the services' images",
                           observed="no deployments")
     problems: list[str] = []
     seen: dict[str, bool] = {}
+    lookups = []
     for image in images:
         if image.reference in seen:
             continue
@@ -433,8 +436,17 @@ def dr_images_in_registry(inputs: ReadinessInputs) -> str:
             problems.append(f"{image}: not in the {handle.region} registry (registry "
                             f"{image.registry or 'docker.io'})")
             continue
-        fact = ecr.ecr_image(handle, image.repository, tag=image.tag, digest=image.digest,
-                             registry_id=image.ecr_account)
+        seen[image.reference] = True
+        lookups.append(image)
+    # One DescribeImages per distinct image (ECR has no cross-repository query), a few at a
+    # time: with hundreds of services the lookups, not the list, are the long pole.
+    with ThreadPoolExecutor(max_workers=max(1, min(ECR_LOOKUP_CONCURRENCY, len(lookups))),
+                            thread_name_prefix="readiness-ecr") as pool:
+        facts = list(pool.map(
+            lambda image: ecr.ecr_image(handle, image.repository, tag=image.tag,
+                                        digest=image.digest, registry_id=image.ecr_account),
+            lookups))
+    for image, fact in zip(lookups, facts, strict=True):
         seen[image.reference] = fact.found
         if not fact.found:
             problems.append(f"{image}: {fact}")

@@ -6,13 +6,22 @@ timeouts, the connection's endpoint URL), plus a lazily built Kubernetes ``ApiCl
 region's kube context. Probes take a handle; they never build sessions themselves.
 
 Credentials: a live target uses its named profile, or the default chain when it names none
-(IRSA, instance roles); simulated targets use the fixed dummy keys and never a profile. For a
-live kube context whose user runs an exec plugin (``aws eks get-token``), the handle replaces the
-plugin with an ``EksTokenProvider`` that refreshes the bearer token before it expires.
+(IRSA, instance roles); simulated targets use the fixed dummy keys, unless their connection
+names a profile (only built in code, never from a config file: the IAM-enforced simulation
+test). A named profile that does not exist (when the handle is built), or no credentials at
+all (at the first call), raise ``CredentialsError`` (exit 2) before any request is sent; AWS
+answers of expired or rejected credentials and ``AccessDenied`` become ``CredentialsError`` /
+``PermissionDenied`` naming the region and the IAM action (``maip_drlib.permissions``). For a
+live kube context whose user runs an exec plugin (``aws eks get-token``), the handle replaces
+the plugin with an ``EksTokenProvider`` that refreshes the bearer token before it expires.
+
+Every session and Kubernetes client records its calls when ``MAIP_DR_RECORD_AWS_OPERATIONS``
+names a file (``maip_drlib.aws_operations``, for the least-privilege policies).
 
 Not supported: reading the process environment (``KUBECONFIG``, ``AWS_PROFILE`` ...): every input
-comes from the ``Target``; kube contexts with exec plugins on simulated targets are run as the
-kubeconfig says; per-service endpoint URLs (one endpoint URL per region).
+comes from the ``Target`` (boto3 itself still reads its config files for a named profile); kube
+contexts with exec plugins on simulated targets are run as the kubeconfig says; per-service
+endpoint URLs (one endpoint URL per region).
 """
 
 from __future__ import annotations
@@ -27,11 +36,13 @@ from typing import Any
 import boto3
 import yaml
 from botocore.config import Config as BotoConfig
+from botocore.exceptions import ProfileNotFound
 from kubernetes import client as kube_client
 from kubernetes import config as kube_config
 from kubernetes.config.config_exception import ConfigException
 from kubernetes.config.kube_config import KubeConfigLoader
 
+from maip_drlib.aws_operations import attach_aws_recorder, attach_kube_recorder
 from maip_drlib.config import (
     PRIMARY_REGION,
     SIM_ACCESS_KEY_ID,
@@ -41,7 +52,8 @@ from maip_drlib.config import (
     Topology,
 )
 from maip_drlib.eks_token import EksTokenProvider
-from maip_drlib.errors import ConfigError
+from maip_drlib.errors import ConfigError, CredentialsError
+from maip_drlib.permissions import attach_error_translation
 
 # Global services are signed for us-east-1 whatever the handle's region.
 GLOBAL_SERVICE_REGION = {"route53": PRIMARY_REGION, "sts": PRIMARY_REGION, "iam": PRIMARY_REGION}
@@ -93,6 +105,7 @@ class RegionHandle:
         self.simulated = simulated
         self.eks_cluster = eks_cluster
         self.policy = policy or (SIMULATED_POLICY if simulated else LIVE_POLICY)
+        self._credentials_checked = False
         self.session = self._build_session()
         self._lock = threading.Lock()
         self._clients: dict[tuple[str, str], Any] = {}
@@ -115,16 +128,47 @@ class RegionHandle:
     def kube_request_timeout(self) -> tuple[float, float]:
         return self.policy.kube_request_timeout
 
+    @property
+    def uses_dummy_credentials(self) -> bool:
+        return self.simulated and not self.connection.profile
+
     def _build_session(self) -> boto3.Session:
-        if self.simulated:
-            return boto3.Session(
+        if self.uses_dummy_credentials:
+            session = boto3.Session(
                 aws_access_key_id=SIM_ACCESS_KEY_ID,
                 aws_secret_access_key=SIM_SECRET_ACCESS_KEY,
                 region_name=self.region,
             )
-        if self.connection.profile:
-            return boto3.Session(profile_name=self.connection.profile, region_name=self.region)
-        return boto3.Session(region_name=self.region)
+        elif self.connection.profile:
+            try:
+                session = boto3.Session(profile_name=self.connection.profile,
+                                        region_name=self.region)
+            except ProfileNotFound as error:
+                raise CredentialsError(
+                    "missing: the profile is not in the AWS config or credentials files",
+                    target=self.target_name, region=self.region,
+                    profile=self.connection.profile) from error
+        else:
+            session = boto3.Session(region_name=self.region)
+        attach_error_translation(session, target=self.target_name, region=self.region,
+                                 profile=self.connection.profile)
+        attach_aws_recorder(session, target=self.target_name, region=self.region)
+        session.events.register("before-call", self._before_call)
+        return session
+
+    def _before_call(self, **_: Any) -> None:
+        self._check_credentials()
+
+    def _check_credentials(self) -> None:
+        """Raise ``CredentialsError`` when the session resolves no credentials at all."""
+        if self.uses_dummy_credentials or self._credentials_checked:
+            return
+        if self.session.get_credentials() is None:
+            raise CredentialsError(
+                "missing: none found (no keys in the environment, config files, SSO cache, "
+                "web identity or instance role)",
+                target=self.target_name, region=self.region, profile=self.connection.profile)
+        self._credentials_checked = True
 
     def client(self, service: str) -> Any:
         """A cached boto3 client for ``service`` (global services signed for us-east-1)."""
@@ -188,7 +232,9 @@ class RegionHandle:
                 f"kube context {self.kube_context!r} in {path} is unusable: {error}",
                 key=f"{self.region}.kube_context",
             ) from error
-        return kube_client.ApiClient(configuration=configuration)
+        api = kube_client.ApiClient(configuration=configuration)
+        attach_kube_recorder(api, target=self.target_name, region=self.region)
+        return api
 
     def _load_with_eks_tokens(self, document: dict, path: Path, user_name: str,
                               exec_spec: dict, configuration: Any) -> None:

@@ -1,8 +1,8 @@
 """Kubernetes: ``kubectl scale deployment --all -n <ns> --replicas=N``, then wait until ready.
 
-Every deployment is scaled through the scale subresource (PATCH ``.../scale``) with bounded
-concurrency; the wait lists deployments once per poll. On timeout the error names the
-deployments not ready and the waiting reasons of their pods (matched by ``matchLabels``).
+Every deployment is scaled through the scale subresource (PATCH ``.../scale``, JSON merge
+patch) with bounded concurrency; the wait lists deployments once per poll. On timeout the error
+names the deployments not ready and the waiting reasons of their pods (matched by ``matchLabels``).
 
 Not supported: HPAs that fight the new replica count (an HPA with a higher minimum wins; the
 readiness check then sees more replicas, which still passes), StatefulSets, label selectors.
@@ -13,17 +13,17 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError as Urllib3HTTPError
 
 from maip_drlib.errors import CheckFailed, NotFound, Unreachable, WaitTimeout
 from maip_drlib.facts import DeploymentFact, PodFact
-from maip_drlib.probes.kube import deployments, pods
+from maip_drlib.probes.kube import deployments, pods, request_json
 from maip_drlib.regions import RegionHandle
 from maip_drlib.waits import WaitOutcome, WaitSpec, wait_for
 
 DEFAULT_CONCURRENCY = 8
+MERGE_PATCH = "application/merge-patch+json"
 DEFAULT_READY_DEADLINE_S = 600.0
 
 
@@ -52,12 +52,10 @@ class DeploymentsReadiness:
 
 
 def _scale_one(handle: RegionHandle, namespace: str, name: str, replicas: int) -> str | None:
-    apps = client.AppsV1Api(handle.api_client)
     try:
-        apps.patch_namespaced_deployment_scale(
-            name, namespace, {"spec": {"replicas": replicas}},
-            _request_timeout=handle.kube_request_timeout,
-        )
+        request_json(handle, "PATCH",
+                     f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}/scale",
+                     body={"spec": {"replicas": replicas}}, content_type=MERGE_PATCH)
     except ApiException as error:
         return f"{name}: HTTP {error.status} {error.reason}"
     except Urllib3HTTPError as error:
@@ -65,16 +63,10 @@ def _scale_one(handle: RegionHandle, namespace: str, name: str, replicas: int) -
     return None
 
 
-def scale_all_deployments(
-    handle: RegionHandle,
-    namespace: str,
-    replicas: int,
-    *,
-    deadline_s: float = DEFAULT_READY_DEADLINE_S,
-    concurrency: int = DEFAULT_CONCURRENCY,
-    poll_max_s: float = 5.0,
-) -> WaitOutcome[DeploymentsReadiness]:
-    """Scale every deployment of ``namespace`` to ``replicas`` and wait until all are ready."""
+def scale_deployments(handle: RegionHandle, namespace: str, replicas: int, *,
+                      concurrency: int = DEFAULT_CONCURRENCY) -> int:
+    """``kubectl scale deployment --all``: one paginated list, then one scale PATCH per
+    deployment, ``concurrency`` at a time; returns how many were scaled (no wait)."""
     if replicas < 0:
         raise CheckFailed("replica count must be >= 0", expected=">= 0", observed=replicas)
     names = [item.name for item in deployments(handle, namespace)]
@@ -90,10 +82,30 @@ def scale_all_deployments(
             f"could not scale {len(failures)}/{len(names)} deployments: {'; '.join(failures)}",
             region=handle.region, resource=f"{handle.kube_context}/{namespace}",
         )
+    return len(names)
+
+
+def scale_all_deployments(
+    handle: RegionHandle,
+    namespace: str,
+    replicas: int,
+    *,
+    deadline_s: float = DEFAULT_READY_DEADLINE_S,
+    concurrency: int = DEFAULT_CONCURRENCY,
+    poll_max_s: float = 5.0,
+    poll_initial_s: float | None = None,
+) -> WaitOutcome[DeploymentsReadiness]:
+    """Scale every deployment of ``namespace`` to ``replicas`` and wait until all are ready.
+
+    The wait polls first after ``poll_initial_s`` (default: 0.1 s, at most ``poll_max_s``),
+    backing off to ``poll_max_s``: pods that start fast are noticed within one short poll.
+    """
+    count = scale_deployments(handle, namespace, replicas, concurrency=concurrency)
     spec = WaitSpec(
-        description=f"{len(names)} deployments in {namespace} ({handle.region}) to have "
+        description=f"{count} deployments in {namespace} ({handle.region}) to have "
                     f"{replicas} ready replicas",
-        deadline_s=deadline_s, poll_initial_s=0.5, poll_max_s=poll_max_s,
+        deadline_s=deadline_s, poll_max_s=poll_max_s,
+        poll_initial_s=min(poll_max_s, 0.1 if poll_initial_s is None else poll_initial_s),
     )
     try:
         return wait_for(

@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from maip_drlib.errors import ConfigError, GuardRefused, NotFound
+from maip_drlib.errors import CheckFailed, ConfigError, GuardRefused, NotFound, WaitTimeout
 from maip_drlib.facts import ChangeStatus, RecordSetFact
-from maip_drlib.probes import aws_api
+from maip_drlib.probes.answers import aws_answer
 from maip_drlib.probes.route53 import change_status, fqdn, parse_record_set, record_sets
 from maip_drlib.regions import RegionHandle
 from maip_drlib.waits import WaitOutcome, WaitSpec, wait_for
@@ -133,7 +133,7 @@ def change_record_sets(
     batch: dict[str, Any] = {"Changes": [dict(change) for change in changes]}
     if comment:
         batch["Comment"] = comment
-    with aws_api(handle, "route53"):
+    with aws_answer(handle, "route53"):
         info = handle.client("route53").change_resource_record_sets(
             HostedZoneId=zone_id, ChangeBatch=batch
         )["ChangeInfo"]
@@ -144,11 +144,24 @@ def change_record_sets(
 
 
 def wait_for_insync(handle: RegionHandle, change_id: str, *,
-                    deadline_s: float = DEFAULT_INSYNC_DEADLINE_S) -> WaitOutcome[ChangeStatus]:
+                    deadline_s: float = DEFAULT_INSYNC_DEADLINE_S, poll_initial_s: float = 1.0,
+                    poll_max_s: float = 10.0) -> WaitOutcome[ChangeStatus]:
+    """Wait until the change reads INSYNC; past the deadline a ``CheckFailed`` names it.
+
+    The change stays submitted (Route 53 has it and may still propagate it): a re-run of the
+    stage recognises it as applied.
+    """
     spec = WaitSpec(description=f"Route 53 change {change_id} to be INSYNC",
-                    deadline_s=deadline_s, poll_initial_s=1.0, poll_max_s=10.0)
-    return wait_for(spec, lambda: change_status(handle, change_id),
-                    success=lambda status: status.status == "INSYNC")
+                    deadline_s=deadline_s, poll_initial_s=poll_initial_s, poll_max_s=poll_max_s)
+    try:
+        return wait_for(spec, lambda: change_status(handle, change_id),
+                        success=lambda status: status.status == "INSYNC")
+    except WaitTimeout as timeout:
+        raise CheckFailed(
+            f"Route 53 change {change_id} not INSYNC within {deadline_s:g}s (submitted, not "
+            "propagated: Route 53 control plane or its name servers are slow)",
+            region=f"{handle.region} (Route 53 is global)", resource=f"change {change_id}",
+            expected="INSYNC", observed=str(timeout.last_observed)) from timeout
 
 
 def set_weights(

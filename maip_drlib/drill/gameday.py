@@ -5,6 +5,11 @@ restore, failback and readiness again as pytest subprocesses, journals every pha
 RPO from canaries, writes the summary and seals the attempt. ``resume_from`` continues an
 interrupted drill: a new attempt of the same drill that starts at that stage (the stages
 recognise work already done).
+
+The drill lease (``lease.py``) is taken by the caller before the attempt exists; this module
+journals it (``lease.acquired``, ``lease.broken``) and, before every phase, stops the drill
+with ``LeaseLost`` (exit 3, ``lease.lost`` in the journal) if the heartbeat lost it: another
+drill may be running. Such a stop leaves the attempt unsealed, like an interruption.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from pathlib import Path
 from maip_drlib.config import Target, Topology
 from maip_drlib.drill import summary
 from maip_drlib.drill.evidence_dirs import AttemptDir
+from maip_drlib.drill.lease import DrillLease, LeaseGrant, LeaseLost
+from maip_drlib.drill.operations import Operations, after_gameday, on_stage_failed
 from maip_drlib.drill.pytest_runner import PytestRun, run_scenarios
 from maip_drlib.evidence.journal import Journal
 from maip_drlib.evidence.manifest import Seal, seal
@@ -42,6 +49,9 @@ class GamedayPlan:
     redactor: Redactor = field(default_factory=Redactor)
     echo: Echo = print
     canary_plan: object | None = None  # set when canaries start
+    lease: DrillLease | None = None  # held (heartbeat running) for the whole attempt
+    lease_grant: LeaseGrant | None = None
+    operations: Operations | None = None  # notify, metrics, upload (drill/operations.py)
 
 
 @dataclass
@@ -72,10 +82,13 @@ def run_gameday(plan: GamedayPlan) -> GamedayResult:
                    simulated=plan.target.simulated, time_scale=plan.target.time_scale,
                    resume_from=":".join(map(str, plan.resume_from)) if plan.resume_from else None)
 
+    _journal_lease(plan, journal)
+
     def mark(name: str) -> None:
         timings[name] = time.time()
 
     def phase(name: str, marker: str) -> PytestRun:
+        _check_lease(plan, journal, before=name)
         echo(f"\n=== {name} ===")
         journal.record("phase.start", phase=name, marker=marker)
         mark(f"{name}.start")
@@ -86,6 +99,16 @@ def run_gameday(plan: GamedayPlan) -> GamedayResult:
         mark(f"{name}.end")
         journal.record("phase.end", phase=name, exit_code=run.exit_code,
                        outcomes={r["scenario"]: r["outcome"] for r in run.results})
+        stage_failures = [r for r in run.results if r["outcome"] == "failed"
+                          and r.get("phase") in ("failover", "failback", "rpo")]
+        for failed in stage_failures:  # readiness failures go in the completion notice
+            delivery = on_stage_failed(plan.operations, failed, drill_id=attempt.drill_id,
+                                       target=plan.target, evidence=attempt.path,
+                                       redactor=plan.redactor, echo=echo)
+            if delivery is not None:
+                journal.record("notification", event=delivery.event,
+                               delivered=delivery.delivered, attempts=delivery.attempts,
+                               status=delivery.status, error=delivery.error)
         runs.append(run)
         return run
 
@@ -131,6 +154,30 @@ def run_gameday(plan: GamedayPlan) -> GamedayResult:
         journal.record("drill.interrupted", at_phase=runs[-1].phase if runs else None)
         journal.close()
         raise
+
+
+def _journal_lease(plan: GamedayPlan, journal: Journal) -> None:
+    grant = plan.lease_grant
+    if grant is None:
+        return
+    journal.record("lease.acquired", **grant.journal_fields())
+    if grant.broken is not None:
+        previous = grant.broken.get("previous_holder") or {}
+        journal.record("lease.broken", reason=grant.broken.get("reason"),
+                       previous_holder={k: previous.get(k) for k in (  # plain values
+                           "user", "host", "pid", "drill_id", "started_at", "expires_at",
+                           "holder_id")})
+
+
+def _check_lease(plan: GamedayPlan, journal: Journal, *, before: str) -> None:
+    """Stop before ``before`` if the heartbeat lost the lease (another drill may run)."""
+    lease = plan.lease
+    if lease is None or not lease.lost.is_set():
+        return
+    journal.record("lease.lost", reason=lease.lost_reason, before_phase=before)
+    journal.close()
+    raise LeaseLost(f"drill lease lost before the {before} phase ({lease.lost_reason}); the "
+                    "drill stopped: check who holds it before resuming with --resume-from")
 
 
 def _note_interruption(plan: GamedayPlan, journal: Journal) -> None:
@@ -276,4 +323,11 @@ def _finish(plan: GamedayPlan, journal: Journal, runs: list[PytestRun],
     journal.record("drill.end", exit_code=code, seconds=round(time.monotonic() - started, 3))
     journal.close()
     sealed = seal(plan.attempt.path, key=plan.hmac_key)
+    # After the seal: these write nothing into the attempt (a file added now would fail verify).
+    primary_down = bool(plan.control is None and "--dr-declare-outage" in plan.dr_args
+                        and not any(r.get("phase") == "failback" and r.get("outcome") == "passed"
+                                    for r in results))
+    after_gameday(plan.operations, plan.attempt.path, target=plan.target,
+                  topology=plan.topology, digest=sealed.digest if sealed else None,
+                  primary_down=primary_down, redactor=plan.redactor, echo=plan.echo)
     return GamedayResult(code, runs, sealed, timings)

@@ -40,6 +40,8 @@ def exit_code(results: Iterable[dict], pytest_codes: Iterable[int] = ()) -> int:
     kinds = {r.get("error_kind") for r in rows if r["outcome"] == "failed"}
     if "guard" in kinds:
         return EXIT_GUARD
+    if "permission" in kinds:  # credentials or an IAM permission missing: bad input
+        return EXIT_USAGE
     if kinds - {"environment"}:
         return EXIT_FAILED
     if kinds:

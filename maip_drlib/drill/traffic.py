@@ -26,7 +26,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from maip_drlib.actions.route53 import alias_record, change_record_sets, record_set_dict
+from maip_drlib.actions.route53 import (
+    alias_record,
+    change_record_sets,
+    record_set_dict,
+    wait_for_insync,
+)
 from maip_drlib.config import Target
 from maip_drlib.drill.context import DrillContext
 from maip_drlib.errors import CheckFailed, ConfigError
@@ -34,7 +39,6 @@ from maip_drlib.facts import AlbFact, ChangeStatus, EndpointHealth, RecordSetFac
 from maip_drlib.probes import endpoint as endpoint_probes
 from maip_drlib.probes import route53 as route53_probes
 from maip_drlib.probes.cloudwatch import latest_datapoint
-from maip_drlib.waits import WaitSpec, wait_for
 
 Weights = tuple[int, int]  # (primary percent, DR percent)
 DEFAULT_STEPS: tuple[Weights, ...] = ((10, 90), (50, 50), (90, 10), (100, 0))
@@ -106,12 +110,11 @@ def find_pair(ctx: DrillContext, zone_id: str, primary_alb: AlbFact,
 def _wait_insync(ctx: DrillContext, status: ChangeStatus) -> ChangeStatus:
     if status.status == "INSYNC":
         return status
-    spec = WaitSpec(description=f"Route 53 change {status.change_id} to be INSYNC",
-                    deadline_s=INSYNC_DEADLINE_S, poll_initial_s=ctx.poll.initial_s,
-                    poll_max_s=ctx.poll.max_s)
-    return wait_for(spec, lambda: route53_probes.change_status(ctx.handles.primary,
-                                                               status.change_id),
-                    success=lambda observed: observed.status == "INSYNC").value
+    from maip_drlib.drill.failover import deadline_s
+
+    return wait_for_insync(ctx.handles.primary, status.change_id,
+                           deadline_s=deadline_s(ctx, INSYNC_DEADLINE_S),
+                           poll_initial_s=ctx.poll.initial_s, poll_max_s=ctx.poll.max_s).value
 
 
 def _change(ctx: DrillContext, zone_id: str, changes: list[dict], comment: str) -> ChangeStatus:

@@ -31,4 +31,9 @@ def redactor_from_environment(environ: Mapping[str, str],
     for value in extra:
         if value:
             redactor.add(value)
+    webhook = environ.get("MAIP_DR_WEBHOOK_URL", "")
+    if webhook:  # urllib3 logs the request path apart from the host: mask the path alone too
+        from maip_drlib.notify import protect_url
+
+        protect_url(redactor, webhook)
     return redactor

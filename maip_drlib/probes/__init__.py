@@ -14,10 +14,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ClientError, HTTPClientError, NoCredentialsError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from maip_drlib.errors import Unreachable
+from maip_drlib.errors import CredentialsError, Unreachable
 from maip_drlib.regions import RegionHandle
 
 
@@ -28,10 +28,17 @@ def error_code(error: ClientError) -> str:
 
 @contextmanager
 def aws_api(handle: RegionHandle, api: str) -> Iterator[None]:
-    """Turn connection-level failures of an AWS call into ``Unreachable`` with elapsed time."""
+    """Turn connection-level failures of an AWS call into ``Unreachable`` with elapsed time,
+    and credentials that vanished after the handle checked them into ``CredentialsError``.
+    (Denied permissions and expired credentials are translated by the handle's session:
+    ``maip_drlib.permissions``.)"""
     started = time.monotonic()
     try:
         yield
+    except NoCredentialsError as error:
+        raise CredentialsError(f"missing when calling {api}", target=handle.target_name,
+                               region=handle.region,
+                               profile=handle.connection.profile) from error
     except (BotoConnectionError, HTTPClientError) as error:
         raise Unreachable(
             f"{api} in {handle.region} ({handle.target_name}) did not answer: {error}",

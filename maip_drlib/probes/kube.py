@@ -1,7 +1,10 @@
 """Kubernetes probes over the official client: nodes, deployments, pods, services, HPAs.
 
 Every call passes the handle's ``_request_timeout`` and lists are paginated (``limit`` and
-``_continue``); no per-object GET in loops. ``nodes`` reports an API that does not answer as an
+``continue``); no per-object GET in loops. Requests go through the handle's ``ApiClient``
+(its auth, TLS and token refresh) but answers are read as plain JSON: the typed API modules and
+their pydantic models cost seconds to import and build in every fresh process, and memory in
+proportion to the objects listed. ``nodes`` reports an API that does not answer as an
 ``ApiUnreachable`` fact (the runbook's "kubectl get nodes should time out" is an expected
 outcome); the other probes raise ``Unreachable``.
 
@@ -11,11 +14,11 @@ Not supported: label selectors given as expressions (deployments are matched to 
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError as Urllib3HTTPError
 
@@ -33,6 +36,7 @@ from maip_drlib.facts import (
 from maip_drlib.regions import RegionHandle
 
 PAGE_SIZE = 250
+JSON = "application/json"
 
 
 def _api_name(handle: RegionHandle) -> str:
@@ -52,16 +56,52 @@ def _unreachable(handle: RegionHandle, error: BaseException, started: float) -> 
     )
 
 
-def paged(handle: RegionHandle, list_call: Callable[..., Any], **kwargs: Any) -> Iterator[Any]:
-    """Every item of a paginated list call; connection failures and 5xx become Unreachable."""
+def request_json(handle: RegionHandle, method: str, path: str, *,
+                 query: list[tuple[str, Any]] | None = None, body: Any = None,
+                 content_type: str | None = None) -> dict[str, Any]:
+    """One request through the handle's ApiClient; the answer as JSON, or ``ApiException``
+    (status and reason) when it is not 2xx. Connection errors propagate (urllib3)."""
+    api = handle.api_client
+    headers = {"Accept": JSON}
+    if content_type:
+        headers["Content-Type"] = content_type
+    method, url, headers, body, post = api.param_serialize(
+        method=method, resource_path=path, query_params=query or [], header_params=headers,
+        body=body, auth_settings=["BearerToken"])
+    response = api.call_api(method, url, headers, body, post,
+                            _request_timeout=handle.kube_request_timeout)
+    data = response.read()
+    text = data.decode("utf-8") if data else ""
+    if not 200 <= response.status <= 299:
+        raise ApiException.from_response(http_resp=response, body=text, data=None)
+    return json.loads(text) if text else {}
+
+
+def paged(handle: RegionHandle, source: str | Callable[..., Any],
+          **kwargs: Any) -> Iterator[Any]:
+    """Every item of a paginated list; connection failures and 5xx become Unreachable.
+
+    ``source`` is an API path (items are JSON dicts) or, for older callers, a typed list
+    method of the official client (items are its models; ``kwargs`` go to it).
+    """
     started = time.monotonic()
     token: str | None = None
     while True:
-        call_kwargs = dict(kwargs, limit=PAGE_SIZE, _request_timeout=handle.kube_request_timeout)
-        if token:
-            call_kwargs["_continue"] = token
         try:
-            page = list_call(**call_kwargs)
+            if isinstance(source, str):
+                query: list[tuple[str, Any]] = [("limit", PAGE_SIZE)]
+                if token:
+                    query.append(("continue", token))
+                page = request_json(handle, "GET", source, query=query)
+                items, token = page.get("items") or [], _get(page, "metadata", "continue")
+            else:
+                call_kwargs = dict(kwargs, limit=PAGE_SIZE,
+                                   _request_timeout=handle.kube_request_timeout)
+                if token:
+                    call_kwargs["_continue"] = token
+                typed = source(**call_kwargs)
+                items = typed.items or []
+                token = typed.metadata._continue if typed.metadata else None
         except ApiException as error:
             if error.status == 404:
                 raise NotFound(
@@ -70,23 +110,27 @@ def paged(handle: RegionHandle, list_call: Callable[..., Any], **kwargs: Any) ->
             if error.status in (0, 401, 403) or (error.status or 0) >= 500:
                 raise _unreachable(handle, error, started) from error
             raise
-        except Urllib3HTTPError as error:
+        except (Urllib3HTTPError, ValueError) as error:
             raise _unreachable(handle, error, started) from error
-        yield from page.items or []
-        token = page.metadata._continue if page.metadata else None
+        yield from items
         if not token:
             return
 
 
-def _core(handle: RegionHandle) -> client.CoreV1Api:
-    return client.CoreV1Api(handle.api_client)
+def _get(mapping: Any, *keys: str) -> Any:
+    """``mapping[k1][k2]...`` or None when any level is missing or null."""
+    for key in keys:
+        if not isinstance(mapping, dict):
+            return None
+        mapping = mapping.get(key)
+    return mapping
 
 
 def nodes(handle: RegionHandle) -> NodesFact | ApiUnreachable:
     """Nodes and their Ready condition, or the fact that the API did not answer."""
     started = time.monotonic()
     try:
-        items = list(paged(handle, _core(handle).list_node))
+        items = list(paged(handle, "/api/v1/nodes"))
     except Unreachable as error:
         return ApiUnreachable(
             region=handle.region,
@@ -97,73 +141,82 @@ def nodes(handle: RegionHandle) -> NodesFact | ApiUnreachable:
     facts = []
     for node in items:
         ready, reason = False, "no Ready condition"
-        for condition in (node.status.conditions if node.status else None) or []:
-            if condition.type == "Ready":
-                ready = condition.status == "True"
-                reason = None if ready else (condition.reason or f"Ready={condition.status}")
-        facts.append(NodeFact(name=node.metadata.name, ready=ready, reason=reason))
+        for condition in _get(node, "status", "conditions") or []:
+            if condition.get("type") == "Ready":
+                ready = condition.get("status") == "True"
+                reason = None if ready else (condition.get("reason")
+                                             or f"Ready={condition.get('status')}")
+        facts.append(NodeFact(name=_get(node, "metadata", "name"), ready=ready, reason=reason))
     return NodesFact(region=handle.region, context=handle.kube_context, nodes=tuple(facts))
 
 
 def deployments(handle: RegionHandle, namespace: str) -> tuple[DeploymentFact, ...]:
-    apps = client.AppsV1Api(handle.api_client)
     facts = []
-    for item in paged(handle, apps.list_namespaced_deployment, namespace=namespace):
-        status = item.status
-        selector = item.spec.selector.match_labels if item.spec and item.spec.selector else None
+    for item in paged(handle, f"/apis/apps/v1/namespaces/{namespace}/deployments"):
+        replicas = _get(item, "spec", "replicas")
+        selector = _get(item, "spec", "selector", "matchLabels")
         facts.append(
             DeploymentFact(
                 namespace=namespace,
-                name=item.metadata.name,
-                desired=int(item.spec.replicas if item.spec.replicas is not None else 1),
-                ready=int((status.ready_replicas if status else 0) or 0),
-                available=int((status.available_replicas if status else 0) or 0),
-                updated=int((status.updated_replicas if status else 0) or 0),
+                name=_get(item, "metadata", "name"),
+                desired=int(replicas if replicas is not None else 1),
+                ready=int(_get(item, "status", "readyReplicas") or 0),
+                available=int(_get(item, "status", "availableReplicas") or 0),
+                updated=int(_get(item, "status", "updatedReplicas") or 0),
                 selector=tuple(sorted((selector or {}).items())),
             )
         )
     return tuple(facts)
 
 
-def _waiting_reasons(pod: Any) -> tuple[str, ...]:
+def container_images(handle: RegionHandle, namespace: str) -> tuple[tuple[str, str, str], ...]:
+    """(deployment, container, image reference) of every container of every deployment of
+    ``namespace``, init containers first; one paginated list."""
+    found = []
+    for item in paged(handle, f"/apis/apps/v1/namespaces/{namespace}/deployments"):
+        pod_spec = _get(item, "spec", "template", "spec") or {}
+        for container in ((pod_spec.get("initContainers") or [])
+                          + (pod_spec.get("containers") or [])):
+            found.append((str(_get(item, "metadata", "name")), str(container.get("name")),
+                          str(container.get("image"))))
+    return tuple(found)
+
+
+def _waiting_reasons(pod: dict[str, Any]) -> tuple[str, ...]:
     reasons: list[str] = []
-    status = pod.status
-    if status is None:
+    status = pod.get("status")
+    if not status:
         return ()
-    for container in (status.init_container_statuses or []) + (status.container_statuses or []):
-        waiting = container.state.waiting if container.state else None
-        if waiting and waiting.reason:
-            reasons.append(waiting.reason)
-    for condition in status.conditions or []:
-        if condition.type == "PodScheduled" and condition.status == "False":
-            reasons.append(condition.reason or "Unschedulable")
+    for container in ((status.get("initContainerStatuses") or [])
+                      + (status.get("containerStatuses") or [])):
+        reason = _get(container, "state", "waiting", "reason")
+        if reason:
+            reasons.append(reason)
+    for condition in status.get("conditions") or []:
+        if condition.get("type") == "PodScheduled" and condition.get("status") == "False":
+            reasons.append(condition.get("reason") or "Unschedulable")
     return tuple(dict.fromkeys(reasons))
 
 
 def pods(handle: RegionHandle, namespace: str) -> tuple[PodFact, ...]:
     facts = []
-    for pod in paged(handle, _core(handle).list_namespaced_pod, namespace=namespace):
-        status = pod.status
-        ready = any(
-            condition.type == "Ready" and condition.status == "True"
-            for condition in (status.conditions if status else None) or []
-        )
-        restarts = sum(
-            int(container.restart_count or 0)
-            for container in (status.container_statuses if status else None) or []
-        )
-        owners = pod.metadata.owner_references or []
+    for pod in paged(handle, f"/api/v1/namespaces/{namespace}/pods"):
+        conditions = _get(pod, "status", "conditions") or []
+        ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+        restarts = sum(int(container.get("restartCount") or 0)
+                       for container in _get(pod, "status", "containerStatuses") or [])
+        owners = _get(pod, "metadata", "ownerReferences") or []
         facts.append(
             PodFact(
                 namespace=namespace,
-                name=pod.metadata.name,
-                phase=str((status.phase if status else None) or "Unknown"),
+                name=_get(pod, "metadata", "name"),
+                phase=str(_get(pod, "status", "phase") or "Unknown"),
                 ready=ready,
                 restarts=restarts,
                 waiting_reasons=_waiting_reasons(pod),
-                node=pod.spec.node_name if pod.spec else None,
-                owner=f"{owners[0].kind}/{owners[0].name}" if owners else None,
-                labels=tuple(sorted((pod.metadata.labels or {}).items())),
+                node=_get(pod, "spec", "nodeName"),
+                owner=f"{owners[0].get('kind')}/{owners[0].get('name')}" if owners else None,
+                labels=tuple(sorted((_get(pod, "metadata", "labels") or {}).items())),
             )
         )
     return tuple(facts)
@@ -171,29 +224,27 @@ def pods(handle: RegionHandle, namespace: str) -> tuple[PodFact, ...]:
 
 def services(handle: RegionHandle, namespace: str) -> tuple[ServiceFact, ...]:
     facts = []
-    for service in paged(handle, _core(handle).list_namespaced_service, namespace=namespace):
-        spec = service.spec
+    for service in paged(handle, f"/api/v1/namespaces/{namespace}/services"):
+        spec = service.get("spec") or {}
         ports = tuple(
             ServicePort(
-                port=int(port.port),
-                protocol=str(port.protocol or "TCP"),
-                target_port=str(port.target_port) if port.target_port is not None else None,
-                node_port=port.node_port,
+                port=int(port["port"]),
+                protocol=str(port.get("protocol") or "TCP"),
+                target_port=(str(port["targetPort"]) if port.get("targetPort") is not None
+                             else None),
+                node_port=port.get("nodePort"),
             )
-            for port in (spec.ports if spec else None) or []
+            for port in spec.get("ports") or []
         )
-        ingress = (
-            service.status.load_balancer.ingress
-            if service.status and service.status.load_balancer else None
-        ) or []
-        external = tuple(entry.hostname or entry.ip for entry in ingress if entry.hostname
-                         or entry.ip)
+        ingress = _get(service, "status", "loadBalancer", "ingress") or []
+        external = tuple(entry.get("hostname") or entry.get("ip") for entry in ingress
+                         if entry.get("hostname") or entry.get("ip"))
         facts.append(
             ServiceFact(
                 namespace=namespace,
-                name=service.metadata.name,
-                type=str((spec.type if spec else None) or "ClusterIP"),
-                cluster_ip=spec.cluster_ip if spec else None,
+                name=_get(service, "metadata", "name"),
+                type=str(spec.get("type") or "ClusterIP"),
+                cluster_ip=spec.get("clusterIP"),
                 ports=ports,
                 external_addresses=external,
             )
@@ -202,21 +253,20 @@ def services(handle: RegionHandle, namespace: str) -> tuple[ServiceFact, ...]:
 
 
 def hpas(handle: RegionHandle, namespace: str) -> tuple[HpaFact, ...]:
-    autoscaling = client.AutoscalingV2Api(handle.api_client)
     facts = []
-    for hpa in paged(handle, autoscaling.list_namespaced_horizontal_pod_autoscaler,
-                      namespace=namespace):
-        target = hpa.spec.scale_target_ref
+    path = f"/apis/autoscaling/v2/namespaces/{namespace}/horizontalpodautoscalers"
+    for hpa in paged(handle, path):
+        target = _get(hpa, "spec", "scaleTargetRef") or {}
         facts.append(
             HpaFact(
                 namespace=namespace,
-                name=hpa.metadata.name,
-                target_kind=str(target.kind),
-                target_name=str(target.name),
-                min_replicas=hpa.spec.min_replicas,
-                max_replicas=int(hpa.spec.max_replicas),
-                current_replicas=hpa.status.current_replicas if hpa.status else None,
-                desired_replicas=hpa.status.desired_replicas if hpa.status else None,
+                name=_get(hpa, "metadata", "name"),
+                target_kind=str(target.get("kind")),
+                target_name=str(target.get("name")),
+                min_replicas=_get(hpa, "spec", "minReplicas"),
+                max_replicas=int(_get(hpa, "spec", "maxReplicas")),
+                current_replicas=_get(hpa, "status", "currentReplicas"),
+                desired_replicas=_get(hpa, "status", "desiredReplicas"),
             )
         )
     return tuple(facts)

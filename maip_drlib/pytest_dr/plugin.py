@@ -50,6 +50,10 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{tag}: stage {tag[-1]} of its phase")
     options = DrRunOptions.from_pytest(config)
     config.stash[OPTIONS_KEY] = options
+    if options.results_path is not None:
+        # A drill run by maip-dr (--dr-results): no scenario uses Hypothesis, whose pytest
+        # plugin imports the whole library in its terminal summary (0.6-4 s per phase).
+        config.pluginmanager.set_blocked("hypothesispytest")
     from maip_drlib.config_loader import load_config
 
     try:

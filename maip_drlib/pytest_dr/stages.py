@@ -18,8 +18,10 @@ import pytest
 
 from maip_drlib.errors import (
     CheckFailed,
+    CredentialsError,
     GuardRefused,
     NotFound,
+    PermissionDenied,
     Unreachable,
     WaitFailed,
     WaitTimeout,
@@ -70,6 +72,8 @@ def set_rto_budget(item: pytest.Item, minutes: float) -> None:
 
 
 def error_kind(error: BaseException) -> str:
+    if isinstance(error, PermissionDenied | CredentialsError):
+        return "permission"
     if isinstance(error, GuardRefused):
         return "guard"
     if isinstance(error, Unreachable):

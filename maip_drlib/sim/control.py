@@ -7,6 +7,12 @@ Plain HTTP on 127.0.0.1 only (never another address). Routes:
   ``&format=connect-to`` the ``127.0.0.1:PORT`` text curl's ``--connect-to`` takes.
 - ``POST /faults/<name>`` with a JSON body: see ``FAULT_ROUTES``. ``alb`` takes ``region``,
   ``http_5xx_count`` and ``target_response_time_s`` (numbers >= 0; null or absent clears).
+  ``api`` takes ``kind`` (refuse, hang, 5xx, throttle), ``service`` and ``region`` (default
+  ``*``), optional ``status``, ``code`` and ``count`` (a burst of that many calls; absent:
+  persistent); ``api-clear`` optional ``service``/``region``. ``kube-api`` takes ``region`` and
+  ``mode`` (refuse, hang, null clears); ``nodes`` ``region`` and ``not_ready`` (bool);
+  ``nodegroup-update`` ``fails`` (bool); ``route53-change`` ``stuck`` (bool); ``synthetic``
+  ``region`` and ``http_status`` (null clears).
 
 Not supported: authentication (loopback only), batching several faults in one request.
 """
@@ -20,7 +26,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
-from maip_drlib.sim.faults import FaultSnapshot, FaultState
+from maip_drlib.sim.faults import ApiFault, FaultSnapshot, FaultState
 from maip_drlib.sim.listener import RestartableServer, send_json
 
 MAX_BODY_BYTES = 64 * 1024
@@ -104,6 +110,39 @@ def _alb(f: FaultState, b: dict[str, Any]) -> FaultSnapshot:
                      _optional_number(b, "target_response_time_s"))
 
 
+def _api(f: FaultState, b: dict[str, Any]) -> FaultSnapshot:
+    kind = _field(b, "kind", str)
+    if kind not in ("refuse", "hang", "5xx", "throttle"):
+        raise BadRequest("field 'kind' must be refuse, hang, 5xx or throttle")
+    count = b.get("count")
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int)
+                              or count < 1):
+        raise BadRequest("field 'count' must be an integer >= 1 or null")
+    status = b.get("status")
+    if status is not None and (isinstance(status, bool) or not isinstance(status, int)):
+        raise BadRequest("field 'status' must be an integer or null")
+    code = b.get("code")
+    if code is not None and not isinstance(code, str):
+        raise BadRequest("field 'code' must be a string or null")
+    return f.add_api_fault(ApiFault(kind=kind, service=_field(b, "service", str, "*"),  # type: ignore[arg-type]
+                                    region=_field(b, "region", str, "*"), status=status,
+                                    code=code, remaining=count))
+
+
+def _kube_api(f: FaultState, b: dict[str, Any]) -> FaultSnapshot:
+    mode = b.get("mode")
+    if mode not in (None, "refuse", "hang"):
+        raise BadRequest("field 'mode' must be 'refuse', 'hang' or null")
+    return f.set_kube_api(_field(b, "region", str), mode)
+
+
+def _synthetic(f: FaultState, b: dict[str, Any]) -> FaultSnapshot:
+    status = b.get("http_status")
+    if status is not None and (isinstance(status, bool) or not isinstance(status, int)):
+        raise BadRequest("field 'http_status' must be an integer or null")
+    return f.set_synthetic_status(_field(b, "region", str), status)
+
+
 FAULT_ROUTES: dict[str, Callable[[FaultState, dict[str, Any]], FaultSnapshot]] = {
     "outage": _outage,
     "restore": lambda f, b: f.restore_region(_field(b, "region", str)),
@@ -115,6 +154,16 @@ FAULT_ROUTES: dict[str, Callable[[FaultState, dict[str, Any]], FaultSnapshot]] =
     "endpoint": _endpoint,
     "pods": _pods,
     "alb": _alb,
+    "api": _api,
+    "api-clear": lambda f, b: f.clear_api_faults(_field(b, "service", str, None) if b.get(
+        "service") is not None else None, _field(b, "region", str) if b.get("region")
+        is not None else None),
+    "kube-api": _kube_api,
+    "nodes": lambda f, b: f.set_nodes_not_ready(_field(b, "region", str),
+                                                _field(b, "not_ready", bool, True)),
+    "nodegroup-update": lambda f, b: f.set_nodegroup_update_fails(_field(b, "fails", bool, True)),
+    "route53-change": lambda f, b: f.set_route53_change_stuck(_field(b, "stuck", bool, True)),
+    "synthetic": _synthetic,
 }
 
 

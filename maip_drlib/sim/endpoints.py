@@ -2,7 +2,8 @@
 
 Each server answers ``GET /actuator/health`` with Spring Boot actuator JSON computed from the
 region's simulated state (a callable the simulation supplies) and the endpoint faults, and
-``GET /api/...`` with a small JSON body naming the region, as a synthetic request target.
+``GET /api/...`` with a small JSON body naming the region, as a synthetic request target (the
+region's ``synthetic_status`` fault makes those paths fail while health stays UP).
 Certificates come from a CA generated per simulation (trustme). Not supported: any other
 actuator path, HTTP/2, client certificates.
 """
@@ -109,6 +110,10 @@ def _handler_for(region: str, faults: FaultState, health_source: HealthSource,
             if path.rstrip("/") == health_path.rstrip("/"):
                 send_json(self, status, json.dumps(document).encode(),
                           "application/vnd.spring-boot.actuator.v3+json")
+            elif path.startswith("/api/") and region_faults.synthetic_status is not None:
+                body = {"region": region, "path": path, "error": "simulated application fault",
+                        "simulated": True}
+                send_json(self, region_faults.synthetic_status, json.dumps(body).encode())
             elif path.startswith("/api/"):
                 body = {"region": region, "path": path, "status": document["status"],
                         "simulated": True}

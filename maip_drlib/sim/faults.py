@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 OutageMode = Literal["refuse", "hang"]
+ApiFaultKind = Literal["refuse", "hang", "5xx", "throttle"]
 PromotionMode = Literal["normal", "stuck", "fail"]
 ReplicatorState = Literal["RUNNING", "FAILED", "CREATING", "UPDATING", "DELETING"]
 
@@ -42,6 +43,31 @@ class AlbFault:
 
 
 @dataclass(frozen=True)
+class ApiFault:
+    """One AWS API fault: which calls it hits, what they get, and for how many calls.
+
+    ``service`` is the SigV4 signing name (``rds``, ``eks``, ``route53``, ``monitoring``, ...)
+    or ``*``; ``region`` the signing region or ``*``. ``kind``: ``refuse`` (connection dropped),
+    ``hang`` (no answer, bounded), ``5xx`` (HTTP ``status``, ``ServiceUnavailable`` by default)
+    or ``throttle`` (the service's own throttling error: ``Throttling`` for query and rest-xml
+    services, ``ThrottlingException`` for JSON services, ``TooManyRequestsException`` with HTTP
+    429 for rest-json services, unless ``code``/``status`` say otherwise). ``remaining``: how
+    many more requests it hits (a burst), None for a persistent fault (``hang`` is always
+    persistent). Global services (Route 53, IAM, STS) are hit only by a fault naming them.
+    """
+
+    kind: ApiFaultKind
+    service: str = "*"
+    region: str = "*"
+    status: int | None = None
+    code: str | None = None
+    remaining: int | None = None
+
+    def matches(self, service: str | None, region: str | None) -> bool:
+        return (self.service in ("*", service)) and (self.region in ("*", region))
+
+
+@dataclass(frozen=True)
 class RegionFaults:
     """Faults that apply to one region."""
 
@@ -50,6 +76,12 @@ class RegionFaults:
     # Pods that never become ready: None, or a waiting reason such as CrashLoopBackOff.
     pods_never_ready: str | None = None
     alb: AlbFault = field(default_factory=AlbFault)
+    # The Kubernetes API alone refuses or hangs (the AWS APIs and endpoint are unaffected).
+    kube_api: OutageMode | None = None
+    # Every node reports Ready=False while the Kubernetes API answers.
+    nodes_not_ready: bool = False
+    # Non-health application paths (the synthetic request) answer this status; health stays.
+    synthetic_status: int | None = None
 
 
 @dataclass(frozen=True)
@@ -62,12 +94,23 @@ class FaultSnapshot:
     lag_seconds: dict[str, float] = field(default_factory=dict)
     replicator_state: ReplicatorState = "RUNNING"
     promotion: PromotionMode = "normal"
+    # AWS API faults, consulted in order (first match wins); bursts count down.
+    api_faults: tuple[ApiFault, ...] = ()
+    # EKS node group updates end Failed (the scaling is left as it was).
+    nodegroup_update_fails: bool = False
+    # Route 53 changes stay PENDING (never INSYNC) while set.
+    route53_change_stuck: bool = False
 
     def region(self, name: str) -> RegionFaults:
         return self.regions.get(name, RegionFaults())
 
     def region_down(self, name: str) -> bool:
         return self.region(name).outage is not None
+
+    def kube_api_mode(self, name: str) -> OutageMode | None:
+        """How the region's Kubernetes API misbehaves: region outage first, then its own."""
+        region = self.region(name)
+        return region.outage or region.kube_api
 
 
 class FaultState:
@@ -112,8 +155,13 @@ class FaultState:
         return self._update_region(region, outage=mode)
 
     def restore_region(self, region: str) -> FaultSnapshot:
+        """Region back: its outage, endpoint, pod, ALB, Kubernetes, node and API faults end."""
+        with self._changed:
+            kept = tuple(fault for fault in self._snapshot.api_faults if fault.region != region)
+            self._snapshot = replace(self._snapshot, api_faults=kept)
         return self._update_region(region, outage=None, endpoint=EndpointFault(),
-                                   pods_never_ready=None, alb=AlbFault())
+                                   pods_never_ready=None, alb=AlbFault(), kube_api=None,
+                                   nodes_not_ready=False, synthetic_status=None)
 
     def set_endpoint(self, region: str, http_status: int = 200,
                      down_components: tuple[str, ...] = ()) -> FaultSnapshot:
@@ -154,3 +202,69 @@ class FaultState:
 
     def set_promotion(self, mode: PromotionMode) -> FaultSnapshot:
         return self._update(promotion=mode)
+
+    def set_kube_api(self, region: str, mode: OutageMode | None) -> FaultSnapshot:
+        """Only ``region``'s Kubernetes API refuses or hangs (None: it answers again)."""
+        return self._update_region(region, kube_api=mode)
+
+    def set_nodes_not_ready(self, region: str, not_ready: bool = True) -> FaultSnapshot:
+        """Every node of ``region`` reports NotReady while the API answers (False: Ready)."""
+        return self._update_region(region, nodes_not_ready=not_ready)
+
+    def set_synthetic_status(self, region: str, status: int | None) -> FaultSnapshot:
+        """``region``'s application paths answer ``status`` while health stays (None: clear)."""
+        if status is not None and not 100 <= status <= 599:
+            raise ValueError("synthetic status must be an HTTP status 100..599")
+        return self._update_region(region, synthetic_status=status)
+
+    def add_api_fault(self, fault: ApiFault) -> FaultSnapshot:
+        """Add an AWS API fault (see ``ApiFault``); later faults match after earlier ones."""
+        if fault.kind not in ("refuse", "hang", "5xx", "throttle"):
+            raise ValueError(f"unknown API fault kind {fault.kind!r}")
+        if fault.remaining is not None and fault.remaining < 1:
+            raise ValueError("an API fault burst must hit at least 1 call")
+        if fault.kind == "hang" and fault.remaining is not None:
+            raise ValueError("a hang API fault is persistent (no burst count)")
+        if fault.status is not None and not 400 <= fault.status <= 599:
+            raise ValueError("an API fault status must be 400..599")
+        with self._changed:
+            return self._set(api_faults=(*self._snapshot.api_faults, fault))
+
+    def clear_api_faults(self, service: str | None = None,
+                         region: str | None = None) -> FaultSnapshot:
+        """Remove API faults (all, or those for exactly this service and/or region)."""
+        with self._changed:
+            kept = tuple(fault for fault in self._snapshot.api_faults
+                         if (service is not None and fault.service != service)
+                         or (region is not None and fault.region != region))
+            return self._set(api_faults=kept)
+
+    def take_api_fault(self, service: str | None, region: str | None) -> ApiFault | None:
+        """The first API fault matching a request, counting one call off a burst."""
+        with self._changed:
+            faults = list(self._snapshot.api_faults)
+            for index, fault in enumerate(faults):
+                if not fault.matches(service, region):
+                    continue
+                if fault.remaining is not None:
+                    if fault.remaining <= 1:
+                        del faults[index]
+                    else:
+                        faults[index] = replace(fault, remaining=fault.remaining - 1)
+                    self._set(api_faults=tuple(faults))
+                return fault
+            return None
+
+    def _set(self, **changes: object) -> FaultSnapshot:
+        # Caller holds the lock.
+        self._snapshot = replace(self._snapshot, **changes)  # type: ignore[arg-type]
+        self._changed.notify_all()
+        return self._snapshot
+
+    def set_nodegroup_update_fails(self, fails: bool = True) -> FaultSnapshot:
+        """EKS node group updates end ``Failed`` with an error (False: they succeed)."""
+        return self._update(nodegroup_update_fails=fails)
+
+    def set_route53_change_stuck(self, stuck: bool = True) -> FaultSnapshot:
+        """Route 53 changes read PENDING while set (False: they reach INSYNC as usual)."""
+        return self._update(route53_change_stuck=stuck)

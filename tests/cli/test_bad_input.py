@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,36 @@ CASES = {
     "scaling out of order": (
         "[topology]\nfailover_scaling = { min_size = 9, max_size = 20, desired_size = 8 }\n",
         "topology.failover_scaling"),
+    "missing target kind": ("[targets.x]\ntime_scale = 1\n", "targets.x.kind"),
+    "missing sim control URL": (
+        "[targets.s]\nkind = 'sim'\n[targets.s.regions.us-east-1]\n"
+        "endpoint_url = 'http://127.0.0.1:1'\n[targets.s.regions.us-west-2]\n"
+        "endpoint_url = 'http://127.0.0.1:1'\n", "targets.s.control_url"),
+    "missing live regions": ("[targets.p]\nkind = 'live'\n", "targets.p.regions"),
+    "missing scaling key": (
+        "[topology]\nfailover_scaling = { min_size = 1, max_size = 2 }\n",
+        "topology.failover_scaling.desired_size"),
+    "unknown nested key": ("[topology.primary]\ncolour = 'red'\n", "topology.primary.colour"),
+    "wrong type of a string": ("[topology]\nnamespace = 3\n", "topology.namespace"),
+    "non-positive lease TTL (a deadline)": ("[topology]\nlease_ttl_s = -1\n",
+                                            "topology.lease_ttl_s"),
+    "non-positive failover replicas": ("[topology]\nfailover_replicas = 0\n",
+                                       "topology.failover_replicas"),
+    "target name that is not a name": ("[targets.'a b']\nkind = 'embedded'\n",
+                                       "targets.a b"),
+    "default target not defined": ("default_target = 'prod'\n", "default_target"),
+    "endpoint URL that is not a URL": (
+        "[targets.p]\nkind = 'live'\n[targets.p.regions.us-east-1]\n"
+        "endpoint_url = 'not a url'\n[targets.p.regions.us-west-2]\n",
+        "targets.p.regions.us-east-1.endpoint_url"),
+    "kube context missing from the kubeconfig": (
+        "[targets.p]\nkind = 'live'\n[targets.p.regions.us-east-1]\n"
+        "kubeconfig = 'kubeconfig.yaml'\nkube_context = 'elsewhere'\n"
+        "[targets.p.regions.us-west-2]\n", "targets.p.regions.us-east-1.kube_context"),
+    "unreadable kubeconfig": (
+        "[targets.p]\nkind = 'live'\n[targets.p.regions.us-east-1]\n"
+        "kubeconfig = 'broken.yaml'\n[targets.p.regions.us-west-2]\n",
+        "targets.p.regions.us-east-1.kubeconfig"),
     "non-loopback control URL": (
         "[targets.s]\nkind = 'sim'\ncontrol_url = 'http://10.0.0.5:8080'\n"
         "[targets.s.regions.us-east-1]\nendpoint_url = 'http://127.0.0.1:1'\n"
@@ -34,12 +65,112 @@ def test_config_check_rejects_with_one_line(case: str, tmp_path: Path, maip_dr) 
     text, culprit = CASES[case]
     config = tmp_path / "bad.toml"
     config.write_text(text)
+    (tmp_path / "kubeconfig.yaml").write_text(
+        "apiVersion: v1\ncontexts:\n- name: maip-prod\n  context: {cluster: c, user: u}\n")
+    (tmp_path / "broken.yaml").write_text("contexts: [unclosed\n")
     result = maip_dr(["config", "check", str(config)])
     assert result.returncode == 2, result
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert "Traceback" not in result.stderr
     assert str(config) in lines[0] and culprit in lines[0], lines[0]
+
+
+def assert_one_line(result: subprocess.CompletedProcess[str], code: int,
+                    *culprits: str) -> str:
+    assert result.returncode == code, (result.returncode, result.stderr[-2000:])
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert all(culprit in lines[0] for culprit in culprits), lines[0]
+    return lines[0]
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize("command", [["readiness"], ["gameday"], ["plan"]])
+def test_bad_config_through_every_command(command: list[str], tmp_path: Path,
+                                          maip_dr) -> None:
+    """The same one line from readiness, gameday and plan as from config check; no call."""
+    config = tmp_path / "bad.toml"
+    config.write_text(CASES["non-loopback control URL"][0])
+    assert_one_line(maip_dr(["--config", str(config), *command]), 2, str(config),
+                    "targets.s.control_url")
+
+
+# A sim target whose endpoints nothing listens on: a guard must refuse before any call.
+UNREACHED_SIM = (
+    "[targets.rehearsal]\nkind = 'sim'\ncontrol_url = 'http://127.0.0.1:9'\n"
+    "[targets.rehearsal.regions.us-east-1]\nendpoint_url = 'http://127.0.0.1:9'\n"
+    "[targets.rehearsal.regions.us-west-2]\nendpoint_url = 'http://127.0.0.1:9'\n"
+    "[targets.prod]\nkind = 'live'\n[targets.prod.regions.us-east-1]\n"
+    "endpoint_url = 'http://127.0.0.1:9'\n[targets.prod.regions.us-west-2]\n"
+    "endpoint_url = 'http://127.0.0.1:9'\n")
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize("args, culprits", [
+    (["gameday", "--dr-execute", "--dr-confirm", "prod"], ["--dr-confirm", "'rehearsal'",
+                                                          "'prod'"]),
+    (["gameday", "--dr-execute"], ["--dr-confirm", "missing"]),
+    (["stage", "failover", "1", "--dr-execute", "--dr-confirm", "rehearsl"],
+     ["--dr-confirm", "'rehearsl'"]),
+])
+def test_dr_confirm_mismatch_is_refused_before_any_call(args: list[str], culprits: list[str],
+                                                        tmp_path: Path, maip_dr) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(UNREACHED_SIM)
+    line = assert_one_line(maip_dr(["--config", str(config), "--target", "rehearsal", *args],
+                                   cwd=tmp_path), 3, *culprits)
+    assert "nothing was called" in line
+    assert not (tmp_path / "reports").exists()
+
+
+@pytest.mark.cli
+def test_live_gameday_without_declared_outage_is_refused(tmp_path: Path, maip_dr) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(UNREACHED_SIM)
+    assert_one_line(maip_dr(["--config", str(config), "--target", "prod", "gameday",
+                             "--dr-execute", "--dr-confirm", "prod"], cwd=tmp_path), 3,
+                    "--dr-declare-outage")
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize("value", ["0", "-3", "soon", "inf"])
+def test_non_positive_lease_ttl_option(value: str, maip_dr) -> None:
+    assert_one_line(maip_dr(["gameday", "--dr-lease-ttl", value]), 2, "--dr-lease-ttl",
+                    repr(value))
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize("command", [["gameday"], ["stage", "failover", "1"]])
+def test_bad_drill_id_before_anything_starts(command: list[str], maip_dr) -> None:
+    assert_one_line(maip_dr([*command, "--drill-id", "../escape"]), 2, "--drill-id",
+                    "'../escape'")
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize("command", [["readiness"], ["gameday"]])
+def test_unknown_target_is_one_line(command: list[str], tmp_path: Path, maip_dr) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text("[targets.rehearsal]\nkind = 'embedded'\n")
+    assert_one_line(maip_dr(["--config", str(config), "--target", "prod", *command]), 2,
+                    "--target", "'prod'", "rehearsal")
+
+
+@pytest.mark.parametrize("steps, culprit", [
+    (((10, 90), (50, 40), (100, 0)), "step 2"),
+    (((10, 90), (90, 10)), "last step"),
+    (((-10, 110), (100, 0)), "step 1"),
+    ((), "no steps"),
+])
+def test_traffic_weights_must_sum_to_100_and_end_at_100_0(steps, culprit: str) -> None:
+    """Library level: the weights come from features/failback.feature, not from the CLI."""
+    from maip_drlib.drill.traffic import validate_steps
+    from maip_drlib.errors import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        validate_steps(steps)
+    assert culprit in str(caught.value) and caught.value.exit_code == 2
 
 
 @pytest.mark.cli

@@ -69,14 +69,18 @@ def test_sigkill_in_failover_stage_2_then_resume(sim: SimUpProcess) -> None:
     assert scan.records[-1]["kind"] != "drill.end"
     assert not (drill / "attempt-1" / "manifest.json").exists()
 
+    # The killed attempt still holds the drill lease: the operator takes it over, saying why.
     resumed = sim.maip_dr(["gameday", *FLAGS, "--drill-id", "kill-test",
-                           "--resume-from", "failover:2"], timeout=600)
+                           "--resume-from", "failover:2",
+                           "--dr-break-lease", "attempt 1 killed (evidence test)"], timeout=600)
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     assert sorted(p.name for p in drill.iterdir() if p.name.startswith("attempt")) == [
         "attempt-1", "attempt-2"]
     second = scan_journal(drill / "attempt-2" / "journal.jsonl").records
     resumed_record = next(r for r in second if r["kind"] == "drill.resumed")
     assert resumed_record["interrupted_in"] == "failover stage 2"
+    broken = next(r for r in second if r["kind"] == "lease.broken")
+    assert "attempt 1 killed" in json.dumps(broken)
     assert second[0]["prev"] == scan.records[-1]["hash"]  # one chain across attempts
     summary = json.loads((drill / "attempt-2" / "summary.json").read_text())
     stages = {(s["phase"], s["stage"]) for s in summary["stages"] if s.get("stage")}

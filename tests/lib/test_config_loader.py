@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -51,10 +52,20 @@ time_scale = 1
 """
 
 
+KUBECONFIG = """apiVersion: v1
+kind: Config
+contexts:
+- name: maip-prod
+  context: {cluster: c, user: u}
+- name: dr
+  context: {cluster: c, user: u}
+"""
+
+
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
     (tmp_path / "kube").mkdir()
-    (tmp_path / "kube" / "config").write_text("apiVersion: v1\n")
+    (tmp_path / "kube" / "config").write_text(KUBECONFIG)
     (tmp_path / "ca.pem").write_text("not checked here\n")
     return tmp_path
 
@@ -275,3 +286,56 @@ def test_default_target_must_exist(folder: Path):
 def test_topology_region_is_fixed(folder: Path):
     message = error_of(folder, "[topology.primary]\nregion = 'us-west-2'\n")
     assert "topology.primary.region" in message
+
+
+LIVE_WITH_KUBECONFIG = (
+    "[targets.p]\nkind = 'live'\n[targets.p.regions.us-east-1]\nkubeconfig = 'kube/config'\n"
+    "{context}[targets.p.regions.us-west-2]\n")
+
+
+def test_kube_context_missing_from_kubeconfig(folder: Path):
+    message = error_of(folder, LIVE_WITH_KUBECONFIG.format(context="kube_context = 'other'\n"))
+    assert "targets.p.regions.us-east-1.kube_context" in message
+    assert "'other'" in message and "maip-prod" in message  # names what the file has
+
+
+def test_default_kube_context_checked_too(folder: Path):
+    (folder / "kube" / "config").write_text("apiVersion: v1\ncontexts: []\n")
+    message = error_of(folder, LIVE_WITH_KUBECONFIG.format(context=""))
+    assert "'maip-prod'" in message and "has: none" in message
+
+
+@pytest.mark.parametrize("content, expected", [
+    (b"contexts: [unclosed\n", "not valid YAML"),
+    (b"\xff\xfe\x00bad", "not UTF-8"),
+    (b"- just\n- a list\n", "expected a YAML mapping"),
+    (b"contexts: 3\n", "not a list"),
+])
+def test_unreadable_kubeconfig(folder: Path, content: bytes, expected: str):
+    (folder / "kube" / "config").write_bytes(content)
+    message = error_of(folder, LIVE_WITH_KUBECONFIG.format(context=""))
+    assert "targets.p.regions.us-east-1.kubeconfig" in message and expected in message
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a file whatever its mode")
+def test_kubeconfig_without_read_permission(folder: Path):
+    path = folder / "kube" / "config"
+    path.chmod(0)
+    try:
+        message = error_of(folder, LIVE_WITH_KUBECONFIG.format(context=""))
+    finally:
+        path.chmod(0o600)
+    assert "cannot read kubeconfig" in message
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "inf", "nan", "'60'"])
+def test_lease_ttl_must_be_a_finite_positive_number(folder: Path, value: str):
+    message = error_of(folder, f"[topology]\nlease_ttl_s = {value}\n")
+    assert "topology.lease_ttl_s" in message
+
+
+def test_lease_settings_load_and_show(folder: Path):
+    config = load_config(write(folder, "[topology]\nlease_table = 't'\nlease_ttl_s = 5\n"))
+    assert config.topology.lease_table == "t" and config.topology.lease_ttl_s == 5.0
+    assert "lease_ttl_s: 5.0" in describe_config(config)
+    assert Topology().lease_table == "maip-dr-drill-lease" and Topology().lease_ttl_s == 60.0

@@ -1,4 +1,9 @@
-"""boto3 clients for the simulation's own moto server: dummy credentials, loopback, few retries.
+"""boto3 clients for the simulation's own moto server: dummy credentials, loopback, no retries.
+
+Used to seed the simulation (callers that poll pass their own, shorter, settings). A create
+must not be retried: on a loaded machine a first attempt that outlives the read timeout still
+succeeds in moto, and the retry then fails with "already exists"; hence one attempt and a read
+timeout long enough for a busy 2-core machine.
 
 Not supported: any endpoint but the simulation's loopback server.
 """
@@ -11,9 +16,9 @@ from maip_drlib.config import SIM_ACCESS_KEY_ID, SIM_SECRET_ACCESS_KEY
 from maip_drlib.loopback import is_loopback_url
 
 SIM_CLIENT_CONFIG_KWARGS: dict[str, Any] = {
-    "retries": {"max_attempts": 2, "mode": "standard"},
-    "connect_timeout": 2,
-    "read_timeout": 5,
+    "retries": {"max_attempts": 1, "mode": "standard"},
+    "connect_timeout": 5,
+    "read_timeout": 60,
 }
 
 

@@ -12,26 +12,35 @@ is for. Then:
   us-east-1 outage. STS signed for another region is that region's endpoint.
 - ``route53_control_plane_impaired``: every Route 53 API call gets HTTP 503 with a Route 53
   XML error (code ``ServiceUnavailable``).
-- Hook for later faults (5xx or throttling per region and service): ``add_rule`` takes a
-  ``Rule`` (scope, snapshot) -> ``Decision | None``, consulted in order after the faults above;
-  ``error_decision`` builds an answer. Not supported yet: a ready-made throttling rule, and
-  protocol-aware error bodies for services other than Route 53 (a rule supplies its own body).
+- API faults (``FaultState.add_api_fault``, per service and region, a burst of N calls or
+  persistent): ``refuse``/``hang`` as above; ``5xx`` and ``throttle`` answer the error in the
+  service's own protocol (``api_fault_decision``): query services (RDS, ELBv2, STS, IAM) and
+  rest-xml (Route 53) an XML ``ErrorResponse``; EC2 its ``Response/Errors`` XML; JSON services
+  (DynamoDB, ECR, Secrets Manager, Service Quotas) ``__type``; rest-json (EKS, MSK)
+  ``x-amzn-ErrorType``; CloudWatch (``monitoring``, smithy RPC v2 CBOR) a CBOR body with the
+  query-compatible ``x-amzn-query-error`` header. botocore sees the real error codes
+  (``Throttling``, ``ThrottlingException``, ``TooManyRequestsException`` with HTTP 429,
+  ``ServiceUnavailable``) and retries them as it would against AWS.
+- Extra rules: ``add_rule`` takes a ``Rule`` (scope, snapshot) -> ``Decision | None``,
+  consulted after the faults above. Not supported: services outside the list above get the
+  JSON body.
 
 Unsigned requests (moto's own ``/moto-api``) always pass.
 """
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 from urllib.parse import parse_qs
 
-from maip_drlib.sim.faults import FaultSnapshot, FaultState
+from maip_drlib.sim.faults import ApiFault, FaultSnapshot, FaultState
 
 DEFAULT_HANG_LIMIT_S = 120.0
 GLOBAL_SERVICES = frozenset({"route53", "iam", "sts"})
@@ -113,6 +122,79 @@ def route53_unavailable() -> Decision:
     )
 
 
+QUERY_SERVICES = frozenset({"rds", "elasticloadbalancing", "sts", "iam", "route53"})
+REST_JSON_SERVICES = frozenset({"eks", "kafka"})
+CBOR_SERVICES = frozenset({"monitoring"})
+
+
+def default_error(kind: str, service: str | None) -> tuple[int, str]:
+    """HTTP status and error code a real service answers for a throttle or a 5xx."""
+    if kind == "throttle":
+        if service in REST_JSON_SERVICES:
+            return 429, "TooManyRequestsException"
+        if service in QUERY_SERVICES or service in CBOR_SERVICES:
+            return 400, "Throttling"
+        if service == "ec2":
+            return 503, "RequestLimitExceeded"
+        return 400, "ThrottlingException"
+    return 503, "ServiceUnavailable"
+
+
+def _cbor_text(value: str) -> bytes:
+    data = value.encode("utf-8")
+    if len(data) < 24:
+        return bytes([0x60 + len(data)]) + data
+    if len(data) < 256:
+        return bytes([0x78, len(data)]) + data
+    return bytes([0x79]) + len(data).to_bytes(2, "big") + data
+
+
+def _cbor_map(items: dict[str, str]) -> bytes:
+    out = bytes([0xA0 + len(items)])
+    for key, value in items.items():
+        out += _cbor_text(key) + _cbor_text(value)
+    return out
+
+
+def api_fault_decision(fault: ApiFault, scope: RequestScope) -> Decision:
+    """The answer an API fault gives, in the protocol of the request's service."""
+    if fault.kind == "refuse":
+        return REFUSE
+    if fault.kind == "hang":
+        return HANG
+    status, code = default_error(fault.kind, scope.service)
+    status = fault.status or status
+    code = fault.code or code
+    message = (f"Rate exceeded (simulated {fault.kind} fault)" if fault.kind == "throttle"
+               else f"Service unavailable (simulated {fault.kind} fault)")
+    request_id = str(uuid.uuid4())
+    sender = "Sender" if status < 500 else "Receiver"
+    service = scope.service
+    if service in QUERY_SERVICES:
+        namespace = (' xmlns="https://route53.amazonaws.com/doc/2013-04-01/"'
+                     if service == "route53" else "")
+        body = (f'<?xml version="1.0"?>\n<ErrorResponse{namespace}><Error><Type>{sender}</Type>'
+                f"<Code>{code}</Code><Message>{message}</Message></Error>"
+                f"<RequestId>{request_id}</RequestId></ErrorResponse>")
+        return error_decision(status, "text/xml", body)
+    if service == "ec2":
+        body = (f'<?xml version="1.0"?>\n<Response><Errors><Error><Code>{code}</Code>'
+                f"<Message>{message}</Message></Error></Errors>"
+                f"<RequestID>{request_id}</RequestID></Response>")
+        return error_decision(status, "text/xml", body)
+    if service in REST_JSON_SERVICES:
+        decision = error_decision(status, "application/json",
+                                  json.dumps({"message": message}))
+        return replace(decision, headers=(*decision.headers, ("x-amzn-ErrorType", code)))
+    if service in CBOR_SERVICES:
+        return Decision("error", status=status, headers=(
+            ("Content-Type", "application/cbor"), ("smithy-protocol", "rpc-v2-cbor"),
+            ("x-amzn-RequestId", request_id), ("x-amzn-query-error", f"{code};{sender}"),
+        ), body=_cbor_map({"__type": code, "message": message}))
+    return error_decision(status, "application/x-amz-json-1.0",
+                          json.dumps({"__type": code, "message": message}))
+
+
 def fault_decision(scope: RequestScope, snapshot: FaultSnapshot) -> Decision:
     """What the FaultState does to a request with this scope."""
     if scope.service == "route53" and snapshot.route53_control_plane_impaired:
@@ -146,6 +228,20 @@ class FaultMiddleware:
         """Release hanging requests (they are dropped) so the server can stop."""
         self._stopping.set()
 
+    def _api_fault(self, scope: RequestScope) -> ApiFault | None:
+        """The API fault this request meets (global services only by their own name)."""
+        if scope.service in GLOBAL_SERVICES and scope.region == GLOBAL_SIGNING_REGION:
+            snapshot = self.faults.snapshot()
+            if not any(fault.service == scope.service and fault.matches(scope.service,
+                                                                        scope.region)
+                       for fault in snapshot.api_faults):
+                return None
+        return self.faults.take_api_fault(scope.service, scope.region)
+
+    def _hang_fault_present(self, scope: RequestScope) -> bool:
+        return any(fault.kind == "hang" and fault.matches(scope.service, scope.region)
+                   for fault in self.faults.snapshot().api_faults)
+
     def decide(self, scope: RequestScope, snapshot: FaultSnapshot) -> Decision:
         decision = fault_decision(scope, snapshot)
         if decision.kind != "pass":
@@ -172,6 +268,13 @@ class FaultMiddleware:
         if scope.region is None and scope.service is None:
             return self.app(environ, start_response)
         decision = self._decide_waiting(scope)
+        if decision.kind == "pass":
+            api_fault = self._api_fault(scope)
+            if api_fault is not None:
+                decision = api_fault_decision(api_fault, scope)
+                if decision.kind == "hang":
+                    self._hold_body(scope)
+                    decision = REFUSE
         if decision.kind == "refuse":
             _drop_connection(environ)
             raise ConnectionAbortedError("simulated regional outage: connection refused")
@@ -181,6 +284,13 @@ class FaultMiddleware:
             start_response(f"{decision.status} {_reason(decision.status)}", headers)
             return [decision.body]
         return self.app(environ, start_response)
+
+
+    def _hold_body(self, scope: RequestScope) -> None:
+        deadline = time.monotonic() + self.hang_limit_s
+        while (self._hang_fault_present(scope) and not self._stopping.is_set()
+               and time.monotonic() < deadline):
+            self.faults.wait_for_change(_HANG_POLL_S)
 
 
 def _reason(status: int) -> str:

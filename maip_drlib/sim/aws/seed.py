@@ -257,6 +257,14 @@ def _seed_canary_table(endpoint_url: str, topology: Topology) -> None:
         )
 
 
+def _seed_lease_table(endpoint_url: str, topology: Topology) -> None:
+    """The drill lease table (docs/lease.md): in the DR region only, the one that survives."""
+    from maip_drlib.drill.lease import create_lease_table
+
+    create_lease_table(sim_client("dynamodb", topology.secondary.region, endpoint_url),
+                       topology.lease_table)
+
+
 def _seed_replicator(endpoint_url: str, topology: Topology, result: SeedResult) -> None:
     source = result.regions[topology.primary.region]
     target = result.regions[topology.secondary.region]
@@ -397,6 +405,7 @@ def seed_topology(endpoint_url: str, topology: Topology, *,
         result.ecr_images = {region: future.result() for region, future in images.items()}
     _seed_dynamodb(endpoint_url, topology, result)
     _seed_canary_table(endpoint_url, topology)
+    _seed_lease_table(endpoint_url, topology)
     _seed_replicator(endpoint_url, topology, result)
     _seed_route53(endpoint_url, topology, result)
     return result

@@ -110,7 +110,9 @@ class KubeController:
         self._sync_nodes(now)
         fault = None
         if self.faults is not None:
-            fault = self.faults.snapshot().region(self.region).pods_never_ready
+            region_faults = self.faults.snapshot().region(self.region)
+            fault = region_faults.pods_never_ready
+            self._apply_nodes_fault(region_faults.nodes_not_ready)
         nodes, _ = self.cluster.list("nodes")
         ready_nodes = {node["metadata"]["name"]: node["status"]["addresses"][0]["address"]
                        for node in nodes if objects.node_is_ready(node)}
@@ -153,6 +155,17 @@ class KubeController:
             elif now >= ready_at:
                 self.cluster.set_nodes_ready(True, [name])
                 del self._node_ready_at[name]
+
+    def _apply_nodes_fault(self, not_ready: bool) -> None:
+        """The ``nodes_not_ready`` fault: every node NotReady; when it ends, Ready again."""
+        if not_ready:
+            self.cluster.set_nodes_ready(False)
+            self._nodes_faulted = True
+        elif getattr(self, "_nodes_faulted", False):
+            self._nodes_faulted = False
+            pending = set(self._node_ready_at)
+            self.cluster.set_nodes_ready(True, [name for name in self.cluster.node_names()
+                                                if name not in pending])
 
     def _drop_orphans(self, owned: list[dict[str, Any]], node_names: set[str],
                       load: Counter[str | None]) -> list[dict[str, Any]]:

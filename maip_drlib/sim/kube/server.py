@@ -6,7 +6,9 @@ the SAME port. ``hang`` accepts connections (the TLS handshake completes) but an
 request until the fault changes or ``hang_max_seconds`` pass, then closes; when the fault
 clears in time the waiting request is answered. Faults come from a ``FaultState`` (with
 ``follow_faults``) and/or the explicit ``refuse()``, ``hang()`` and ``resume()`` methods.
-Node readiness is NOT tied to outages: drive it with ``KubeCluster.set_nodes_ready``.
+A region's ``kube_api`` fault (refuse/hang of the Kubernetes API alone) is followed the same
+way. Node readiness is NOT tied to outages: drive it with ``KubeCluster.set_nodes_ready`` or
+the ``nodes_not_ready`` fault (the controller applies it).
 
 Not supported: addresses other than 127.0.0.1, client certificates, HTTP/2.
 """
@@ -184,7 +186,7 @@ class FakeKubeApiServer:
         if self._manual_mode is not None:
             return self._manual_mode
         if self.follow_faults and self.faults is not None:
-            return self.faults.snapshot().region(self.region).outage
+            return self.faults.snapshot().kube_api_mode(self.region)
         return None
 
     def _set_manual_mode(self, mode: OutageMode | None) -> None:

@@ -14,8 +14,10 @@ group that is not ACTIVE refuses another update (``ResourceInUseException``).
 
 This patch does all that; the update completes after ``SimDurations.nodegroup_update_s``
 simulated seconds (state advances lazily when the node group or its updates are described).
-The scaling config is applied at the call (as moto does). Not supported: cluster updates in
-``DescribeUpdate`` (only node group updates are recorded), ``Failed`` updates, nextToken paging.
+The scaling config is applied at the call (as moto does). With the ``nodegroup_update_fails``
+fault an update ends ``Failed`` (error ``AsgInstanceLaunchFailures``) and the scaling config
+goes back to what it was. Not supported: cluster updates in ``DescribeUpdate`` (only node group
+updates are recorded), nextToken paging.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from maip_drlib.sim.aws.patches._support import MOTO_VERSION, check_moto_version
 
 PATCH_NAME = "eks_nodegroup_updates"
 _UPDATES_ATTR = "maip_updates"
+_PREVIOUS_ATTR = "maip_scaling_before_update"
 _SCALING_PARAM_TYPES = {"minSize": "MinSize", "maxSize": "MaxSize", "desiredSize": "DesiredSize"}
 
 __all__ = ["MOTO_VERSION", "PATCH_NAME", "apply", "scaling_problem"]
@@ -73,12 +76,28 @@ def _advance(nodegroup: Any) -> None:
         running = False
         for update in _updates(nodegroup).values():
             if update.body["status"] == "InProgress":
-                if now >= update.complete_at:
-                    update.body["status"] = "Successful"
-                else:
+                if now < update.complete_at:
                     running = True
+                elif sim.faults.snapshot().nodegroup_update_fails:
+                    _fail(nodegroup, update)
+                else:
+                    update.body["status"] = "Successful"
         if _updates(nodegroup):
             nodegroup.status = "UPDATING" if running else "ACTIVE"
+
+
+def _fail(nodegroup: Any, update: RecordedUpdate) -> None:
+    """The ``nodegroup_update_fails`` fault: the update ends Failed, the scaling unchanged."""
+    previous = getattr(nodegroup, _PREVIOUS_ATTR, {}).pop(update.body["id"], None)
+    if previous is not None:
+        nodegroup.scaling_config = dict(previous)
+    update.body["status"] = "Failed"
+    update.body["errors"] = [{
+        "errorCode": "AsgInstanceLaunchFailures",
+        "errorMessage": "Could not launch On-Demand Instances. InsufficientInstanceCapacity "
+                        "(simulated fault)",
+        "resourceIds": [nodegroup.nodegroup_name],
+    }]
 
 
 def _find_nodegroup(backend: Any, cluster_name: str, nodegroup_name: str | None) -> Any:
@@ -126,6 +145,7 @@ def _update_config(original: Any) -> Any:
                 )
             # Never mutate moto's shared default scaling dict in place.
             nodegroup.scaling_config = dict(nodegroup.scaling_config)
+        previous_scaling = dict(nodegroup.scaling_config)
         body = original(self, cluster_name, nodegroup_name, **kwargs)
         params = [param for param in body["params"] if param["type"] != "ScalingConfig"]
         for key, value in (scaling or {}).items():
@@ -134,6 +154,11 @@ def _update_config(original: Any) -> Any:
         body.update(id=str(uuid.uuid4()), status="InProgress", params=params)
         sim = runtime.current()
         with sim.lock:
+            previous_by_id = getattr(nodegroup, _PREVIOUS_ATTR, None)
+            if previous_by_id is None:
+                previous_by_id = {}
+                setattr(nodegroup, _PREVIOUS_ATTR, previous_by_id)
+            previous_by_id[body["id"]] = previous_scaling
             _updates(nodegroup)[body["id"]] = RecordedUpdate(
                 body=body, complete_at=sim.deadline_after(sim.durations.nodegroup_update_s)
             )

@@ -9,7 +9,8 @@ have it (typically within 60 s), then ``INSYNC``; the ``resource_record_sets_cha
 polls ``GetChange``.
 
 This patch gives each change a fresh id, ``PENDING`` until ``SimDurations.route53_change_s``
-simulated seconds have passed. Not supported: ``NoSuchChange`` for unknown ids (they read
+simulated seconds have passed; while the ``route53_change_stuck`` fault is set, changes made by
+this patch read PENDING. Not supported: ``NoSuchChange`` for unknown ids (they read
 ``INSYNC``, as moto does, so the ids moto makes for hosted zone creation keep working).
 """
 
@@ -35,7 +36,11 @@ def change_status(change_id: str) -> str:
     bare = change_id.rsplit("/", 1)[-1]
     with sim.lock:
         insync_at = sim.route53_changes.get(bare)
-    return "PENDING" if insync_at is not None and sim.now() < insync_at else "INSYNC"
+    if insync_at is None:
+        return "INSYNC"
+    if sim.faults.snapshot().route53_change_stuck or sim.now() < insync_at:
+        return "PENDING"
+    return "INSYNC"
 
 
 def _change(original: Any) -> Any:

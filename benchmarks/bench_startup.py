@@ -1,0 +1,104 @@
+"""Benchmark 3: start-up. Import and collection of the readiness scenarios (a fresh
+``python -m pytest --collect-only -m readiness``, as ``maip-dr readiness`` runs it), the
+interpreter floor beside it, the heaviest imports (``-X importtime``), and the embedded
+simulation coming up (``startup_probe``), each in fresh processes, alternating.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from benchmarks.procs import REPO, Timed, clean_env
+from benchmarks.stats import summary
+
+GOAL_COLLECT_S = 1.2
+GOAL_SIM_READY_S = 3.0
+
+
+def _collect_command() -> list[str]:
+    """What ``maip-dr readiness`` runs (drill/pytest_runner.py), collecting only."""
+    results = Path(tempfile.gettempdir()) / "maip-bench-collect-results.json"
+    return [sys.executable, "-m", "pytest", str(REPO / "steps"), "--rootdir", str(REPO),
+            "-p", "no:cacheprovider", "-m", "readiness", "--collect-only", "-q", "--no-header",
+            "--dr-results", str(results)]
+
+
+def _timed(command: list[str], env: dict[str, str]) -> Timed:
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO,
+                          timeout=300, check=False)
+    return time.perf_counter() - started, done
+
+
+def import_profile(env: dict[str, str], top: int = 12) -> list[dict[str, Any]]:
+    """Import time of the collection run by top-level package: the sum of each module's own
+    (self) time, so nothing is counted twice whoever imported it."""
+    # -s: pytest's capture would swallow what -X importtime writes during collection
+    done = subprocess.run([sys.executable, "-X", "importtime", *_collect_command()[1:], "-s"],
+                          capture_output=True, text=True, env=env, cwd=REPO, timeout=300,
+                          check=False)
+    totals: dict[str, int] = defaultdict(int)
+    for line in done.stderr.splitlines():
+        found = re.match(r"import time:\s+(\d+) \|\s+\d+ \|\s*(\S+)", line)
+        if found:
+            totals[found[2].split(".")[0]] += int(found[1])
+    ranked = sorted(totals.items(), key=lambda kv: -kv[1])[:top]
+    return [{"package": name, "self_s": round(us / 1e6, 3)} for name, us in ranked]
+
+
+def run(repeats: int, progress: Any) -> dict[str, Any]:
+    env = clean_env()
+    floor: list[float] = []
+    collect: list[float] = []
+    sim: list[dict[str, float]] = []
+    collected = None
+    failures: list[str] = []
+    for index in range(repeats):
+        sides = ["floor", "collect", "sim"]
+        if index % 2:
+            sides.reverse()
+        for side in sides:
+            if side == "floor":
+                floor.append(_timed([sys.executable, "-c", "import pytest"], env)[0])
+            elif side == "collect":
+                seconds, done = _timed(_collect_command(), env)
+                collect.append(seconds)
+                found = re.search(r"(\d+)/\d+ tests collected|(\d+) tests? collected",
+                                  done.stdout)
+                collected = found.group(0) if found else done.stdout.strip()[-200:]
+            else:
+                for _attempt in range(2):  # a start that fails under load is noted, retried
+                    _, done = _timed([sys.executable, "-m", "benchmarks.startup_probe"], env)
+                    if done.returncode == 0:
+                        sim.append(json.loads(done.stdout.strip().splitlines()[-1]))
+                        break
+                    failures.append(done.stderr.strip().splitlines()[-1][:300]
+                                    if done.stderr.strip() else f"exit {done.returncode}")
+                else:
+                    raise RuntimeError(f"simulation start failed twice: {failures[-2:]}")
+        progress(f"  repeat {index + 1}/{repeats}: python+pytest import {floor[-1]:.2f}s, "
+                 f"import and collect {collect[-1]:.2f}s, simulation ready "
+                 f"{sim[-1]['ready_s']:.2f}s (seed {sim[-1]['seed_s']:.2f}s)")
+    result = {
+        "python_and_pytest_import_s": summary(floor),
+        "import_and_collect_s": summary(collect),
+        "collected": collected,
+        "sim": {key: summary([s[key] for s in sim]) for key in sim[0]},
+        "import_profile": import_profile(env),
+        "sim_start_failures": failures,
+    }
+    result["verdicts"] = {
+        "import_and_collect": "met" if result["import_and_collect_s"]["median"]
+        <= GOAL_COLLECT_S else "not met",
+        "sim_ready": "met" if result["sim"]["ready_s"]["median"] <= GOAL_SIM_READY_S
+        else "not met",
+    }
+    return result

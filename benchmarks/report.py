@@ -1,0 +1,253 @@
+"""Writes the results: ``latest.json`` (everything measured) and ``latest.md`` (generated from
+it: machine, versions, date, each goal with its figures and verdict, and for a goal not met
+what the figures say dominates and what would close it)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from benchmarks.stats import fmt_s, fmt_spread
+
+# What would close a goal that is not met, by verdict key (figures come from the run).
+CLOSE = {
+    "preflight_whole_process": "The whole process is dominated by start-up, not by the checks: "
+    "`maip-dr readiness` starts Python and click, then a pytest process that imports the "
+    "plugin, boto3 and kubernetes and collects the Gherkin scenarios (see benchmark 3), before "
+    "the first call. Closing it needs the pytest run in the `maip-dr` process (pytest.main) or "
+    "a readiness path that does not go through pytest for the CLI table.",
+    "preflight_in_process": "The in-process time is bounded by the slowest chain of dependent "
+    "calls; see benchmark 2 for how close it is to the sum of round trips.",
+    "limit": "The checks repeat some requests and make dependent calls in sequence (e.g. "
+    "node group, then its subnets); a shared per-run cache of identical requests would remove "
+    "the repeats.",
+    "import_and_collect": "Collection imports the whole library: the plugin's chain "
+    "(plugin -> keys -> options -> drill.context -> regions) and the step modules (drill, "
+    "probes) import regions.py, which imports boto3 (about 0.35 s idle) and the kubernetes "
+    "package (about 0.65 s idle: its __init__ loads config, watch, stream, dynamic, ...) at "
+    "module level. Closing it: regions.py imports boto3 and kubernetes inside the functions "
+    "that build clients, drill/context.py imports RegionHandles under TYPE_CHECKING, and "
+    "probes/ecr.py stops importing the typed kubernetes client; the Hypothesis plugin (up to "
+    "seconds per run) is already blocked for drill runs.",
+    "sim_ready": "moto's server start and its first requests per service (each service's "
+    "backend is imported on first use) dominate before seeding; seeding itself makes one "
+    "request per resource. Closing it needs seeding moto's backends directly in-process "
+    "instead of over HTTP, or importing moto's backends in parallel with the Kubernetes "
+    "servers' start.",
+    "overhead": "The overhead is mostly outside the stages (see the figures above): the "
+    "embedded simulation starting inside `maip-dr gameday` (benchmark 3: seconds of moto start "
+    "and seeding), one pytest process per phase (five: imports, collection, building clients), "
+    "and evidence (journal fsyncs, Allure results, the timeline image, the manifest). Inside "
+    "stages, the time not spent waiting is API calls and decisions. Closing it needs one pytest "
+    "session for all phases and a faster simulation start; the waits themselves are close to "
+    "the scripted delays.",
+    "detection": "A wait polls at most every `poll_max_s` plus one observation.",
+    "gameday_detection": "A wait's last gap is its poll interval plus the observation time "
+    "(on a loaded machine an observation takes hundreds of milliseconds). The deployments "
+    "wait of stage 4 polled first after a fixed 0.5 s; it now starts at 0.1 s (the drill's "
+    "simulation policy) backing off to the policy's maximum; failover.py and failback.py "
+    "should pass `poll_initial_s=ctx.poll.initial_s`.",
+    "memory_linear_small": "The peak is not a straight line of the deployments; the table "
+    "gives the peak per scale.",
+    "kube_list_calls_independent": "Some Kubernetes calls grow with the object count.",
+    "scaling_faster_than_kubectl": "The scale PATCHes are bounded by the fake API server.",
+    "kube_list_calls_independent_note": "",
+    "readiness_calls_independent": "The image check asks ECR once per distinct image: ECR has "
+    "no cross-repository query, so these calls grow with the number of repositories (one per "
+    "service here), not with pods or nodes. `batch_get_image` per repository would not reduce "
+    "the count; only a registry-wide inventory (e.g. an ECR scan export) would.",
+}
+
+
+def _v(result: dict[str, Any], key: str) -> str:
+    verdict = result.get("verdicts", {}).get(key, "not measured")
+    return {"met": "**met**", "not met": "**NOT MET**"}.get(verdict, verdict)
+
+
+def _why(result: dict[str, Any], key: str) -> str:
+    if result.get("verdicts", {}).get(key) == "not met":
+        return f"\n  Why, and what would close it: {CLOSE[key]}"
+    return ""
+
+
+def _machine(doc: dict[str, Any]) -> list[str]:
+    m = doc["machine"]
+    versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v)
+    return [f"- date (UTC): {m['date']}", f"- machine: {m['host']}, {m['cpus']} CPUs "
+            f"({m['cpu_model']}), {m['platform']}, load average at start "
+            f"{m['load_average_at_start']}, at end {m.get('load_average_at_end')} (2 CPUs "
+            f"shared with other work: the figures are noisy)",
+            f"- versions: {versions}",
+            f"- command: `{doc['command']}` (repeats {doc['options']['repeats']})", ""]
+
+
+def _readiness(r: dict[str, Any]) -> list[str]:
+    last = r.get("last", {})
+    by_hand = last.get("by_hand", {})
+    calls = last.get("in_process", {}).get("calls", {})
+    lines = ["## 1. Preflight versus the runbook by hand", "",
+             f"AWS CLI: {r['aws_cli']}; kubectl: {'yes' if r['kubectl'] else 'absent'}; "
+             f"`maip-dr sim up` ready in {fmt_s(r['sim_up_ready_s'])}.", "",
+             "| side | median (min-max, n) |", "|---|---|",
+             f"| by hand: {by_hand.get('commands')} commands, one per fact "
+             f"({by_hand.get('failed')} failed) | {fmt_spread(r['by_hand_s'])} |",
+             f"| `maip-dr readiness` (whole process) | {fmt_spread(r['whole_process_s'])} |",
+             f"| checks in-process (`run_readiness`, warm) | {fmt_spread(r['in_process_s'])} |",
+             "",
+             f"- goal: suite at least 5x faster as a whole process: "
+             f"{fmt_spread(r['ratio_whole'], 'x')}: {_v(r, 'preflight_whole_process')}"
+             + _why(r, "preflight_whole_process"),
+             f"- goal: at least 30x faster in-process: {fmt_spread(r['ratio_in_process'], 'x')}:"
+             f" {_v(r, 'preflight_in_process')}" + _why(r, "preflight_in_process")]
+    for note in r.get("notes", []):
+        lines.append(f"- note: {note}")
+    lines += ["", "## 2. Closeness to the limit", "",
+              f"Sum of one warm call per distinct request the checks make "
+              f"({last.get('replay', {}).get('requests')} requests, one after the other): "
+              f"{fmt_spread(r['round_trip_sum_s'])}. The checks make {calls.get('total')} "
+              f"calls ({calls.get('by_kind')}), {calls.get('repeated')} of them repeats of the "
+              f"same request.", "",
+              f"- goal: in-process time within 2x that sum: ratio "
+              f"{fmt_spread(r['ratio_limit'], 'x')}: {_v(r, 'limit')}" + _why(r, "limit"),
+              "- concurrency: `run_readiness` runs the 22 checks on a thread pool of 8; a ratio "
+              "below 1 means the checks overlap (they finish sooner than their requests made "
+              "one by one).", ""]
+    memory = r.get("memory", {})
+    if memory:
+        lines += [f"- memory of one readiness run: tracemalloc peak "
+                  f"{memory['tracemalloc_peak_bytes'] / 1e6:.1f} MB; worker max RSS "
+                  f"{memory['max_rss_kib'] / 1024:.0f} MiB", ""]
+    return lines
+
+
+def _startup(r: dict[str, Any]) -> list[str]:
+    sim = r["sim"]
+    lines = ["## 3. Start-up", "",
+             "| what | median (min-max, n) |", "|---|---|",
+             f"| `python -c 'import pytest'` (floor) | "
+             f"{fmt_spread(r['python_and_pytest_import_s'])} |",
+             f"| import and collect the readiness scenarios ({r['collected']}) | "
+             f"{fmt_spread(r['import_and_collect_s'])} |",
+             f"| simulation: import of the module | {fmt_spread(sim['import_s'])} |",
+             f"| simulation: moto up and first calls (before seeding) | "
+             f"{fmt_spread(sim['before_seed_s'])} |",
+             f"| simulation: seeding | {fmt_spread(sim['seed_s'])} |",
+             f"| simulation: Kubernetes, endpoints, metrics, control | "
+             f"{fmt_spread(sim['after_seed_s'])} |",
+             f"| simulation ready (start() to return) | {fmt_spread(sim['ready_s'])} |", "",
+             f"- goal: import and collect under 1.2 s: {_v(r, 'import_and_collect')}"
+             + _why(r, "import_and_collect"),
+             f"- goal: simulation ready under 3 s: {_v(r, 'sim_ready')}" + _why(r, "sim_ready"),
+             "", "Import time of the collection run by top-level package (`-X importtime`, sum of "
+             "each module's own time):",
+             "", "| package | seconds |", "|---|---|"]
+    lines += [f"| {p['package']} | {p.get('self_s', p.get('cumulative_s', 0)):.3f} |"
+              for p in r["import_profile"]]
+    return [*lines, ""]
+
+
+def _waits(r: dict[str, Any]) -> list[str]:
+    d = r["detection"]
+    lines = ["## 4. Waiting efficiency", "",
+             f"Detection (a flag set at a random time, `wait_for` with the drill's simulation "
+             f"poll policy {d['sim_policy']['initial_s']}-{d['sim_policy']['max_s']} s, "
+             f"observation {d['observe_s'] * 1000:.0f} ms): "
+             f"{fmt_spread(d['latency_s'])}. Live targets: poll "
+             f"{d['live_policy']['initial_s']} s backing off to at most "
+             f"{d['live_policy']['max_s']} s (`PollPolicy.for_target`).", "",
+             f"- goal: detection within one poll interval, at most 1 s in the simulation: "
+             f"{_v(r, 'detection')}" + _why(r, "detection")]
+    game = r.get("gameday")
+    if game:
+        lines += [
+            "", f"Game day (`maip-dr gameday`, default settings, once): exit "
+            f"{game['exit_code']}, wall {fmt_s(game['wall_s'])}; waiting on the simulation "
+            f"{fmt_s(game['waiting_s'])} ({game['waits']} declared waits, {game['soaks']} soaks "
+            f"of {fmt_s(game['soak_s'])}); inside stages {fmt_s(game['in_stages_s'])}, outside "
+            f"stages (process start-ups, collection, evidence) "
+            f"{fmt_s(game['outside_stages_s'])}.", "",
+            f"- goal: overhead (wall minus waiting) under 15 % of the wall time: "
+            f"{fmt_s(game['overhead_s'])} = {100 * (game['overhead_fraction'] or 0):.0f} %: "
+            f"{_v(r, 'overhead')}" + _why(r, "overhead"),
+            f"- detection in the game day (largest gap between a wait's last two observations):"
+            f" {fmt_s(game['max_last_gap_s'])}: {_v(r, 'gameday_detection')}"
+            + _why(r, "gameday_detection"), "",
+            "| wait | polls | seconds | last gap |", "|---|---|---|---|"]
+        lines += [f"| {g['what']} | {g['polls']} | {g['seconds']:.2f} | {g['last_gap_s']:.3f} |"
+                  for g in game["wait_gaps"]]
+    return [*lines, ""]
+
+
+def _scale(r: dict[str, Any]) -> list[str]:
+    from benchmarks.bench_scale import _summarise
+
+    kubectl_absent = any("kubectl not on PATH" in note for note in r.get("notes", []))
+    r = _summarise(r["scales"], None if kubectl_absent else "kubectl")  # verdicts from data
+    lines = ["## 5. Scale", "",
+             "| deployments | sim ready | readiness (median) | readiness calls | kube calls | "
+             "tracemalloc peak | suite scale | kubectl scale --all | kubectl / suite | "
+             "scale calls | scale and wait |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for s in r["scales"]:
+        calls = s["readiness_calls"] or {}
+        kube = sum(v for k, v in calls.get("by_operation", {}).items() if k.startswith("kube"))
+        wait = s.get("scale_and_wait") or {}
+        lines.append(
+            f"| {s['deployments']} | {fmt_s(s['sim_ready_s'])} | "
+            f"{fmt_s(s['readiness_s']['median'])} | {calls.get('total')} | {kube} | "
+            f"{s['readiness_tracemalloc_peak_bytes'] / 1e6:.1f} MB | "
+            f"{fmt_s(s['suite_scale_s']['median'])} | {fmt_s(s['kubectl_scale_s']['median'])} "
+            f"| {fmt_spread(s['ratio_kubectl_over_suite'], 'x')} | "
+            f"{(s['scale_calls'] or {}).get('total')} | {fmt_s(wait.get('elapsed_s'))} |")
+    growth = r["memory_growth"]
+    slope = growth.get("slope_per_deployment")
+    lines += ["",
+              f"- goal: list calls independent of object count (paginated lists, 250 per "
+              f"page, no per-object GET): Kubernetes calls per scale "
+              f"{ {k: sum(v.values()) for k, v in r['kube_calls_by_scale'].items()} }, "
+              f"per-object calls {r['per_object_kube_calls'] or 'none'}: "
+              f"{_v(r, 'kube_list_calls_independent')}" + _why(r, "kube_list_calls_independent"),
+              f"- all readiness calls per scale (where every check completed) "
+              f"{r['readiness_calls_by_scale']}: "
+              f"{_v(r, 'readiness_calls_independent')}" + _why(r, "readiness_calls_independent"),
+              f"- goal: scaling with bounded concurrency faster than `kubectl scale deployment "
+              f"--all`: {_v(r, 'scaling_faster_than_kubectl')}"
+              + _why(r, "scaling_faster_than_kubectl"),
+              "- goal: memory growth linear and small (at most 50 kB per deployment, within "
+              "30 % of a straight line): " + (
+                  f"tracemalloc peak of a readiness run grows {slope / 1000:.1f} kB per "
+                  f"deployment over {len(r['readiness_calls_by_scale'])} scales (largest "
+                  f"relative residual from the line "
+                  f"{growth['max_relative_residual']:.2f}): {_v(r, 'memory_linear_small')}"
+                  if slope is not None else "needs two scales")
+              + _why(r, "memory_linear_small")]
+    for note in r.get("notes", []):
+        lines.append(f"- note: {note}")
+    return [*lines, ""]
+
+
+def write(doc: dict[str, Any], out: Path) -> tuple[Path, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = out / "latest.json", out / "latest.md"
+    json_path.write_text(json.dumps(doc, indent=1, default=str) + "\n")
+    lines = ["# Benchmark results", "",
+             "Generated by `python -m benchmarks` (do not edit by hand); figures are medians of "
+             "repeated runs with their spread; ratios pair runs made side by side. Against the "
+             "embedded SIMULATION only.", ""]
+    lines += _machine(doc)
+    merged = doc.get("merged_from")
+    if merged:
+        lines += [f"Benchmarks {', '.join(merged['kept'])} are kept from an earlier run "
+                  f"({merged['date']}, `{merged['command']}`); the rest were measured now.", ""]
+    results = doc["results"]
+    for name, render in (("readiness", _readiness), ("startup", _startup), ("waits", _waits),
+                         ("scale", _scale)):
+        if name in results:
+            try:
+                lines += render(results[name])
+            except (KeyError, TypeError, ZeroDivisionError) as error:
+                lines += [f"## {name}", "", f"(could not render: {error!r})", ""]
+    for name, error in doc.get("errors", {}).items():
+        lines += [f"## {name}: not measured", "", f"```\n{error}\n```", ""]
+    md_path.write_text("\n".join(lines) + "\n")
+    return json_path, md_path

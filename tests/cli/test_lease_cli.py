@@ -1,0 +1,182 @@
+"""One game day at a time against one ``sim up`` target (SIMULATED platform on 127.0.0.1).
+
+The first game day holds the lease while it waits for an approval nobody gives
+(``--dr-pause-between-stages``, standard input left open); the second refuses (exit 3) naming
+the holder; after SIGKILL of the first (its whole process group, as a crashed host) the lease
+expires after its TTL and a new game day acquires it. The game days are short ones
+(``--resume-from`` a late stage, ``-k`` selecting little or nothing).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from maip_cli_helpers import BIN_DIR, SimUpProcess, maip_dr_env
+
+from maip_drlib.config_loader import load_config
+from maip_drlib.drill.lease import DrillLease, Holder, lease_key
+from maip_drlib.evidence.journal import read_journal
+from maip_drlib.regions import build_region_handles
+
+TTL_S = 6.0
+# Short game days: resume at the last failback stage (two pytest phases) and select no
+# scenario; only the lease is under test here.
+NO_SCENARIO = ["--resume-from", "failback:4", "--", "-k", "no_scenario_has_this_name"]
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimUpProcess]:
+    workdir = tmp_path_factory.mktemp("lease-sim")
+    home = workdir / "home"
+    home.mkdir()
+    running = SimUpProcess(workdir, maip_dr_env(home), ["--time-scale", "1.0"])
+    yield running
+    assert running.stop() == 0
+
+
+def _stored_lease(sim: SimUpProcess) -> dict | None:
+    config = load_config(sim.config)
+    target = config.target(None)
+    handles = build_region_handles(target, config.topology)
+    try:
+        return DrillLease(client=handles.secondary.client("dynamodb"),
+                          table=config.topology.lease_table, region=handles.secondary.region,
+                          key=lease_key(config.topology.record_name), ttl_s=TTL_S,
+                          holder=Holder.this_process("test-reader")).current()
+    finally:
+        handles.close()
+
+
+def _wait_for_line(lines: queue.Queue[str], needle: str, deadline_s: float) -> list[str]:
+    seen: list[str] = []
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        try:
+            line = lines.get(timeout=max(0.1, end - time.monotonic()))
+        except queue.Empty:
+            break
+        seen.append(line)
+        if needle in line:
+            return seen
+    raise AssertionError(f"no {needle!r} within {deadline_s}s: {''.join(seen)[-3000:]}")
+
+
+@pytest.mark.cli
+def test_second_game_day_refuses_and_a_killed_holders_lease_expires(
+        sim: SimUpProcess) -> None:
+    gameday = ["gameday", "--dr-execute", "--dr-confirm", "sim", "--dr-lease-ttl", str(TTL_S)]
+    first = subprocess.Popen(
+        [str(BIN_DIR / "maip-dr"), "--config", str(sim.config), *gameday, "--drill-id",
+         "lease-holder", "--resume-from", "failover:1", "--dr-pause-between-stages", "--",
+         "-k", "stage_1"],
+        cwd=sim.workdir, env=sim.env, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True, start_new_session=True)
+    lines: queue.Queue[str] = queue.Queue()
+    assert first.stderr is not None
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in first.stderr],
+                              daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    try:
+        _wait_for_line(lines, "drill lease acquired", 60)
+        second = sim.maip_dr([*gameday, "--drill-id", "lease-second", *NO_SCENARIO],
+                             timeout=60)
+        assert second.returncode == 3, second.stderr
+        err = second.stderr.strip().splitlines()
+        assert len(err) == 1 and "Traceback" not in second.stderr, second.stderr
+        assert "lease-holder" in err[0] and "started" in err[0] and "expires" in err[0]
+        assert f"pid {first.pid}" in err[0] and "--dr-break-lease" in err[0]
+        assert not (sim.workdir / "reports" / "lease-second").exists()
+        assert first.poll() is None  # still holding, waiting for the approval
+    finally:
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait(timeout=30)
+    killed_at = time.time()
+
+    held = _stored_lease(sim)
+    assert held is not None and held["drill_id"] == "lease-holder"
+    assert held["expires_at"] <= killed_at + TTL_S + 0.5
+    time.sleep(max(0.0, held["expires_at"] - time.time()) + 0.5)
+
+    third = sim.maip_dr([*gameday, "--drill-id", "lease-after-crash", *NO_SCENARIO],
+                        timeout=180)
+    assert third.returncode != 3, third.stderr[-3000:]
+    assert "drill lease acquired" in third.stderr and "Traceback" not in third.stderr
+    journal = read_journal(sim.workdir / "reports" / "lease-after-crash" / "attempt-1" /
+                           "journal.jsonl")
+    acquired = [r for r in journal if r["kind"] == "lease.acquired"]
+    assert len(acquired) == 1 and acquired[0]["holder_drill_id"] == "lease-after-crash"
+    assert acquired[0]["pid"] != first.pid
+    assert _stored_lease(sim) is None  # released at the end
+
+
+@pytest.mark.cli
+def test_break_lease_takes_over_and_is_journaled(sim: SimUpProcess) -> None:
+    config = load_config(sim.config)
+    handles = build_region_handles(config.target(None), config.topology)
+    stuck = DrillLease(client=handles.secondary.client("dynamodb"),
+                       table=config.topology.lease_table, region=handles.secondary.region,
+                       key=lease_key(config.topology.record_name), ttl_s=600,
+                       holder=Holder.this_process("lease-stuck"))
+    try:
+        stuck.acquire()
+        gameday = ["gameday", "--dr-execute", "--dr-confirm", "sim"]
+        empty = sim.maip_dr([*gameday, "--drill-id", "lease-empty-reason", "--dr-break-lease",
+                             " ", *NO_SCENARIO], timeout=60)
+        assert empty.returncode == 2 and "--dr-break-lease" in empty.stderr
+        taken = sim.maip_dr([*gameday, "--drill-id", "lease-breaker", "--dr-break-lease",
+                             "holder host lost power", *NO_SCENARIO], timeout=180)
+        assert taken.returncode != 3, taken.stderr[-3000:]
+        assert "taken over" in taken.stderr
+        journal = read_journal(sim.workdir / "reports" / "lease-breaker" / "attempt-1" /
+                               "journal.jsonl")
+        broken = [r for r in journal if r["kind"] == "lease.broken"]
+        assert len(broken) == 1 and broken[0]["reason"] == "holder host lost power"
+        assert broken[0]["previous_holder"]["drill_id"] == "lease-stuck"
+        stuck.renew()
+        assert stuck.lost.is_set()  # the old holder learns it at its next heartbeat
+        assert _stored_lease(sim) is None
+    finally:
+        stuck.release()
+        handles.close()
+
+
+@pytest.mark.cli
+def test_a_missing_lease_table_is_one_line_exit_2(sim: SimUpProcess) -> None:
+    config = sim.workdir / "absent-table.toml"
+    config.write_text(sim.config.read_text() + "\n[topology]\nlease_table = 'absent-lease'\n")
+    result = subprocess.run(
+        [str(BIN_DIR / "maip-dr"), "--config", str(config), "gameday", "--dr-execute",
+         "--dr-confirm", "sim", "--drill-id", "lease-no-table", *NO_SCENARIO],
+        capture_output=True, text=True, env=sim.env, cwd=sim.workdir, timeout=60, check=False)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "'absent-lease'" in lines[0] and "us-west-2" in lines[0]
+    assert "Traceback" not in result.stderr and "create-table" in lines[0]
+
+
+@pytest.mark.cli
+def test_lease_show_and_create_table_commands(sim: SimUpProcess) -> None:
+    """``maip-dr lease`` (registered here as cli.py registers the other groups)."""
+    from click.testing import CliRunner
+
+    from maip_drlib.cli import cli
+    from maip_drlib.cli_drill import lease_group
+    from maip_drlib.errors import GuardRefused
+
+    cli.add_command(lease_group)
+    runner = CliRunner()
+    base = ["--config", str(sim.config), "lease"]
+    shown = runner.invoke(cli, [*base, "show"])
+    assert shown.exit_code == 0 and "drill#api.maip.example.com: free" in shown.output
+    refused = runner.invoke(cli, [*base, "create-table"])
+    assert isinstance(refused.exception, GuardRefused) and "--dr-confirm" in str(
+        refused.exception)
+    again = runner.invoke(cli, [*base, "create-table", "--dr-confirm", "sim"])
+    assert again.exit_code == 0 and "already exists" in again.output, again.output

@@ -1,0 +1,57 @@
+"""Fixtures of the fault matrix: one simulation for the in-process rows, and the recorder.
+
+Every row records (outcome, seconds to verdict); at the end of the session the figures are
+written to ``fault-matrix.json`` in pytest's base temporary folder and, with
+``--write-fault-matrix FILE``, the table of FILE (between its ``<!-- matrix -->`` markers) is
+replaced by the run's table. The option is registered when this folder is named on the
+command line (``pytest tests/faults --write-fault-matrix docs/fault-matrix.md``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fault_rows import MEASURED, Recorder, render
+
+from maip_drlib.sim.simulation import SimSettings, Simulation
+
+_MARKERS = re.compile(r"(<!-- matrix -->\n).*?(<!-- /matrix -->)", re.DOTALL)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--write-fault-matrix", default=None, metavar="FILE",
+                     help="Write the measured fault matrix table into FILE (between its "
+                          "<!-- matrix --> markers).")
+
+
+@pytest.fixture()
+def record() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _write_matrix(request: pytest.FixtureRequest,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    yield
+    if not MEASURED:
+        return
+    out = tmp_path_factory.getbasetemp() / "fault-matrix.json"
+    out.write_text(json.dumps(MEASURED, indent=2, sort_keys=True))
+    target = request.config.getoption("--write-fault-matrix", default=None)
+    if target:
+        path = Path(target)
+        text = path.read_text() if path.exists() else "<!-- matrix -->\n<!-- /matrix -->\n"
+        table = render(MEASURED)
+        if not _MARKERS.search(text):
+            raise pytest.UsageError(f"{target}: no <!-- matrix --> ... <!-- /matrix --> markers")
+        path.write_text(_MARKERS.sub(lambda m: m.group(1) + table + m.group(2), text))
+
+
+@pytest.fixture(scope="module")
+def simulation() -> Iterator[Simulation]:
+    with Simulation(settings=SimSettings(time_scale=0.05, metric_period_s=0.5)) as running:
+        yield running
