@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 BIN_DIR = Path(sys.executable).parent
@@ -61,3 +63,13 @@ class SimUpProcess:
         except subprocess.TimeoutExpired:
             self.process.kill()
             raise
+
+
+@contextlib.contextmanager
+def sim_up_in(workdir: Path, time_scale: float) -> Iterator[SimUpProcess]:
+    """A ``maip-dr sim up`` with its own HOME under ``workdir``; stopped (cleanly) after."""
+    home = workdir / "home"
+    home.mkdir()
+    running = SimUpProcess(workdir, maip_dr_env(home), ["--time-scale", str(time_scale)])
+    yield running
+    assert running.stop() == 0

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from maip_cli_helpers import BIN_DIR, SimUpProcess, maip_dr_env
+from maip_cli_helpers import BIN_DIR, SimUpProcess, maip_dr_env, sim_up_in
 
 from maip_drlib.evidence.journal import scan_journal, verify_chain
 
@@ -33,12 +33,8 @@ FLAGS = ["--dr-execute", "--dr-confirm", "sim"]
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimUpProcess]:
-    workdir = tmp_path_factory.mktemp("evidence-sim")
-    home = workdir / "home"
-    home.mkdir()
-    running = SimUpProcess(workdir, maip_dr_env(home), ["--time-scale", "1.0"])
-    yield running
-    assert running.stop() == 0
+    with sim_up_in(tmp_path_factory.mktemp("evidence-sim"), 1.0) as running:
+        yield running
 
 
 def _wait_for_stage_start(journal: Path, phase: str, stage: int) -> None:
@@ -142,12 +138,8 @@ def test_no_secret_in_anything_a_game_day_writes(tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def lagging_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimUpProcess]:
-    workdir = tmp_path_factory.mktemp("lagging-sim")
-    home = workdir / "home"
-    home.mkdir()
-    running = SimUpProcess(workdir, maip_dr_env(home), ["--time-scale", "1.0"])
-    yield running
-    assert running.stop() == 0
+    with sim_up_in(tmp_path_factory.mktemp("lagging-sim"), 1.0) as running:
+        yield running
 
 
 def test_replication_lag_before_the_outage_shows_as_rpo(lagging_sim: SimUpProcess) -> None:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from maip_cli_helpers import BIN_DIR, SimUpProcess, maip_dr_env
+from maip_cli_helpers import BIN_DIR, SimUpProcess, sim_up_in
 
 from maip_drlib.config_loader import load_config
 from maip_drlib.drill.lease import DrillLease, Holder, lease_key
@@ -33,12 +33,8 @@ NO_SCENARIO = ["--resume-from", "failback:4", "--", "-k", "no_scenario_has_this_
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimUpProcess]:
-    workdir = tmp_path_factory.mktemp("lease-sim")
-    home = workdir / "home"
-    home.mkdir()
-    running = SimUpProcess(workdir, maip_dr_env(home), ["--time-scale", "1.0"])
-    yield running
-    assert running.stop() == 0
+    with sim_up_in(tmp_path_factory.mktemp("lease-sim"), 1.0) as running:
+        yield running
 
 
 def _stored_lease(sim: SimUpProcess) -> dict | None:

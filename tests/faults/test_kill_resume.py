@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 from fault_rows import Recorder
-from maip_cli_helpers import BIN_DIR, SimUpProcess, maip_dr_env
+from maip_cli_helpers import BIN_DIR, SimUpProcess, sim_up_in
 
 from maip_drlib.evidence.journal import scan_journal
 
@@ -40,12 +40,8 @@ BREAK_LEASE = ["--dr-break-lease", "previous attempt killed with SIGKILL (fault 
 
 @pytest.fixture(scope="module")
 def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimUpProcess]:
-    workdir = tmp_path_factory.mktemp("kill-sim")
-    home = workdir / "home"
-    home.mkdir()
-    running = SimUpProcess(workdir, maip_dr_env(home), ["--time-scale", "0.2"])
-    yield running
-    assert running.stop() == 0
+    with sim_up_in(tmp_path_factory.mktemp("kill-sim"), 0.2) as running:
+        yield running
 
 
 def _journal(sim: SimUpProcess, attempt: int) -> Path:
