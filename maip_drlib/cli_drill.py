@@ -28,10 +28,11 @@ from maip_drlib.cli_targets import check_live_credentials, load_cli_config, load
 from maip_drlib.config import Config, Target
 from maip_drlib.drill import summary
 from maip_drlib.drill.evidence_dirs import AttemptDir, new_drill_id, next_attempt
+from maip_drlib.drill.feature_values import check_feature_values
 from maip_drlib.drill.gameday import GamedayPlan, all_results, run_gameday
 from maip_drlib.drill.lease import DrillLease, Holder, LeaseGrant, lease_key
 from maip_drlib.drill.operations import Operations
-from maip_drlib.drill.pytest_runner import PytestRun, run_scenarios
+from maip_drlib.drill.pytest_runner import PytestRun, run_scenarios, scenarios_root
 from maip_drlib.errors import ConfigError, DRError, GuardRefused
 from maip_drlib.evidence.edge_secrets import redactor_from_environment
 from maip_drlib.evidence.manifest import Seal, load_key, seal
@@ -104,7 +105,11 @@ def _dr_args(target: Target, config_path: Path, opts: dict) -> list[str]:
 
 @contextlib.contextmanager
 def _drill_target(ctx: click.Context) -> Iterator[tuple[Config, Target, Path, bool]]:
-    """The target as a config file pytest can load; hosts the embedded simulation."""
+    """The target as a config file pytest can load; hosts the embedded simulation.
+
+    The feature files' values are checked first: a bad threshold stops the drill before any
+    simulation, lease or API call."""
+    check_feature_values(scenarios_root() / "features")
     config = load_cli_config(ctx)
     target = load_target(ctx)
     if target.kind != "embedded":

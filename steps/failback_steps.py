@@ -9,7 +9,7 @@ from maip_drlib import readiness
 from maip_drlib.drill import failback, verify
 from maip_drlib.drill.context import DrillContext
 from maip_drlib.drill.outcome import StageOutcome
-from maip_drlib.errors import ConfigError
+from maip_drlib.drill.weights import parse_weights
 from maip_drlib.readiness import ReadinessInputs
 
 
@@ -18,15 +18,6 @@ def _report(outcome: StageOutcome) -> StageOutcome:
     for action in outcome.actions:
         print(f"  action: {action}")
     return outcome
-
-
-def _weights(text: str) -> tuple[tuple[int, int], ...]:
-    try:
-        return tuple((int(a), int(b)) for a, b in
-                     (pair.strip().split("/") for pair in text.split(",")))
-    except ValueError as error:
-        raise ConfigError(f"weights must read like '10/90, 50/50', got {text!r}",
-                          key="failback stage 3") from error
 
 
 @when("the restored primary region is checked and any old writer is fenced",
@@ -52,7 +43,7 @@ def failback_replica(dr_context: DrillContext) -> None:
 def weighted_shift(dr_context: DrillContext, steps: str, soak: float, max_5xx: float,
                    latency: float) -> StageOutcome:
     return _report(failback.stage_3_weighted_shift(
-        dr_context, steps=_weights(steps), soak_s=dr_context.real_seconds(soak),
+        dr_context, steps=parse_weights(steps), soak_s=dr_context.real_seconds(soak),
         max_5xx_per_min=max_5xx, max_latency_s=latency))
 
 

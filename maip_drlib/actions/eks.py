@@ -8,7 +8,7 @@ from __future__ import annotations
 from maip_drlib.config import ScalingConfig
 from maip_drlib.errors import ConfigError
 from maip_drlib.facts import NodegroupUpdate
-from maip_drlib.probes.answers import aws_answer
+from maip_drlib.probes import aws_api
 from maip_drlib.probes.eks import UPDATE_TERMINAL_FAILURES, describe_update
 from maip_drlib.regions import RegionHandle
 from maip_drlib.waits import WaitOutcome, WaitSpec, wait_for
@@ -29,7 +29,7 @@ def update_nodegroup_scaling(
     for problem in scaling.problems():
         raise ConfigError(f"refusing to scale {cluster}/{nodegroup}: {problem}",
                           key="scaling_config")
-    with aws_answer(handle, "eks"):
+    with aws_api(handle, "eks"):
         response = handle.client("eks").update_nodegroup_config(
             clusterName=cluster,
             nodegroupName=nodegroup,

@@ -19,7 +19,7 @@ from typing import Any
 
 from maip_drlib.errors import GuardRefused, NotFound
 from maip_drlib.facts import DbInstanceFact
-from maip_drlib.probes.answers import aws_answer
+from maip_drlib.probes import aws_api
 from maip_drlib.probes.rds import db_instance
 from maip_drlib.regions import RegionHandle
 from maip_drlib.waits import WaitOutcome, WaitSpec, wait_for
@@ -64,7 +64,7 @@ def promote_read_replica(
         kwargs: dict[str, Any] = {"DBInstanceIdentifier": identifier}
         if backup_retention_days is not None:
             kwargs["BackupRetentionPeriod"] = backup_retention_days
-        with aws_answer(handle, "rds"):
+        with aws_api(handle, "rds"):
             handle.client("rds").promote_read_replica(**kwargs)
     return wait_for_standalone_writer(handle, identifier, deadline_s=deadline_s,
                                       poll_max_s=poll_max_s)
@@ -119,7 +119,7 @@ def create_cross_region_replica(
             SourceDBInstanceIdentifier=source_fact.arn,
             SourceRegion=source.region,
         )
-        with aws_answer(destination, "rds"):
+        with aws_api(destination, "rds"):
             destination.client("rds").create_db_instance_read_replica(**kwargs)
     spec = WaitSpec(
         description=f"RDS {replica_id} in {destination.region} to be an available replica of "

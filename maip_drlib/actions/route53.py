@@ -15,7 +15,7 @@ from typing import Any
 
 from maip_drlib.errors import CheckFailed, ConfigError, GuardRefused, NotFound, WaitTimeout
 from maip_drlib.facts import ChangeStatus, RecordSetFact
-from maip_drlib.probes.answers import aws_answer
+from maip_drlib.probes import aws_api
 from maip_drlib.probes.route53 import change_status, fqdn, parse_record_set, record_sets
 from maip_drlib.regions import RegionHandle
 from maip_drlib.waits import WaitOutcome, WaitSpec, wait_for
@@ -133,7 +133,7 @@ def change_record_sets(
     batch: dict[str, Any] = {"Changes": [dict(change) for change in changes]}
     if comment:
         batch["Comment"] = comment
-    with aws_answer(handle, "route53"):
+    with aws_api(handle, "route53"):
         info = handle.client("route53").change_resource_record_sets(
             HostedZoneId=zone_id, ChangeBatch=batch
         )["ChangeInfo"]

@@ -34,34 +34,19 @@ from maip_drlib.actions.route53 import (
 )
 from maip_drlib.config import Target
 from maip_drlib.drill.context import DrillContext
+from maip_drlib.drill.weights import Weights
+from maip_drlib.drill.weights import validate_steps as validate_steps  # re-exported
 from maip_drlib.errors import CheckFailed, ConfigError
 from maip_drlib.facts import AlbFact, ChangeStatus, EndpointHealth, RecordSetFact
 from maip_drlib.probes import endpoint as endpoint_probes
 from maip_drlib.probes import route53 as route53_probes
 from maip_drlib.probes.cloudwatch import latest_datapoint
 
-Weights = tuple[int, int]  # (primary percent, DR percent)
 DEFAULT_STEPS: tuple[Weights, ...] = ((10, 90), (50, 50), (90, 10), (100, 0))
 ELB_NAMESPACE = "AWS/ApplicationELB"
 METRIC_5XX = "HTTPCode_ELB_5XX_Count"
 METRIC_LATENCY = "TargetResponseTime"
 INSYNC_DEADLINE_S = 300.0
-
-
-def validate_steps(steps: tuple[Weights, ...] | list[Weights]) -> tuple[Weights, ...]:
-    """Each step a (primary, DR) pair of non-negative integers summing to 100, the last (100, 0)."""
-    checked: list[Weights] = []
-    for index, step in enumerate(steps):
-        if (not isinstance(step, tuple | list) or len(step) != 2
-                or any(isinstance(w, bool) or not isinstance(w, int) or w < 0 for w in step)
-                or sum(step) != 100):
-            raise ConfigError(f"step {index + 1} must be (primary, DR) percentages: two "
-                              f"integers >= 0 summing to 100, got {step!r}", key="steps")
-        checked.append((int(step[0]), int(step[1])))
-    if not checked or checked[-1] != (100, 0):
-        raise ConfigError(f"the last step must be (100, 0) (all traffic back on the primary), "
-                          f"got {checked[-1] if checked else 'no steps'}", key="steps")
-    return tuple(checked)
 
 
 def set_identifier(kind: str, region: str) -> str:

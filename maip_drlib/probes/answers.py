@@ -1,11 +1,19 @@
-"""AWS calls whose error answers say "the API is not answering properly": throttles and 5xx.
+"""Every AWS call's error translation: ``aws_api`` (re-exported by ``maip_drlib.probes``).
 
-``aws_answer(handle, api)`` is ``aws_api`` (connection failures become ``Unreachable``) plus:
-a ``ClientError`` that is a throttle (the codes of ``maip_drlib.waits.THROTTLING_CODES``,
-or HTTP 429) or a server error (HTTP >= 500) — left after botocore's own retries — becomes
-``ApiDegraded``, an ``Unreachable`` naming the region, the API, the error code, the HTTP status
-and the attempts made. Declared waits poll through it until their deadline (it is transient);
-a stage that meets it outside a wait stops with that verdict at once.
+Inside ``with aws_api(handle, api):``
+
+- connection failures (refused, reset, timed out) become ``Unreachable`` naming the region,
+  the API and the elapsed time;
+- credentials that vanished after the handle checked them become ``CredentialsError``;
+- a ``ClientError`` that is a throttle (the codes of ``maip_drlib.waits.THROTTLING_CODES``, or
+  HTTP 429) or a server error (HTTP >= 500) — left after botocore's own retries — becomes
+  ``ApiDegraded``, an ``Unreachable`` naming the region, the API, the error code, the HTTP
+  status and the attempts made. Declared waits poll through it until their deadline (it is
+  transient); a stage or check that meets it outside a wait stops with that verdict at once.
+
+Error codes listed in ``keep`` pass through unchanged (a caller that gives a 5xx its own
+meaning, such as Service Quotas' "not implemented"). Denied permissions and expired
+credentials are translated by the handle's session (``maip_drlib.permissions``).
 
 Not supported: retrying beyond botocore's attempts here (waits do that); other error codes pass
 through unchanged.
@@ -14,15 +22,18 @@ through unchanged.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, HTTPClientError, NoCredentialsError
+from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from maip_drlib.errors import Unreachable
-from maip_drlib.probes import aws_api, error_code
-from maip_drlib.regions import RegionHandle
+from maip_drlib.errors import CredentialsError, Unreachable
 from maip_drlib.waits import THROTTLING_CODES
+
+if TYPE_CHECKING:
+    from maip_drlib.regions import RegionHandle
 
 
 class ApiDegraded(Unreachable):
@@ -39,6 +50,11 @@ class ApiDegraded(Unreachable):
         return self.code in THROTTLING_CODES or self.status == 429
 
 
+def error_code(error: ClientError) -> str:
+    """The AWS error code of a ClientError ('' when absent)."""
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
 def degraded(error: ClientError) -> tuple[str, int] | None:
     """(code, HTTP status) when the error is a throttle or a 5xx, else None."""
     code = error_code(error)
@@ -49,23 +65,40 @@ def degraded(error: ClientError) -> tuple[str, int] | None:
     return None
 
 
+def _api_degraded(handle: RegionHandle, api: str, error: ClientError, code: str, status: int,
+                  started: float) -> ApiDegraded:
+    attempts = error.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
+    kind = "throttled" if code in THROTTLING_CODES or status == 429 else "server error"
+    return ApiDegraded(
+        f"{api} in {handle.region} ({handle.target_name}) {kind}: {code or 'no code'} "
+        f"(HTTP {status}) after {int(attempts) + 1} attempts",
+        region=handle.region, target=api, code=code, status=status,
+        elapsed_s=time.monotonic() - started,
+    )
+
+
 @contextmanager
-def aws_answer(handle: RegionHandle, api: str) -> Iterator[None]:
-    """``aws_api`` plus throttles and 5xx as ``ApiDegraded`` (see the module docstring)."""
+def aws_api(handle: RegionHandle, api: str, *, keep: Collection[str] = ()) -> Iterator[None]:
+    """Translate the errors of the AWS calls made inside (see the module docstring)."""
     started = time.monotonic()
-    with aws_api(handle, api):
-        try:
-            yield
-        except ClientError as error:
-            found = degraded(error)
-            if found is None:
-                raise
-            code, status = found
-            attempts = error.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
-            kind = "throttled" if code in THROTTLING_CODES or status == 429 else "server error"
-            raise ApiDegraded(
-                f"{api} in {handle.region} ({handle.target_name}) {kind}: {code or 'no code'} "
-                f"(HTTP {status}) after {int(attempts) + 1} attempts",
-                region=handle.region, target=api, code=code, status=status,
-                elapsed_s=time.monotonic() - started,
-            ) from error
+    try:
+        yield
+    except NoCredentialsError as error:
+        raise CredentialsError(f"missing when calling {api}", target=handle.target_name,
+                               region=handle.region,
+                               profile=handle.connection.profile) from error
+    except (BotoConnectionError, HTTPClientError) as error:
+        raise Unreachable(
+            f"{api} in {handle.region} ({handle.target_name}) did not answer: {error}",
+            region=handle.region,
+            target=api,
+            elapsed_s=time.monotonic() - started,
+        ) from error
+    except ClientError as error:
+        found = degraded(error)
+        if found is None or error_code(error) in keep:
+            raise
+        code, status = found
+        if str(status) in keep:
+            raise
+        raise _api_degraded(handle, api, error, code, status, started) from error

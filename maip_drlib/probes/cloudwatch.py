@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 
 from maip_drlib.facts import MetricDatapoint
-from maip_drlib.probes.answers import aws_answer
+from maip_drlib.probes import aws_api
 from maip_drlib.regions import RegionHandle
 
 DEFAULT_WINDOW_S = 3600
@@ -41,7 +41,7 @@ def latest_datapoint(
     # would fall after an EndTime of "now". One period of slack keeps the newest one in.
     end = now() + timedelta(seconds=period_s)
     dimension_list = [{"Name": name, "Value": value} for name, value in dimensions.items()]
-    with aws_answer(handle, "cloudwatch"):
+    with aws_api(handle, "cloudwatch"):
         response = handle.client("cloudwatch").get_metric_statistics(
             Namespace=namespace,
             MetricName=metric,

@@ -13,8 +13,7 @@ from botocore.exceptions import ClientError
 
 from maip_drlib.errors import NotFound
 from maip_drlib.facts import GlobalTableFact, ReplicationLag
-from maip_drlib.probes import error_code
-from maip_drlib.probes.answers import aws_answer
+from maip_drlib.probes import aws_api, error_code
 from maip_drlib.probes.cloudwatch import latest_datapoint
 from maip_drlib.regions import RegionHandle
 
@@ -24,7 +23,7 @@ LATENCY_METRIC = "ReplicationLatency"
 
 def global_table(handle: RegionHandle, table: str) -> GlobalTableFact:
     try:
-        with aws_answer(handle, "dynamodb"):
+        with aws_api(handle, "dynamodb"):
             data = handle.client("dynamodb").describe_table(TableName=table)["Table"]
     except ClientError as error:
         if error_code(error) == "ResourceNotFoundException":

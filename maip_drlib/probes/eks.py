@@ -13,8 +13,7 @@ from botocore.exceptions import ClientError
 from maip_drlib.config import ScalingConfig
 from maip_drlib.errors import NotFound
 from maip_drlib.facts import ClusterStatus, NodegroupState, NodegroupUpdate
-from maip_drlib.probes import error_code
-from maip_drlib.probes.answers import aws_answer
+from maip_drlib.probes import aws_api, error_code
 from maip_drlib.regions import RegionHandle
 
 MAX_UPDATES_DESCRIBED = 25
@@ -23,7 +22,7 @@ UPDATE_TERMINAL_FAILURES = frozenset({"Failed", "Cancelled"})
 
 def cluster_status(handle: RegionHandle, cluster: str) -> ClusterStatus:
     try:
-        with aws_answer(handle, "eks"):
+        with aws_api(handle, "eks"):
             data = handle.client("eks").describe_cluster(name=cluster)["cluster"]
     except ClientError as error:
         if error_code(error) == "ResourceNotFoundException":
@@ -41,7 +40,7 @@ def cluster_status(handle: RegionHandle, cluster: str) -> ClusterStatus:
 def describe_update(handle: RegionHandle, cluster: str, nodegroup: str,
                     update_id: str) -> NodegroupUpdate:
     try:
-        with aws_answer(handle, "eks"):
+        with aws_api(handle, "eks"):
             update = handle.client("eks").describe_update(
                 name=cluster, updateId=update_id, nodegroupName=nodegroup
             )["update"]
@@ -70,7 +69,7 @@ def _update_fact(update: dict[str, Any]) -> NodegroupUpdate:
 def list_update_ids(handle: RegionHandle, cluster: str, nodegroup: str) -> list[str]:
     ids: list[str] = []
     kwargs: dict[str, Any] = {"name": cluster, "nodegroupName": nodegroup}
-    with aws_answer(handle, "eks"):
+    with aws_api(handle, "eks"):
         while True:
             page = handle.client("eks").list_updates(**kwargs)
             ids.extend(page.get("updateIds", []))
@@ -84,7 +83,7 @@ def list_update_ids(handle: RegionHandle, cluster: str, nodegroup: str) -> list[
 def nodegroup_state(handle: RegionHandle, cluster: str, nodegroup: str, *,
                     include_updates: bool = True) -> NodegroupState:
     try:
-        with aws_answer(handle, "eks"):
+        with aws_api(handle, "eks"):
             data = handle.client("eks").describe_nodegroup(
                 clusterName=cluster, nodegroupName=nodegroup
             )["nodegroup"]

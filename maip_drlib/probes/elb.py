@@ -11,14 +11,13 @@ from botocore.exceptions import ClientError
 
 from maip_drlib.errors import NotFound
 from maip_drlib.facts import AlbFact
-from maip_drlib.probes import error_code
-from maip_drlib.probes.answers import aws_answer
+from maip_drlib.probes import aws_api, error_code
 from maip_drlib.regions import RegionHandle
 
 
 def load_balancer(handle: RegionHandle, name: str) -> AlbFact:
     try:
-        with aws_answer(handle, "elbv2"):
+        with aws_api(handle, "elbv2"):
             response = handle.client("elbv2").describe_load_balancers(Names=[name])
     except ClientError as error:
         if error_code(error) == "LoadBalancerNotFound":

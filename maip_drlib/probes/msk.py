@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from maip_drlib.facts import MskClusterFact, ReplicationLag, ReplicatorFact
-from maip_drlib.probes.answers import aws_answer
+from maip_drlib.probes import aws_api
 from maip_drlib.probes.cloudwatch import latest_datapoint
 from maip_drlib.regions import RegionHandle
 
@@ -25,7 +25,7 @@ def clusters(handle: RegionHandle, names: tuple[str, ...]) -> tuple[MskClusterFa
     """The clusters of ``names`` present in the region (missing ones are simply absent)."""
     facts: list[MskClusterFact] = []
     kwargs: dict[str, Any] = {}
-    with aws_answer(handle, "kafka"):
+    with aws_api(handle, "kafka"):
         while True:
             page = handle.client("kafka").list_clusters_v2(**kwargs)
             for item in page.get("ClusterInfoList", []):
@@ -45,7 +45,7 @@ def clusters(handle: RegionHandle, names: tuple[str, ...]) -> tuple[MskClusterFa
 def replicators(handle: RegionHandle, name_contains: str) -> tuple[ReplicatorFact, ...]:
     facts: list[ReplicatorFact] = []
     kwargs: dict[str, Any] = {"ReplicatorNameFilter": name_contains}
-    with aws_answer(handle, "kafka"):
+    with aws_api(handle, "kafka"):
         while True:
             page = handle.client("kafka").list_replicators(**kwargs)
             for item in page.get("Replicators", []):

@@ -27,7 +27,7 @@ _NOT_AVAILABLE_CODES = frozenset({"NoSuchResourceException", "AccessDeniedExcept
 def service_quota(handle: RegionHandle, service_code: str,
                   quota_code: str) -> QuotaFact | QuotaNotAvailable:
     try:
-        with aws_api(handle, "service-quotas"):
+        with aws_api(handle, "service-quotas", keep=_NOT_AVAILABLE_CODES):
             quota = handle.client("service-quotas").get_service_quota(
                 ServiceCode=service_code, QuotaCode=quota_code)["Quota"]
     except ClientError as error:

@@ -20,8 +20,7 @@ from botocore.exceptions import ClientError
 from maip_drlib.config import Topology
 from maip_drlib.errors import NotFound, Unreachable
 from maip_drlib.facts import ApiUnreachable, DbInstanceFact, DbRole, RdsRoles, ReplicationLag
-from maip_drlib.probes import error_code
-from maip_drlib.probes.answers import aws_answer
+from maip_drlib.probes import aws_api, error_code
 from maip_drlib.probes.cloudwatch import latest_datapoint
 from maip_drlib.regions import RegionHandle, RegionHandles
 
@@ -57,7 +56,7 @@ def _fact(handle: RegionHandle, data: dict[str, Any]) -> DbInstanceFact:
 def db_instance(handle: RegionHandle, identifier: str) -> DbInstanceFact:
     """One instance; NotFound when it does not exist in the handle's region."""
     try:
-        with aws_answer(handle, "rds"):
+        with aws_api(handle, "rds"):
             response = handle.client("rds").describe_db_instances(
                 DBInstanceIdentifier=identifier
             )
@@ -77,7 +76,7 @@ def instances_named(handle: RegionHandle, identifiers: tuple[str, ...]) -> list[
     kwargs: dict[str, Any] = {
         "Filters": [{"Name": "db-instance-id", "Values": list(identifiers)}]
     }
-    with aws_answer(handle, "rds"):
+    with aws_api(handle, "rds"):
         while True:
             page = handle.client("rds").describe_db_instances(**kwargs)
             facts.extend(_fact(handle, item) for item in page.get("DBInstances", [])

@@ -22,8 +22,7 @@ from maip_drlib.facts import (
     HostedZoneFact,
     RecordSetFact,
 )
-from maip_drlib.probes import error_code
-from maip_drlib.probes.answers import aws_answer
+from maip_drlib.probes import aws_api, error_code
 from maip_drlib.regions import RegionHandle
 
 
@@ -42,7 +41,7 @@ def hosted_zone(handle: RegionHandle, name: str) -> HostedZoneFact:
     wanted = fqdn(name)
     matches: list[HostedZoneFact] = []
     kwargs: dict[str, Any] = {"DNSName": wanted}
-    with aws_answer(handle, "route53"):
+    with aws_api(handle, "route53"):
         while True:
             page = handle.client("route53").list_hosted_zones_by_name(**kwargs)
             for zone in page.get("HostedZones", []):
@@ -97,7 +96,7 @@ def record_sets(handle: RegionHandle, zone_id: str, name: str,
     kwargs: dict[str, Any] = {"HostedZoneId": zone_id, "StartRecordName": wanted}
     if record_type:
         kwargs["StartRecordType"] = record_type
-    with aws_answer(handle, "route53"):
+    with aws_api(handle, "route53"):
         while True:
             page = handle.client("route53").list_resource_record_sets(**kwargs)
             for raw in page.get("ResourceRecordSets", []):
@@ -115,7 +114,7 @@ def record_sets(handle: RegionHandle, zone_id: str, name: str,
 
 def health_check_status(handle: RegionHandle, health_check_id: str) -> HealthCheckStatus:
     try:
-        with aws_answer(handle, "route53"):
+        with aws_api(handle, "route53"):
             response = handle.client("route53").get_health_check_status(
                 HealthCheckId=health_check_id
             )
@@ -138,6 +137,6 @@ def health_check_status(handle: RegionHandle, health_check_id: str) -> HealthChe
 
 
 def change_status(handle: RegionHandle, change_id: str) -> ChangeStatus:
-    with aws_answer(handle, "route53"):
+    with aws_api(handle, "route53"):
         info = handle.client("route53").get_change(Id=change_id)["ChangeInfo"]
     return ChangeStatus(change_id=_zone_id(str(info["Id"])), status=str(info["Status"]))

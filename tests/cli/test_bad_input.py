@@ -165,7 +165,7 @@ def test_unknown_target_is_one_line(command: list[str], tmp_path: Path, maip_dr)
 ])
 def test_traffic_weights_must_sum_to_100_and_end_at_100_0(steps, culprit: str) -> None:
     """Library level: the weights come from features/failback.feature, not from the CLI."""
-    from maip_drlib.drill.traffic import validate_steps
+    from maip_drlib.drill.weights import validate_steps
     from maip_drlib.errors import ConfigError
 
     with pytest.raises(ConfigError) as caught:

@@ -2,9 +2,10 @@
 
 Every row records (outcome, seconds to verdict); at the end of the session the figures are
 written to ``fault-matrix.json`` in pytest's base temporary folder and, with
-``--write-fault-matrix FILE``, the table of FILE (between its ``<!-- matrix -->`` markers) is
-replaced by the run's table. The option is registered when this folder is named on the
-command line (``pytest tests/faults --write-fault-matrix docs/fault-matrix.md``).
+``--write-fault-matrix FILE`` (repeatable), the table of each FILE (between its
+``<!-- matrix -->`` markers) is replaced by the run's table. The option is registered when this
+folder is named on the command line (``pytest tests/faults --write-fault-matrix
+docs/fault-matrix.md --write-fault-matrix README.md``).
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ _MARKERS = re.compile(r"(<!-- matrix -->\n).*?(<!-- /matrix -->)", re.DOTALL)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--write-fault-matrix", default=None, metavar="FILE",
+    parser.addoption("--write-fault-matrix", action="append", default=[], metavar="FILE",
                      help="Write the measured fault matrix table into FILE (between its "
-                          "<!-- matrix --> markers).")
+                          "<!-- matrix --> markers); repeatable.")
 
 
 @pytest.fixture()
@@ -41,11 +42,10 @@ def _write_matrix(request: pytest.FixtureRequest,
         return
     out = tmp_path_factory.getbasetemp() / "fault-matrix.json"
     out.write_text(json.dumps(MEASURED, indent=2, sort_keys=True))
-    target = request.config.getoption("--write-fault-matrix", default=None)
-    if target:
+    table = render(MEASURED)
+    for target in request.config.getoption("--write-fault-matrix", default=None) or ():
         path = Path(target)
         text = path.read_text() if path.exists() else "<!-- matrix -->\n<!-- /matrix -->\n"
-        table = render(MEASURED)
         if not _MARKERS.search(text):
             raise pytest.UsageError(f"{target}: no <!-- matrix --> ... <!-- /matrix --> markers")
         path.write_text(_MARKERS.sub(lambda m: m.group(1) + table + m.group(2), text))

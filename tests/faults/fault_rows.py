@@ -39,6 +39,15 @@ ROWS: dict[str, Row] = {
     "throttle-persistent": Row("persistent `Throttling` on RDS us-west-2",
                                "readiness fails at once: RDS in us-west-2 throttled, code, "
                                "HTTP status, attempts"),
+    "throttle-burst-every-service": Row(
+        "burst of 1 throttle on every AWS service readiness calls, in each region (RDS, EKS, "
+        "DynamoDB, CloudWatch, MSK, Secrets Manager, ECR, Service Quotas, EC2, ELB, Route 53)",
+        "retried by botocore with backoff; every readiness check passes"),
+    "throttle-persistent-every-service": Row(
+        "persistent throttle on one service at a time in us-west-2 (Secrets Manager, ECR, "
+        "Service Quotas, EC2, ELB, CloudWatch, MSK)",
+        "the checks calling it fail at once, naming region, API, code, HTTP status, "
+        "attempts; the other checks pass (time: slowest service)"),
     "route53-impaired-change-needed": Row(
         "Route 53 control plane answers 503 while clients still reach the primary",
         "failover 3 fails: Route 53 control plane impaired, data-plane path named"),
@@ -119,6 +128,12 @@ class Recorder:
             raise KeyError(f"row {row_id!r} is not in fault_rows.ROWS")
         assert self._started is not None, "start() before done()"
         seconds = time.monotonic() - self._started
-        MEASURED[row_id] = {"outcome": outcome, "seconds": round(seconds, 3)}
         self._started = None
+        return self.measured(row_id, outcome, seconds)
+
+    def measured(self, row_id: str, outcome: str, seconds: float) -> float:
+        """Record a time to verdict measured by the row itself (the slowest of several)."""
+        if row_id not in ROWS:
+            raise KeyError(f"row {row_id!r} is not in fault_rows.ROWS")
+        MEASURED[row_id] = {"outcome": outcome, "seconds": round(seconds, 3)}
         return seconds

@@ -31,6 +31,7 @@ from maip_drlib.readiness import (
     rds_replica_lag,
     rds_writer_and_replica,
     route53_failover_pair,
+    run_readiness,
 )
 from maip_drlib.regions import RegionHandles, build_region_handles
 from maip_drlib.resolvers import SimulationResolver
@@ -105,6 +106,65 @@ def _failure(check: Callable[[ReadinessInputs], str], inputs: ReadinessInputs
 
 
 # --- Before the outage: replication and throttling -------------------------------------------
+
+
+# SigV4 signing names of every AWS service the readiness checks call.
+READINESS_SERVICES = ("rds", "eks", "dynamodb", "monitoring", "kafka", "secretsmanager", "ecr",
+                      "servicequotas", "ec2", "elasticloadbalancing", "route53")
+
+
+def _clean_readiness(inputs: ReadinessInputs) -> None:
+    """Wait (bounded) until every readiness check passes (these rows run before any other:
+    the lag rows' figures stay in the checks' 10-minute metric window)."""
+    wait_for(WaitSpec("every readiness check to pass before the row", deadline_s=30,
+                      poll_initial_s=0.5, poll_max_s=1.0),
+             lambda: [r.name for r in run_readiness(inputs) if not r.passed],
+             success=lambda failing: not failing)
+
+
+def test_throttle_burst_on_every_service(simulation: Simulation, inputs: ReadinessInputs,
+                                         record: Recorder) -> None:
+    _clean_readiness(inputs)
+    injected = [ApiFault("throttle", service=service, region=region, remaining=1)
+                for service in READINESS_SERVICES
+                for region in (("*",) if service == "route53" else (PRIMARY, DR))]
+    record.start()
+    for fault in injected:
+        simulation.faults.add_api_fault(fault)
+    try:
+        results = run_readiness(inputs)
+        record.done("throttle-burst-every-service", "passed after retries")
+        assert [f"{r.name}: {r.detail}" for r in results if not r.passed] == []
+        left = set(simulation.faults.snapshot().api_faults)
+        throttled = {fault.service for fault in injected if fault not in left}
+        assert throttled == set(READINESS_SERVICES), "bursts not met: " + ", ".join(
+            sorted(set(READINESS_SERVICES) - throttled))
+    finally:
+        simulation.faults.clear_api_faults()
+
+
+def test_persistent_throttle_on_each_service(simulation: Simulation, inputs: ReadinessInputs,
+                                             record: Recorder) -> None:
+    services = ("secretsmanager", "ecr", "servicequotas", "ec2", "elasticloadbalancing",
+                "monitoring", "kafka")
+    _clean_readiness(inputs)
+    slowest = 0.0
+    for service in services:
+        started = time.monotonic()
+        simulation.faults.add_api_fault(ApiFault("throttle", service=service, region=DR))
+        try:
+            results = run_readiness(inputs)
+        finally:
+            simulation.faults.clear_api_faults()
+        slowest = max(slowest, time.monotonic() - started)
+        failed = [r for r in results if not r.passed]
+        assert failed, f"no check failed under a persistent throttle on {service}"
+        for result in failed:
+            assert result.error_kind == "unreachable", (service, result)
+            for word in (DR, "throttled", "HTTP", "attempts"):
+                assert word in result.detail, (service, word, result.detail)
+    assert slowest < CEILING_S
+    record.measured("throttle-persistent-every-service", "failed as expected", slowest)
 
 
 @pytest.mark.parametrize(("row", "store", "seconds", "check", "region", "word"), [

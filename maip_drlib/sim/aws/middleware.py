@@ -17,8 +17,9 @@ is for. Then:
   service's own protocol (``api_fault_decision``): query services (RDS, ELBv2, STS, IAM) and
   rest-xml (Route 53) an XML ``ErrorResponse``; EC2 its ``Response/Errors`` XML; JSON services
   (DynamoDB, ECR, Secrets Manager, Service Quotas) ``__type``; rest-json (EKS, MSK)
-  ``x-amzn-ErrorType``; CloudWatch (``monitoring``, smithy RPC v2 CBOR) a CBOR body with the
-  query-compatible ``x-amzn-query-error`` header. botocore sees the real error codes
+  ``x-amzn-ErrorType``; CloudWatch (``monitoring``) in the protocol the client chose (its
+  Content-Type: smithy RPC v2 CBOR, JSON 1.0 or query), with the query-compatible
+  ``x-amzn-query-error`` header. botocore sees the real error codes
   (``Throttling``, ``ThrottlingException``, ``TooManyRequestsException`` with HTTP 429,
   ``ServiceUnavailable``) and retries them as it would against AWS.
 - Extra rules: ``add_rule`` takes a ``Rule`` (scope, snapshot) -> ``Decision | None``,
@@ -56,6 +57,9 @@ class RequestScope:
 
     region: str | None
     service: str | None
+    # The wire protocol the client chose, from the request's Content-Type: "cbor", "json",
+    # "query" or "" (REST and unknown). CloudWatch clients pick CBOR, JSON or query.
+    protocol: str = ""
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,20 @@ def scope_of(environ: dict[str, Any]) -> RequestScope:
     parts = credential.split("/")
     if len(parts) != 5:
         return RequestScope(region=None, service=None)
-    return RequestScope(region=parts[2], service=parts[3].lower())
+    return RequestScope(region=parts[2], service=parts[3].lower(),
+                        protocol=wire_protocol(environ))
+
+
+def wire_protocol(environ: dict) -> str:
+    """"cbor", "json", "query" or "" for the request's body encoding (its Content-Type)."""
+    content_type = str(environ.get("CONTENT_TYPE", "")).lower()
+    if "cbor" in content_type or environ.get("HTTP_SMITHY_PROTOCOL") == "rpc-v2-cbor":
+        return "cbor"
+    if "x-amz-json" in content_type:
+        return "json"
+    if "x-www-form-urlencoded" in content_type:
+        return "query"
+    return ""
 
 
 def error_decision(status: int, content_type: str, body: str) -> Decision:
@@ -186,6 +203,16 @@ def api_fault_decision(fault: ApiFault, scope: RequestScope) -> Decision:
         decision = error_decision(status, "application/json",
                                   json.dumps({"message": message}))
         return replace(decision, headers=(*decision.headers, ("x-amzn-ErrorType", code)))
+    if service in CBOR_SERVICES and scope.protocol == "query":
+        body = (f'<?xml version="1.0"?>\n<ErrorResponse><Error><Type>{sender}</Type>'
+                f"<Code>{code}</Code><Message>{message}</Message></Error>"
+                f"<RequestId>{request_id}</RequestId></ErrorResponse>")
+        return error_decision(status, "text/xml", body)
+    if service in CBOR_SERVICES and scope.protocol == "json":
+        decision = error_decision(status, "application/x-amz-json-1.0",
+                                  json.dumps({"__type": code, "message": message}))
+        return replace(decision, headers=(*decision.headers,
+                                          ("x-amzn-query-error", f"{code};{sender}")))
     if service in CBOR_SERVICES:
         return Decision("error", status=status, headers=(
             ("Content-Type", "application/cbor"), ("smithy-protocol", "rpc-v2-cbor"),
