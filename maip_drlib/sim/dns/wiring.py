@@ -1,0 +1,87 @@
+"""How a simulation puts its DNS server together: its moto endpoint, zone, ALBs and health.
+
+``simulation_dns_server`` reads the hosted zone through the simulation's moto endpoint, gives
+each region's ALB its own planned loopback address (remembering the real endpoint port), and
+judges ``EvaluateTargetHealth`` by the ALB's region with the simulation's ``region_healthy``
+(the same judge its Route 53 health checks use), asked at most once per ``max_age_s``.
+``plan_connect_to`` is the ``connect_to`` of ``maip_drlib.dns_answers.DnsResolver``: an
+answered planned address -> 127.0.0.1 and the real port, described with the ALB and its region
+(``region us-west-2``).
+
+Not supported: ALBs outside the ``albs`` mapping (they get no address: an empty answer), more
+than one zone per server.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+
+from maip_drlib.sim.aws.clients import sim_client
+from maip_drlib.sim.aws.runtime import region_named_in
+from maip_drlib.sim.dns.addresses import AddressPlan
+from maip_drlib.sim.dns.answers import DEFAULT_ALIAS_TTL
+from maip_drlib.sim.dns.server import LOOPBACK, SimDnsServer, route53_dns_server
+
+RegionHealthy = Callable[[str], bool]
+ROUTE53_TIMEOUTS = {"connect_timeout": 1, "read_timeout": 2}
+
+
+def simulation_dns_server(endpoint_url: str, zone_name: str,
+                          albs: Mapping[str, tuple[str, int | None]],
+                          region_healthy: RegionHealthy, *, max_age_s: float = 0.5,
+                          alias_ttl: int = DEFAULT_ALIAS_TTL, seed: int | None = None,
+                          plan: AddressPlan | None = None) -> tuple[SimDnsServer, AddressPlan]:
+    """A (not yet started) server for ``zone_name`` and its address plan.
+
+    ``albs``: region -> (ALB DNS name, loopback port of that region's endpoint or None).
+    """
+    plan = plan or AddressPlan()
+    for region, (dns_name, port) in albs.items():
+        plan.register(dns_name, region, port=port)
+
+    judge = _remembered(region_healthy, max_age_s)
+
+    def target_healthy(dns_name: str) -> bool:
+        planned = plan.target(dns_name)
+        region = planned.region if planned is not None else region_named_in(dns_name)
+        return True if region is None else judge(region)
+
+    client = sim_client("route53", "us-east-1", endpoint_url, **ROUTE53_TIMEOUTS)
+    server = route53_dns_server(client, zone_name, alias_addresses=plan.addresses,
+                                target_healthy=target_healthy, max_age_s=max_age_s,
+                                alias_ttl=alias_ttl, seed=seed)
+    return server, plan
+
+
+def _remembered(region_healthy: RegionHealthy, max_age_s: float) -> RegionHealthy:
+    """``region_healthy`` asked at most once per ``max_age_s`` per region (it reads state)."""
+    lock = threading.Lock()
+    seen: dict[str, tuple[float, bool]] = {}
+
+    def judge(region: str) -> bool:
+        now = time.monotonic()
+        with lock:
+            known = seen.get(region)
+        if known is not None and now - known[0] < max_age_s:
+            return known[1]
+        healthy = region_healthy(region)
+        with lock:
+            seen[region] = (now, healthy)
+        return healthy
+
+    return judge
+
+
+def plan_connect_to(plan: AddressPlan) -> Callable[[str, int], tuple[str, int, str] | None]:
+    """Answered address -> (127.0.0.1, real port, "ALB <name>, region <region>")."""
+
+    def connect_to(address: str, port: int) -> tuple[str, int, str] | None:
+        planned = plan.lookup(address)
+        if planned is None:
+            return None
+        what = f"ALB {planned.dns_name}, region {planned.region or 'unknown'}"
+        return LOOPBACK, planned.port if planned.port is not None else port, what
+
+    return connect_to
