@@ -1,11 +1,20 @@
-"""``maip-dr report [DRILL_ID] [--reports DIR]``: one self-contained HTML report of a drill.
+"""``maip-dr report [DRILL_ID] [--reports DIR] [--s3-bucket B]``: one self-contained HTML
+report of a drill, optionally copied with the drill's evidence to S3.
 
 Builds ``<reports>/<drill id>/html/index.html`` with the project's Allure 3 (``npm ci`` in
 the project root installs it) from every attempt's ``allure-results``; without DRILL_ID the
-most recently changed drill folder is used. Exit codes: 0 written; 2 no such drill or no
-results; 4 Node.js or Allure 3 missing (one line saying ``npm ci``) or Allure failed.
+most recently changed drill folder is used. With ``--s3-bucket`` (or ``MAIP_DR_S3_BUCKET``)
+it then uploads the whole drill folder (every attempt and the report) through
+``maip_drlib.drill.operations.upload_drill``: the same keys, content types and client as the
+game day's own upload, ``s3://<bucket>/<prefix>/<drill id>/...``, with the credentials of the
+target that ``--config``/``--target`` name. Exit codes: 0 written (and uploaded); 2 no such
+drill or no results, a bad bucket name, or a bucket without a sim or live target; 4 Node.js or
+Allure 3 missing (one line saying ``npm ci``), Allure failed, or the upload incomplete (the
+report stays on disk).
 
-Not supported: reports spanning several drills, and opening a browser.
+Not supported: reports spanning several drills, opening a browser, uploading to the embedded
+target (no simulation runs while the report is built), uploading without the report (a
+failed build uploads nothing: the game day's own upload already sent the attempt).
 """
 
 from __future__ import annotations
@@ -14,8 +23,15 @@ from pathlib import Path
 
 import click
 
+from maip_drlib.config import Config, Target
 from maip_drlib.drill.evidence_dirs import DRILL_ID
-from maip_drlib.errors import ConfigError
+from maip_drlib.errors import ConfigError, DRError
+
+
+class UploadIncomplete(DRError):
+    """The report was built but not every file reached the bucket (exit 4)."""
+
+    exit_code = 4
 
 
 def _latest_drill(reports: Path) -> Path:
@@ -26,30 +42,78 @@ def _latest_drill(reports: Path) -> Path:
     return max(drills, key=lambda p: p.stat().st_mtime)
 
 
+def _drill_dir(drill_id: str | None, reports_dir: Path) -> Path:
+    if drill_id is None:
+        return _latest_drill(reports_dir)
+    if not DRILL_ID.match(drill_id):
+        raise ConfigError(f"drill id {drill_id!r} must be letters, digits, '.', '_' or '-'",
+                          key="DRILL_ID")
+    drill_dir = reports_dir / drill_id
+    if not drill_dir.is_dir():
+        raise ConfigError(f"{drill_dir}: no such drill", key="DRILL_ID")
+    return drill_dir
+
+
+def _upload_target(ctx: click.Context, bucket: str) -> tuple[Config, Target]:
+    """The checked bucket name and the target whose credentials write it (exit 2 if none)."""
+    from maip_drlib.cli_targets import check_live_credentials, load_cli_config, load_target
+    from maip_drlib.report_upload import check_settings
+
+    try:
+        check_settings(bucket)
+    except ValueError as error:
+        raise ConfigError(str(error), key="--s3-bucket") from error
+    config = load_cli_config(ctx)
+    target = load_target(ctx)
+    if target.kind == "embedded":
+        raise ConfigError("uploading needs --config with a sim or live target (its S3 and "
+                          "credentials); the embedded simulation does not outlive its run",
+                          key="--s3-bucket")
+    check_live_credentials(target, config)
+    return config, target
+
+
 @click.command("report")
 @click.argument("drill_id", required=False)
 @click.option("--reports", "reports_dir", type=click.Path(path_type=Path), default=Path("reports"),
               show_default=True, help="Evidence folder: <reports>/<drill id>/attempt-<n>/.")
-def report_command(drill_id: str | None, reports_dir: Path) -> None:
-    """Build the drill's single-file HTML report (Allure 3) into <reports>/<drill id>/html/.
+@click.option("--s3-bucket", envvar="MAIP_DR_S3_BUCKET", show_envvar=True, default=None,
+              help="Then copy the drill's evidence and the report to this S3 bucket, with the "
+                   "credentials of the --config target.")
+@click.option("--s3-prefix", envvar="MAIP_DR_S3_PREFIX", show_envvar=True, default="maip-dr",
+              show_default=True, help="Key prefix in the bucket.")
+@click.pass_context
+def report_command(ctx: click.Context, drill_id: str | None, reports_dir: Path,
+                   s3_bucket: str | None, s3_prefix: str) -> None:
+    """Build the drill's single-file HTML report (Allure 3) into <reports>/<drill id>/html/,
+    and with --s3-bucket copy the drill folder (every attempt and the report) to
+    s3://BUCKET/PREFIX/<drill id>/.
 
-    Exit codes: 0 written; 2 no such drill or no results; 4 Node.js/Allure 3 missing (run
-    `npm ci` in the project root) or Allure failed.
+    Exit codes: 0 written (and uploaded); 2 no such drill or no results, a bad bucket, or a
+    bucket without a sim or live target; 4 Node.js/Allure 3 missing (run `npm ci` in the
+    project root), Allure failed, or the upload incomplete.
     """
     from maip_drlib.evidence.html_report import build_report, find_allure, results_dirs
 
-    if drill_id is not None:
-        if not DRILL_ID.match(drill_id):
-            raise ConfigError(f"drill id {drill_id!r} must be letters, digits, '.', '_' or '-'",
-                              key="DRILL_ID")
-        drill_dir = reports_dir / drill_id
-        if not drill_dir.is_dir():
-            raise ConfigError(f"{drill_dir}: no such drill", key="DRILL_ID")
-    else:
-        drill_dir = _latest_drill(reports_dir)
+    drill_dir = _drill_dir(drill_id, reports_dir)
     if not results_dirs(drill_dir):
         raise ConfigError(f"{drill_dir}: no attempt has allure-results to report",
                           key="DRILL_ID")
+    upload_to = _upload_target(ctx, s3_bucket) if s3_bucket else None
     tool = find_allure()
     index = build_report(drill_dir, tool=tool)
     click.echo(f"maip-dr: report of drill {drill_dir.name}: {index}")
+    if upload_to is None or not s3_bucket:
+        return
+    from maip_drlib.drill.operations import Operations, upload_drill
+
+    config, target = upload_to
+    upload = upload_drill(Operations(s3_bucket=s3_bucket, s3_prefix=s3_prefix), drill_dir,
+                          target=target, topology=config.topology,
+                          echo=lambda line: click.echo(line, err=True))
+    if upload is not None and not upload.complete:
+        raise UploadIncomplete(f"the upload to {upload.location} is incomplete; the report "
+                               f"and the evidence stay in {drill_dir}")
+    if upload is not None:
+        click.echo(f"maip-dr: report of drill {drill_dir.name}: "
+                   f"{upload.location}html/index.html")

@@ -2,18 +2,30 @@
 
 ``python -m maip_drlib.iam_policies regenerate`` runs, against the embedded simulation and
 with ``MAIP_DR_RECORD_AWS_OPERATIONS`` on, ``maip-dr readiness`` and ``maip-dr plan`` (the
-read-only uses) and ``maip-dr gameday`` (the drill operator's), then writes:
+read-only uses) and ``maip-dr gameday`` (the drill operator's) with its operations on
+(``--metrics-namespace`` and ``--s3-bucket``: the metrics and the evidence upload run after
+the seal, in the same process), then writes:
 
 - ``policies/operations.json``: every AWS operation and Kubernetes request seen, with its IAM
   action, whether it mutates, which uses made it and which policy grants it;
 - ``policies/iam-readonly.json``: the actions of readiness and plan, all read-only;
 - ``policies/iam-drill-operator.json``: every action of every use;
+- ``policies/iam-metrics-publisher.json``: ``cloudwatch:PutMetricData`` alone, the add-on a
+  read-only runner needs for ``--metrics-namespace`` (the read-only policy stays free of
+  writes; the action is taken from the recorded game day, which must have published);
 - ``policies/k8s-rbac.yaml``: a ``ClusterRole`` per use (nodes are cluster-scoped, so a
   namespaced ``Role`` cannot grant them) with the verbs recorded, and bindings to the groups
   ``maip-dr-readonly`` and ``maip-dr-drill-operator``.
 
 ``--from RECORDING_DIR`` reuses ``readonly.jsonl`` and ``drill.jsonl`` of an earlier run.
-Regeneration fails (exit 2) when a read-only use made a mutating call.
+Regeneration fails (exit 2) when a read-only use made a mutating call, or when the recorded
+game day published no metrics or uploaded nothing.
+
+The embedded simulation has no evidence bucket (its S3 starts empty and lives in the game
+day's process), so the recorded upload's first ``s3:PutObject`` is answered ``NoSuchBucket``
+and the upload stops there; the recorder sees the call before it is sent, which is what the
+policy needs. The successful upload is shown against ``maip-dr sim up`` by
+``tests/operations``.
 
 Calls made only on failure paths, which a passing recorded run never makes, are declared in
 ``DECLARED`` with the reason (listing pods to name why they are not ready).
@@ -38,6 +50,8 @@ from typing import Any
 
 from maip_drlib.aws_operations import ENV_VAR, aws_operations, kube_permissions, read_records
 from maip_drlib.permissions import (
+    METRICS_OPERATIONS,
+    METRICS_POLICY,
     OPERATOR_POLICY,
     POLICY_DIR,
     READONLY_POLICY,
@@ -52,6 +66,13 @@ DRILL_RECORDING = "drill.jsonl"
 REGENERATE_COMMAND = "python -m maip_drlib.iam_policies regenerate"
 KUBE_READ_VERBS = frozenset({"get", "list", "watch"})
 RBAC_GROUPS = {"readonly": "maip-dr-readonly", "drill-operator": "maip-dr-drill-operator"}
+POLICY_FILES = {"readonly": READONLY_POLICY, "drill-operator": OPERATOR_POLICY,
+                "metrics-publisher": METRICS_POLICY}
+STATEMENT_IDS = {"drill-operator": "MaipDrDrill", "metrics-publisher": "MaipDrPublishMetrics"}
+# The recorded game day's operations (drill/operations.py): a namespace of its own and a bucket
+# the embedded simulation does not have (see the module docstring).
+RECORDED_OPERATIONS_ARGS = ("--metrics-namespace", "MAIP/DR-recording",
+                            "--s3-bucket", "maip-dr-recording-evidence")
 
 # (kind, group or service, resource or operation, verb or "", use, why): failure-path calls.
 DECLARED: tuple[tuple[str, str, str, str, str, str], ...] = (
@@ -88,7 +109,8 @@ def record_runs(folder: Path, *, time_scale: float | None = None, timeout_s: flo
                           encoding="utf-8")
         prefix += ["--config", str(config)]
     runs = ((READONLY_RECORDING, ["readiness"]), (READONLY_RECORDING, ["plan"]),
-            (DRILL_RECORDING, ["gameday", "--reports", str(folder / "reports")]))
+            (DRILL_RECORDING, ["gameday", "--reports", str(folder / "reports"),
+                               *RECORDED_OPERATIONS_ARGS]))
     for recording, args in runs:
         env = {**base, ENV_VAR: str(folder / recording)}
         done = subprocess.run([*prefix, *args], cwd=folder, env=env, capture_output=True,
@@ -139,6 +161,10 @@ def operations_document(recording: Recording) -> dict[str, Any]:
                             and is_mutating(service, operation))
     if mutating_reads:
         raise ValueError("a read-only use made mutating calls: " + ", ".join(mutating_reads))
+    for needed in (*sorted(METRICS_OPERATIONS), ("s3", "PutObject")):
+        if ("aws", *needed) not in seen:
+            raise ValueError(f"the recorded game day never called {iam_action(*needed)} "
+                             "(its metrics or evidence upload did not run)")
     aws = []
     kube = []
     for key in sorted(seen):
@@ -148,7 +174,7 @@ def operations_document(recording: Recording) -> dict[str, Any]:
             aws.append({"service": service, "operation": operation,
                         "action": iam_action(service, operation),
                         "mutating": is_mutating(service, operation), "used_by": uses,
-                        "policies": _policies(uses)})
+                        "policies": _policies(uses, (service, operation))})
             if key in declared:
                 aws[-1]["declared"] = declared[key]
         else:
@@ -159,25 +185,34 @@ def operations_document(recording: Recording) -> dict[str, Any]:
             if key in declared:
                 kube[-1]["declared"] = declared[key]
     return {"regenerate": REGENERATE_COMMAND,
-            "note": "Recorded from readiness and plan (readonly) and a game day (drill) "
-                    "against the embedded simulation; entries with 'declared' are "
-                    "failure-path calls listed in maip_drlib.iam_policies.DECLARED.",
+            "note": "Recorded from readiness and plan (readonly) and a game day with metrics "
+                    "and evidence upload on (drill) against the embedded simulation; entries "
+                    "with 'declared' are failure-path calls listed in "
+                    "maip_drlib.iam_policies.DECLARED; 'metrics-publisher' is the add-on "
+                    "policy for readiness --metrics-namespace.",
             "aws": aws, "kube": kube}
 
 
-def _policies(uses: list[str]) -> list[str]:
-    return ["drill-operator", "readonly"] if "readonly" in uses else ["drill-operator"]
+def _policies(uses: list[str], operation: tuple[str, str] | None = None) -> list[str]:
+    policies = ["drill-operator", "readonly"] if "readonly" in uses else ["drill-operator"]
+    if operation in METRICS_OPERATIONS:
+        policies.insert(1, "metrics-publisher")
+    return policies
 
 
 def policy_document(operations: Mapping[str, Any], policy: str) -> dict[str, Any]:
-    """The IAM policy document of ``policy`` ("readonly" or "drill-operator")."""
+    """The IAM policy document of ``policy`` ("readonly", "drill-operator" or
+    "metrics-publisher"); a statement without actions is left out."""
     rows = [row for row in operations["aws"] if policy in row["policies"]]
     reads = sorted({row["action"] for row in rows if not row["mutating"]})
     writes = sorted({row["action"] for row in rows if row["mutating"]})
-    statements = [{"Sid": "MaipDrRead", "Effect": "Allow", "Action": reads, "Resource": "*"}]
-    if writes:
-        statements.append({"Sid": "MaipDrDrill", "Effect": "Allow", "Action": writes,
+    statements = []
+    if reads:
+        statements.append({"Sid": "MaipDrRead", "Effect": "Allow", "Action": reads,
                            "Resource": "*"})
+    if writes:
+        statements.append({"Sid": STATEMENT_IDS.get(policy, "MaipDrDrill"), "Effect": "Allow",
+                           "Action": writes, "Resource": "*"})
     return {"Version": "2012-10-17", "Statement": statements}
 
 
@@ -212,7 +247,7 @@ def write_policies(recording: Recording, folder: Path = POLICY_DIR) -> dict[str,
     folder.mkdir(parents=True, exist_ok=True)
     (folder / OPERATIONS_FILE).write_text(json.dumps(operations, indent=2) + "\n",
                                           encoding="utf-8")
-    for name, policy in ((READONLY_POLICY, "readonly"), (OPERATOR_POLICY, "drill-operator")):
+    for policy, name in POLICY_FILES.items():
         (folder / name).write_text(json.dumps(policy_document(operations, policy), indent=2)
                                    + "\n", encoding="utf-8")
     (folder / RBAC_FILE).write_text(rbac_document(operations), encoding="utf-8")

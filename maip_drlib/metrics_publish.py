@@ -29,6 +29,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from maip_drlib.errors import PermissionDenied
 from maip_drlib.regions import RegionHandle, RegionHandles
 
 DEFAULT_NAMESPACE = "MAIP/DR"
@@ -128,16 +129,31 @@ def _stage_label(result: Mapping[str, Any]) -> str:
     return f"{result.get('phase')} {stage}" if stage else str(result.get("phase"))
 
 
+def readiness_runs(stages: Iterable[Mapping[str, Any]]) -> dict[str, list[Mapping[str, Any]]]:
+    """The readiness results of a game day per run: ``readiness`` before the drill and
+    ``readiness-after``. Both runs' results carry the phase ``readiness`` (their Gherkin tag);
+    ``summary.json`` lists stages in drill order, so a readiness result after the first
+    drill stage belongs to the run after it. An explicit ``readiness-after`` phase is kept."""
+    runs: dict[str, list[Mapping[str, Any]]] = {}
+    after_drill = False
+    for result in stages:
+        phase = str(result.get("phase", ""))
+        if not phase.startswith("readiness"):
+            after_drill = True
+            continue
+        if phase == "readiness" and after_drill:
+            phase = "readiness-after"
+        runs.setdefault(phase, []).append(result)
+    return runs
+
+
 def gameday_data(summary: Mapping[str, Any]) -> list[Datum]:
     """Metrics of a finished drill from its ``summary.json`` document."""
     target = str((summary.get("target") or {}).get("name", "unknown"))
     data: list[Datum] = [Datum("DrillPassed", 1.0 if summary.get("verdict") == "PASS" else 0.0,
                                "Count", (("Target", target),))]
-    readiness = [r for r in summary.get("stages") or []
-                 if str(r.get("phase", "")).startswith("readiness")]
-    for phase in sorted({str(r.get("phase")) for r in readiness}):
-        data += readiness_data([r for r in readiness if r.get("phase") == phase],
-                               target=target, phase=phase)
+    for phase, rows in readiness_runs(summary.get("stages") or []).items():
+        data += readiness_data(rows, target=target, phase=phase)
     for result in summary.get("stages") or []:
         phase = str(result.get("phase", ""))
         if phase.startswith("readiness") or result.get("outcome") == "skipped":
@@ -196,6 +212,8 @@ def region_order(handles: RegionHandles, *, primary_down: bool) -> list[RegionHa
 
 
 def _failure(handle: RegionHandle, error: Exception) -> str:
+    if isinstance(error, PermissionDenied):  # names the action and the policy granting it
+        return str(error)
     if isinstance(error, ClientError):
         code = error.response.get("Error", {}).get("Code", "")
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", "?")

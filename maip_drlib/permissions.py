@@ -37,6 +37,7 @@ IAM_PREFIX = {
     "kafka": "kafka",
     "rds": "rds",
     "route53": "route53",
+    "s3": "s3",
     "secretsmanager": "secretsmanager",
     "service-quotas": "servicequotas",
     "sts": "sts",
@@ -56,6 +57,8 @@ REJECTED_CODES = frozenset({"InvalidClientTokenId", "UnrecognizedClientException
 POLICY_DIR = Path(__file__).resolve().parents[1] / "policies"
 READONLY_POLICY = "iam-readonly.json"
 OPERATOR_POLICY = "iam-drill-operator.json"
+METRICS_POLICY = "iam-metrics-publisher.json"  # readiness --metrics-namespace: an add-on
+METRICS_OPERATIONS = frozenset({("cloudwatch", "PutMetricData")})
 
 
 class UnknownService(KeyError):
@@ -151,6 +154,9 @@ class ErrorTranslator:
 
 
 def _policy_hint(service: str, operation: str) -> str:
+    if (service, operation) in METRICS_OPERATIONS:
+        return (f"policies/{OPERATOR_POLICY} grants it (game days); for readiness, attach "
+                f"policies/{METRICS_POLICY} beside the read-only policy")
     policy = OPERATOR_POLICY if is_mutating(service, operation) else READONLY_POLICY
     return f"policies/{policy} grants it"
 

@@ -4,11 +4,15 @@
 ``on_stage_failed`` posts the immediate notice of a failed stage, ``after_gameday`` (called
 after the attempt is sealed: it writes nothing into the attempt) uploads the evidence,
 publishes the metrics and posts the completion notice; ``after_readiness`` publishes the
-readiness metrics and notifies a readiness run that did not pass. Each action is bounded by
-its own timeouts and retries and is reported through ``echo``; none fails or stops a run.
+readiness metrics and notifies a readiness run that did not pass; ``upload_drill`` copies a
+whole drill folder (every attempt and the single-file report of ``maip-dr report``) to the
+same keys as the game day's upload. Each action is bounded by its own timeouts and retries and
+is reported through ``echo``; none fails or stops a run (``upload_drill`` returns the
+``Upload`` so that ``maip-dr report``, whose job the upload is, can set its exit code).
 
 Not supported: uploading or publishing from the embedded readiness (its simulation ends with
-its pytest run), notifications of passing readiness runs.
+its pytest run), uploading to the embedded target from ``maip-dr report`` (no simulation runs
+then), notifications of passing readiness runs.
 """
 
 from __future__ import annotations
@@ -30,8 +34,8 @@ from maip_drlib.notify import (
     post_webhook,
     readiness_payload,
 )
-from maip_drlib.regions import build_region_handles
-from maip_drlib.report_upload import upload_evidence
+from maip_drlib.regions import RegionHandles, build_region_handles
+from maip_drlib.report_upload import Upload, upload_evidence
 
 Echo = Callable[[str], None]
 
@@ -63,6 +67,29 @@ def on_stage_failed(ops: Operations | None, result: Mapping[str, Any], *, drill_
     return delivery
 
 
+def _upload(ops: Operations, bucket: str, handles: RegionHandles, folder: Path,
+            echo: Echo) -> Upload:
+    """Copy ``folder`` (a drill or an attempt folder) to ``bucket``; reported."""
+    upload = upload_evidence(handles.by_name(ops.s3_region).client("s3"), folder,
+                             bucket=bucket, prefix=ops.s3_prefix, sse=ops.s3_sse,
+                             kms_key_id=ops.s3_kms_key_id)
+    echo(f"maip-dr: {upload.describe()}")
+    return upload
+
+
+def upload_drill(ops: Operations, drill_dir: Path, *, target: Target, topology: Topology,
+                 echo: Echo) -> Upload | None:
+    """Upload a whole drill folder (``reports/<drill id>``: every attempt and ``html/``) to
+    the evidence bucket; None when no bucket is configured. Never raises for AWS."""
+    if not ops.s3_bucket:
+        return None
+    handles = build_region_handles(target, topology)
+    try:
+        return _upload(ops, ops.s3_bucket, handles, drill_dir, echo)
+    finally:
+        handles.close()
+
+
 def after_gameday(ops: Operations | None, attempt_dir: Path, *, target: Target,
                   topology: Topology, digest: str | None, primary_down: bool,
                   redactor: Redactor, echo: Echo) -> None:
@@ -74,11 +101,7 @@ def after_gameday(ops: Operations | None, attempt_dir: Path, *, target: Target,
         handles = build_region_handles(target, topology)
         try:
             if ops.s3_bucket:
-                upload = upload_evidence(handles.by_name(ops.s3_region).client("s3"),
-                                         attempt_dir, bucket=ops.s3_bucket,
-                                         prefix=ops.s3_prefix, sse=ops.s3_sse,
-                                         kms_key_id=ops.s3_kms_key_id)
-                echo(f"maip-dr: {upload.describe()}")
+                upload = _upload(ops, ops.s3_bucket, handles, attempt_dir, echo)
                 if upload.keys:
                     location = upload.location
             if ops.metrics_namespace:

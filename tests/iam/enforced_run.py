@@ -4,14 +4,17 @@ moto's enforcement is process-wide (``INITIAL_NO_AUTH_ACTION_COUNT``), so this s
 own ``Simulation`` and prints one JSON document on stdout for ``test_iam_enforced.py``:
 
 1. start the simulation (seeded with enforcement off), create the IAM users
-   ``maip-dr-readonly`` and ``maip-dr-operator`` with the repository's policies as inline
-   policies, and one ``maip-sim-internal`` user (``*``) whose key is the simulation's fixed
-   dummy key, so the simulation's own metric publisher keeps working;
+   ``maip-dr-readonly``, ``maip-dr-readiness-metrics`` (read-only plus the metrics add-on)
+   and ``maip-dr-operator`` with the repository's policies as inline policies, one
+   ``maip-sim-internal`` user (``*``) whose key is the simulation's fixed dummy key, so the
+   simulation's own metric publisher keeps working, and the evidence bucket;
 2. switch enforcement on (``POST /moto-api/reset-auth`` with 0: every later request is
    authenticated and authorized);
-3. with the read-only user's profile: readiness, then the dry-run plan; then failover stage 2
-   (a destructive stage), which must be refused with ``PermissionDenied``;
-4. with the drill operator's profile: failover stages 1-5 and failback stages 1-4.
+3. with the read-only user's profile: readiness, then the dry-run plan; publishing metrics and
+   uploading evidence, both refused; then failover stage 2 (a destructive stage), which must
+   be refused with ``PermissionDenied``; with the add-on, publishing metrics works;
+4. with the drill operator's profile: failover stages 1-5 and failback stages 1-4, then the
+   game day's operations: metrics published and the evidence uploaded.
 
 The credentials reach the region handles as named profiles in a temporary credentials file,
 the code path of a live target. Not supported: running inside a process that already hosts a
@@ -47,18 +50,23 @@ from maip_drlib.drill.context import (  # noqa: E402
 )
 from maip_drlib.drill.planner import plan_drill  # noqa: E402
 from maip_drlib.errors import CredentialsError, PermissionDenied  # noqa: E402
+from maip_drlib.metrics_publish import publish, readiness_data  # noqa: E402
 from maip_drlib.permissions import (  # noqa: E402
+    METRICS_POLICY,
     OPERATOR_POLICY,
     POLICY_DIR,
     READONLY_POLICY,
 )
 from maip_drlib.readiness import ReadinessInputs, Thresholds, run_readiness  # noqa: E402
 from maip_drlib.regions import RegionHandles, build_region_handles  # noqa: E402
+from maip_drlib.report_upload import upload_evidence  # noqa: E402
 from maip_drlib.resolvers import SimulationResolver  # noqa: E402
 from maip_drlib.sim.simulation import SimSettings, Simulation  # noqa: E402
 
 ACCOUNT = "123456789012"  # moto's default account, where the seed and the users live
 INTERNAL_USER = "maip-sim-internal"
+BUCKET = "maip-dr-enforced-evidence"
+BUCKET_REGION = "us-west-2"
 
 
 def simulated_policy(path: Path) -> str:
@@ -81,16 +89,19 @@ def create_users(endpoint_url: str) -> dict[str, tuple[str, str]]:
                        aws_access_key_id=SIM_ACCESS_KEY_ID,
                        aws_secret_access_key=SIM_SECRET_ACCESS_KEY)
     users = {
-        "maip-dr-readonly": simulated_policy(POLICY_DIR / READONLY_POLICY),
-        "maip-dr-operator": simulated_policy(POLICY_DIR / OPERATOR_POLICY),
-        INTERNAL_USER: json.dumps({"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Action": "*", "Resource": "*"}]}),
+        "maip-dr-readonly": [simulated_policy(POLICY_DIR / READONLY_POLICY)],
+        "maip-dr-readiness-metrics": [simulated_policy(POLICY_DIR / READONLY_POLICY),
+                                      simulated_policy(POLICY_DIR / METRICS_POLICY)],
+        "maip-dr-operator": [simulated_policy(POLICY_DIR / OPERATOR_POLICY)],
+        INTERNAL_USER: [json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "*", "Resource": "*"}]})],
     }
     keys: dict[str, tuple[str, str]] = {}
-    for name, document in users.items():
+    for name, documents in users.items():
         iam.create_user(UserName=name)
-        iam.put_user_policy(UserName=name, PolicyName=f"{name}-policy",
-                            PolicyDocument=document)
+        for number, document in enumerate(documents):
+            iam.put_user_policy(UserName=name, PolicyName=f"{name}-policy-{number}",
+                                PolicyDocument=document)
         key = iam.create_access_key(UserName=name)["AccessKey"]
         keys[name] = (key["AccessKeyId"], key["SecretAccessKey"])
     # The simulation's own clients sign with the fixed dummy key: give that key to the
@@ -163,10 +174,33 @@ def error_text(error: BaseException) -> dict[str, Any]:
             "action": getattr(error, "action", None), "region": getattr(error, "region", None)}
 
 
+def create_bucket(endpoint_url: str) -> None:
+    boto3.client("s3", region_name=BUCKET_REGION, endpoint_url=endpoint_url,
+                 aws_access_key_id=SIM_ACCESS_KEY_ID,
+                 aws_secret_access_key=SIM_SECRET_ACCESS_KEY).create_bucket(
+        Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": BUCKET_REGION})
+
+
+def operations(handles: RegionHandles, folder: Path, name: str) -> dict[str, Any]:
+    """What the game day's operations do with these credentials: publish one readiness run's
+    metrics and upload a small attempt folder (drill/operations.py calls the same two)."""
+    data = readiness_data([{"scenario": "enforced", "outcome": "passed"}], target=name)
+    published = publish(handles, data, namespace=f"MAIP/DR-enforced-{name}")
+    attempt = folder / f"evidence-{name}" / "attempt-1"
+    attempt.mkdir(parents=True)
+    (attempt / "summary.json").write_text('{"verdict": "PASS"}\n', encoding="utf-8")
+    upload = upload_evidence(handles.by_name(BUCKET_REGION).client("s3"), attempt,
+                             bucket=BUCKET, prefix=name)
+    return {"published": sum(published.published.values()), "total": published.total,
+            "metric_errors": published.errors, "uploaded": upload.keys,
+            "upload_errors": upload.errors}
+
+
 def run(simulation: Simulation, folder: Path) -> dict[str, Any]:
     report: dict[str, Any] = {}
     endpoint = simulation.aws_endpoint_url
     keys = create_users(endpoint)
+    create_bucket(endpoint)
     write_profiles(folder, keys)
     enable_enforcement(endpoint)
     started = time.monotonic()
@@ -199,6 +233,11 @@ def run(simulation: Simulation, folder: Path) -> dict[str, Any]:
          "detail": r.detail[:300]} for r in run_readiness(inputs)]
     calls = plan_drill(context(simulation, readonly, readonly_target))
     report["plan_calls"] = len(calls)
+    report["readonly_operations"] = operations(readonly, folder, "readonly")
+    with_metrics = build_region_handles(with_profile(base, "maip-dr-readiness-metrics"),
+                                        topology)
+    report["readiness_metrics_operations"] = operations(with_metrics, folder, "add-on")
+    with_metrics.close()
 
     simulation.faults.region_outage(topology.primary.region)
     declared = OutageDeclaration.now("IAM-enforced simulation")
@@ -231,6 +270,7 @@ def run(simulation: Simulation, folder: Path) -> dict[str, Any]:
         stages.append(failback.stage_3_weighted_shift(
             ctx, soak_s=0.2, max_5xx_per_min=10.0, max_latency_s=1.0).stage)
         stages.append(failback.stage_4_steady_state(ctx).stage)
+        report["operator_operations"] = operations(operator, folder, "operator")
     except Exception as error:  # reported, so the test names the stage and the error
         report["operator_error"] = error_text(error)
         report["operator_traceback"] = traceback.format_exc()[-3000:]

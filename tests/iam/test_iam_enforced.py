@@ -3,7 +3,9 @@
 
 With the read-only policy, readiness passes and the dry-run plan works; failover stage 2 is
 refused with ``PermissionDenied`` naming ``rds:PromoteReadReplica`` in us-west-2 and nothing
-is promoted. With the drill operator's policy every failover and failback stage passes. A key
+is promoted; publishing metrics and uploading evidence are refused (the metrics add-on allows
+publishing). With the drill operator's policy every failover and failback stage passes, and
+the game day's operations work. A key
 that is no IAM user's is rejected, which shows enforcement is on.
 """
 
@@ -52,6 +54,24 @@ def test_a_destructive_stage_with_readonly_credentials_is_a_permission_error(
         "service rds, AccessDenied)")
     assert "\n" not in denied["message"]
     assert report["replica_still_linked"] is True
+
+
+def test_the_operations_need_the_operator_policy_or_the_metrics_add_on(report: dict) -> None:
+    """Metrics and evidence upload (drill/operations.py): refused with the read-only policy
+    alone, publishing allowed with the add-on, both allowed with the operator's policy."""
+    readonly = report["readonly_operations"]
+    assert readonly["published"] == 0 and len(readonly["metric_errors"]) == 2
+    assert all(e.startswith("permission denied: cloudwatch:PutMetricData in us-")
+               and "iam-metrics-publisher.json" in e for e in readonly["metric_errors"])
+    assert readonly["uploaded"] == [] and "S3 answered AccessDenied" in \
+        readonly["upload_errors"][0]
+    add_on = report["readiness_metrics_operations"]
+    assert add_on["published"] == add_on["total"] == 2 and add_on["metric_errors"] == []
+    assert add_on["uploaded"] == [] and add_on["upload_errors"]  # readiness never uploads
+    operator = report["operator_operations"]
+    assert operator["published"] == 2 and operator["metric_errors"] == []
+    assert operator["uploaded"] == ["operator/evidence-operator/attempt-1/summary.json"]
+    assert operator["upload_errors"] == []
 
 
 def test_every_stage_passes_with_the_drill_operator_policy(report: dict) -> None:

@@ -1,11 +1,12 @@
 """The least-privilege policies in ``policies/`` against the calls the suite really makes.
 
 Static half (fast): the policy files, ``operations.json`` and the RBAC roles agree with each
-other, and the read-only policy and role allow nothing that mutates.
+other, the read-only policy and role allow nothing that mutates, and publishing metrics is
+the separate add-on ``iam-metrics-publisher.json`` (``cloudwatch:PutMetricData`` alone).
 
 Recorded half: ``maip-dr readiness`` and ``maip-dr plan`` (read-only uses) and a whole
-``maip-dr gameday`` run against the embedded simulation with
-``MAIP_DR_RECORD_AWS_OPERATIONS`` on; every AWS operation and Kubernetes request they made
+``maip-dr gameday`` with metrics and evidence upload on, run against the embedded simulation
+with ``MAIP_DR_RECORD_AWS_OPERATIONS`` on; every AWS operation and Kubernetes request they made
 must be allowed by the policy of its use, so a new call (a lease table, a new probe) fails
 here until ``python -m maip_drlib.iam_policies regenerate`` is run and reviewed.
 """
@@ -25,6 +26,7 @@ from maip_drlib.aws_operations import aws_operations, kube_permissions
 from maip_drlib.iam_policies import (
     KUBE_READ_VERBS,
     OPERATIONS_FILE,
+    POLICY_FILES,
     RBAC_FILE,
     REGENERATE_COMMAND,
     Recording,
@@ -33,6 +35,7 @@ from maip_drlib.iam_policies import (
 )
 from maip_drlib.permissions import (
     IAM_PREFIX,
+    METRICS_POLICY,
     OPERATOR_POLICY,
     POLICY_DIR,
     READONLY_POLICY,
@@ -84,7 +87,8 @@ def role_allows(rules: set[tuple[str, str, str]], request: tuple[str, str, str])
 
 def test_policy_files_are_exactly_what_operations_json_lists() -> None:
     listed = operations()
-    for name, policy in ((READONLY_POLICY, "readonly"), (OPERATOR_POLICY, "drill-operator")):
+    assert set(POLICY_FILES.values()) == {READONLY_POLICY, OPERATOR_POLICY, METRICS_POLICY}
+    for policy, name in POLICY_FILES.items():
         on_disk = json.loads((POLICY_DIR / name).read_text(encoding="utf-8"))
         assert on_disk == policy_document(listed, policy), f"{name} differs: {FIX}"
     for row in listed["aws"]:
@@ -100,6 +104,18 @@ def test_readonly_policy_allows_no_mutating_action() -> None:
     mutating = {row["action"] for row in operations()["aws"] if row["mutating"]}
     assert mutating, "operations.json lists no mutating action: the drill was not recorded"
     assert not [a for a in mutating if allows(readonly, a)]
+
+
+def test_publishing_metrics_is_an_add_on_and_the_operator_has_the_operations() -> None:
+    """Readiness stays read-only; ``--metrics-namespace`` on a read-only runner needs the
+    add-on, whose one action is a write to CloudWatch metrics, never to the platform."""
+    publisher = load_policy_actions(POLICY_DIR / METRICS_POLICY)
+    readonly = load_policy_actions(POLICY_DIR / READONLY_POLICY)
+    operator = load_policy_actions(POLICY_DIR / OPERATOR_POLICY)
+    assert publisher == {"cloudwatch:PutMetricData"}
+    assert not allows(readonly, "cloudwatch:PutMetricData")
+    assert not allows(readonly, "s3:PutObject") and not allows(publisher, "s3:PutObject")
+    assert {"cloudwatch:PutMetricData", "s3:PutObject"} <= operator
 
 
 def test_rbac_roles_are_what_operations_json_lists_and_readonly_only_reads() -> None:
@@ -155,6 +171,8 @@ def test_every_recorded_aws_operation_is_allowed_by_the_policy_of_its_use(
     assert not unknown, f"services without a known IAM prefix: {unknown}"
     mutating_reads = sorted(f"{s}:{o}" for s, o in readonly_seen if is_mutating(s, o))
     assert not mutating_reads, f"readiness or plan made mutating calls: {mutating_reads}"
+    # the game day's operations ran (drill/operations.py, after the seal)
+    assert {("cloudwatch", "PutMetricData"), ("s3", "PutObject")} <= drill_seen
     readonly = load_policy_actions(POLICY_DIR / READONLY_POLICY)
     operator = load_policy_actions(POLICY_DIR / OPERATOR_POLICY)
     assert not _missing(readonly_seen, readonly), \

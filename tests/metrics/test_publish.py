@@ -182,3 +182,51 @@ def test_gameday_data_from_a_written_summary(tmp_path):
     assert ("RTOMinutes", 27.5, {"Target": "embedded", "Phase": "failover"}) in data
     assert ("StageRTOMinutes", 20.0, {"Target": "embedded", "Phase": "failover",
                                       "Stage": "failover 3"}) in data
+
+
+def test_the_readiness_run_after_the_drill_is_its_own_phase():
+    """In a real summary both readiness runs carry the phase ``readiness`` (their Gherkin
+    tag); their position in drill order tells them apart."""
+    check = {"phase": "readiness", "stage": None, "scenario": "RDS writer and replica"}
+    stages = [dict(check, outcome="passed"),
+              {"phase": "failover", "stage": 1, "scenario": "Down", "outcome": "passed"},
+              dict(check, outcome="failed")]
+    data = names(gameday_data({"target": {"name": "t"}, "verdict": "FAIL", "stages": stages}))
+    readiness = [d for d in data if d[0].startswith("Readiness")]
+    assert readiness == [
+        ("ReadinessCheck", 1.0, {"Target": "t", "Phase": "readiness",
+                                 "Check": "RDS writer and replica"}),
+        ("ReadinessPassed", 1.0, {"Target": "t", "Phase": "readiness"}),
+        ("ReadinessCheck", 0.0, {"Target": "t", "Phase": "readiness-after",
+                                 "Check": "RDS writer and replica"}),
+        ("ReadinessPassed", 0.0, {"Target": "t", "Phase": "readiness-after"})]
+
+
+def test_a_denied_publication_names_the_action_and_the_add_on_policy():
+    """A read-only runner without ``iam-metrics-publisher.json``: reported, never raised."""
+    from maip_drlib.errors import PermissionDenied
+    from maip_drlib.permissions import _policy_hint
+
+    class Denying:
+        def __init__(self, region: str):
+            self.region = region
+
+        def client(self, service: str) -> Denying:
+            return self
+
+        def put_metric_data(self, **_: Any) -> None:
+            raise PermissionDenied(
+                target="prod", region=self.region, service="cloudwatch",
+                action="cloudwatch:PutMetricData", operation_name="PutMetricData",
+                response={"Error": {"Code": "AccessDenied"}},
+                policy_hint=_policy_hint("cloudwatch", "PutMetricData"))
+
+    class Handles:
+        primary, secondary = Denying(PRIMARY), Denying(SECONDARY)
+
+    data = readiness_data([{"scenario": "a", "outcome": "passed"}], target="prod")
+    result = publish(Handles(), data, namespace="MAIP/DR")  # type: ignore[arg-type]
+    assert result.published == {} and len(result.errors) == 2
+    assert result.errors[0].startswith("permission denied: cloudwatch:PutMetricData in "
+                                       "us-east-1 (target 'prod', service cloudwatch")
+    assert "policies/iam-metrics-publisher.json beside the read-only policy" in result.errors[0]

@@ -127,3 +127,39 @@ def test_the_report_alone(s3, bucket, tmp_path):
     (drill / "html" / "index.html").unlink()
     missing = upload_report(s3, drill, bucket=bucket)
     assert missing.keys == [] and missing.errors == [f"{DRILL}/html/index.html: no report built"]
+
+
+def test_upload_drill_sends_every_attempt_and_the_report(simulation, target, s3, bucket,
+                                                         tmp_path):
+    """What ``maip-dr report --s3-bucket`` calls after building the report."""
+    from maip_drlib.drill.operations import Operations, upload_drill
+
+    drill = make_drill(tmp_path)
+    lines: list[str] = []
+    ops = Operations(s3_bucket=bucket, s3_prefix="dr")
+    result = upload_drill(ops, drill, target=target, topology=simulation.topology,
+                          echo=lines.append)
+    assert result is not None and result.complete and len(result.keys) == 15
+    assert listed(s3, bucket) == sorted(result.keys)
+    assert f"dr/{DRILL}/html/index.html" in result.keys
+    assert lines == [f"maip-dr: {result.describe()}"]
+    assert upload_drill(Operations(), drill, target=target, topology=simulation.topology,
+                        echo=lines.append) is None and len(lines) == 1
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--s3-bucket", "s3://b/p"], "--s3-bucket: S3 bucket 's3://b/p': give a bucket name"),
+    (["--s3-bucket", "evidence"], "--s3-bucket: uploading needs --config with a sim or live "
+                                  "target"),
+])
+def test_report_refuses_an_upload_it_cannot_make_before_building(tmp_path, args, message):
+    from maip_cli_helpers import run_maip_dr
+
+    make_drill(tmp_path)
+    home = tmp_path / "home"
+    home.mkdir()
+    done = run_maip_dr(["report", DRILL, "--reports", str(tmp_path), *args], home,
+                       timeout=60)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert message in done.stderr
+    assert (tmp_path / DRILL / "html" / "index.html").read_text() == "<html></html>"  # not rebuilt
