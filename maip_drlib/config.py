@@ -131,6 +131,49 @@ class RegionConnection:
     kubeconfig: Path | None = None
 
 
+SSL_MODES: tuple[str, ...] = ("disable", "allow", "prefer", "require", "verify-ca",
+                              "verify-full")
+# A live target sends a database password or IAM token: it must use TLS.
+LIVE_SSL_MODES: tuple[str, ...] = ("require", "verify-ca", "verify-full")
+DEFAULT_DB_NAME = "postgres"
+DEFAULT_DB_CONNECT_TIMEOUT_S = 5.0
+DEFAULT_DB_STATEMENT_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class DatabaseAccess:
+    """How the data-plane checks reach the RDS PostgreSQL databases of one target.
+
+    Credentials come from exactly one place: ``secret_ids`` (region -> Secrets Manager secret
+    id holding the RDS credentials JSON, read with ``get_secret_value`` by
+    ``maip_drlib.probes.postgres`` only) or ``iam_user`` (a database user granted
+    ``rds_iam``; each connection gets a fresh RDS IAM auth token). Only names are held here,
+    never a password or token. A target without a ``DatabaseAccess`` reports the data-plane
+    checks as "not configured", never as passed.
+    """
+
+    dbname: str = DEFAULT_DB_NAME
+    sslmode: str = "verify-full"
+    sslrootcert: Path | None = None
+    secret_ids: tuple[tuple[str, str], ...] = ()
+    iam_user: str | None = None
+    connect_timeout_s: float = DEFAULT_DB_CONNECT_TIMEOUT_S
+    statement_timeout_s: float = DEFAULT_DB_STATEMENT_TIMEOUT_S
+
+    @property
+    def auth(self) -> Literal["secret", "iam"]:
+        return "iam" if self.iam_user else "secret"
+
+    def secret_id(self, region: str) -> str | None:
+        """The secret that holds the credentials used in ``region``; None with IAM auth."""
+        return dict(self.secret_ids).get(region)
+
+    def __str__(self) -> str:
+        how = (f"IAM auth as {self.iam_user}" if self.iam_user else
+               "secrets " + ", ".join(f"{region}={name}" for region, name in self.secret_ids))
+        return f"database {self.dbname}, sslmode={self.sslmode}, {how}"
+
+
 @dataclass(frozen=True)
 class Target:
     """A named place a drill runs against (DESIGN.md section 3)."""
@@ -145,6 +188,8 @@ class Target:
     control_url: str | None = None
     ca_bundle: Path | None = None
     time_scale: float | None = None
+    # Data-plane access to the RDS databases; None: those checks report "not configured".
+    database: DatabaseAccess | None = None
 
     @property
     def simulated(self) -> bool:

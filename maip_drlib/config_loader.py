@@ -25,6 +25,21 @@ Schema (every table rejects unknown keys)::
     endpoint_url = "http://127.0.0.1:PORT"                 # sim: required and loopback
     kube_context = "maip-prod"                             # default: the topology's
     kubeconfig = "kubeconfig.yaml"                         # relative to the file
+    [targets.<name>.database]                  # sim, live; optional (docs/data-plane.md)
+    dbname = "postgres"                        # default "postgres"
+    sslmode = "verify-full"                    # libpq sslmode; live: require, verify-ca or
+                                               # verify-full (default); sim default: disable
+    sslrootcert = "rds-global-bundle.pem"      # optional CA bundle, relative to the file
+    connect_timeout_s = 5                      # > 0 seconds (whole seconds, rounded up)
+    statement_timeout_s = 10                   # > 0 seconds, every statement
+    iam_user = "maip_dr"                       # RDS IAM authentication, or else:
+    [targets.<name>.database.secret_ids]       # Secrets Manager secret id per region (both)
+    us-east-1 = "maip/prod/db-credentials"
+    us-west-2 = "maip/prod/db-credentials"
+
+A target without a ``database`` table has no data-plane access: the database checks (writer
+or standby, real lag, accepts writes, RDS RPO, data continuity) report "not configured",
+never pass. ``iam_user`` and ``secret_ids`` exclude each other; one of them is required.
 
 Every error is one ``ConfigError`` line: file, dotted key, what was expected. A
 ``kubeconfig`` named here must be a readable YAML kubeconfig holding the region's
@@ -47,11 +62,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from maip_drlib.config import (
+    LIVE_SSL_MODES,
     PRIMARY_REGION,
     SECONDARY_REGION,
+    SSL_MODES,
     SUPPORTED_REGIONS,
     TARGET_KINDS,
     Config,
+    DatabaseAccess,
     RegionConnection,
     RegionTopology,
     ScalingConfig,
@@ -87,10 +105,15 @@ _TOPOLOGY_STRINGS = (
 _TARGET_KEYS_BY_KIND: dict[str, frozenset[str]] = {
     "embedded": frozenset({"kind", "time_scale"}),
     "sim": frozenset(
-        {"kind", "public_endpoint_url", "control_url", "ca_bundle", "time_scale", "regions"}
+        {"kind", "public_endpoint_url", "control_url", "ca_bundle", "time_scale", "regions",
+         "database"}
     ),
-    "live": frozenset({"kind", "public_endpoint_url", "ca_bundle", "regions"}),
+    "live": frozenset({"kind", "public_endpoint_url", "ca_bundle", "regions", "database"}),
 }
+_DATABASE_KEYS = frozenset({"dbname", "sslmode", "sslrootcert", "connect_timeout_s",
+                            "statement_timeout_s", "iam_user", "secret_ids"})
+# A PostgreSQL identifier as RDS accepts it for a database or user name.
+_DB_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,62}\Z")
 _REGION_KEYS_BY_KIND: dict[str, frozenset[str]] = {
     "sim": frozenset({"endpoint_url", "kube_context", "kubeconfig"}),
     "live": frozenset({"profile", "endpoint_url", "kube_context", "kubeconfig"}),
@@ -322,6 +345,9 @@ class _Loader:
             extra["control_url"] = self.url(table["control_url"], f"{key}.control_url",
                                             loopback=True)
 
+        if "database" in table:
+            extra["database"] = self.database(kind, table["database"], f"{key}.database")
+
         if kind == "embedded":
             primary = RegionConnection(region=PRIMARY_REGION,
                                        kube_context=topology.primary.kube_context)
@@ -331,6 +357,61 @@ class _Loader:
             primary, secondary = self.connections(kind, table, key, topology)
         return Target(name=name, kind=kind, primary=primary,  # type: ignore[arg-type]
                       secondary=secondary, **extra)
+
+    def database(self, kind: str, value: Any, key: str) -> DatabaseAccess:
+        table = self.table(value, key)
+        self.only_keys(table, _DATABASE_KEYS, key)
+        values: dict[str, Any] = {}
+        if "dbname" in table:
+            values["dbname"] = self.db_identifier(table["dbname"], f"{key}.dbname")
+        allowed_modes = LIVE_SSL_MODES if kind == "live" else SSL_MODES
+        values["sslmode"] = "verify-full" if kind == "live" else "disable"
+        if "sslmode" in table:
+            mode = self.string(table["sslmode"], f"{key}.sslmode")
+            if mode not in allowed_modes:
+                why = (" (a live target sends a password or IAM token: TLS is required)"
+                       if kind == "live" and mode in SSL_MODES else "")
+                raise self.fail(f"{key}.sslmode", f"expected one of "
+                                f"{', '.join(allowed_modes)}{why}, got {mode!r}")
+            values["sslmode"] = mode
+        if "sslrootcert" in table:
+            values["sslrootcert"] = self.path(table["sslrootcert"], f"{key}.sslrootcert")
+        for name in ("connect_timeout_s", "statement_timeout_s"):
+            if name in table:
+                values[name] = self.positive_number(table[name], f"{key}.{name}")
+        has_iam, has_secrets = "iam_user" in table, "secret_ids" in table
+        if has_iam and has_secrets:
+            raise self.fail(f"{key}.iam_user", "expected either iam_user or secret_ids, "
+                            "not both (one source of database credentials)")
+        if not (has_iam or has_secrets):
+            raise self.fail(f"{key}.secret_ids", "missing required key (database credentials: "
+                            "secret_ids per region, or iam_user for RDS IAM authentication)")
+        if has_iam:
+            values["iam_user"] = self.db_identifier(table["iam_user"], f"{key}.iam_user")
+        else:
+            values["secret_ids"] = self.secret_ids(table["secret_ids"], f"{key}.secret_ids")
+        return DatabaseAccess(**values)
+
+    def db_identifier(self, value: Any, key: str) -> str:
+        text = self.string(value, key)
+        if not _DB_IDENTIFIER.match(text):
+            raise self.fail(key, "expected a PostgreSQL name (a letter or '_', then letters, "
+                            f"digits, '_' or '$', at most 63), got {text!r}")
+        return text
+
+    def secret_ids(self, value: Any, key: str) -> tuple[tuple[str, str], ...]:
+        table = self.table(value, key)
+        for region in table:
+            if region not in SUPPORTED_REGIONS:
+                raise self.fail(f"{key}.{region}", "unknown region (expected "
+                                f"{PRIMARY_REGION} or {SECONDARY_REGION})")
+        found = []
+        for region in (PRIMARY_REGION, SECONDARY_REGION):
+            if region not in table:
+                raise self.fail(f"{key}.{region}", "missing required key (the secret holding "
+                                f"the database credentials used in {region})")
+            found.append((region, self.string(table[region], f"{key}.{region}")))
+        return tuple(found)
 
     def connections(self, kind: str, table: Mapping[str, Any], key: str,
                     topology: Topology) -> tuple[RegionConnection, RegionConnection]:
@@ -376,6 +457,9 @@ class _Loader:
                           file_key=f"{key}.kubeconfig", context_key=f"{key}.kube_context")
         return RegionConnection(region=region_topology.region, kube_context=kube_context,
                                 **values)
+
+
+_NO_DATABASE = "not configured (the database checks report 'not configured')"
 
 
 def _printable(text: str) -> str:
@@ -424,6 +508,7 @@ def describe_config(config: Config) -> str:
         if target.kind == "embedded":
             lines.append("    (endpoints are those of the embedded simulation, at run time)")
             continue
+        lines.append(f"    database: {target.database or _NO_DATABASE}")
         for connection in target.connections:
             if target.kind == "live":
                 profile = connection.profile or "(default chain)"
