@@ -1,5 +1,9 @@
 """The ``maip-dr`` command line: the edge where the environment and arguments are read.
 
+Global options: ``--config``, ``--target``, ``--json``, ``--quiet`` and ``--color`` (output
+modes: ``maip_drlib.cli_output``). Commands that print no document refuse ``--json`` and
+``--quiet`` (exit 2) rather than ignore them.
+
 Exit codes (DESIGN.md section 8): 0 every check passed; 1 a DR check failed; 2 bad input or
 usage, nothing called, also AWS credentials missing, expired or rejected, or an IAM permission
 missing (the denied call was not made); 3 refused by a safety guard; 4 suite or environment
@@ -20,31 +24,85 @@ from maip_drlib.errors import DRError
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE, EXIT_GUARD, EXIT_ENVIRONMENT = 0, 1, 2, 3, 4
 EXIT_INTERRUPTED = 130
 
-EXIT_CODES_HELP = (
-    "Exit codes: 0 all passed; 1 a DR check failed; 2 bad input or usage, AWS credentials "
-    "missing or expired, or an IAM permission missing; "
-    "3 refused by a safety guard; 4 suite or environment error; 130 interrupted."
-)
+EXIT_CODES_BLOCK = """Exit codes:
+  0    every check passed
+  1    a DR check or stage failed (a verdict about the platform)
+  2    bad input or usage (nothing was called), AWS credentials missing or
+       expired, an IAM permission missing
+  3    refused by a safety guard (nothing was mutated)
+  4    suite or environment error (target unreachable, internal error)
+  130  interrupted"""
+
+MAIN_HELP = f"""Disaster-recovery verification and game days for MAIP (us-east-1 with a DR copy in
+us-west-2). Without --config every command runs against an embedded simulation on 127.0.0.1
+and says so.
+
+\b
+Start:
+  maip-dr init                 write a commented starter config (maip-dr.toml)
+  maip-dr config check FILE    validate it; print the resolved targets and topology
+  maip-dr readiness            the read-only preflight of both regions
+  maip-dr gameday              the full drill with evidence in reports/
+  eval "$(maip-dr completion bash)"   shell completion (or zsh, fish)
+
+\b
+Safety:
+  read-only, safe at any time: readiness, plan, config check, lease show, verify
+  mutating stages run only with --dr-execute, plus --dr-confirm TARGET on sim
+    and live targets (a game day on the embedded simulation implies both)
+  a live game day also needs --dr-declare-outage REASON or --dr-planned
+  one drill at a time: the drill lease (--dr-break-lease REASON takes it over)
+
+\b
+Output:
+  --json     one JSON document on stdout, progress on stderr
+  --quiet    only errors and the final verdict
+  colour only on a terminal, never with NO_COLOR set (--color to force)
+  waits show what is awaited and the time elapsed against the deadline
+
+\b
+{EXIT_CODES_BLOCK}"""
 
 
-@click.group(help="Disaster-recovery verification and game days for MAIP.\n\n" + EXIT_CODES_HELP)
+@click.group(help=MAIN_HELP, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_path", type=click.Path(path_type=Path), default=None,
               envvar="MAIP_DR_CONFIG", show_envvar=True,
               help="TOML config with the topology and named targets. Without it the embedded "
                    "simulation is used.")
 @click.option("--target", "target_name", default=None, envvar="MAIP_DR_TARGET",
               show_envvar=True, help="Name of the target in the config.")
+@click.option("--json", "as_json", is_flag=True, default=False,
+              help="One JSON document on stdout, progress on stderr (readiness, gameday, "
+                   "stage, plan, config check, lease show, verify).")
+@click.option("--quiet", is_flag=True, default=False,
+              help="Only errors and the final verdict.")
+@click.option("--color", "color", type=click.Choice(["auto", "always", "never"]),
+              default="auto", show_default=True,
+              help="Colour: auto means only on a terminal and not with NO_COLOR set.")
+@click.version_option(package_name="maip-dr", prog_name="maip-dr")
 @click.pass_context
-def cli(ctx: click.Context, config_path: Path | None, target_name: str | None) -> None:
+def cli(ctx: click.Context, config_path: Path | None, target_name: str | None, as_json: bool,
+        quiet: bool, color: str) -> None:
     ctx.ensure_object(dict)
     ctx.obj["config_path"] = config_path
     ctx.obj["target_name"] = target_name
+    ctx.obj.update(json=as_json, quiet=quiet, color=color)
+    if color != "auto" or os.environ.get("NO_COLOR"):
+        ctx.color = color == "always"
+    from maip_drlib.cli_output import configure_children, current_output, environment_kept
+
+    ctx.with_resource(environment_kept())
+    configure_children(current_output(ctx))
 
 
 def _register_commands() -> None:
+    from maip_drlib.cli_completion import completion_command
     from maip_drlib.cli_config import config_group
     from maip_drlib.cli_drill import gameday_command, lease_group, plan_command, stage_command
     from maip_drlib.cli_evidence import verify_command
+    from maip_drlib.cli_help import complete_help
+    from maip_drlib.cli_init import init_command
+    from maip_drlib.cli_output import refuse_unsupported
     from maip_drlib.cli_readiness import readiness_command
     from maip_drlib.cli_report import report_command
     from maip_drlib.cli_sim import sim_group
@@ -58,6 +116,22 @@ def _register_commands() -> None:
     cli.add_command(report_command)
     cli.add_command(verify_command)
     cli.add_command(lease_group)
+    cli.add_command(init_command)
+    cli.add_command(completion_command)
+    for command, path in walk_commands(cli, "maip-dr"):
+        complete_help(command, path)
+        if not isinstance(command, click.Group):
+            refuse_unsupported(command, path)
+
+
+def walk_commands(group: click.Group, path: str) -> list[tuple[click.Command, str]]:
+    """Every command and group under ``group`` with its full path ('maip-dr sim up')."""
+    found: list[tuple[click.Command, str]] = []
+    for name, command in sorted(group.commands.items()):
+        found.append((command, f"{path} {name}"))
+        if isinstance(command, click.Group):
+            found += walk_commands(command, f"{path} {name}")
+    return found
 
 
 _register_commands()

@@ -9,6 +9,11 @@ URL; against ``live`` it never injects anything and needs ``--dr-declare-outage`
 a second one against the same platform refuses (exit 3) naming the holder;
 ``--dr-break-lease REASON`` takes over a dead holder's lease; ``--dr-lease-ttl`` overrides
 the topology's TTL. ``plan`` and readiness are read-only and take no lease.
+
+Output (``maip_drlib.cli_output``): ``gameday``, ``stage``, ``plan`` and ``lease show`` take
+``--json`` (one document on stdout: the summary, results, evidence folder and digest; the
+calls; the holder) and ``--quiet`` (errors and the verdict line only). Not supported:
+``--quiet`` with ``--dr-pause-between-stages`` (refused: it would hide the question).
 """
 
 from __future__ import annotations
@@ -24,6 +29,14 @@ from pathlib import Path
 import click
 from botocore.exceptions import ClientError
 
+from maip_drlib.cli_output import (
+    Output,
+    check_quiet_with_pause,
+    current_output,
+    output_options,
+    start_output,
+    supports_output,
+)
 from maip_drlib.cli_targets import check_live_credentials, load_cli_config, load_target
 from maip_drlib.config import Config, Target
 from maip_drlib.drill import summary
@@ -119,8 +132,8 @@ def _drill_target(ctx: click.Context) -> Iterator[tuple[Config, Target, Path, bo
     from maip_drlib.sim.config_out import render_sim_config
     from maip_drlib.sim.simulation import Simulation
 
-    click.echo("maip-dr: starting the embedded simulation (simulated platform on 127.0.0.1)",
-               err=True)
+    current_output(ctx).info("maip-dr: starting the embedded simulation (simulated platform on "
+                             "127.0.0.1)")
     kwargs = {"time_scale": target.time_scale} if target.time_scale else {}
     with Simulation(config.topology, **kwargs) as simulation, \
             tempfile.TemporaryDirectory(prefix="maip-drill-") as folder:
@@ -130,18 +143,46 @@ def _drill_target(ctx: click.Context) -> Iterator[tuple[Config, Target, Path, bo
         yield config, hosted, path, True
 
 
-def _print_summary(runs: list[PytestRun], target: Target, attempt: AttemptDir,
-                   started: float, results: list[dict] | None = None) -> int:
+def _print_summary(output: Output, runs: list[PytestRun], target: Target,
+                   attempt: AttemptDir, started: float, results: list[dict] | None = None,
+                   sealed: Seal | None = None) -> int:
+    """The table, evidence folder, digest and verdict (or the --json document); the code."""
     results = results if results is not None else [r for run in runs for r in run.results]
-    click.echo("")
+    elapsed = time.monotonic() - started
     banner = " (SIMULATED)" if target.simulated else ""
-    click.echo(f"Drill {attempt.drill_id} attempt {attempt.number} against {target.name!r} "
-               f"[{target.kind}]{banner} in {time.monotonic() - started:.1f}s")
-    click.echo(summary.table(results, target.time_scale if target.simulated else None))
     code = summary.exit_code(results, [run.exit_code for run in runs])
-    click.echo(f"evidence: {attempt.path}")
-    click.echo(f"verdict: {'PASS' if code == 0 else 'FAIL'} (exit {code})")
+    output.result(f"\nDrill {attempt.drill_id} attempt {attempt.number} against "
+                  f"{target.name!r} [{target.kind}]{banner} in {elapsed:.1f}s")
+    output.result(summary.colour_outcomes(
+        summary.table(results, target.time_scale if target.simulated else None), output.style))
+    output.result(f"evidence: {attempt.path}")
+    _print_seal(output, sealed)
+    if output.quiet:
+        for failed in summary.failures(results):
+            output.error(f"maip-dr: {failed}")
+    written = _summary_json(attempt.path)
+    output.document(summary.document(
+        results, exit_code=code, elapsed_s=elapsed, drill_id=attempt.drill_id,
+        rto_end_to_end=written.get("rto_end_to_end"), rpo=written.get("rpo"),
+        attempt=attempt.number, evidence=str(attempt.path),
+        target={"name": target.name, "kind": target.kind, "simulated": target.simulated,
+                "time_scale": target.time_scale if target.simulated else None},
+        digest=sealed.digest if sealed else None,
+        signature=sealed.signature if sealed else None))
+    word = output.style("PASS" if code == 0 else "FAIL", ok=code == 0)
+    output.verdict(f"verdict: {word} (exit {code})")
     return code
+
+
+def _summary_json(attempt_dir: Path) -> dict:
+    """The game day's summary.json (RTO end to end, RPO), or nothing for a single stage."""
+    import json
+
+    try:
+        loaded = json.loads((attempt_dir / "summary.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
 
 
 def _check_drill_id(drill_id: str | None) -> None:
@@ -153,12 +194,13 @@ def _check_drill_id(drill_id: str | None) -> None:
 
 
 @contextlib.contextmanager
-def _drill_lease(config: Config, target: Target, drill_id: str,
-                 opts: dict) -> Iterator[tuple[DrillLease, LeaseGrant]]:
+def _drill_lease(config: Config, target: Target, drill_id: str, opts: dict,
+                 output: Output) -> Iterator[tuple[DrillLease, LeaseGrant]]:
     """Hold the drill lease (heartbeat running) for the block; released at its end."""
     from maip_drlib.regions import build_region_handles
 
     _check_drill_id(drill_id)  # before the lease records it
+    info = output.info
 
     topology = config.topology
     ttl = opts.get("dr_lease_ttl") or topology.lease_ttl_s
@@ -170,19 +212,19 @@ def _drill_lease(config: Config, target: Target, drill_id: str,
                            holder=Holder.this_process(drill_id))
         grant = lease.acquire(opts.get("dr_break_lease"))  # type: ignore[arg-type]
         taken = " (taken over from a previous holder)" if grant.broken else ""
-        click.echo(f"maip-dr: drill lease acquired{taken}: {grant.key} in {grant.table} "
-                   f"({grant.region}), ttl {grant.ttl_s:g}s, holder {grant.holder.who}", err=True)
+        info(f"maip-dr: drill lease acquired{taken}: {grant.key} in {grant.table} "
+             f"({grant.region}), ttl {grant.ttl_s:g}s, holder {grant.holder.who}")
         lease.start_heartbeat()
         try:
             yield lease, grant
         finally:
             try:
                 if not lease.release():
-                    click.echo("maip-dr: the drill lease was no longer ours at the end "
-                               "(broken by another drill)", err=True)
+                    output.error("maip-dr: the drill lease was no longer ours at the end "
+                                 "(broken by another drill)")
             except (DRError, ClientError) as error:
-                click.echo(f"maip-dr: could not release the drill lease ({error}); it "
-                           f"expires by itself after {grant.ttl_s:g}s", err=True)
+                output.error(f"maip-dr: could not release the drill lease ({error}); it "
+                             f"expires by itself after {grant.ttl_s:g}s")
     finally:
         handles.close()
 
@@ -236,6 +278,7 @@ def operations_from_cli(ctx: click.Context, metrics_namespace: str | None,
                       s3_bucket=s3_bucket or None, s3_prefix=s3_prefix)
 
 
+@supports_output
 @click.command("gameday", context_settings=PASSTHROUGH)
 @_safety_options
 @click.option("--resume-from", default=None, metavar="PHASE:STAGE",
@@ -245,24 +288,32 @@ def operations_from_cli(ctx: click.Context, metrics_namespace: str | None,
               help="Sign the evidence digest with this key (or MAIP_DR_HMAC_KEY); never "
                    "written anywhere.")
 @_operations_options
+@output_options
 @click.pass_context
 def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
                     resume_from: str | None, hmac_key_file: Path | None,
                     metrics_namespace: str | None, s3_bucket: str | None, s3_prefix: str,
-                    **opts: object) -> None:
+                    as_json: bool, quiet: bool, **opts: object) -> None:
     """Readiness, outage, failover stages 1-5, restore, failback stages 1-4, readiness.
 
-    On the embedded target (no config) the simulation runs in this process and the flags
-    --dr-execute and --dr-confirm are implied. Exit codes: 0 every stage passed within its
-    RTO budget; 1 a stage failed, ran over budget, or a mutating stage was skipped; 2 bad
-    input; 3 refused by a guard; 4 environment error; 130 interrupted.
+    MUTATES the target. On the embedded target (no config) the simulation runs in this
+    process and --dr-execute and --dr-confirm are implied; on a 'sim' target pass
+    --dr-execute --dr-confirm NAME (the outage is injected through its control URL); on a
+    live target also --dr-declare-outage REASON or --dr-planned (nothing is injected). It
+    holds the drill lease; evidence goes to <reports>/<drill id>/attempt-<n>/. Exit codes:
+    0 every stage passed within its RTO budget; 1 a stage failed, ran over budget, or a
+    mutating stage was skipped; 2 bad input; 3 refused by a guard (confirmation, lease,
+    promotion guard); 4 environment error; 130 interrupted.
     """
+    output = start_output(ctx, as_json=as_json, quiet=quiet)
+    check_quiet_with_pause(output, bool(opts.get("dr_pause_between_stages")))
     extra = list(ctx.args)
     _check_drill_id(drill_id)
     if resume_from and not drill_id:
         raise ConfigError("--resume-from needs --drill-id (the drill to continue)",
                           key="--resume-from")
     key = load_key(os.environ.get("MAIP_DR_HMAC_KEY"), hmac_key_file)
+    output.redact = redactor_for(key).text
     operations = operations_from_cli(ctx, metrics_namespace, s3_bucket, s3_prefix)
     with _drill_target(ctx) as (config, target, config_path, hosted):
         if hosted and resume_from:
@@ -281,38 +332,38 @@ def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
         check_live_credentials(target, config)
         resume = parse_resume(resume_from) if resume_from else None
         drill = drill_id or new_drill_id("gameday")
-        with _drill_lease(config, target, drill, opts) as (lease, grant):
+        with _drill_lease(config, target, drill, opts, output) as (lease, grant):
             attempt = next_attempt(reports_dir, drill)
-            click.echo(f"maip-dr: drill {attempt.drill_id}, attempt {attempt.number}: evidence "
-                       f"in {attempt.path}", err=True)
+            output.info(f"maip-dr: drill {attempt.drill_id}, attempt {attempt.number}: "
+                        f"evidence in {attempt.path}")
             control = SimulationClient(target.control_url) if target.kind == "sim" else None
             if control is not None and not opts.get("dr_declare_outage"):
                 opts["dr_declare_outage"] = OUTAGE_REASON
             plan = GamedayPlan(
                 target=target, topology=config.topology, attempt=attempt,
                 dr_args=_dr_args(target, config_path, opts), extra_args=extra,
-                control=control, resume_from=resume, hmac_key=key, redactor=_redactor(key),
-                echo=lambda line: click.echo(line, err=True), lease=lease, lease_grant=grant,
-                operations=operations)
+                control=control, resume_from=resume, hmac_key=key, redactor=redactor_for(key),
+                echo=output.info, lease=lease, lease_grant=grant, operations=operations)
             started = time.monotonic()
             result = run_gameday(plan)
-            code = _print_summary(result.runs, target, attempt, started,
-                                  results=all_results(attempt.path.parent))
-            _print_seal(result.seal)
+            code = _print_summary(output, result.runs, target, attempt, started,
+                                  results=all_results(attempt.path.parent),
+                                  sealed=result.seal)
         ctx.exit(code)
 
 
-def _print_seal(sealed: Seal | None) -> None:
+def _print_seal(output: Output, sealed: Seal | None) -> None:
     if sealed is None:
         return
-    click.echo(f"final digest: sha256:{sealed.digest}")
+    output.result(f"final digest: sha256:{sealed.digest}")
     if sealed.signature:
-        click.echo(f"signature: hmac-sha256:{sealed.signature}")
+        output.result(f"signature: hmac-sha256:{sealed.signature}")
     else:
-        click.echo("signature: none (no HMAC key given: MAIP_DR_HMAC_KEY or --hmac-key-file)")
+        output.result("signature: none (no HMAC key given: MAIP_DR_HMAC_KEY or "
+                      "--hmac-key-file)")
 
 
-def _redactor(key: bytes | None) -> Redactor:
+def redactor_for(key: bytes | None) -> Redactor:
     """Patterns, plus every secret this process was given (environment, HMAC key)."""
     return redactor_from_environment(
         os.environ, extra=(key.decode("utf-8", "replace"),) if key else ())
@@ -327,17 +378,26 @@ def parse_resume(text: str) -> tuple[str, int]:
         raise ConfigError(str(error).split(": ", 1)[-1], key="--resume-from") from error
 
 
+@supports_output
 @click.command("stage", context_settings=PASSTHROUGH)
 @click.argument("phase", type=click.Choice(["failover", "failback"]))
 @click.argument("number", type=click.IntRange(1, 5))
 @_safety_options
+@output_options
 @click.pass_context
 def stage_command(ctx: click.Context, phase: str, number: int, reports_dir: Path,
-                  drill_id: str | None, **opts: object) -> None:
+                  drill_id: str | None, as_json: bool, quiet: bool, **opts: object) -> None:
     """Run one stage alone against a persistent target (a 'sim up' process or live).
 
-    Its Given steps check the real state, so it also resumes an interrupted drill.
+    Its Given steps check the real state, so it also resumes an interrupted drill. Safety:
+    without --dr-execute its mutating steps are skipped (naming the flag); with it, sim and
+    live targets need --dr-confirm NAME, and the drill lease is held. The embedded target
+    is refused (exit 2): it needs a persistent one. Exit codes: 0 passed; 1 failed, over its
+    RTO budget or skipped; 2 bad input; 3 refused by a guard; 4 environment error; 130
+    interrupted.
     """
+    output = start_output(ctx, as_json=as_json, quiet=quiet)
+    check_quiet_with_pause(output, bool(opts.get("dr_pause_between_stages")))
     if phase == "failback" and number > 4:
         raise ConfigError("failback has stages 1 to 4", key="NUMBER")
     _check_drill_id(drill_id)
@@ -347,14 +407,16 @@ def stage_command(ctx: click.Context, phase: str, number: int, reports_dir: Path
                               "up --config-out c.toml' and pass --config c.toml", key="--config")
         _check_confirm(target, opts)
         drill = drill_id or new_drill_id(f"{phase}-{number}")
-        held = (_drill_lease(config, target, drill, opts) if opts.get("dr_execute")
+        held = (_drill_lease(config, target, drill, opts, output) if opts.get("dr_execute")
                 else contextlib.nullcontext())
         with held:
-            _run_stage(ctx, phase, number, reports_dir, drill, target, config_path, opts)
+            _run_stage(ctx, output, phase, number, reports_dir, drill, target, config_path,
+                       opts)
 
 
-def _run_stage(ctx: click.Context, phase: str, number: int, reports_dir: Path, drill: str,
-           target: Target, config_path: Path, opts: dict) -> None:
+def _run_stage(ctx: click.Context, output: Output, phase: str, number: int,
+               reports_dir: Path, drill: str, target: Target, config_path: Path,
+               opts: dict) -> None:
     """One stage as its own attempt; exits with its code."""
     attempt = next_attempt(reports_dir, drill)
     started = time.monotonic()
@@ -363,19 +425,26 @@ def _run_stage(ctx: click.Context, phase: str, number: int, reports_dir: Path, d
                         dr_args=[*_dr_args(target, config_path, opts), "--dr-attempt-dir",
                                  str(attempt.path)],
                         extra_args=list(ctx.args), allure_dir=attempt.allure_results,
-                        redactor=_redactor(None))
-    code = _print_summary([run], target, attempt, started)
-    _print_seal(seal(attempt.path, key=load_key(os.environ.get("MAIP_DR_HMAC_KEY"),
-                                                 None)))
+                        redactor=redactor_for(None))
+    sealed = seal(attempt.path, key=load_key(os.environ.get("MAIP_DR_HMAC_KEY"), None))
+    code = _print_summary(output, [run], target, attempt, started, sealed=sealed)
     ctx.exit(code)
 
 
+@supports_output
 @click.command("plan")
 @click.option("--phase", "phases", multiple=True, type=click.Choice(["failover", "failback"]),
               help="Plan only this phase (repeatable; default both).")
+@output_options
 @click.pass_context
-def plan_command(ctx: click.Context, phases: tuple[str, ...]) -> None:
-    """Dry run: every mutating call the drill would make from the current state; none made."""
+def plan_command(ctx: click.Context, phases: tuple[str, ...], as_json: bool,
+                 quiet: bool) -> None:
+    """Dry run: every mutating call the drill would make from the current state; none made.
+
+    Read-only: it needs no safety flag and takes no lease. Exit codes: 0 planned; 2 bad
+    input; 4 target unreachable; 130 interrupted.
+    """
+    output = start_output(ctx, as_json=as_json, quiet=quiet)
     from maip_drlib.cli_targets import running_target
     from maip_drlib.drill.context import DrillContext, PollPolicy
     from maip_drlib.drill.planner import plan_drill
@@ -393,23 +462,37 @@ def plan_command(ctx: click.Context, phases: tuple[str, ...]) -> None:
         finally:
             handles.close()
     banner = " (SIMULATED)" if target.simulated else ""
-    click.echo(f"Plan against {target.name!r} [{target.kind}]{banner}: {len(calls)} mutating "
-               "calls, none made")
+    output.document({"target": {"name": target.name, "kind": target.kind,
+                                "simulated": target.simulated},
+                     "calls": [{"stage": c.stage, "service": c.service, "operation": c.operation,
+                                "region": c.region, "parameters": dict(c.parameters)}
+                               for c in calls]})
     for index, call in enumerate(calls, 1):
         params = ", ".join(f"{k}={v}" for k, v in call.parameters.items())
-        click.echo(f"{index:3d}. [{call.stage}] {call.service}:{call.operation} "
-                   f"({call.region}) {params}")
+        output.result(f"{index:3d}. [{call.stage}] {call.service}:{call.operation} "
+                      f"({call.region}) {params}")
+    output.verdict(f"Plan against {target.name!r} [{target.kind}]{banner}: {len(calls)} "
+                   "mutating calls, none made")
 
 
-@click.group("lease", help="The drill lease: one game day at a time (docs/lease.md).")
+@click.group("lease", help="The drill lease: one game day at a time (docs/lease.md). "
+                          "'show' is read-only; 'create-table' needs --dr-confirm NAME on sim "
+                          "and live targets.")
 def lease_group() -> None:
     pass
 
 
+@supports_output
 @lease_group.command("show")
+@output_options
 @click.pass_context
-def lease_show(ctx: click.Context) -> None:
-    """Read-only: who holds the drill lease of the target's platform, and until when."""
+def lease_show(ctx: click.Context, as_json: bool, quiet: bool) -> None:
+    """Read-only: who holds the drill lease of the target's platform, and until when.
+
+    Exit codes: 0 shown (held or free); 2 bad input or the lease table missing; 4 target
+    unreachable.
+    """
+    output = start_output(ctx, as_json=as_json, quiet=quiet)
     from maip_drlib.cli_targets import running_target
     from maip_drlib.regions import build_region_handles
 
@@ -425,10 +508,12 @@ def lease_show(ctx: click.Context) -> None:
             item = lease.current()
         finally:
             handles.close()
+    output.document({"key": lease.key, "table": lease.table, "region": lease.region,
+                     "held": item is not None, "holder": item})
     if item is None:
-        click.echo(f"{lease.key}: free ({lease.table} in {lease.region})")
+        output.verdict(f"{lease.key}: free ({lease.table} in {lease.region})")
     else:
-        click.echo(f"{lease.key}: held by {lease.describe(item)}")
+        output.verdict(f"{lease.key}: held by {lease.describe(item)}")
 
 
 @lease_group.command("create-table")
@@ -436,7 +521,11 @@ def lease_show(ctx: click.Context) -> None:
               help="Repeat the target's name (required on sim and live targets).")
 @click.pass_context
 def lease_create_table(ctx: click.Context, dr_confirm: str | None) -> None:
-    """Create the lease table (on demand, key 'pk') in the DR region; once per account."""
+    """Create the lease table (on demand, key 'pk') in the DR region; once per account.
+
+    Mutating: on sim and live targets it needs --dr-confirm NAME (exit 3 otherwise). Exit
+    codes: 0 created or already there; 2 bad input; 3 not confirmed; 4 unreachable.
+    """
     from maip_drlib.cli_targets import running_target
     from maip_drlib.drill.lease import create_lease_table
     from maip_drlib.regions import build_region_handles

@@ -4,6 +4,9 @@ The key is read here, at the edge: ``--hmac-key-file F`` (raw bytes, trailing ne
 stripped), else the environment variable ``MAIP_DR_HMAC_KEY``. Exit 0 when everything checks,
 1 when any problem (one line each), 2 for bad input (no such drill, unreadable key file).
 
+``--json`` prints one document (attempts, problems, notes, final digest, verdict);
+``--quiet`` only the problems and the verdict line.
+
 Not supported: verifying several drills at once, or a drill folder given by a glob.
 """
 
@@ -14,6 +17,7 @@ from pathlib import Path
 
 import click
 
+from maip_drlib.cli_output import output_options, start_output, supports_output
 from maip_drlib.errors import ConfigError
 
 EXIT_OK, EXIT_PROBLEMS = 0, 1
@@ -42,6 +46,7 @@ def resolve_drill(drill: str | None, reports: Path) -> Path:
     return max(drills)[2]
 
 
+@supports_output
 @click.command("verify")
 @click.argument("drill", required=False, metavar="[DRILL_DIR_OR_ID]")
 @click.option("--reports", "reports_dir", type=click.Path(path_type=Path),
@@ -49,28 +54,45 @@ def resolve_drill(drill: str | None, reports: Path) -> Path:
               help="Folder holding the drills (used for an id, or to find the newest).")
 @click.option("--hmac-key-file", type=click.Path(path_type=Path), default=None,
               help="File holding the HMAC key (else the MAIP_DR_HMAC_KEY variable).")
+@output_options
 @click.pass_context
 def verify_command(ctx: click.Context, drill: str | None, reports_dir: Path,
-                   hmac_key_file: Path | None) -> None:
+                   hmac_key_file: Path | None, as_json: bool, quiet: bool) -> None:
     """Verify a drill's evidence: every attempt's manifest and files, the journal chain
     across attempts, the chain of seals and, with a key, the signatures. Without DRILL,
-    the newest drill under --reports."""
+    the newest drill under --reports.
+
+    Read-only: it changes no file. Exit codes: 0 evidence intact; 1 a problem found (each
+    named); 2 bad input (no such drill, unreadable key file).
+    """
+    from dataclasses import asdict
+
     from maip_drlib.evidence.manifest import load_key
     from maip_drlib.evidence.verify import verify_drill
 
+    output = start_output(ctx, as_json=as_json, quiet=quiet)
     key = load_key(os.environ.get("MAIP_DR_HMAC_KEY"), hmac_key_file)
     drill_dir = resolve_drill(drill, reports_dir)
     report = verify_drill(drill_dir, key=key)
-    click.echo(f"drill {drill_dir.name} ({drill_dir})")
+    code = EXIT_OK if report.ok else EXIT_PROBLEMS
+    output.result(f"drill {drill_dir.name} ({drill_dir})")
     for status in report.attempts:
-        click.echo(f"  {status.line()}")
+        output.result(f"  {status.line()}")
     for problem in report.problems:
-        click.echo(f"PROBLEM {problem}")
+        (output.error if output.quiet else output.result)(
+            f"{output.style('PROBLEM', ok=False)} {problem}")
     for note in report.notes:
-        click.echo(f"note: {note}")
-    click.echo(f"final digest: {report.final_digest or 'none (the last attempt is not sealed)'}")
+        output.result(f"note: {note}")
+    output.result(f"final digest: "
+                  f"{report.final_digest or 'none (the last attempt is not sealed)'}")
+    output.document({"drill": drill_dir.name, "path": str(drill_dir), "ok": report.ok,
+                     "exit_code": code, "final_digest": report.final_digest,
+                     "signatures_checked": report.signatures_checked,
+                     "attempts": [asdict(status) for status in report.attempts],
+                     "problems": report.problems, "notes": report.notes})
     if report.ok:
-        click.echo("verdict: evidence intact (exit 0)")
-        ctx.exit(EXIT_OK)
-    click.echo(f"verdict: {len(report.problems)} problem(s) (exit 1)")
-    ctx.exit(EXIT_PROBLEMS)
+        output.verdict(f"verdict: {output.style('evidence intact', ok=True)} (exit 0)")
+    else:
+        output.verdict(f"verdict: {output.style(f'{len(report.problems)} problem(s)', ok=False)}"
+                       " (exit 1)")
+    ctx.exit(code)

@@ -1,56 +1,91 @@
 """``maip-dr readiness``: the read-only Gherkin preflight of both regions (pytest -m readiness).
 
 Without a config the pytest run hosts the embedded simulation itself. Extra arguments go to
-pytest. Exit codes: 0 every check passed; 1 a check failed; 2 bad input; 4 nothing reachable.
+pytest. ``--json`` prints one document (target, elapsed, exit code, every scenario result)
+on stdout; ``--quiet`` only the failed checks and the verdict. ``--metrics-namespace``
+publishes the result as CloudWatch metrics (``ReadinessCheck``, ``ReadinessPassed``) and
+``MAIP_DR_WEBHOOK_URL`` notifies a run that did not pass, both through
+``drill.operations.after_readiness`` as a game day does.
+
+Not supported: publishing metrics of a run on the embedded simulation (its CloudWatch ends
+with the run; it is said so), uploading evidence (readiness keeps none). Exit codes: 0 every
+check passed; 1 a check failed; 2 bad input; 4 nothing reachable.
 """
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from pathlib import Path
 
 import click
 
+from maip_drlib.cli_output import Output, output_options, start_output, supports_output
+from maip_drlib.config import Target
 from maip_drlib.drill import summary
 from maip_drlib.drill.pytest_runner import run_scenarios
 
 PASSTHROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
 
 
+@supports_output
 @click.command("readiness", context_settings=PASSTHROUGH)
-@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON at the end.")
+@output_options
+@click.option("--metrics-namespace", envvar="MAIP_DR_METRICS_NAMESPACE", show_envvar=True,
+              default=None, help="Publish the result as CloudWatch metrics in this namespace "
+                                 "(e.g. MAIP/DR), from the region that is up.")
 @click.pass_context
-def readiness_command(ctx: click.Context, as_json: bool) -> None:
+def readiness_command(ctx: click.Context, as_json: bool, quiet: bool,
+                      metrics_namespace: str | None) -> None:
     """Read-only preflight of both regions; safe at any time, also against production.
 
-    Extra arguments go to pytest (e.g. -k rds). Exit codes: 0 every check passed; 1 a check
-    failed; 2 bad input; 4 nothing reachable.
+    Checks EKS, node groups, capacity and quotas, deployments, images, secrets, RDS, DynamoDB,
+    MSK, Route 53, the DR load balancer and the public endpoint (features/readiness.feature).
+    Safety: it never mutates and needs no safety flag. Extra arguments go to pytest (e.g. -k
+    rds). Exit codes: 0 every check passed; 1 a check failed; 2 bad input; 4 nothing
+    reachable; 130 interrupted.
     """
-    from maip_drlib.cli_targets import load_target
+    from maip_drlib.cli_drill import operations_from_cli, redactor_for
+    from maip_drlib.cli_targets import load_cli_config, load_target
+    from maip_drlib.drill.operations import after_readiness
 
+    output = start_output(ctx, as_json=as_json, quiet=quiet)
     root = ctx.find_root().obj
     target = load_target(ctx)  # validated at the edge: a bad config exits 2 before pytest
+    operations = operations_from_cli(ctx, metrics_namespace, None, "maip-dr")
     dr_args: list[str] = []
     if root.get("config_path") is not None:
         dr_args += ["--dr-config", str(Path(root["config_path"]).resolve())]
     if root.get("target_name"):
         dr_args += ["--dr-target", root["target_name"]]
     banner = " (SIMULATED platform)" if target.simulated else ""
-    click.echo(f"Readiness of target {target.name!r} [{target.kind}]{banner}", err=True)
+    output.info(f"Readiness of target {target.name!r} [{target.kind}]{banner}")
     started = time.monotonic()
+    redactor = redactor_for(None)
     with tempfile.TemporaryDirectory(prefix="maip-readiness-") as folder:
         results_path = Path(folder) / "results.json"
         run = run_scenarios("readiness", "readiness", results_path=results_path,
-                            dr_args=dr_args, extra_args=list(ctx.args))
+                            dr_args=dr_args, extra_args=list(ctx.args), redactor=redactor)
     code = summary.exit_code(run.results, [run.exit_code])
-    if as_json:
-        click.echo(json.dumps({"elapsed_s": round(time.monotonic() - started, 3),
-                               "exit_code": code, "results": run.results}, indent=2))
-    else:
-        passed = sum(r["outcome"] == "passed" for r in run.results)
-        click.echo(f"\nreadiness of {target.name!r} [{target.kind}]{banner}: {passed}/"
-                   f"{len(run.results)} scenarios passed in {time.monotonic() - started:.1f}s "
-                   f"(exit {code})")
+    elapsed = time.monotonic() - started
+    after_readiness(operations, run.results, target=target,
+                    topology=load_cli_config(ctx).topology, exit_code=code,
+                    redactor=redactor, echo=output.info)
+    output.document({"target": {"name": target.name, "kind": target.kind,
+                                "simulated": target.simulated},
+                     "elapsed_s": round(elapsed, 3), "exit_code": code,
+                     "verdict": "PASS" if code == 0 else "FAIL", "results": run.results})
+    _print_verdict(output, target, run.results, code, elapsed, banner)
     ctx.exit(code)
+
+
+def _print_verdict(output: Output, target: Target, results: list[dict], code: int,
+                   elapsed: float, banner: str) -> None:
+    if output.quiet:
+        for failed in (r for r in results if r["outcome"] == "failed"):
+            output.error(f"maip-dr: FAILED {failed['scenario']}: "
+                         f"{' '.join(str(failed.get('message') or '').split())[:300]}")
+    passed = sum(r["outcome"] == "passed" for r in results)
+    word = output.style("PASS" if code == 0 else "FAIL", ok=code == 0)
+    output.verdict(f"readiness of {target.name!r} [{target.kind}]{banner}: {word}, {passed}/"
+                   f"{len(results)} scenarios passed in {elapsed:.1f}s (exit {code})")

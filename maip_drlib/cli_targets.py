@@ -48,10 +48,11 @@ def running_target(ctx: click.Context) -> Iterator[tuple[Config, Target]]:
     if target.kind != "embedded":
         yield config, target
         return
+    from maip_drlib.cli_output import current_output
     from maip_drlib.sim.simulation import Simulation
 
-    click.echo("maip-dr: starting the embedded simulation (simulated platform on 127.0.0.1)",
-               err=True)
+    current_output(ctx).info("maip-dr: starting the embedded simulation (simulated platform "
+                             "on 127.0.0.1)")
     simulation = Simulation(topology=config.topology,
                             **({"time_scale": target.time_scale} if target.time_scale else {}))
     simulation.start()

@@ -1,8 +1,15 @@
-"""The end-of-drill table (stages, outcomes, durations, RTO verdicts) and the exit code."""
+"""The end-of-drill table (stages, outcomes, durations, RTO verdicts), the exit code, the
+``--json`` document and the one-line failures of ``--quiet``.
+
+Not supported: colour inside the table's columns other than the outcome and RTO words (the
+widths are computed on plain text).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_GUARD, EXIT_ENVIRONMENT = 0, 1, 2, 3, 4
 
@@ -58,3 +65,44 @@ def exit_code(results: Iterable[dict], pytest_codes: Iterable[int] = ()) -> int:
     if codes - {0}:
         return EXIT_FAILED
     return EXIT_OK
+
+
+_WORDS = re.compile(r"(?<=  )(passed|failed|skipped|OVER|ok)(?=\s|$)")
+
+
+def colour_outcomes(text: str, style: Callable[..., str]) -> str:
+    """``text`` (a ``table``) with outcome and RTO words styled; widths are kept because
+    the words are padded before styling and escapes are stripped off a non-terminal."""
+    def paint(match: re.Match[str]) -> str:
+        word = match.group(1)
+        ok = None if word == "skipped" else word in ("passed", "ok")
+        return style(word, ok=ok)
+    return "\n".join(_WORDS.sub(paint, line) if index else line
+                     for index, line in enumerate(text.splitlines()))
+
+
+def failures(results: Iterable[dict]) -> list[str]:
+    """One line per failed stage or check, and per stage over its RTO budget."""
+    lines = []
+    for r in results:
+        message = " ".join(str(r.get("message") or "").split())[:300]
+        if r["outcome"] == "failed":
+            lines.append(f"FAILED {_label(r)}" + (f": {message}" if message else ""))
+        elif r.get("rto_ok") is False:
+            lines.append(f"OVER RTO BUDGET {_label(r)}: {r.get('simulated_minutes', 0):.1f} "
+                         f"min against {r.get('rto_budget_minutes')}")
+        elif r["outcome"] == "skipped" and r.get("destructive"):
+            lines.append(f"SKIPPED (mutating) {_label(r)}" + (f": {message}" if message else ""))
+    return lines
+
+
+def document(results: list[dict], *, exit_code: int, elapsed_s: float,
+             **fields: Any) -> dict[str, Any]:
+    """The ``--json`` document of a game day or stage: the fields given, the verdict, the
+    counts and every result."""
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[r["outcome"]] = counts.get(r["outcome"], 0) + 1
+    return {**fields, "verdict": "PASS" if exit_code == EXIT_OK else "FAIL",
+            "exit_code": exit_code, "elapsed_s": round(elapsed_s, 3), "counts": counts,
+            "failures": failures(results), "results": results}
