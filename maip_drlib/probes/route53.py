@@ -97,19 +97,15 @@ def record_sets(handle: RegionHandle, zone_id: str, name: str,
     if record_type:
         kwargs["StartRecordType"] = record_type
     with aws_api(handle, "route53"):
-        while True:
-            page = handle.client("route53").list_resource_record_sets(**kwargs)
+        pages = handle.client("route53").get_paginator("list_resource_record_sets").paginate(
+            **kwargs)
+        for page in pages:
             for raw in page.get("ResourceRecordSets", []):
                 if fqdn(raw["Name"]) != wanted:
                     return tuple(facts)
                 if record_type is None or raw["Type"] == record_type:
                     facts.append(parse_record_set(raw))
-            if not page.get("IsTruncated"):
-                return tuple(facts)
-            kwargs = {"HostedZoneId": zone_id, "StartRecordName": page["NextRecordName"],
-                      "StartRecordType": page["NextRecordType"]}
-            if "NextRecordIdentifier" in page:
-                kwargs["StartRecordIdentifier"] = page["NextRecordIdentifier"]
+    return tuple(facts)
 
 
 def health_check_status(handle: RegionHandle, health_check_id: str) -> HealthCheckStatus:

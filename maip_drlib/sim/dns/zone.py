@@ -72,17 +72,9 @@ def _zone_id(client: Any, zone_name: str) -> str:
 
 
 def _all_record_sets(client: Any, zone_id: str) -> tuple[RecordSetFact, ...]:
-    records: list[RecordSetFact] = []
-    kwargs: dict[str, Any] = {"HostedZoneId": zone_id}
-    while True:
-        page = client.list_resource_record_sets(**kwargs)
-        records.extend(parse_record_set(raw) for raw in page.get("ResourceRecordSets", []))
-        if not page.get("IsTruncated"):
-            return tuple(records)
-        kwargs = {"HostedZoneId": zone_id, "StartRecordName": page["NextRecordName"],
-                  "StartRecordType": page["NextRecordType"]}
-        if "NextRecordIdentifier" in page:
-            kwargs["StartRecordIdentifier"] = page["NextRecordIdentifier"]
+    pages = client.get_paginator("list_resource_record_sets").paginate(HostedZoneId=zone_id)
+    return tuple(parse_record_set(raw) for page in pages
+                 for raw in page.get("ResourceRecordSets", []))
 
 
 def _health(client: Any, health_check_id: str) -> bool:
