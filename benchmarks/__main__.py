@@ -101,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
         doc["merged_from"] = {"command": kept.get("command"),
                               "date": kept.get("machine", {}).get("date"),
                               "kept": sorted(set(kept.get("results", {})) - set(args.only))}
+        # Where each kept benchmark was measured (a file merged twice keeps its origin).
+        doc["measured"] = {name: origin for name, origin in kept.get("measured", {}).items()
+                           if name not in args.only and name in doc["results"]}
     def partial(name: str) -> Any:
         def write(result: dict[str, Any]) -> None:
             report.write({**doc, "results": {**doc["results"], name: result}}, args.out)
@@ -121,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         _progress(f"benchmark {name} ...")
         started = time.perf_counter()
+        doc.setdefault("measured", {})[name] = {"date": doc["machine"]["date"],
+                                                "command": doc["command"]}
         try:
             doc["results"][name] = runs[name]()
             _progress(f"benchmark {name}: {doc['results'][name].get('verdicts')}")

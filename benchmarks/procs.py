@@ -27,10 +27,17 @@ class BenchmarkError(RuntimeError):
     """A benchmark could not be made (a process did not start or answer)."""
 
 
+# Not in a user's environment: Python's bytecode cache is on by default (an installed package
+# and a clone's __pycache__ after the first run); without it every run compiles the suite's
+# own modules again (about 1 s of the 2.6 s collection measured with it set).
+_NOT_A_USERS = ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")
+
+
 def clean_env(extra_path: list[Path] | None = None) -> dict[str, str]:
-    """The environment a user would have: no AWS_/MAIP_/KUBECONFIG, the venv's bin first."""
+    """The environment a user would have: no AWS_/MAIP_/KUBECONFIG, Python's bytecode cache
+    on (as by default), the venv's bin first."""
     env = {key: value for key, value in os.environ.items()
-           if not key.startswith(("AWS_", "MAIP_", "KUBECONFIG"))}
+           if not key.startswith(("AWS_", "MAIP_", "KUBECONFIG")) and key not in _NOT_A_USERS}
     paths = [str(p) for p in (extra_path or [])] + [str(BIN_DIR), env.get("PATH", "")]
     env["PATH"] = os.pathsep.join(paths)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))

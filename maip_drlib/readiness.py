@@ -438,15 +438,11 @@ def dr_images_in_registry(inputs: ReadinessInputs) -> str:
             continue
         seen[image.reference] = True
         lookups.append(image)
-    # One DescribeImages per distinct image (ECR has no cross-repository query), a few at a
-    # time: with hundreds of services the lookups, not the list, are the long pole.
-    with ThreadPoolExecutor(max_workers=max(1, min(ECR_LOOKUP_CONCURRENCY, len(lookups))),
-                            thread_name_prefix="readiness-ecr") as pool:
-        facts = list(pool.map(
-            lambda image: ecr.ecr_image(handle, image.repository, tag=image.tag,
-                                        digest=image.digest, registry_id=image.ecr_account),
-            lookups))
-    for image, fact in zip(lookups, facts, strict=True):
+    # One DescribeImages per repository (up to 100 images a call; ECR has no query across
+    # repositories), a few repositories at a time.
+    facts = ecr.registry_images(handle, lookups, concurrency=ECR_LOOKUP_CONCURRENCY)
+    for image in lookups:
+        fact = facts[image.reference]
         seen[image.reference] = fact.found
         if not fact.found:
             problems.append(f"{image}: {fact}")

@@ -18,6 +18,11 @@ the plugin with an ``EksTokenProvider`` that refreshes the bearer token before i
 Every session and Kubernetes client records its calls when ``MAIP_DR_RECORD_AWS_OPERATIONS``
 names a file (``maip_drlib.aws_operations``, for the least-privilege policies).
 
+Imports: boto3, botocore's config, the kubernetes package and yaml (about 1 s together in a
+fresh process) are imported inside the functions that build sessions and clients, never at module
+level, so importing this module (as every probe, step module and the pytest plugin do) stays
+cheap; their types are visible to type checkers only (``TYPE_CHECKING``).
+
 Not supported: reading the process environment (``KUBECONFIG``, ``AWS_PROFILE`` ...): every input
 comes from the ``Target`` (boto3 itself still reads its config files for a named profile); kube
 contexts with exec plugins on simulated targets are run as the kubeconfig says; per-service
@@ -31,16 +36,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import boto3
-import yaml
-from botocore.config import Config as BotoConfig
-from botocore.exceptions import ProfileNotFound
-from kubernetes import client as kube_client
-from kubernetes import config as kube_config
-from kubernetes.config.config_exception import ConfigException
-from kubernetes.config.kube_config import KubeConfigLoader
+from typing import TYPE_CHECKING, Any
 
 from maip_drlib.aws_operations import attach_aws_recorder, attach_kube_recorder
 from maip_drlib.config import (
@@ -51,9 +47,15 @@ from maip_drlib.config import (
     Target,
     Topology,
 )
-from maip_drlib.eks_token import EksTokenProvider
 from maip_drlib.errors import ConfigError, CredentialsError
 from maip_drlib.permissions import attach_error_translation
+
+if TYPE_CHECKING:
+    import boto3
+    from botocore.config import Config as BotoConfig
+    from kubernetes import client as kube_client
+
+    from maip_drlib.eks_token import EksTokenProvider
 
 # Global services are signed for us-east-1 whatever the handle's region.
 GLOBAL_SERVICE_REGION = {"route53": PRIMARY_REGION, "sts": PRIMARY_REGION, "iam": PRIMARY_REGION}
@@ -69,6 +71,8 @@ class ClientPolicy:
     kube_retries: int
 
     def botocore_config(self) -> BotoConfig:
+        from botocore.config import Config as BotoConfig
+
         return BotoConfig(
             retries={"mode": "standard", "total_max_attempts": self.max_attempts},
             connect_timeout=self.connect_timeout_s,
@@ -133,6 +137,9 @@ class RegionHandle:
         return self.simulated and not self.connection.profile
 
     def _build_session(self) -> boto3.Session:
+        import boto3
+        from botocore.exceptions import ProfileNotFound
+
         if self.uses_dummy_credentials:
             session = boto3.Session(
                 aws_access_key_id=SIM_ACCESS_KEY_ID,
@@ -202,6 +209,10 @@ class RegionHandle:
             return self._api_client
 
     def _build_api_client(self) -> kube_client.ApiClient:
+        from kubernetes import client as kube_client
+        from kubernetes import config as kube_config
+        from kubernetes.config.config_exception import ConfigException
+
         path = self.kubeconfig_path
         document = _read_kubeconfig(path)
         context = _find_named(document, "contexts", self.kube_context)
@@ -238,6 +249,10 @@ class RegionHandle:
 
     def _load_with_eks_tokens(self, document: dict, path: Path, user_name: str,
                               exec_spec: dict, configuration: Any) -> None:
+        from kubernetes.config.kube_config import KubeConfigLoader
+
+        from maip_drlib.eks_token import EksTokenProvider
+
         args = [str(arg) for arg in exec_spec.get("args") or []]
         cluster = _flag_value(args, ("--cluster-name", "--cluster-id", "-i")) or self.eks_cluster
         if not cluster:
@@ -269,6 +284,8 @@ class RegionHandle:
 
 
 def _read_kubeconfig(path: Path) -> dict:
+    import yaml
+
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as error:

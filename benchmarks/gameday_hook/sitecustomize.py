@@ -3,7 +3,9 @@
 When ``MAIP_BENCH_WAITS_LOG`` names a file, ``maip_drlib.waits.wait_for`` and
 ``maip_drlib.drill.traffic.soak`` are wrapped before anything imports them; each call appends
 one JSON line: what it waited for, start, seconds, and the start time of every observation (the
-gap between the last two bounds the detection latency). Nothing else changes.
+gap between the last two bounds the detection latency). Each process that loads the hook (the
+``maip-dr`` process and one pytest process per phase) also logs when it started and ended, so
+the time outside the stages can be split into start-ups and ends. Nothing else changes.
 """
 
 from __future__ import annotations
@@ -65,5 +67,21 @@ def _install(path: str) -> None:
     traffic.soak = timed_soak
 
 
+def _log_process(path: str) -> None:
+    import atexit
+    import json
+    import sys
+    import time
+
+    def write(kind: str) -> None:
+        with open(path, "a", encoding="utf-8") as log:
+            log.write(json.dumps({"kind": kind, "pid": os.getpid(), "at": time.time(),
+                                  "argv": sys.argv[:3]}) + "\n")
+
+    write("process.start")
+    atexit.register(write, "process.end")
+
+
 if _LOG:
+    _log_process(_LOG)
     _install(_LOG)

@@ -12,11 +12,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from maip_drlib.config import Target, Topology
-from maip_drlib.regions import RegionHandles
-from maip_drlib.resolvers import Resolver
+
+if TYPE_CHECKING:
+    from maip_drlib.regions import RegionHandles
+    from maip_drlib.resolvers import Resolver
 
 
 @dataclass(frozen=True)

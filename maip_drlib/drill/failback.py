@@ -38,7 +38,6 @@ from datetime import UTC, datetime
 from botocore.exceptions import ClientError
 
 from maip_drlib.actions import eks as eks_actions
-from maip_drlib.actions import kube as kube_actions
 from maip_drlib.actions import rds as rds_actions
 from maip_drlib.config import ScalingConfig
 from maip_drlib.drill import traffic
@@ -429,7 +428,12 @@ def _scale_deployments(ctx: DrillContext, handle: RegionHandle, replicas: int,
     require_execute(ctx, STAGE_4, f"scaling {namespace} in {handle.region} to {replicas}")
     ctx.say(f"{STAGE_4}: scaling every deployment of {namespace} in {handle.region} to "
             f"{replicas}")
+    # Imported here: it loads the kubernetes package, which collecting the scenarios does not
+    # need.
+    from maip_drlib.actions import kube as kube_actions
+
     kube_actions.scale_all_deployments(handle, namespace, replicas,
+                                       poll_initial_s=ctx.poll.initial_s,
                                        poll_max_s=ctx.poll.max_s)
     actions.append(f"kubernetes:scale {namespace} --all --replicas={replicas} ({handle.region})")
 

@@ -17,6 +17,9 @@ Where clients land: the simulation's resolver names the region in its answer; fo
 target the resolved address is compared with the addresses of each region's ALB DNS name
 (system DNS). Not supported: clients behind other resolvers or caches (TTL), IPv6-only ALBs,
 CDNs in front of the ALB, Aurora, fencing at the database.
+
+``maip_drlib.actions.kube`` is imported inside the functions that scale: it loads the kubernetes
+package (about 0.6 s), which collecting the scenarios does not need.
 """
 
 from __future__ import annotations
@@ -25,13 +28,12 @@ import re
 import socket
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from botocore.exceptions import ClientError
 
 from maip_drlib.actions import eks as eks_actions
-from maip_drlib.actions import kube as kube_actions
 from maip_drlib.actions import rds as rds_actions
 from maip_drlib.actions import route53 as route53_actions
 from maip_drlib.config import ScalingConfig, Topology
@@ -65,6 +67,9 @@ from maip_drlib.probes import route53 as route53_probes
 from maip_drlib.regions import RegionHandle
 from maip_drlib.resolvers import ResolvedAddress
 from maip_drlib.waits import WaitSpec, wait_for
+
+if TYPE_CHECKING:
+    from maip_drlib.actions.kube import DeploymentsReadiness
 
 STAGE_1 = "failover 1"
 STAGE_2 = "failover 2"
@@ -279,8 +284,11 @@ def _fence_primary(ctx: DrillContext) -> StageOutcome:
     if calls:
         require_execute(ctx, STAGE_1, f"scaling {len(calls)} primary deployments to 0")
         ctx.say(f"scaling every deployment in {namespace} ({primary.region}) to 0")
+        from maip_drlib.actions import kube as kube_actions
+
         kube_actions.scale_all_deployments(primary, namespace, 0,
                                            deadline_s=deadline_s(ctx, FENCE_DEADLINE_S),
+                                           poll_initial_s=ctx.poll.initial_s,
                                            poll_max_s=ctx.poll.max_s)
         actions.append(f"kubernetes {primary.region}: scale {len(calls)} deployments in "
                        f"{namespace} to 0")
@@ -445,8 +453,11 @@ def stage_4_scale_dr(ctx: DrillContext) -> StageOutcome:
         require_execute(ctx, STAGE_4, f"scaling {len(calls)} DR deployments to {replicas}")
         ctx.say(f"scaling every deployment in {namespace} ({handle.region}) to {replicas}; "
                 "waiting until ready")
+        from maip_drlib.actions import kube as kube_actions
+
         readiness = kube_actions.scale_all_deployments(handle, namespace, replicas,
                                                        deadline_s=limit,
+                                                       poll_initial_s=ctx.poll.initial_s,
                                                        poll_max_s=ctx.poll.max_s).value
         actions.append(f"kubernetes {handle.region}: scale {len(calls)} deployments in "
                        f"{namespace} to {replicas}")
@@ -462,13 +473,15 @@ def stage_4_scale_dr(ctx: DrillContext) -> StageOutcome:
 
 
 def _wait_ready(ctx: DrillContext, handle: RegionHandle, namespace: str, replicas: int,
-                limit: float) -> kube_actions.DeploymentsReadiness:
+                limit: float) -> DeploymentsReadiness:
+    from maip_drlib.actions.kube import DeploymentsReadiness
+
     try:
         return wait_for(
             WaitSpec(f"deployments in {namespace} ({handle.region}) to have {replicas} ready "
                      "replicas", deadline_s=limit, poll_initial_s=ctx.poll.initial_s,
                      poll_max_s=ctx.poll.max_s),
-            lambda: kube_actions.DeploymentsReadiness(
+            lambda: DeploymentsReadiness(
                 namespace, replicas, kube_probes.deployments(handle, namespace)),
             success=lambda readiness: not readiness.not_ready,
         ).value

@@ -8,6 +8,10 @@ proportion to the objects listed. ``nodes`` reports an API that does not answer 
 ``ApiUnreachable`` fact (the runbook's "kubectl get nodes should time out" is an expected
 outcome); the other probes raise ``Unreachable``.
 
+The kubernetes package and urllib3 are imported inside the functions that talk to the API
+(importing any part of the kubernetes package loads all of it: about 0.6 s), so importing the
+probes costs nothing until a Kubernetes API is called.
+
 Not supported: label selectors given as expressions (deployments are matched to pods with
 ``matchLabels`` only), watches, custom resources, and namespaces other than the one asked for.
 """
@@ -17,10 +21,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
-
-from kubernetes.client.exceptions import ApiException
-from urllib3.exceptions import HTTPError as Urllib3HTTPError
+from typing import TYPE_CHECKING, Any
 
 from maip_drlib.errors import NotFound, Unreachable
 from maip_drlib.facts import (
@@ -33,7 +34,9 @@ from maip_drlib.facts import (
     ServiceFact,
     ServicePort,
 )
-from maip_drlib.regions import RegionHandle
+
+if TYPE_CHECKING:
+    from maip_drlib.regions import RegionHandle
 
 PAGE_SIZE = 250
 JSON = "application/json"
@@ -44,6 +47,8 @@ def _api_name(handle: RegionHandle) -> str:
 
 
 def _unreachable(handle: RegionHandle, error: BaseException, started: float) -> Unreachable:
+    from kubernetes.client.exceptions import ApiException
+
     if isinstance(error, ApiException):
         detail = f"HTTP {error.status} {error.reason}"
     else:
@@ -61,6 +66,8 @@ def request_json(handle: RegionHandle, method: str, path: str, *,
                  content_type: str | None = None) -> dict[str, Any]:
     """One request through the handle's ApiClient; the answer as JSON, or ``ApiException``
     (status and reason) when it is not 2xx. Connection errors propagate (urllib3)."""
+    from kubernetes.client.exceptions import ApiException
+
     api = handle.api_client
     headers = {"Accept": JSON}
     if content_type:
@@ -84,6 +91,9 @@ def paged(handle: RegionHandle, source: str | Callable[..., Any],
     ``source`` is an API path (items are JSON dicts) or, for older callers, a typed list
     method of the official client (items are its models; ``kwargs`` go to it).
     """
+    from kubernetes.client.exceptions import ApiException
+    from urllib3.exceptions import HTTPError as Urllib3HTTPError
+
     started = time.monotonic()
     token: str | None = None
     while True:

@@ -53,6 +53,12 @@ def url(seeded: SeedResult, faults: FaultState) -> Iterator[str]:
         faults.restore_region(region)
 
 
+def test_seeding_closed_its_clients(seeded: SeedResult) -> None:
+    from maip_drlib.sim.aws import seed as seed_module
+
+    assert not [key for key in seed_module._clients if key[2] == seeded.endpoint_url]
+
+
 def _metric(url: str, region: str, namespace: str, name: str,
             dimensions: dict[str, str]) -> list[dict[str, Any]]:
     now = datetime.now(UTC)

@@ -136,7 +136,7 @@ def test_a_rule_can_inject_errors_per_region_and_service(
     url: str, server: MotoServer
 ) -> None:
     def throttle_west_dynamodb(scope: RequestScope, _snapshot: object) -> object:
-        if scope == RequestScope("us-west-2", "dynamodb"):
+        if (scope.region, scope.service) == ("us-west-2", "dynamodb"):
             return error_decision(
                 400, "application/x-amz-json-1.0",
                 '{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException",'
@@ -164,6 +164,18 @@ def test_scope_is_read_from_the_authorization_header_and_presigned_queries() -> 
     assert scope_of(signed) == RequestScope("us-west-2", "rds")
     assert scope_of(presigned) == RequestScope("us-east-1", "sts")
     assert scope_of({}) == RequestScope(None, None)
+
+
+@pytest.mark.parametrize(("content_type", "protocol"), [
+    ("application/cbor", "cbor"), ("application/x-amz-json-1.0", "json"),
+    ("application/x-www-form-urlencoded; charset=utf-8", "query"), ("", ""),
+])
+def test_the_wire_protocol_follows_the_content_type(content_type: str, protocol: str) -> None:
+    """CloudWatch clients choose CBOR, JSON or query: a fault answers in the one chosen."""
+    signed = {"HTTP_AUTHORIZATION": "AWS4-HMAC-SHA256 Credential=AKID/20250101/us-west-2/"
+              "monitoring/aws4_request, SignedHeaders=host, Signature=abc",
+              "CONTENT_TYPE": content_type}
+    assert scope_of(signed).protocol == protocol
 
 
 def test_global_services_are_spared_only_when_signed_for_us_east_1(faults: FaultState) -> None:

@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from maip_drlib.config import RegionTopology, Topology
-from maip_drlib.sim.aws.clients import sim_client
+from maip_drlib.sim.aws.clients import sim_client as _new_sim_client
 
 REPLICATOR_NAME = "maip-prod-msk-replicator"
 DYNAMODB_HASH_KEY = "merchant_id"
@@ -42,6 +43,21 @@ SIMULATED_DB_PASSWORD = "simulated-dummy-password"  # a documented dummy, never 
 _VPC_CIDRS = {0: "10.10.0.0/16", 1: "10.20.0.0/16"}
 SIMULATED_IMAGE_TAG = "1.42.0"  # the tag of every simulated deployment's image
 SIMULATED_SECRET_VALUE = '{"note": "simulated dummy, not a secret"}'
+
+# One client per (service, region, endpoint) while a seeding runs: building a boto3 client
+# costs tens of milliseconds (its service model), and the seed asks for some twice or more.
+_clients: dict[tuple[str, str, str], Any] = {}
+_clients_lock = threading.Lock()
+
+
+def sim_client(service: str, region: str, endpoint_url: str) -> Any:
+    """The seeding's client for ``service`` in ``region`` (built once per seeding)."""
+    key = (service, region, endpoint_url)
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            client = _clients[key] = _new_sim_client(service, region, endpoint_url)
+        return client
 
 
 @dataclass(frozen=True)
@@ -385,6 +401,16 @@ def seed_topology(endpoint_url: str, topology: Topology, *,
 
         secret_names = DEFAULT_REQUIRED_SECRETS
     alb_health = alb_health or AlbHealth()
+    try:
+        return _seed_all(endpoint_url, topology, alb_health, services, secret_names)
+    finally:
+        with _clients_lock:
+            for key in [key for key in _clients if key[2] == endpoint_url]:
+                _clients.pop(key).close()
+
+
+def _seed_all(endpoint_url: str, topology: Topology, alb_health: AlbHealth,
+              services: tuple[str, ...], secret_names: tuple[str, ...]) -> SeedResult:
     account_id = sim_client("sts", "us-east-1", endpoint_url).get_caller_identity()["Account"]
     result = SeedResult(endpoint_url=endpoint_url, account_id=account_id)
     places = (topology.primary, topology.secondary)

@@ -1,4 +1,6 @@
-"""Named, documented patches filling moto 5.2.5's gaps (moto has no plugin system: #7126).
+"""Named, documented patches filling moto 5.2.5's gaps (moto has no plugin system: #7126),
+and two that cut the simulation's start-up time (``ec2_no_default_amis``,
+``eks_role_arn_partitions``) without changing what the simulation answers.
 
 Each module says what moto 5.2.5 does, what production does and what it changes, pins
 ``MOTO_VERSION`` (checked when applied: another moto version raises ``MotoVersionMismatch``),
@@ -17,7 +19,9 @@ from types import ModuleType
 from maip_drlib.sim.aws.patches import (
     dynamodb_global_tables,
     dynamodb_item_replication,
+    ec2_no_default_amis,
     eks_nodegroup_updates,
+    eks_role_arn_partitions,
     elbv2_hosted_zone_ids,
     msk_cluster_state,
     msk_replicators,
@@ -47,6 +51,8 @@ PATCHES: tuple[ModuleType, ...] = (
     dynamodb_global_tables,
     dynamodb_item_replication,
     elbv2_hosted_zone_ids,
+    ec2_no_default_amis,
+    eks_role_arn_partitions,
 )
 
 _applied = False
