@@ -40,8 +40,13 @@ def sim_group() -> None:
 @click.option("--state-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for the kubeconfig and CA (default: a temporary folder, removed "
                    "at exit).")
+@click.option("--data-plane", is_flag=True, default=False,
+              help="Also run real PostgreSQL servers behind the simulated RDS instances "
+                   "(credentials in the simulated Secrets Manager) and a loopback DNS server "
+                   "for the hosted zone.")
 def sim_up(env_file: Path | None, config_out: Path | None, target_name: str,
-           time_scale: float | None, after: str | None, state_dir: Path | None) -> None:
+           time_scale: float | None, after: str | None, state_dir: Path | None,
+           data_plane: bool) -> None:
     """Run the simulation until Ctrl-C or SIGTERM; print a line with "ready" when it is."""
     from maip_drlib.drill.rehearse import advance, parse_after
     from maip_drlib.sim.simulation import Simulation
@@ -63,6 +68,10 @@ def sim_up(env_file: Path | None, config_out: Path | None, target_name: str,
     if state_dir is not None:
         state_dir.mkdir(parents=True, exist_ok=True)
         kwargs["state_dir"] = state_dir
+    if data_plane:
+        from maip_drlib.sim.simulation import SimSettings
+
+        kwargs["settings"] = SimSettings(data_plane=True)
     simulation = Simulation(**kwargs)
     click.echo("maip-dr sim: starting the simulated MAIP platform on 127.0.0.1 ...", err=True)
     simulation.start()
@@ -79,6 +88,12 @@ def sim_up(env_file: Path | None, config_out: Path | None, target_name: str,
         click.echo(f"maip-dr sim: aws endpoint {status['aws_endpoint_url']}", err=True)
         click.echo(f"maip-dr sim: control {status['control_url']}", err=True)
         click.echo(f"maip-dr sim: kubeconfig {status['kubeconfig']}", err=True)
+        if "data_plane" in status:
+            plane = status["data_plane"]
+            for name, server in sorted(plane["postgres"].items()):
+                click.echo(f"maip-dr sim: postgres {name} ({server['region']}, "
+                           f"{server['role']}) 127.0.0.1:{server['port']}", err=True)
+            click.echo(f"maip-dr sim: dns {plane['dns_nameserver']}", err=True)
         if env_file is not None:
             click.echo(f"maip-dr sim: source {env_file} to use aws, kubectl and curl", err=True)
         click.echo(f"maip-dr sim: ready (pid {os.getpid()}; Ctrl-C or SIGTERM stops it)",
@@ -288,3 +303,13 @@ def fault_route53_change(ctx: click.Context, stuck: bool) -> None:
 @click.pass_context
 def fault_synthetic(ctx: click.Context, region: str, http_status: int | None) -> None:
     _show(_client(ctx).fault("synthetic", region=region, http_status=http_status))
+
+
+@fault_group.command("replication-cut", help="Cut the replication link into every simulated "
+                     "PostgreSQL standby (writes the writer acknowledges stop reaching it: real "
+                     "data loss at the next outage); --off restores it. Needs 'sim up "
+                     "--data-plane'.")
+@click.option("--on/--off", "cut", default=True, show_default=True)
+@click.pass_context
+def fault_replication_cut(ctx: click.Context, cut: bool) -> None:
+    _show(_client(ctx).replication_cut(cut))

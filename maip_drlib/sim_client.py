@@ -64,3 +64,7 @@ class SimulationClient:
 
     def restore(self, region: str) -> dict[str, Any]:
         return self.fault("restore", region=region)
+
+    def replication_cut(self, cut: bool = True) -> dict[str, Any]:
+        """Cut (False: restore) the simulated PostgreSQL replication links."""
+        return self.fault("replication-cut", cut=cut)

@@ -1,14 +1,17 @@
 """The config file ``maip-dr sim up --config-out`` writes: one ``sim`` target for this process.
 
-Strings are written as TOML basic strings (JSON escaping is a subset of TOML's). Not
-supported: writing topology overrides (a ``sim up`` process always runs the default topology).
+Strings are written as TOML basic strings (JSON escaping is a subset of TOML's). With the
+data plane on, the target gets its ``[targets.<name>.database]`` table (a Secrets Manager
+secret per region, ``sslmode = "disable"``) and the DNS server's address is written as a
+commented ``dns_nameserver`` key (the config loader has no such key yet). Not supported:
+writing topology overrides (a ``sim up`` process always runs the default topology).
 """
 
 from __future__ import annotations
 
 import json
 
-from maip_drlib.config import Target, Topology
+from maip_drlib.config import DatabaseAccess, Target, Topology
 
 
 def _line(key: str, value: object) -> str:
@@ -17,7 +20,8 @@ def _line(key: str, value: object) -> str:
     return f"{key} = {value}"
 
 
-def render_sim_config(target: Target, topology: Topology) -> str:
+def render_sim_config(target: Target, topology: Topology, *,
+                      dns_nameserver: str | None = None) -> str:
     lines = [
         "# Written by 'maip-dr sim up --config-out': a running SIMULATION on 127.0.0.1.",
         "# Valid only while that process runs.",
@@ -38,4 +42,15 @@ def render_sim_config(target: Target, topology: Topology) -> str:
             _line("kube_context", connection.kube_context),
             _line("kubeconfig", str(connection.kubeconfig)),
         ]
+    if target.database is not None:
+        lines += _database_lines(target.name, target.database)
+    if dns_nameserver:
+        lines += ["", "# The simulation's DNS server for the hosted zone (loopback; not read "
+                  "by the loader yet):", "# " + _line("dns_nameserver", dns_nameserver)]
     return "\n".join(lines) + "\n"
+
+
+def _database_lines(name: str, access: DatabaseAccess) -> list[str]:
+    lines = ["", f"[targets.{name}.database]", _line("dbname", access.dbname),
+             _line("sslmode", access.sslmode), "", f"[targets.{name}.database.secret_ids]"]
+    return lines + [_line(region, secret) for region, secret in access.secret_ids]

@@ -12,7 +12,8 @@ Plain HTTP on 127.0.0.1 only (never another address). Routes:
   persistent); ``api-clear`` optional ``service``/``region``. ``kube-api`` takes ``region`` and
   ``mode`` (refuse, hang, null clears); ``nodes`` ``region`` and ``not_ready`` (bool);
   ``nodegroup-update`` ``fails`` (bool); ``route53-change`` ``stuck`` (bool); ``synthetic``
-  ``region`` and ``http_status`` (null clears).
+  ``region`` and ``http_status`` (null clears); ``replication-cut`` ``cut`` (bool; the
+  simulated PostgreSQL standbys' links, data plane only).
 
 Not supported: authentication (loopback only), batching several faults in one request.
 """
@@ -164,6 +165,7 @@ FAULT_ROUTES: dict[str, Callable[[FaultState, dict[str, Any]], FaultSnapshot]] =
     "nodegroup-update": lambda f, b: f.set_nodegroup_update_fails(_field(b, "fails", bool, True)),
     "route53-change": lambda f, b: f.set_route53_change_stuck(_field(b, "stuck", bool, True)),
     "synthetic": _synthetic,
+    "replication-cut": lambda f, b: f.set_replication_cut(_field(b, "cut", bool, True)),
 }
 
 

@@ -5,7 +5,9 @@ credentials, the moto endpoint, the generated kubeconfig, the functions ``maip-p
 ``maip-prod-dr`` that switch kube context and AWS region, and wrappers for ``aws`` (endpoint
 URL, which ``aws rds`` ignores from the environment, and short timeouts), ``kubectl`` (short
 request timeout) and ``curl`` (the simulation's CA, and the address the simulated DNS
-answer gives for the API name). Not supported: shells other than bash and zsh.
+answer gives for the API name). With the data plane on it also exports the loopback DNS
+server's address and port and shows the ``dig`` command that asks it. Not supported: shells
+other than bash and zsh.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ class SimEnvironment:
     control_url: str
     ca_bundle: Path
     api_hostname: str
+    # "127.0.0.1:PORT" of the simulation's DNS server (data plane on), else None.
+    dns_nameserver: str | None = None
 
 
 def render_env_file(env: SimEnvironment, topology: Topology) -> str:
@@ -43,7 +47,7 @@ export KUBECONFIG={q(str(env.kubeconfig))}
 export MAIP_SIM_CONTROL_URL={q(env.control_url)}
 export MAIP_SIM_CA_BUNDLE={q(str(env.ca_bundle))}
 export NO_PROXY="127.0.0.1,localhost${{NO_PROXY:+,$NO_PROXY}}"
-
+{_dns_lines(env)}
 _maip_region() {{
   export AWS_REGION="$1" AWS_DEFAULT_REGION="$1"
   command kubectl config use-context "$2" >/dev/null
@@ -69,6 +73,17 @@ curl() {{
 echo "MAIP simulation environment loaded (region {primary.region}, context \
 {primary.kube_context}); this is a simulation." >&2
 """
+
+
+def _dns_lines(env: SimEnvironment) -> str:
+    """The DNS server's exports (empty without the data plane)."""
+    if not env.dns_nameserver:
+        return ""
+    q = shlex.quote
+    port = env.dns_nameserver.rsplit(":", 1)[-1]
+    return (f"# The simulated hosted zone on a real DNS server (loopback):\n"
+            f"#   dig @127.0.0.1 -p {port} {env.api_hostname}\n"
+            f"export MAIP_SIM_DNS_SERVER={q(env.dns_nameserver)} MAIP_SIM_DNS_PORT={q(port)}\n")
 
 
 def write_env_file(path: Path, env: SimEnvironment, topology: Topology) -> Path:

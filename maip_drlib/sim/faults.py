@@ -100,6 +100,9 @@ class FaultSnapshot:
     nodegroup_update_fails: bool = False
     # Route 53 changes stay PENDING (never INSYNC) while set.
     route53_change_stuck: bool = False
+    # Every replication link into a simulated PostgreSQL standby is cut (data plane only:
+    # without it the fault is recorded and changes nothing).
+    replication_cut: bool = False
 
     def region(self, name: str) -> RegionFaults:
         return self.regions.get(name, RegionFaults())
@@ -268,3 +271,7 @@ class FaultState:
     def set_route53_change_stuck(self, stuck: bool = True) -> FaultSnapshot:
         """Route 53 changes read PENDING while set (False: they reach INSYNC as usual)."""
         return self._update(route53_change_stuck=stuck)
+
+    def set_replication_cut(self, cut: bool = True) -> FaultSnapshot:
+        """Cut every PostgreSQL standby's replication link (False: restore; data plane only)."""
+        return self._update(replication_cut=cut)

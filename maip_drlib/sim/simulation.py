@@ -5,6 +5,10 @@ topology), two fake Kubernetes API servers with pod controllers, one HTTPS actua
 per region behind its ALB, a CloudWatch metric publisher and the control server. ``target()``
 returns a ``Target`` that points the library at it. Everything is simulated and labelled so.
 
+With ``SimSettings(data_plane=True)`` (opt-in, off by default) it also runs real PostgreSQL
+servers behind the simulated RDS instances and a loopback DNS server answering the hosted
+zone (``maip_drlib.sim.data_plane``); with it off none of them starts.
+
 Not supported: two simulations in one process (moto's state is process-global); any address
 but 127.0.0.1.
 """
@@ -17,7 +21,7 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from maip_drlib.config import RegionConnection, Target, Topology
 from maip_drlib.sim.aws.dns_answer import NoDnsAnswer, answer_for
@@ -39,6 +43,9 @@ from maip_drlib.sim.kube import (
 )
 from maip_drlib.sim.state_view import application_components, nodegroup_desired_size
 
+if TYPE_CHECKING:  # imported when the data plane starts (PostgreSQL tooling, off by default)
+    from maip_drlib.sim.data_plane import DataPlane
+
 MAIP_SERVICES = (
     "merchant-api", "payments-gateway", "analytics-ingest", "settlement-worker",
     "fraud-scoring", "notification-service", "reporting-api", "ledger-service",
@@ -56,6 +63,9 @@ class SimSettings:
     pod_start_seconds: float = 0.3
     node_start_seconds: float = 0.5
     metric_period_s: float = 2.0
+    # Real PostgreSQL behind the simulated RDS, credentials in Secrets Manager, a DNS server
+    # for the hosted zone (maip_drlib.sim.data_plane). Off: none of them starts.
+    data_plane: bool = False
 
 
 @dataclass
@@ -89,6 +99,7 @@ class Simulation:
         self._follower: threading.Thread | None = None
         self._stopping = threading.Event()
         self.seed: SeedResult | None = None
+        self.data_plane: DataPlane | None = None
         self.aws_endpoint_url = ""
         self.kubeconfig = Path()
         self.ca_bundle = Path()
@@ -116,6 +127,11 @@ class Simulation:
             self._state_dir = Path(tempfile.mkdtemp(prefix="maip-sim-"))
         ca = SimulationCA((topology.record_name,))
         self.ca_bundle = ca.write_ca(self._state_dir / "simulation-ca.pem")
+        if self.settings.data_plane:
+            from maip_drlib.sim.data_plane import DataPlane
+
+            self.data_plane = DataPlane(topology, self.faults)
+            self.data_plane.start_servers_async()  # while moto starts
         self._moto = MotoServer(self.faults, self.clock, region_healthy=self.region_healthy)
         self.aws_endpoint_url = self._moto.start()
         self.seed = seed_topology(self.aws_endpoint_url, topology,
@@ -128,6 +144,8 @@ class Simulation:
                                             ca_pem=ca.ca_pem, token=self._kube_token,
                                             namespace=topology.namespace))
         self.kubeconfig = write_kubeconfig(self._state_dir / "kubeconfig", contexts)
+        if self.data_plane is not None:
+            self.data_plane.attach(self.aws_endpoint_url, self._alb_ports(), self.region_healthy)
         self._metrics = MetricPublisher(self.aws_endpoint_url, self.faults, topology,
                                         period_s=self.settings.metric_period_s,
                                         writes_stopped=self.writes_stopped)
@@ -176,6 +194,8 @@ class Simulation:
                     region.endpoint.refuse()
                 else:
                     region.endpoint.listen()
+            if self.data_plane is not None:
+                self.data_plane.follow(snapshot)
             self.faults.wait_for_change(0.5)
 
     def stop(self) -> None:
@@ -191,6 +211,8 @@ class Simulation:
             region.controller.stop()
             region.api.stop()
             region.endpoint.stop()
+        if self.data_plane is not None:
+            self.data_plane.stop()
         if self._moto is not None:
             self._moto.stop()
         if self._own_state_dir and self._state_dir is not None:
@@ -248,7 +270,19 @@ class Simulation:
                 "region": answer.region, "alb_dns_name": answer.alb_dns_name,
                 "record_set_identifier": answer.record_set_identifier, "simulated": True}
 
+    def _alb_ports(self) -> dict[str, tuple[str, int | None]]:
+        """Region -> (its ALB's DNS name, the loopback port of its endpoint)."""
+        names = self.seed.alb_dns_names if self.seed is not None else {}
+        return {name: (names.get(name, ""), region.endpoint.port)
+                for name, region in self._regions.items()}
+
     def status(self) -> dict[str, Any]:
+        document = self._status()
+        if self.data_plane is not None:
+            document["data_plane"] = self.data_plane.status()
+        return document
+
+    def _status(self) -> dict[str, Any]:
         return {
             "simulated": True,
             "aws_endpoint_url": self.aws_endpoint_url,
@@ -281,12 +315,15 @@ class Simulation:
             public_endpoint_url=f"https://{self.topology.record_name}",
             control_url=self.control_url, ca_bundle=self.ca_bundle,
             time_scale=self.clock.time_scale,
+            database=self.data_plane.database_access() if self.data_plane else None,
         )
 
     def environment(self) -> SimEnvironment:
         return SimEnvironment(aws_endpoint_url=self.aws_endpoint_url, kubeconfig=self.kubeconfig,
                               control_url=self.control_url, ca_bundle=self.ca_bundle,
-                              api_hostname=self.topology.record_name)
+                              api_hostname=self.topology.record_name,
+                              dns_nameserver=self.data_plane.dns_nameserver
+                              if self.data_plane else None)
 
     def write_env_file(self, path: Path) -> Path:
         return write_env_file(path, self.environment(), self.topology)
@@ -294,5 +331,7 @@ class Simulation:
     def write_config(self, path: Path, target_name: str = "sim") -> Path:
         from maip_drlib.sim.config_out import render_sim_config
 
-        path.write_text(render_sim_config(self.target(target_name, "sim"), self.topology))
+        dns = self.data_plane.dns_nameserver if self.data_plane else None
+        path.write_text(render_sim_config(self.target(target_name, "sim"), self.topology,
+                                          dns_nameserver=dns))
         return path

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from maip_drlib.sim.clock import SimClock
 from maip_drlib.sim.faults import FaultState
@@ -104,6 +105,9 @@ class SimRuntime:
     lock: threading.RLock = field(default_factory=threading.RLock)
     # Route 53 change id -> monotonic time at which it reads INSYNC.
     route53_changes: dict[str, float] = field(default_factory=dict)
+    # The simulation's data plane (real PostgreSQL, ``maip_drlib.sim.data_plane``) when it is
+    # on; None keeps the ``rds_data_plane`` patch inert.
+    data_plane: Any = None
 
     def deadline_after(self, simulated_seconds: float) -> float:
         """Monotonic time ``simulated_seconds`` of platform time from now."""
