@@ -8,3 +8,7 @@ Feature: Measured data loss (RPO)
   Scenario: DynamoDB data loss stays within the RPO target
     When the canaries the primary acknowledged before the outage are looked up in DR
     Then the DynamoDB data loss window is within 5 seconds
+
+  Scenario: RDS data loss stays within the RPO target
+    When the RDS canaries the primary acknowledged before the outage are looked up in DR
+    Then the RDS data loss window is within 5 seconds

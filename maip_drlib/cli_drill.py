@@ -117,25 +117,34 @@ def _dr_args(target: Target, config_path: Path, opts: dict) -> list[str]:
 
 
 @contextlib.contextmanager
-def _drill_target(ctx: click.Context) -> Iterator[tuple[Config, Target, Path, bool]]:
+def _drill_target(ctx: click.Context, *, data_plane: bool = False
+                  ) -> Iterator[tuple[Config, Target, Path, bool]]:
     """The target as a config file pytest can load; hosts the embedded simulation.
 
-    The feature files' values are checked first: a bad threshold stops the drill before any
-    simulation, lease or API call."""
+    ``data_plane`` (embedded only) starts the simulation with its data plane (real PostgreSQL
+    behind RDS, a loopback DNS server); for a 'sim' or 'live' target it is refused (exit 2):
+    a 'sim up --data-plane' process is the way there. The feature files' values are checked
+    first: a bad threshold stops the drill before any simulation, lease or API call."""
     check_feature_values(scenarios_root() / "features")
     config = load_cli_config(ctx)
     target = load_target(ctx)
+    if data_plane and target.kind != "embedded":
+        raise ConfigError(f"only for the embedded target; target {target.name!r} is "
+                          f"{target.kind} (for a sim target, start it with 'maip-dr sim up "
+                          "--data-plane')", key="--data-plane")
     if target.kind != "embedded":
         path = ctx.find_root().obj["config_path"]
         yield config, target, Path(path).resolve(), False
         return
     from maip_drlib.sim.config_out import render_sim_config
-    from maip_drlib.sim.simulation import Simulation
+    from maip_drlib.sim.simulation import SimSettings, Simulation
 
     current_output(ctx).info("maip-dr: starting the embedded simulation (simulated platform on "
-                             "127.0.0.1)")
-    kwargs = {"time_scale": target.time_scale} if target.time_scale else {}
-    with Simulation(config.topology, **kwargs) as simulation, \
+                             "127.0.0.1" + (", with its data plane: PostgreSQL and DNS"
+                                            if data_plane else "") + ")")
+    settings = SimSettings(data_plane=True) if data_plane else None
+    with Simulation(config.topology, time_scale=target.time_scale or None,
+                    settings=settings) as simulation, \
             tempfile.TemporaryDirectory(prefix="maip-drill-") as folder:
         hosted = simulation.target("embedded-sim", "sim")
         path = Path(folder) / "target.toml"
@@ -287,11 +296,15 @@ def operations_from_cli(ctx: click.Context, metrics_namespace: str | None,
 @click.option("--hmac-key-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Sign the evidence digest with this key (or MAIP_DR_HMAC_KEY); never "
                    "written anywhere.")
+@click.option("--data-plane", is_flag=True, default=False,
+              help="Embedded target only: run the simulation with its data plane (real "
+                   "PostgreSQL behind RDS, DNS server); the stages then check the databases "
+                   "and RDS RPO is measured. Refused (exit 2) for sim and live targets.")
 @_operations_options
 @output_options
 @click.pass_context
 def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
-                    resume_from: str | None, hmac_key_file: Path | None,
+                    resume_from: str | None, hmac_key_file: Path | None, data_plane: bool,
                     metrics_namespace: str | None, s3_bucket: str | None, s3_prefix: str,
                     as_json: bool, quiet: bool, **opts: object) -> None:
     """Readiness, outage, failover stages 1-5, restore, failback stages 1-4, readiness.
@@ -315,7 +328,7 @@ def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
     key = load_key(os.environ.get("MAIP_DR_HMAC_KEY"), hmac_key_file)
     output.redact = redactor_for(key).text
     operations = operations_from_cli(ctx, metrics_namespace, s3_bucket, s3_prefix)
-    with _drill_target(ctx) as (config, target, config_path, hosted):
+    with _drill_target(ctx, data_plane=data_plane) as (config, target, config_path, hosted):
         if hosted and resume_from:
             raise ConfigError("resuming needs the persistent target the drill ran against "
                               "(a 'sim up' process or live), not a fresh embedded simulation",

@@ -1,4 +1,9 @@
-"""RPO steps (features/rpo.feature): measure from the game day's canaries, then judge."""
+"""RPO steps (features/rpo.feature): measure from the game day's canaries, then judge.
+
+DynamoDB always; RDS when the target has database access. Without it the RDS scenario is
+skipped with the reason "not configured: ...", never passed; without canaries (a stage run
+alone) either scenario is skipped "not measured".
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import pytest
 from pytest_bdd import parsers, then, when
 
 from maip_drlib.drill import rpo_check
+from maip_drlib.drill.canaries import RDS_STORE
 from maip_drlib.drill.context import DrillContext
 from maip_drlib.rpo import RpoMeasurement
 
@@ -26,9 +32,26 @@ def look_up_canaries(dr_context: DrillContext, dr_attempt_dir: Path | None) -> R
         pytest.skip(str(error))
 
 
+@when("the RDS canaries the primary acknowledged before the outage are looked up in DR",
+      target_fixture="rpo_measurement")
+def look_up_rds_canaries(dr_context: DrillContext,
+                         dr_attempt_dir: Path | None) -> RpoMeasurement:
+    try:
+        return rpo_check.measure_from_canaries(dr_context, dr_attempt_dir, store=RDS_STORE)
+    except rpo_check.NotMeasured as error:  # also "not configured" (no database access)
+        pytest.skip(str(error))
+
+
 @then(parsers.parse("the DynamoDB data loss window is within {seconds:g} seconds"))
 def within_target(rpo_measurement: RpoMeasurement, dr_attempt_dir: Path | None,
-                  seconds: float) -> None:
+                  seconds: float, dr_context: DrillContext) -> None:
     if dr_attempt_dir is not None:
         rpo_check.record(dr_attempt_dir, rpo_measurement, seconds)
-    print(rpo_check.assert_within(rpo_measurement, seconds))
+    print(rpo_check.assert_within(rpo_measurement, seconds,
+                                  dr_context.topology.secondary.region))
+
+
+@then(parsers.parse("the RDS data loss window is within {seconds:g} seconds"))
+def rds_within_target(rpo_measurement: RpoMeasurement, dr_attempt_dir: Path | None,
+                      seconds: float, dr_context: DrillContext) -> None:
+    within_target(rpo_measurement, dr_attempt_dir, seconds, dr_context)

@@ -2,6 +2,11 @@
 the RPO scenario through ``canaries.json`` in the attempt folder (evidence, sealed with it).
 
 Canaries are actions: only game days write them (``features/rpo.feature`` reads them).
+
+Two stores: DynamoDB always (``canaries.json``); RDS beside it when the target has database
+access (``target.database``), into the suite's canary table on the primary PostgreSQL writer
+(``canaries-rds.json``). Not supported: MSK canaries; RDS canaries without database access
+(the RDS row then reads "not configured").
 """
 
 from __future__ import annotations
@@ -11,12 +16,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from maip_drlib.config import Target, Topology
+from maip_drlib.config import DatabaseAccess, Target, Topology
 from maip_drlib.regions import RegionHandle
 from maip_drlib.rpo import Canary, PacedCanaryWriter, store_for
 
 CANARIES_FILE = "canaries.json"
 STORE = "dynamodb"
+RDS_STORE = "rds"
+FILES = {STORE: CANARIES_FILE, RDS_STORE: "canaries-rds.json"}
 TTL_S = 7 * 24 * 3600.0
 
 
@@ -48,30 +55,42 @@ def start_writer(primary: RegionHandle, topology: Topology, drill_id: str,
     return writer
 
 
+def start_rds_writer(primary: RegionHandle, topology: Topology, access: DatabaseAccess,
+                     drill_id: str, plan: CanaryPlan) -> PacedCanaryWriter:
+    """Start writing RDS canaries to the primary's PostgreSQL writer (no warm-up wait: start
+    it before ``start_writer``, whose warm-up covers both)."""
+    from maip_drlib.rpo.rds import rds_store
+
+    return rds_store(topology, access).writer(primary, drill_id, interval_s=plan.interval_s,
+                                              ttl_s=TTL_S).start()
+
+
 def finish_writer(writer: PacedCanaryWriter, attempt_dir: Path, drill_id: str,
-                  plan: CanaryPlan, *, wait_for_outage: bool) -> Path:
+                  plan: CanaryPlan, *, wait_for_outage: bool, store: str = STORE) -> Path:
     """Wait for the writer to stop on the outage (or stop it), then hand its record over."""
     if wait_for_outage:
         writer.wait_stopped(plan.stop_timeout_s)
     writer.stop(plan.stop_timeout_s)
     failure = writer.failure
     document = {
-        "store": STORE, "drill_id": drill_id, "interval_s": plan.interval_s,
+        "store": store, "drill_id": drill_id, "interval_s": plan.interval_s,
         "acknowledged": [[c.seq, c.written_at] for c in writer.acknowledged],
         "stopped_reason": writer.stopped_reason,
         "failure": None if failure is None else {"seq": failure.seq, "error": failure.error,
                                                   "at": failure.at},
     }
-    path = attempt_dir / CANARIES_FILE
+    path = attempt_dir / FILES[store]
     path.write_text(json.dumps(document, indent=2))
     return path
 
 
-def load_canaries(attempt_dir: Path) -> tuple[list[Canary], float, str] | None:
-    """(acknowledged, interval, drill id) from this or an earlier attempt of the drill."""
+def load_canaries(attempt_dir: Path,
+                  store: str = STORE) -> tuple[list[Canary], float, str] | None:
+    """(acknowledged, interval, drill id) of ``store`` from this or an earlier attempt."""
     drill_dir = attempt_dir.parent
-    candidates = [attempt_dir / CANARIES_FILE,
-                  *sorted(drill_dir.glob(f"attempt-*/{CANARIES_FILE}"), reverse=True)]
+    name = FILES[store]
+    candidates = [attempt_dir / name,
+                  *sorted(drill_dir.glob(f"attempt-*/{name}"), reverse=True)]
     for path in candidates:
         if path.exists():
             document = json.loads(path.read_text())

@@ -108,6 +108,8 @@ class DrillContext:
     poll: PollPolicy = field(default_factory=PollPolicy)
     progress: Callable[[str], None] = field(default=lambda message: None)
     started_monotonic: float = field(default_factory=time.monotonic)
+    # The drill's id (``--dr-drill-id``): keys the data-plane rows a stage writes.
+    drill_id: str | None = None
 
     def real_seconds(self, business_minutes: float) -> float:
         """Real seconds that ``business_minutes`` take on this target (simulations scale)."""

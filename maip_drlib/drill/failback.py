@@ -23,6 +23,15 @@ mutation behind ``require_execute``, reports progress with ``ctx.say`` and recor
    snapshot) and a fresh DR replica created from the new writer, the failover pair restored and
    DR scaled back to its standby capacity.
 
+Data plane (only when the target has database access, ``target.database``; without it both
+stages are exactly the control-plane checks): stage 1 also asks the restored old writer's
+database (``probes.postgres.database_role``): PostgreSQL saying it is a writer (not in
+recovery) is split brain, handled as the RDS roles' split brain (recorded, fenced by stopping
+it before any traffic shift); a database that does not answer is recorded, not a verdict.
+Stage 2, once the failback replica is caught up, runs ``rpo.rds_continuity.data_continuity``
+from the DR writer to ``topology.failback_replica`` for the drill id (``drill_id``, else the
+failover's ``STAGE_DRILL_ID``) and fails naming the missing rows.
+
 Not supported: fencing at the network (security groups) or by revoking credentials; Aurora;
 reconciling writes the old writer took while it was split brain (stage 1 reports it; the data
 is left on the stopped instance). The fenced old writer is left stopped, not deleted: RDS starts
@@ -42,6 +51,7 @@ from maip_drlib.actions import rds as rds_actions
 from maip_drlib.config import ScalingConfig
 from maip_drlib.drill import traffic
 from maip_drlib.drill.context import DrillContext
+from maip_drlib.drill.failover import data_plane_drill_id
 from maip_drlib.drill.failover import deadline_s as platform_deadline
 from maip_drlib.drill.guards import lag_is_zero, lag_window_s, require_execute
 from maip_drlib.drill.outcome import StageOutcome
@@ -136,6 +146,7 @@ def stage_1_primary_restored(ctx: DrillContext, *,
     promoted = _promoted_writer(ctx, roles, STAGE_1)
     old_writers = [w for w in roles.writers if w.identifier != promoted.identifier
                    or w.region != promoted.region]
+    old_writers += _database_writers(ctx, roles, promoted, old_writers)
     actions: list[str] = []
     fenced: list[str] = [str(f) for f in roles.fenced]
     if old_writers:
@@ -155,6 +166,45 @@ def stage_1_primary_restored(ctx: DrillContext, *,
         "cluster": str(cluster), "nodes": str(nodes), "promoted_writer": str(promoted),
         "split_brain": bool(old_writers), "fenced": fenced,
     })
+
+
+def _database_writers(ctx: DrillContext, roles: RdsRoles, promoted: DbInstanceFact,
+                      known: list[DbInstanceFact]) -> list[DbInstanceFact]:
+    """The old primary writer when its database says it is a writer (data plane only).
+
+    Without database access nothing is asked (empty). The instance is the topology's primary
+    writer while RDS lists it available and not as a replica; its role is asked and recorded
+    also when RDS already counts it as a writer (then it is not added twice). A database that
+    does not answer (stopped, unreachable) is recorded and is no split brain.
+    """
+    if ctx.target.database is None:
+        return []
+    from maip_drlib.probes import postgres as pg_probes
+
+    name, handle = ctx.topology.primary.rds_instance, ctx.handles.primary
+    if name == promoted.identifier and handle.region == promoted.region:
+        return []
+    try:
+        fact = rds_probes.db_instance(handle, name)
+    except NotFound:
+        return []
+    if fact.status != "available" or fact.source_id:
+        return []
+    ctx.say(f"{STAGE_1}: asking the database of {name} ({handle.region}) whether it is a writer")
+    try:
+        role = pg_probes.database_role(pg_probes.connection_spec(handle, ctx.target.database,
+                                                                 name))
+    except (Unreachable, CheckFailed, NotFound) as error:
+        ctx.decisions.record(STAGE_1, "old writer's database not asked", instance=name,
+                             region=handle.region, error=str(error))
+        return []
+    ctx.say(f"{STAGE_1}: {role}" + (": split brain" if not role.in_recovery else ""))
+    ctx.decisions.record(STAGE_1, f"old writer's database role: {role.role}", role=str(role),
+                         split_brain=not role.in_recovery)
+    if role.in_recovery or any(w.identifier == name and w.region == handle.region
+                               for w in known):
+        return []
+    return [fact]
 
 
 def _fence(ctx: DrillContext, old: DbInstanceFact, actions: list[str],
@@ -204,9 +254,11 @@ def _fence(ctx: DrillContext, old: DbInstanceFact, actions: list[str],
 
 def stage_2_resync(ctx: DrillContext, *, max_dynamodb_latency_s: float = 5.0,
                    max_replica_lag_s: float = 60.0,
-                   deadline_s: float = DEFAULT_SYNC_DEADLINE_S) -> StageOutcome:
+                   deadline_s: float = DEFAULT_SYNC_DEADLINE_S,
+                   drill_id: str | None = None) -> StageOutcome:
     """DynamoDB in sync both ways; the failback replica created from the promoted instance
-    in the primary region and caught up (lag under ``max_replica_lag_s``)."""
+    in the primary region and caught up (lag under ``max_replica_lag_s``); with database
+    access, every row of the drill on the DR writer is on the replica (data continuity)."""
     deadline_s = platform_deadline(ctx, deadline_s)
     table = ctx.topology.dynamodb_table
     for handle in ctx.handles:
@@ -254,12 +306,43 @@ def stage_2_resync(ctx: DrillContext, *, max_dynamodb_latency_s: float = 5.0,
                     and observed.seconds <= max_replica_lag_s, deadline_s)
     ctx.decisions.record(STAGE_2, "resynced", replica=str(created), replica_lag=str(lag),
                          dynamodb=latencies)
+    continuity = _continuity(ctx, promoted, name, drill_id, deadline_s)
     summary = f"{created}; {lag}; " + "; ".join(latencies)
+    if continuity:
+        summary += f"; data continuity: {continuity}"
     ctx.say(f"{STAGE_2}: {summary}")
-    return StageOutcome(STAGE_2, summary, tuple(actions), {
-        "failback_replica": str(created), "replica_lag_s": lag.seconds,
-        "dynamodb": latencies,
-    })
+    facts: dict[str, object] = {"failback_replica": str(created),
+                                "replica_lag_s": lag.seconds, "dynamodb": latencies}
+    if continuity:
+        facts["data_continuity"] = continuity
+    return StageOutcome(STAGE_2, summary, tuple(actions), facts)
+
+
+def _continuity(ctx: DrillContext, promoted: DbInstanceFact, replica: str,
+                drill_id: str | None, deadline_s: float) -> str:
+    """Data continuity DR writer -> failback replica (data plane only; '' without access).
+
+    Raises ``CheckFailed`` naming the missing rows (recorded as a decision first).
+    """
+    if ctx.target.database is None:
+        return ""
+    from maip_drlib.probes import postgres as pg_probes
+    from maip_drlib.rpo.rds_continuity import data_continuity
+
+    key = data_plane_drill_id(drill_id, ctx)
+    access = ctx.target.database
+    source = pg_probes.connection_spec(ctx.handles.by_name(promoted.region), access,
+                                       promoted.identifier)
+    destination = pg_probes.connection_spec(ctx.handles.primary, access, replica)
+    ctx.say(f"{STAGE_2}: checking that the rows of drill {key} on {promoted.identifier} are "
+            f"on {replica}")
+    try:
+        fact = data_continuity(source, destination, key, settle_s=min(deadline_s, 60.0))
+    except CheckFailed as error:
+        ctx.decisions.record(STAGE_2, "data continuity failed", error=str(error))
+        raise
+    ctx.decisions.record(STAGE_2, "data continuity", fact=str(fact))
+    return str(fact)
 
 
 # --- Stage 3 -------------------------------------------------------------------------------

@@ -18,6 +18,14 @@ target the resolved address is compared with the addresses of each region's ALB 
 (system DNS). Not supported: clients behind other resolvers or caches (TTL), IPv6-only ALBs,
 CDNs in front of the ALB, Aurora, fencing at the database.
 
+Data plane (only when the target has database access, ``target.database``; without it stage 2
+is exactly the control-plane check): once RDS reads the promoted instance available, stage 2
+proves it commits a real write (``actions.postgres.accepts_writes``, a row of kind ``write``
+in the suite's canary table, behind ``require_execute``) and records it as a decision. The row
+is keyed by the drill id the caller passes (``drill_id``), else by ``STAGE_DRILL_ID``; failback
+stage 2's continuity check looks for the same key. Not supported: IAM tokens against the
+simulation, a write check on a live target whose login may not create the canary schema.
+
 ``maip_drlib.actions.kube`` is imported inside the functions that scale: it loads the kubernetes
 package (about 0.6 s), which collecting the scenarios does not need.
 """
@@ -85,6 +93,8 @@ CLIENTS_SWITCH_DEADLINE_S = 300.0
 NODEGROUP_DEADLINE_S = 900.0
 DEPLOYMENTS_DEADLINE_S = 900.0
 FENCE_DEADLINE_S = 300.0
+# The key of data-plane rows written by stages run without a drill id (single stages, steps).
+STAGE_DRILL_ID = "maip-dr-stages"
 # Real seconds a wait gets at least against a simulation (pods, HTTP and polls are not scaled).
 MIN_SIMULATED_DEADLINE_S = 20.0
 
@@ -326,17 +336,51 @@ def _fence_primary(ctx: DrillContext) -> StageOutcome:
 # --- Stage 2 ---------------------------------------------------------------------------------
 
 
-def stage_2_promote(ctx: DrillContext, *, deadline: float | None = None) -> StageOutcome:
-    """Promote the DR replica (after ``guard_promotion``) and wait for a standalone writer."""
+def data_plane_drill_id(drill_id: str | None, ctx: DrillContext | None = None) -> str:
+    """The drill id data-plane rows are keyed by: the one given, else the context's (the
+    drill's ``--dr-drill-id``), else ``STAGE_DRILL_ID``."""
+    return drill_id or (ctx.drill_id if ctx is not None else None) or STAGE_DRILL_ID
+
+
+def prove_accepts_writes(ctx: DrillContext, stage: str, identifier: str,
+                         drill_id: str | None) -> dict[str, str]:
+    """With database access: commit a write on ``identifier`` (DR region) and read it back.
+
+    Returns the evidence (empty without database access: nothing is checked, nothing passes
+    silently, the stage stays control-plane only). Mutating: behind ``require_execute``.
+    """
+    if ctx.target.database is None:
+        return {}
+    from maip_drlib.actions import postgres as pg_actions
+    from maip_drlib.probes import postgres as pg_probes
+
+    handle = ctx.handles.secondary
+    require_execute(ctx, stage, f"writing one canary row into {identifier} (accepts writes)")
+    ctx.say(f"proving {identifier} ({handle.region}) accepts a real write")
+    spec = pg_probes.connection_spec(handle, ctx.target.database, identifier)
+    accepted = pg_actions.accepts_writes(spec, data_plane_drill_id(drill_id, ctx))
+    evidence = {"accepts_writes": str(accepted)}
+    ctx.decisions.record(stage, "promoted database accepts writes", **evidence)
+    return evidence
+
+
+def stage_2_promote(ctx: DrillContext, *, deadline: float | None = None,
+                    drill_id: str | None = None) -> StageOutcome:
+    """Promote the DR replica (after ``guard_promotion``) and wait for a standalone writer;
+    with database access, prove it commits a write (``prove_accepts_writes``)."""
     handle = ctx.handles.secondary
     ctx.say("discovering the writer and its replicas")
     roles = rds_probes.find_writer_and_replicas(ctx.handles, ctx.topology)
     limit = deadline if deadline is not None else deadline_s(ctx, PROMOTION_DEADLINE_S)
     existing = dr_writer(roles, ctx.topology)
     if existing is not None and existing.status == "available":
-        facts = {"writer": str(existing), "split_brain": roles.split_brain}
+        facts: dict[str, Any] = {"writer": str(existing), "split_brain": roles.split_brain}
         ctx.decisions.record(STAGE_2, "already promoted", **facts)
-        return StageOutcome(STAGE_2, f"already a standalone writer: {existing}", (), facts)
+        facts.update(prove_accepts_writes(ctx, STAGE_2, existing.identifier, drill_id))
+        summary = f"already a standalone writer: {existing}"
+        if "accepts_writes" in facts:
+            summary += f"; {facts['accepts_writes']}"
+        return StageOutcome(STAGE_2, summary, (), facts)
     calls = promotion_calls(STAGE_2, roles, ctx.topology)
     replica = dr_replica(roles, ctx.topology)
     identifier = existing.identifier if existing else replica.identifier  # type: ignore[union-attr]
@@ -365,7 +409,13 @@ def stage_2_promote(ctx: DrillContext, *, deadline: float | None = None) -> Stag
                           observed=str(error.last_observed)) from error
     facts = {"writer": str(promoted), "arn": promoted.arn}
     ctx.decisions.record(STAGE_2, "promoted", **facts)
-    return StageOutcome(STAGE_2, f"promoted: {promoted}", tuple(actions), facts)
+    written = prove_accepts_writes(ctx, STAGE_2, identifier, drill_id)
+    facts.update(written)
+    summary = f"promoted: {promoted}"
+    if written:
+        summary += f"; {written['accepts_writes']}"
+        actions.append(f"postgres {handle.region}: accepts-writes canary row in {identifier}")
+    return StageOutcome(STAGE_2, summary, tuple(actions), facts)
 
 
 class _PromotionInProgress(Exception):
@@ -557,9 +607,10 @@ def stage_5_dr_serves(ctx: DrillContext, synthetic_request: SyntheticRequest | N
 
 
 __all__ = [
-    "STAGE_1", "STAGE_2", "STAGE_3", "STAGE_4", "STAGE_5",
-    "clients_region", "deadline_s", "failover_pair_changes", "nodegroup_calls",
-    "promotion_calls", "route_calls", "route_state", "scale_deployments_calls",
+    "STAGE_1", "STAGE_2", "STAGE_3", "STAGE_4", "STAGE_5", "STAGE_DRILL_ID",
+    "clients_region", "data_plane_drill_id", "deadline_s", "failover_pair_changes",
+    "nodegroup_calls", "promotion_calls", "prove_accepts_writes", "route_calls", "route_state",
+    "scale_deployments_calls",
     "stage_1_primary_down", "stage_2_promote", "stage_3_route_clients", "stage_4_scale_dr",
     "stage_5_dr_serves",
 ]

@@ -10,6 +10,13 @@ The drill lease (``lease.py``) is taken by the caller before the attempt exists;
 journals it (``lease.acquired``, ``lease.broken``) and, before every phase, stops the drill
 with ``LeaseLost`` (exit 3, ``lease.lost`` in the journal) if the heartbeat lost it: another
 drill may be running. Such a stop leaves the attempt unsealed, like an interruption.
+
+RDS canaries: when the target has database access (``target.database``), an RDS canary writer
+starts beside the DynamoDB one before the outage (into the suite's canary table on the primary
+PostgreSQL writer) and stops at the outage; the RPO phase measures both. Without database
+access nothing is written to PostgreSQL and the RDS RPO row reads "not configured". Not
+supported: RDS canaries on a resumed drill (they are written only by the attempt that ran the
+readiness phase and the outage).
 """
 
 from __future__ import annotations
@@ -116,9 +123,10 @@ def run_gameday(plan: GamedayPlan) -> GamedayResult:
     primary = plan.topology.primary.region
     resume_phase, resume_stage = plan.resume_from or ("readiness", 0)
     try:
-        writer = None
+        writer = rds_writer = None
         if resume_phase == "readiness":
             phase("readiness", "readiness")
+            rds_writer = _start_rds_canaries(plan, journal)
             writer = _start_canaries(plan, journal)
         if resume_phase in ("readiness", "failover"):
             if plan.control is not None:
@@ -128,6 +136,8 @@ def run_gameday(plan: GamedayPlan) -> GamedayResult:
             mark("outage")
             if writer is not None:
                 _finish_canaries(plan, journal, writer)
+            if rds_writer is not None:
+                _finish_canaries(plan, journal, rds_writer, store="rds")
             failover = phase("failover", _marker("failover", resume_stage
                                                   if resume_phase == "failover" else 1))
             if not _failed(failover):
@@ -227,16 +237,49 @@ def _start_canaries(plan: GamedayPlan, journal: Journal) -> object | None:
     return writer
 
 
-def _finish_canaries(plan: GamedayPlan, journal: Journal, writer: object) -> None:
+def _start_rds_canaries(plan: GamedayPlan, journal: Journal) -> object | None:
+    """RDS canaries into the primary PostgreSQL writer until the outage (database access
+    only; None without it or when the writer cannot start: the row reads not measured)."""
+    access = plan.target.database
+    if access is None:
+        return None
+    from maip_drlib.drill.canaries import CanaryPlan, start_rds_writer
+    from maip_drlib.errors import DRError
+    from maip_drlib.regions import build_region_handles
+
+    canary_plan = CanaryPlan.for_target(plan.target)
+    handles = build_region_handles(plan.target, plan.topology)
+    instance = plan.topology.primary.rds_instance
+    try:
+        writer = start_rds_writer(handles.primary, plan.topology, access,
+                                  plan.attempt.drill_id, canary_plan)
+    except DRError as error:
+        journal.record("canary", store="rds", event="not started", error=str(error))
+        plan.echo(f"maip-dr: RDS canaries not started ({error}); RDS RPO will read "
+                  "'not measured'")
+        return None
+    finally:
+        handles.close()
+    journal.record("canary", store="rds", event="started", interval_s=canary_plan.interval_s,
+                   instance=instance, region=plan.topology.primary.region)
+    plan.echo(f"maip-dr: writing RDS canaries to {instance} in "
+              f"{plan.topology.primary.region} every {canary_plan.interval_s:g}s")
+    return writer
+
+
+def _finish_canaries(plan: GamedayPlan, journal: Journal, writer: object,
+                     store: str = "dynamodb") -> None:
     from maip_drlib.drill.canaries import CanaryPlan, finish_writer
 
     path = finish_writer(writer, plan.attempt.path, plan.attempt.drill_id,  # type: ignore[arg-type]
                          plan.canary_plan or CanaryPlan.for_target(plan.target),
-                         wait_for_outage=plan.control is not None)
+                         wait_for_outage=plan.control is not None, store=store)
     acknowledged = len(getattr(writer, "acknowledged", ()))
+    fields = {"store": store} if store != "dynamodb" else {}
     journal.record("canary", event="stopped", acknowledged=acknowledged,
-                   reason=getattr(writer, "stopped_reason", None), file=path.name)
-    plan.echo(f"maip-dr: canaries stopped after {acknowledged} acknowledged "
+                   reason=getattr(writer, "stopped_reason", None), file=path.name, **fields)
+    label = "canaries" if store == "dynamodb" else f"{store.upper()} canaries"
+    plan.echo(f"maip-dr: {label} stopped after {acknowledged} acknowledged "
               f"({getattr(writer, 'stopped_reason', '')})")
 
 

@@ -3,6 +3,7 @@ the resolver and the drill context. State passes through fixtures, never a share
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 
@@ -67,7 +68,9 @@ def dr_context(pytestconfig: pytest.Config, dr_handles: RegionHandles, dr_topolo
 
     context = DrillContext(handles=dr_handles, topology=dr_topology, target=dr_target,
                            resolver=dr_resolver, options=dr_run_options.drill_options(),
-                           poll=PollPolicy.for_target(dr_target), progress=progress)
+                           poll=PollPolicy.for_target(dr_target), progress=progress,
+                           drill_id=pytestconfig.getoption("--dr-drill-id", default=None)
+                           or os.environ.get("MAIP_DR_DRILL_ID") or None)
     from maip_drlib.pytest_dr.journal_hooks import decision_listener
 
     context.decisions.listener = decision_listener(pytestconfig)

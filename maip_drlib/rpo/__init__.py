@@ -13,8 +13,12 @@ How a game day uses it::
 Canaries are ACTIONS: they write into the primary, so only game days write them (a dedicated
 canary table with a TTL, never business data); nothing in readiness writes or requires them.
 
-Not supported: RDS and MSK canaries (the interface is ``RpoStore``; register them in
-``STORES``); measuring after the canary TTL expired.
+RDS canaries live in ``maip_drlib.rpo.rds`` (``rds_store(topology, target.database)``: an
+``RpoStore`` over the PostgreSQL behind each region's RDS instance; it needs the target's
+database access, so it is built from the target, not looked up in ``STORES``); a game day
+measures it beside DynamoDB when the target has database access
+(``maip_drlib.drill.rpo_check``). Not supported: MSK canaries; measuring after the canary TTL
+expired.
 """
 
 from __future__ import annotations

@@ -1,0 +1,176 @@
+"""The drill stages with the simulation's data plane on (real PostgreSQL behind RDS).
+
+ONE module-scoped data-plane Simulation (moto state is process-global); the tests run in file
+order, each continuing where the previous one left the platform, as a game day does:
+RDS canaries with the replication link cut before the outage, failover stages 1-2 (the
+promoted database accepts a real write), the RDS RPO (non-zero, lost canaries counted, over a
+small target fails), then failback stage 1 (the restored old writer's database says writer:
+split brain, fenced) and stage 2 (data continuity to the failback replica).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from maip_drlib.drill import canaries, failback, failover, rpo_check
+from maip_drlib.drill.context import DrillContext, DrillOptions, OutageDeclaration, PollPolicy
+from maip_drlib.errors import CheckFailed
+from maip_drlib.probes import postgres as pg
+from maip_drlib.regions import build_region_handles
+from maip_drlib.resolvers import SimulationResolver
+from maip_drlib.rpo import PacedCanaryWriter
+from maip_drlib.rpo.rds import rds_store
+from maip_drlib.sim.postgres import find_binaries, search_places
+from maip_drlib.sim.simulation import SimSettings, Simulation
+
+if find_binaries() is None:
+    pytest.skip("no PostgreSQL binaries; looked in: " + "; ".join(search_places()),
+                allow_module_level=True)
+
+DRILL = "data-plane-stages"
+CUT_S = 1.5  # canaries committed on the writer after the cut: really lost
+
+
+@pytest.fixture(scope="module")
+def simulation() -> Iterator[Simulation]:
+    settings = SimSettings(time_scale=0.2, metric_period_s=0.5, data_plane=True)
+    with Simulation(settings=settings) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def ctx(simulation: Simulation) -> Iterator[DrillContext]:
+    target = simulation.target()
+    assert target.database is not None
+    handles = build_region_handles(target, simulation.topology)
+    yield DrillContext(handles=handles, topology=simulation.topology, target=target,
+                       resolver=SimulationResolver(simulation.control_url),
+                       options=DrillOptions(execute=True, declared_outage=OutageDeclaration.now(
+                           "data-plane stage test")), poll=PollPolicy(0.1, 0.3))
+    handles.close()
+
+
+@pytest.fixture(scope="module")
+def state() -> dict[str, Any]:
+    return {}
+
+
+def _wait(what: str, condition: Any, timeout_s: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout_s
+    last: Any = None
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):
+            last = condition()
+            if last:
+                return last
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+
+
+def _decisions(ctx: DrillContext, stage: str) -> list[str]:
+    return [entry.decision for entry in ctx.decisions.entries if entry.stage == stage]
+
+
+def test_canaries_then_cut_then_outage(simulation: Simulation, ctx: DrillContext,
+                                       state: dict[str, Any]) -> None:
+    topo = simulation.topology
+    plan = canaries.CanaryPlan(interval_s=0.1)
+    writer: PacedCanaryWriter = canaries.start_rds_writer(
+        ctx.handles.primary, topo, ctx.target.database, DRILL, plan)  # type: ignore[arg-type]
+    _wait("canaries acknowledged", lambda: len(writer.acknowledged) >= 5)
+    simulation.faults.set_replication_cut(True)
+    _wait("the cut applied", lambda: simulation.data_plane.status()["replication_cut"])  # type: ignore[union-attr]
+    time.sleep(CUT_S)
+    simulation.faults.region_outage(topo.primary.region)
+    assert writer.wait_stopped(15.0), "the canary writer did not stop at the outage"
+    writer.stop()
+    assert writer.failure is not None
+    state.update(writer=writer, plan=plan)
+
+
+def test_failover_stage_2_proves_the_promoted_database_accepts_writes(
+        ctx: DrillContext) -> None:
+    failover.stage_1_primary_down(ctx)
+    outcome = failover.stage_2_promote(ctx, drill_id=DRILL)
+    assert "accepts writes" in outcome.facts["accepts_writes"]
+    assert ctx.topology.secondary.rds_instance in outcome.facts["accepts_writes"]
+    assert "promoted database accepts writes" in _decisions(ctx, failover.STAGE_2)
+    assert "accepts writes" in outcome.summary
+
+
+def test_rds_rpo_counts_the_canaries_the_cut_lost(ctx: DrillContext, state: dict[str, Any],
+                                                  tmp_path: Path) -> None:
+    writer, plan = state["writer"], state["plan"]
+    attempt = tmp_path / DRILL / "attempt-1"
+    attempt.mkdir(parents=True)
+    canaries.finish_writer(writer, attempt, DRILL, plan, wait_for_outage=False,
+                           store=canaries.RDS_STORE)
+    measurement = rpo_check.measure_from_canaries(ctx, attempt, settle_s=2.0,
+                                                  store=canaries.RDS_STORE)
+    assert measurement.store == "rds"
+    assert measurement.rpo_s is not None and measurement.rpo_s >= CUT_S / 2
+    assert measurement.lost >= 5
+    assert not rpo_check.lower_bound_only(measurement)
+    with pytest.raises(CheckFailed, match="over the RPO target"):
+        rpo_check.assert_within(measurement, 0.5)
+    rpo_check.assert_within(measurement, 60.0)
+    document = rpo_check.record(attempt, measurement, 0.5)
+    rows = {row["store"]: row for row in json.loads(document.read_text())["rpo"]}
+    assert rows["rds"]["lost"] == measurement.lost and rows["dynamodb"]["status"] == \
+        "not measured"
+    # The same store reads the promoted database directly.
+    found = rds_store(ctx.topology, ctx.target.database).read(ctx.handles.secondary, DRILL)
+    assert len(found) == len(writer.acknowledged) - measurement.lost
+
+
+def test_failback_stage_1_catches_split_brain_by_the_database_role(
+        simulation: Simulation, ctx: DrillContext) -> None:
+    topo = simulation.topology
+    simulation.faults.set_replication_cut(False)
+    simulation.faults.restore_region(topo.primary.region)
+    old = pg.connection_spec(ctx.handles.primary, ctx.target.database, topo.primary.rds_instance)
+    assert _wait("old writer back", lambda: pg.database_role(old)).in_recovery is False
+    outcome = failback.stage_1_primary_restored(ctx)
+    assert outcome.facts["split_brain"] is True
+    assert topo.primary.rds_instance in str(outcome.facts["fenced"])
+    roles = [entry for entry in ctx.decisions.entries if entry.stage == failback.STAGE_1
+             and entry.decision.startswith("old writer's database role")]
+    assert roles and roles[0].decision.endswith("writer")
+    assert roles[0].evidence["split_brain"] is True
+    assert "pg_is_in_recovery=false" in roles[0].evidence["role"]
+    decisions = _decisions(ctx, failback.STAGE_1)
+    assert decisions.index(roles[0].decision) < decisions.index("old writer fenced (stopped)")
+
+
+def test_failback_stage_2_checks_data_continuity(ctx: DrillContext) -> None:
+    outcome = failback.stage_2_resync(ctx, drill_id=DRILL)
+    continuity = str(outcome.facts["data_continuity"])
+    assert "0 missing" in continuity and ctx.topology.failback_replica in continuity
+    assert "data continuity" in _decisions(ctx, failback.STAGE_2)
+
+
+def test_continuity_names_rows_missing_on_the_failback_replica(
+        simulation: Simulation, ctx: DrillContext) -> None:
+    from maip_drlib.actions.postgres import accepts_writes
+    from maip_drlib.probes import rds as rds_probes
+
+    topo = simulation.topology
+    promoted = rds_probes.db_instance(ctx.handles.secondary, topo.secondary.rds_instance)
+    dr = pg.connection_spec(ctx.handles.secondary, ctx.target.database,
+                            topo.secondary.rds_instance)
+    simulation.faults.set_replication_cut(True)
+    try:
+        _wait("the cut applied", lambda: simulation.data_plane.status()["replication_cut"])  # type: ignore[union-attr]
+        written = accepts_writes(dr, DRILL)
+        with pytest.raises(CheckFailed, match=f"write/{written.seq}"):
+            failback._continuity(ctx, promoted, topo.failback_replica, DRILL, 1.0)
+    finally:
+        simulation.faults.set_replication_cut(False)
+    assert "data continuity failed" in _decisions(ctx, failback.STAGE_2)
