@@ -7,7 +7,8 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 BIN_DIR = Path(sys.executable).parent
@@ -73,3 +74,17 @@ def sim_up_in(workdir: Path, time_scale: float) -> Iterator[SimUpProcess]:
     running = SimUpProcess(workdir, maip_dr_env(home), ["--time-scale", str(time_scale)])
     yield running
     assert running.stop() == 0
+
+
+def wait_until(what: str, condition: Callable[[], object], timeout_s: float = 30.0) -> object:
+    """Poll ``condition`` every 0.1 s until it returns something truthy (exceptions count as
+    not yet); AssertionError naming ``what`` and the last value at ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    last: object = None
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Exception):
+            last = condition()
+            if last:
+                return last
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")

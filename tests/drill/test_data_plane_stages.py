@@ -10,7 +10,6 @@ split brain, fenced) and stage 2 (data continuity to the failback replica).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from maip_cli_helpers import wait_until
 
 from maip_drlib.drill import canaries, failback, failover, rpo_check
 from maip_drlib.drill.context import DrillContext, DrillOptions, OutageDeclaration, PollPolicy
@@ -62,18 +62,6 @@ def state() -> dict[str, Any]:
     return {}
 
 
-def _wait(what: str, condition: Any, timeout_s: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    last: Any = None
-    while time.monotonic() < deadline:
-        with contextlib.suppress(Exception):
-            last = condition()
-            if last:
-                return last
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
-
-
 def _decisions(ctx: DrillContext, stage: str) -> list[str]:
     return [entry.decision for entry in ctx.decisions.entries if entry.stage == stage]
 
@@ -84,9 +72,9 @@ def test_canaries_then_cut_then_outage(simulation: Simulation, ctx: DrillContext
     plan = canaries.CanaryPlan(interval_s=0.1)
     writer: PacedCanaryWriter = canaries.start_rds_writer(
         ctx.handles.primary, topo, ctx.target.database, DRILL, plan)  # type: ignore[arg-type]
-    _wait("canaries acknowledged", lambda: len(writer.acknowledged) >= 5)
+    wait_until("canaries acknowledged", lambda: len(writer.acknowledged) >= 5)
     simulation.faults.set_replication_cut(True)
-    _wait("the cut applied", lambda: simulation.data_plane.status()["replication_cut"])  # type: ignore[union-attr]
+    wait_until("the cut applied", lambda: simulation.data_plane.status()["replication_cut"])  # type: ignore[union-attr]
     time.sleep(CUT_S)
     simulation.faults.region_outage(topo.primary.region)
     assert writer.wait_stopped(15.0), "the canary writer did not stop at the outage"
@@ -136,7 +124,7 @@ def test_failback_stage_1_catches_split_brain_by_the_database_role(
     simulation.faults.set_replication_cut(False)
     simulation.faults.restore_region(topo.primary.region)
     old = pg.connection_spec(ctx.handles.primary, ctx.target.database, topo.primary.rds_instance)
-    assert _wait("old writer back", lambda: pg.database_role(old)).in_recovery is False
+    assert wait_until("old writer back", lambda: pg.database_role(old)).in_recovery is False
     outcome = failback.stage_1_primary_restored(ctx)
     assert outcome.facts["split_brain"] is True
     assert topo.primary.rds_instance in str(outcome.facts["fenced"])
@@ -167,7 +155,7 @@ def test_continuity_names_rows_missing_on_the_failback_replica(
                             topo.secondary.rds_instance)
     simulation.faults.set_replication_cut(True)
     try:
-        _wait("the cut applied", lambda: simulation.data_plane.status()["replication_cut"])  # type: ignore[union-attr]
+        wait_until("the cut applied", lambda: simulation.data_plane.status()["replication_cut"])  # type: ignore[union-attr]
         written = accepts_writes(dr, DRILL)
         with pytest.raises(CheckFailed, match=f"write/{written.seq}"):
             failback._continuity(ctx, promoted, topo.failback_replica, DRILL, 1.0)

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import contextlib
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from maip_cli_helpers import wait_until
 
 from maip_drlib.config import Target
 from maip_drlib.config_loader import load_config
 from maip_drlib.dns_answers import parse_nameserver, query
 from maip_drlib.probes import postgres as pg
-from maip_drlib.regions import RegionHandle, RegionHandles, build_region_handles
+from maip_drlib.regions import RegionHandle, RegionHandles
 from maip_drlib.sim.data_plane import DB_SECRET_NAME
 from maip_drlib.sim.postgres import find_binaries, search_places
 from maip_drlib.sim.simulation import SimSettings, Simulation
@@ -64,18 +64,6 @@ def simulation() -> Iterator[Simulation]:
         yield running
 
 
-@pytest.fixture(scope="module")
-def target(simulation: Simulation) -> Target:
-    return simulation.target()
-
-
-@pytest.fixture(scope="module")
-def handles(simulation: Simulation, target: Target) -> Iterator[RegionHandles]:
-    built = build_region_handles(target, simulation.topology)
-    yield built
-    built.close()
-
-
 def _spec(handle: RegionHandle, target: Target, instance: str) -> pg.DbConnectionSpec:
     return pg.connection_spec(handle, target.database, instance)
 
@@ -88,18 +76,6 @@ def _execute(spec: pg.DbConnectionSpec, sql: str, *params: Any, write: bool = Fa
 
 def _rows(spec: pg.DbConnectionSpec) -> set[int]:
     return {row[0] for row in _execute(spec, f"SELECT id FROM {TABLE}")}
-
-
-def _wait(what: str, condition: Any, timeout_s: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout_s
-    last: Any = None
-    while time.monotonic() < deadline:
-        with contextlib.suppress(Exception):
-            last = condition()
-            if last:
-                return last
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
 
 
 def _status(handle: RegionHandle, instance: str) -> str:
@@ -131,7 +107,7 @@ def test_writes_reach_the_standby(simulation: Simulation, target: Target,
     _execute(writer, f"CREATE TABLE {TABLE} (id int PRIMARY KEY)", write=True)
     _execute(writer, f"INSERT INTO {TABLE} SELECT generate_series(1, 10)", write=True)
     standby = _spec(handles.secondary, target, topo.secondary.rds_instance)
-    _wait("rows on the standby", lambda: _rows(standby) == set(range(1, 11)))
+    wait_until("rows on the standby", lambda: _rows(standby) == set(range(1, 11)))
 
 
 def test_cut_outage_promote_loses_rows_and_accepts_writes(
@@ -140,15 +116,15 @@ def test_cut_outage_promote_loses_rows_and_accepts_writes(
     writer = _spec(handles.primary, target, topo.primary.rds_instance)
     standby = _spec(handles.secondary, target, topo.secondary.rds_instance)
     SimulationClient(simulation.control_url).replication_cut(True)
-    _wait("the cut applied", lambda: simulation.data_plane.status()["replication_cut"])  # type: ignore[union-attr]
+    wait_until("the cut applied", lambda: simulation.data_plane.status()["replication_cut"])  # type: ignore[union-attr]
     _execute(writer, f"INSERT INTO {TABLE} SELECT generate_series(11, 20)", write=True)
     assert _rows(writer) == set(range(1, 21))  # acknowledged by the writer
     simulation.faults.region_outage(topo.primary.region)
-    _wait("the writer killed", lambda: not simulation.data_plane.fleet.server(  # type: ignore[union-attr]
+    wait_until("the writer killed", lambda: not simulation.data_plane.fleet.server(  # type: ignore[union-attr]
         topo.primary.rds_instance).running)
     handles.secondary.client("rds").promote_read_replica(
         DBInstanceIdentifier=topo.secondary.rds_instance)
-    _wait("promotion complete", lambda: _status(handles.secondary, topo.secondary.rds_instance)
+    wait_until("promotion complete", lambda: _status(handles.secondary, topo.secondary.rds_instance)
           == "available" and pg.database_role(standby).in_recovery is False, timeout_s=40)
     assert _rows(standby) == set(range(1, 11))  # rows 11-20 were lost with the region
     _execute(standby, f"INSERT INTO {TABLE} VALUES (100)", write=True)
@@ -160,7 +136,7 @@ def test_restore_brings_the_old_writer_back_as_a_writer(
     topo = simulation.topology
     simulation.faults.restore_region(topo.primary.region)
     writer = _spec(handles.primary, target, topo.primary.rds_instance)
-    role = _wait("old writer back", lambda: pg.database_role(writer))
+    role = wait_until("old writer back", lambda: pg.database_role(writer))
     assert role.in_recovery is False  # split brain: two writers
     assert _rows(writer) == set(range(1, 21))
     simulation.faults.set_replication_cut(False)
@@ -180,7 +156,7 @@ def test_new_replica_of_the_promoted_database_replicates(
     assert 100 in _rows(replica)
     dr = _spec(handles.secondary, target, topo.secondary.rds_instance)
     _execute(dr, f"INSERT INTO {TABLE} VALUES (101)", write=True)
-    _wait("row 101 on the new replica", lambda: 101 in _rows(replica))
+    wait_until("row 101 on the new replica", lambda: 101 in _rows(replica))
 
 
 def test_dns_server_follows_the_failover_record(simulation: Simulation) -> None:
@@ -192,11 +168,11 @@ def test_dns_server_follows_the_failover_record(simulation: Simulation) -> None:
     assert seed is not None
     expected = {region: plane.dns_plan.addresses(name)
                 for region, name in seed.alb_dns_names.items()}
-    _wait("primary ALB answered", lambda: set(query(nameserver, topo.record_name).addresses)
+    wait_until("primary ALB answered", lambda: set(query(nameserver, topo.record_name).addresses)
           == set(expected[topo.primary.region]))
     simulation.faults.region_outage(topo.primary.region)
     try:
-        _wait("DR ALB answered", lambda: set(query(nameserver, topo.record_name).addresses)
+        wait_until("DR ALB answered", lambda: set(query(nameserver, topo.record_name).addresses)
               == set(expected[topo.secondary.region]))
     finally:
         simulation.faults.restore_region(topo.primary.region)
