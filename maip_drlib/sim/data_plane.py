@@ -109,7 +109,14 @@ class DataPlane:
         self.dns.start()
 
     def stop(self) -> None:
-        """Stop the DNS server, wait for promotions (bounded), stop every server."""
+        """Detach from moto (the RDS patch then acts as moto again, also for a later
+        simulation of this process), stop the DNS server, wait for promotions (bounded), stop
+        every server."""
+        from maip_drlib.sim.aws import runtime
+
+        with contextlib.suppress(RuntimeError):
+            if getattr(runtime.current(), "data_plane", None) is self:
+                runtime.current().data_plane = None
         if self._thread is not None:
             self._thread.join(timeout=_START_TIMEOUT_S)
         if self.dns is not None:
