@@ -231,6 +231,7 @@ class DbInstanceFact:
     backup_retention_days: int
     arn: str
     endpoint: str | None = None
+    port: int | None = None
 
     @property
     def is_writer(self) -> bool:

@@ -57,6 +57,7 @@ from maip_drlib.config import (
 from maip_drlib.errors import CheckFailed, DRError, NotFound, Unreachable
 from maip_drlib.evidence.redact import default_redactor
 from maip_drlib.probes import aws_api, error_code
+from maip_drlib.probes import rds as rds_probes
 from maip_drlib.regions import RegionHandle
 
 if TYPE_CHECKING:
@@ -217,24 +218,13 @@ class DbConnectionSpec:
 
 def rds_endpoint(handle: RegionHandle, instance: str) -> DbEndpoint:
     """The endpoint RDS reports for ``instance`` (``describe_db_instances``)."""
-    try:
-        with aws_api(handle, "rds"):
-            answer = handle.client("rds").describe_db_instances(DBInstanceIdentifier=instance)
-    except ClientError as error:
-        if error_code(error) == "DBInstanceNotFound":
-            raise NotFound(f"RDS instance {instance} not found in {handle.region}") from error
-        raise
-    found = answer.get("DBInstances") or []
-    if not found:
-        raise NotFound(f"RDS instance {instance} not found in {handle.region}")
-    endpoint = found[0].get("Endpoint") or {}
-    address, port = endpoint.get("Address"), endpoint.get("Port")
-    if not address or not port:
+    fact = rds_probes.db_instance(handle, instance)
+    if not fact.endpoint or not fact.port:
         raise CheckFailed("RDS instance has no endpoint yet", region=handle.region,
                           resource=instance, expected="an endpoint address and port",
-                          observed=f"status {found[0].get('DBInstanceStatus', 'unknown')}")
-    return DbEndpoint(region=handle.region, instance=instance, host=str(address),
-                      port=int(port))
+                          observed=f"status {fact.status}")
+    return DbEndpoint(region=handle.region, instance=instance, host=fact.endpoint,
+                      port=fact.port)
 
 
 def secret_login(handle: RegionHandle, secret_id: str) -> DbLogin:

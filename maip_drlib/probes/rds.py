@@ -50,6 +50,7 @@ def _fact(handle: RegionHandle, data: dict[str, Any]) -> DbInstanceFact:
         backup_retention_days=int(data.get("BackupRetentionPeriod", 0)),
         arn=str(data.get("DBInstanceArn", "")),
         endpoint=endpoint.get("Address"),
+        port=int(endpoint["Port"]) if endpoint.get("Port") else None,
     )
 
 
