@@ -117,21 +117,24 @@ def _dr_args(target: Target, config_path: Path, opts: dict) -> list[str]:
 
 
 @contextlib.contextmanager
-def _drill_target(ctx: click.Context, *, data_plane: bool = False
+def _drill_target(ctx: click.Context, *, data_plane: bool | None = None
                   ) -> Iterator[tuple[Config, Target, Path, bool]]:
     """The target as a config file pytest can load; hosts the embedded simulation.
 
-    ``data_plane`` (embedded only) starts the simulation with its data plane (real PostgreSQL
-    behind RDS, a loopback DNS server); for a 'sim' or 'live' target it is refused (exit 2):
-    a 'sim up --data-plane' process is the way there. The feature files' values are checked
-    first: a bad threshold stops the drill before any simulation, lease or API call."""
+    ``data_plane`` (embedded only): True starts the simulation with its data plane (real
+    PostgreSQL behind RDS, a loopback DNS server), None starts it when PostgreSQL binaries
+    are found (else the simulation runs without it, saying so), False never. Given (True or
+    False) for a 'sim' or 'live' target it is refused (exit 2): a 'sim up --data-plane'
+    process is the way there. The feature files' values are checked first: a bad threshold
+    stops the drill before any simulation, lease or API call."""
     check_feature_values(scenarios_root() / "features")
     config = load_cli_config(ctx)
     target = load_target(ctx)
-    if data_plane and target.kind != "embedded":
+    if data_plane is not None and target.kind != "embedded":
+        flag = "--data-plane" if data_plane else "--no-data-plane"
         raise ConfigError(f"only for the embedded target; target {target.name!r} is "
-                          f"{target.kind} (for a sim target, start it with 'maip-dr sim up "
-                          "--data-plane')", key="--data-plane")
+                          f"{target.kind} (a sim target has the data plane it was started "
+                          "with: 'maip-dr sim up --data-plane')", key=flag)
     if target.kind != "embedded":
         path = ctx.find_root().obj["config_path"]
         yield config, target, Path(path).resolve(), False
@@ -139,10 +142,11 @@ def _drill_target(ctx: click.Context, *, data_plane: bool = False
     from maip_drlib.sim.config_out import render_sim_config
     from maip_drlib.sim.simulation import SimSettings, Simulation
 
-    current_output(ctx).info("maip-dr: starting the embedded simulation (simulated platform on "
-                             "127.0.0.1" + (", with its data plane: PostgreSQL and DNS"
-                                            if data_plane else "") + ")")
-    settings = SimSettings(data_plane=True) if data_plane else None
+    output = current_output(ctx)
+    with_plane = _embedded_data_plane(output, data_plane)
+    output.info("maip-dr: starting the embedded simulation (simulated platform on 127.0.0.1"
+                + (", with its data plane: PostgreSQL and DNS" if with_plane else "") + ")")
+    settings = SimSettings(data_plane=True) if with_plane else None
     with Simulation(config.topology, time_scale=target.time_scale or None,
                     settings=settings) as simulation, \
             tempfile.TemporaryDirectory(prefix="maip-drill-") as folder:
@@ -150,6 +154,22 @@ def _drill_target(ctx: click.Context, *, data_plane: bool = False
         path = Path(folder) / "target.toml"
         path.write_text(render_sim_config(hosted, config.topology))
         yield config, hosted, path, True
+
+
+def _embedded_data_plane(output: Output, data_plane: bool | None) -> bool:
+    """Whether the embedded simulation runs its data plane: as asked, or (None) when
+    PostgreSQL binaries are found; without them it says where it looked and runs without."""
+    if data_plane is not None:
+        return data_plane
+    from maip_drlib.sim.postgres import find_binaries, search_places
+
+    if find_binaries() is not None:
+        return True
+    output.error("maip-dr: no PostgreSQL binaries (looked in: " + "; ".join(search_places())
+                + "): the simulation runs without its data plane; the database checks and "
+                "RDS RPO report 'not configured' (install the 'sim' extra, or pass "
+                "--no-data-plane to say so)")
+    return False
 
 
 def _print_summary(output: Output, runs: list[PytestRun], target: Target,
@@ -164,12 +184,16 @@ def _print_summary(output: Output, runs: list[PytestRun], target: Target,
                   f"{target.name!r} [{target.kind}]{banner} in {elapsed:.1f}s")
     output.result(summary.colour_outcomes(
         summary.table(results, target.time_scale if target.simulated else None), output.style))
+    written = _summary_json(attempt.path)
+    if written.get("rpo"):
+        from maip_drlib.evidence.summary import rpo_line
+
+        output.result(rpo_line(written["rpo"]))
     output.result(f"evidence: {attempt.path}")
     _print_seal(output, sealed)
     if output.quiet:
         for failed in summary.failures(results):
             output.error(f"maip-dr: {failed}")
-    written = _summary_json(attempt.path)
     output.document(summary.document(
         results, exit_code=code, elapsed_s=elapsed, drill_id=attempt.drill_id,
         rto_end_to_end=written.get("rto_end_to_end"), rpo=written.get("rpo"),
@@ -296,15 +320,22 @@ def operations_from_cli(ctx: click.Context, metrics_namespace: str | None,
 @click.option("--hmac-key-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Sign the evidence digest with this key (or MAIP_DR_HMAC_KEY); never "
                    "written anywhere.")
-@click.option("--data-plane", is_flag=True, default=False,
-              help="Embedded target only: run the simulation with its data plane (real "
-                   "PostgreSQL behind RDS, DNS server); the stages then check the databases "
-                   "and RDS RPO is measured. Refused (exit 2) for sim and live targets.")
+@click.option("--data-plane/--no-data-plane", default=None,
+              help="Embedded target only: run the simulation with (default, when PostgreSQL "
+                   "binaries are found) or without its data plane (real PostgreSQL behind "
+                   "RDS, a DNS server); with it the stages check the databases and RDS RPO "
+                   "is measured. Refused (exit 2) for sim and live targets.")
+@click.option("--canary-window", "canary_window_s", default=None, metavar="SECONDS",
+              type=click.FloatRange(min=0.5, max=3600),
+              help="Seconds the canaries are written before the outage (0.5 to 3600). "
+                   "Default: 2 s on a simulation, 20 s live, longer when the replication lag "
+                   "is high; the measured RPO cannot exceed this window.")
 @_operations_options
 @output_options
 @click.pass_context
 def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
-                    resume_from: str | None, hmac_key_file: Path | None, data_plane: bool,
+                    resume_from: str | None, hmac_key_file: Path | None, data_plane: bool | None,
+                    canary_window_s: float | None,
                     metrics_namespace: str | None, s3_bucket: str | None, s3_prefix: str,
                     as_json: bool, quiet: bool, **opts: object) -> None:
     """Readiness, outage, failover stages 1-5, restore, failback stages 1-4, readiness.
@@ -356,7 +387,8 @@ def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
                 target=target, topology=config.topology, attempt=attempt,
                 dr_args=_dr_args(target, config_path, opts), extra_args=extra,
                 control=control, resume_from=resume, hmac_key=key, redactor=redactor_for(key),
-                echo=output.info, lease=lease, lease_grant=grant, operations=operations)
+                echo=output.info, lease=lease, lease_grant=grant, operations=operations,
+                canary_window_s=canary_window_s)
             started = time.monotonic()
             result = run_gameday(plan)
             code = _print_summary(output, result.runs, target, attempt, started,
@@ -414,10 +446,10 @@ def stage_command(ctx: click.Context, phase: str, number: int, reports_dir: Path
     if phase == "failback" and number > 4:
         raise ConfigError("failback has stages 1 to 4", key="NUMBER")
     _check_drill_id(drill_id)
-    with _drill_target(ctx) as (config, target, config_path, hosted):
-        if hosted:
-            raise ConfigError("a single stage needs a persistent target: start 'maip-dr sim "
-                              "up --config-out c.toml' and pass --config c.toml", key="--config")
+    if load_target(ctx).kind == "embedded":  # refused before any simulation starts
+        raise ConfigError("a single stage needs a persistent target: start 'maip-dr sim "
+                          "up --config-out c.toml' and pass --config c.toml", key="--config")
+    with _drill_target(ctx) as (config, target, config_path, _hosted):
         _check_confirm(target, opts)
         drill = drill_id or new_drill_id(f"{phase}-{number}")
         held = (_drill_lease(config, target, drill, opts, output) if opts.get("dr_execute")

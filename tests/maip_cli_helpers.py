@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 BIN_DIR = Path(sys.executable).parent
@@ -67,11 +67,14 @@ class SimUpProcess:
 
 
 @contextlib.contextmanager
-def sim_up_in(workdir: Path, time_scale: float) -> Iterator[SimUpProcess]:
-    """A ``maip-dr sim up`` with its own HOME under ``workdir``; stopped (cleanly) after."""
+def sim_up_in(workdir: Path, time_scale: float,
+              extra_args: Sequence[str] = ()) -> Iterator[SimUpProcess]:
+    """A ``maip-dr sim up`` (``extra_args`` added, e.g. ``--data-plane``) with its own HOME
+    under ``workdir``; stopped (cleanly) after."""
     home = workdir / "home"
     home.mkdir()
-    running = SimUpProcess(workdir, maip_dr_env(home), ["--time-scale", str(time_scale)])
+    running = SimUpProcess(workdir, maip_dr_env(home),
+                           ["--time-scale", str(time_scale), *extra_args])
     yield running
     assert running.stop() == 0
 

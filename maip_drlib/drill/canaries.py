@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from maip_drlib.config import DatabaseAccess, Target, Topology
@@ -40,10 +40,14 @@ class CanaryPlan:
     stop_timeout_s: float = 10.0
 
     @classmethod
-    def for_target(cls, target: Target, expected_lag_s: float = 0.0) -> CanaryPlan:
+    def for_target(cls, target: Target, expected_lag_s: float = 0.0,
+                   window_s: float | None = None) -> CanaryPlan:
+        """``window_s`` (the operator's ``--canary-window``) replaces the sized window."""
         if target.simulated:
-            return cls(interval_s=0.1, warmup_s=max(2.0, 2 * expected_lag_s + 1.0))
-        return cls(interval_s=1.0, warmup_s=max(20.0, 2 * expected_lag_s + 5.0))
+            plan = cls(interval_s=0.1, warmup_s=max(2.0, 2 * expected_lag_s + 1.0))
+        else:
+            plan = cls(interval_s=1.0, warmup_s=max(20.0, 2 * expected_lag_s + 5.0))
+        return plan if window_s is None else replace(plan, warmup_s=window_s)
 
 
 def start_writer(primary: RegionHandle, topology: Topology, drill_id: str,

@@ -56,6 +56,8 @@ class GamedayPlan:
     redactor: Redactor = field(default_factory=Redactor)
     echo: Echo = print
     canary_plan: object | None = None  # set when canaries start
+    # Seconds canaries are written before the outage (--canary-window); None: sized per target.
+    canary_window_s: float | None = None
     lease: DrillLease | None = None  # held (heartbeat running) for the whole attempt
     lease_grant: LeaseGrant | None = None
     operations: Operations | None = None  # notify, metrics, upload (drill/operations.py)
@@ -220,7 +222,8 @@ def _start_canaries(plan: GamedayPlan, journal: Journal) -> object | None:
     if plan.control is not None:  # a simulation: size the window from the lag it simulates
         lag = float(plan.control.status().get("faults", {}).get("lag_seconds", {})
                     .get("dynamodb", 0.0))
-    canary_plan = CanaryPlan.for_target(plan.target, expected_lag_s=lag)
+    canary_plan = CanaryPlan.for_target(plan.target, expected_lag_s=lag,
+                                        window_s=plan.canary_window_s)
     plan.canary_plan = canary_plan
     handles = build_region_handles(plan.target, plan.topology)
     try:

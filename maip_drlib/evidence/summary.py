@@ -147,6 +147,19 @@ def _markdown(data: dict[str, Any]) -> str:
     return "\n".join(line.replace("\n", " ") for line in lines)
 
 
+def rpo_line(rows: list[dict[str, Any]]) -> str:
+    """The RPO per store on one line, for the terminal: "RPO per store: dynamodb 0.500 s
+    (5 canaries lost; target 5 s: ok); rds ...; msk not measured"."""
+    parts = []
+    for row in rows:
+        if row.get("rpo_s") is None:
+            parts.append(f"{row.get('store')} {row.get('status') or 'not measured'}")
+            continue
+        parts.append(f"{row.get('store')} {row['rpo_s']:.3f} s ({row.get('lost')} canaries "
+                     f"lost; target {_fmt(row.get('target_s'))} s: {_ok(row.get('ok'))})")
+    return "RPO per store: " + ("; ".join(parts) if parts else "not measured")
+
+
 def write_summary(attempt_or_drill_dir: Path, *, results: list[dict[str, Any]],
                   rpo: list[dict[str, Any]], target: dict[str, Any], operator: str,
                   simulated: bool, time_scale: float | None, drill_id: str,

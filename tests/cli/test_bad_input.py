@@ -142,6 +142,14 @@ def test_non_positive_lease_ttl_option(value: str, maip_dr) -> None:
 
 
 @pytest.mark.cli
+@pytest.mark.parametrize("value", ["0", "0.1", "3601", "long"])
+def test_canary_window_out_of_range(value: str, maip_dr, tmp_path: Path) -> None:
+    assert_one_line(maip_dr(["gameday", "--canary-window", value], cwd=tmp_path), 2,
+                    "--canary-window")
+    assert not (tmp_path / "reports").exists()
+
+
+@pytest.mark.cli
 @pytest.mark.parametrize("command", [["gameday"], ["stage", "failover", "1"]])
 def test_bad_drill_id_before_anything_starts(command: list[str], maip_dr) -> None:
     assert_one_line(maip_dr([*command, "--drill-id", "../escape"]), 2, "--drill-id",

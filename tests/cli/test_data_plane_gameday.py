@@ -1,15 +1,29 @@
-"""``maip-dr gameday --data-plane`` as users run it: the embedded simulation with real
-PostgreSQL behind RDS, once (RDS and DynamoDB RPO side by side in the summary, within a
-generous wall-time ceiling), and the option refused for sim and live targets."""
+"""The game day with the data plane, as users run it.
+
+- ``maip-dr gameday`` (the README's main job: the embedded simulation, its data plane on by
+  default) once: RDS and DynamoDB RPO side by side in the summary and on the terminal, the
+  promoted database accepts a write, failback catches the split brain and checks data
+  continuity, within a generous wall-time ceiling;
+- against ``sim up --data-plane`` with the replication link cut before the drill: every RDS
+  canary is lost, the RDS RPO is over its target and the RPO check fails the drill (the cut
+  is healed once the RPO phase is over, so failback runs as usual);
+- ``--data-plane`` / ``--no-data-plane`` refused for sim and live targets.
+"""
 
 from __future__ import annotations
 
+import io
 import json
+import re
+import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from maip_cli_helpers import BIN_DIR, SimUpProcess, sim_up_in, wait_until
 
+from maip_drlib.evidence.journal import scan_journal
 from maip_drlib.sim.postgres import find_binaries, search_places
 
 pytestmark = pytest.mark.cli
@@ -42,35 +56,44 @@ def _sim_config(folder: Path) -> Path:
     return path
 
 
+@pytest.mark.parametrize("flag", ["--data-plane", "--no-data-plane"])
 @pytest.mark.parametrize("kind", ["sim", "live"])
 def test_data_plane_refused_for_sim_and_live_targets(maip_dr, tmp_path: Path,
-                                                     kind: str) -> None:
+                                                     kind: str, flag: str) -> None:
     if kind == "live":
         made = maip_dr(["init", str(tmp_path / "live.toml")], cwd=tmp_path)
         assert made.returncode == 0, made.stderr
         args = ["--config", str(tmp_path / "live.toml"), "--target", "prod"]
     else:
         args = ["--config", str(_sim_config(tmp_path))]
-    result = maip_dr([*args, "gameday", "--data-plane"], cwd=tmp_path)
+    result = maip_dr([*args, "gameday", flag], cwd=tmp_path)
     assert result.returncode == 2, result.stdout + result.stderr
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "--data-plane" in lines[0] and "embedded" in lines[0], lines
+    assert len(lines) == 1 and flag in lines[0] and "embedded" in lines[0], lines
     assert kind in lines[0]
     assert not (tmp_path / "reports").exists()
 
 
-def test_data_plane_gameday_shows_rds_and_dynamodb_rpo(maip_dr, tmp_path: Path) -> None:
+def _needs_postgres() -> None:
     if find_binaries() is None:
         pytest.skip("no PostgreSQL binaries; looked in: " + "; ".join(search_places()))
+
+
+def test_gameday_runs_the_data_plane_by_default(maip_dr, tmp_path: Path) -> None:
+    _needs_postgres()
     started = time.monotonic()
-    result = maip_dr(["gameday", "--data-plane", "--drill-id", "data-plane"], timeout=600,
-                     cwd=tmp_path)
+    result = maip_dr(["gameday", "--drill-id", "data-plane"], timeout=600, cwd=tmp_path)
     wall = time.monotonic() - started
-    print(f"maip-dr gameday --data-plane: {wall:.1f}s wall (ceiling {WALL_CEILING_S:g}s)")
+    print(f"maip-dr gameday (data plane on): {wall:.1f}s wall (ceiling {WALL_CEILING_S:g}s)")
     output = result.stdout[-3000:] + result.stderr[-3000:]
     assert result.returncode == 0, output
     assert "verdict: PASS (exit 0)" in result.stdout
+    assert "with its data plane: PostgreSQL and DNS" in result.stderr
     assert "accepts writes" in result.stdout  # failover 2 on the promoted database
+    rpo_line = next(line for line in result.stdout.splitlines()
+                    if line.startswith("RPO per store: "))
+    assert re.search(r"dynamodb \d+\.\d{3} s \(\d+ canaries lost; target 5 s: ok\); "
+                     r"rds \d+\.\d{3} s \(\d+ canaries lost; target 5 s: ok\)", rpo_line), rpo_line
     attempt = tmp_path / "reports" / "data-plane" / "attempt-1"
     summary = json.loads((attempt / "summary.json").read_text())
     rows = {row["store"]: row for row in summary["rpo"]}
@@ -82,3 +105,71 @@ def test_data_plane_gameday_shows_rds_and_dynamodb_rpo(maip_dr, tmp_path: Path) 
     decisions = (attempt / "results-failback.decisions.json").read_text()
     assert "old writer's database role: writer" in decisions and "data continuity" in decisions
     assert wall < WALL_CEILING_S, f"{wall:.1f}s over the {WALL_CEILING_S:g}s ceiling"
+
+
+CUT_WINDOW_S = 7.0  # canaries written before the outage: over the 5 s RPO target when all lost
+
+
+@pytest.fixture(scope="module")
+def data_plane_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimUpProcess]:
+    _needs_postgres()
+    with sim_up_in(tmp_path_factory.mktemp("cut-sim"), 1.0, ["--data-plane"]) as running:
+        yield running
+
+
+def test_replication_cut_before_the_outage_fails_the_rds_rpo(
+        data_plane_sim: SimUpProcess) -> None:
+    sim = data_plane_sim
+    cut = sim.maip_dr(["sim", "fault", "replication-cut", "--on"])
+    assert cut.returncode == 0, cut.stderr
+    journal = sim.workdir / "reports" / "cut" / "attempt-1" / "journal.jsonl"
+    args = [str(BIN_DIR / "maip-dr"), "--config", str(sim.config), "gameday", "--dr-execute",
+            "--dr-confirm", "sim", "--drill-id", "cut", "--canary-window", str(CUT_WINDOW_S)]
+    with (sim.workdir / "gameday.log").open("w") as log:
+        drill = subprocess.Popen(args, cwd=sim.workdir, env=sim.env, stdout=subprocess.PIPE,
+                                 stderr=log, text=True)
+        try:
+            # The primary is restored after the RPO phase: heal the link then, as an operator
+            # would before failing back (failback checks continuity on a new standby).
+            wait_until("the primary restored", lambda: any(
+                r.get("kind") == "fault" and r.get("action") == "restore"
+                for r in scan_journal(journal).records), timeout_s=300)
+            healed = sim.maip_dr(["sim", "fault", "replication-cut", "--off"])
+            assert healed.returncode == 0, healed.stderr
+            stdout, _ = drill.communicate(timeout=600)
+        finally:
+            drill.kill()
+    log_tail = (sim.workdir / "gameday.log").read_text()[-3000:]
+    assert drill.returncode == 1, stdout[-3000:] + log_tail
+    assert "verdict: FAIL (exit 1)" in stdout
+    summary = json.loads((journal.parent / "summary.json").read_text())
+    rows = {row["store"]: row for row in summary["rpo"]}
+    rds = rows["rds"]
+    assert rds["ok"] is False and rds["rpo_s"] > rds["target_s"] == 5, rds
+    # Every acknowledged canary is lost: the link was cut before the first one.
+    acknowledged = json.loads((journal.parent / "canaries-rds.json").read_text())["acknowledged"]
+    assert rds["lost"] == len(acknowledged) > 0, rds
+    assert rows["dynamodb"]["ok"] is True, rows["dynamodb"]
+    failed = [f["stage"] for f in summary["failed_checks"]]
+    assert any("RDS" in stage for stage in failed), summary["failed_checks"]
+    assert all(s["outcome"] == "passed" for s in summary["stages"]
+               if s.get("phase") in ("failover", "failback")), summary["stages"]
+    assert re.search(r"rds \d+\.\d{3} s \(\d+ canaries lost; target 5 s: OVER\)", stdout)
+
+
+def test_without_postgresql_the_default_runs_without_the_data_plane_and_says_so(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import maip_drlib.sim.postgres as postgres
+    from maip_drlib.cli_drill import _embedded_data_plane
+    from maip_drlib.cli_output import Output
+
+    monkeypatch.setattr(postgres, "find_binaries", lambda: None)
+    output = Output(stderr=io.StringIO())
+    assert _embedded_data_plane(output, None) is False
+    lines = output.stderr.getvalue().strip().splitlines()  # type: ignore[attr-defined]
+    assert len(lines) == 1 and "no PostgreSQL binaries (looked in: " in lines[0], lines
+    assert "--no-data-plane" in lines[0] and "'not configured'" in lines[0]
+    quiet = Output(stderr=io.StringIO())
+    assert _embedded_data_plane(quiet, False) is False  # asked for: no warning
+    assert _embedded_data_plane(quiet, True) is True  # asked for: Simulation names what lacks
+    assert quiet.stderr.getvalue() == ""  # type: ignore[attr-defined]
