@@ -32,6 +32,9 @@ Feature: DR readiness preflight
     Then one RDS writer is available with automated backups and a replica in the other region
     And the RDS replica lag is under 60 seconds
 
+  Scenario: The databases say they are a writer and a streaming standby
+    Then PostgreSQL says the RDS writer is a writer and its replica a standby within 60 seconds
+
   Scenario: The merchant analytics table replicates to DR
     Then the DynamoDB global table is ACTIVE in both regions
     And the DynamoDB replication latency to DR is under 5 seconds

@@ -209,6 +209,50 @@ def rds_replica_lag(inputs: ReadinessInputs) -> str:
     return "; ".join(details)
 
 
+def rds_roles_in_postgres(inputs: ReadinessInputs) -> str:
+    """The writer and each replica asked over SQL through their RDS endpoints (the data plane):
+    the writer says it is one (``pg_is_in_recovery()`` false); each replica is a standby
+    replaying within the lag threshold (WAL distance from the writer; the last replayed
+    commit's age while behind). Without database access for the target: ``NotChecked``
+    ("not configured"), never a pass."""
+    from maip_drlib.probes import postgres
+
+    access = inputs.target.database
+    if access is None:
+        raise NotChecked(f"{postgres.NOT_CONFIGURED}: target {inputs.target.name!r} has no "
+                         f"database access ([targets.{inputs.target.name}.database])")
+    roles = rds.find_writer_and_replicas(inputs.handles, inputs.topology)
+    writer = roles.writer
+    if writer is None:
+        raise CheckFailed("no single RDS writer to ask", resource="rds", observed=str(roles))
+    limit = inputs.thresholds.rds_replica_lag_s
+    try:
+        writer_spec = postgres.connection_spec(inputs.handles.by_name(writer.region), access,
+                                               writer.identifier)
+        writer_role = postgres.database_role(writer_spec)
+        if writer_role.in_recovery:
+            raise CheckFailed("the RDS writer's database is in recovery", region=writer.region,
+                              resource=writer.identifier, expected="a writer",
+                              observed=str(writer_role))
+        details = [str(writer_role)]
+        for replica in roles.replicas_of(writer):
+            spec = postgres.connection_spec(inputs.handles.by_name(replica.region), access,
+                                            replica.identifier)
+            lag = postgres.standby_lag(spec, writer_spec)
+            if not lag.in_recovery or lag.lag_s is None or lag.lag_s > limit:
+                raise CheckFailed("the RDS replica's database is not a standby within the lag "
+                                  "threshold", region=replica.region,
+                                  resource=replica.identifier,
+                                  expected=f"a standby, lag <= {limit:g}s", observed=str(lag))
+            details.append(str(lag))
+    except postgres.NotConfigured as error:
+        raise NotChecked(str(error)) from error
+    if len(details) < 2:
+        raise CheckFailed("no RDS replica to ask", region=writer.region,
+                          resource=writer.identifier)
+    return "; ".join(details)
+
+
 def dynamodb_global_table(inputs: ReadinessInputs) -> str:
     table = inputs.topology.dynamodb_table
     details = []
@@ -535,6 +579,7 @@ def readiness_checks(topology: Topology) -> tuple[Check, ...]:
         Check("every deployment exists in DR", s, dr_has_every_deployment),
         Check("RDS writer and cross-region replica", "both", rds_writer_and_replica),
         Check("RDS replica lag", s, rds_replica_lag),
+        Check("RDS roles and lag in PostgreSQL", "both", rds_roles_in_postgres),
         Check("DynamoDB global table ACTIVE", "both", dynamodb_global_table),
         Check("DynamoDB replication latency", s, dynamodb_replication_latency),
         Check("MSK clusters ACTIVE", "both", msk_clusters_active),

@@ -54,6 +54,16 @@ def rds_lag(dr_readiness_inputs: ReadinessInputs, seconds: float) -> None:
     _report(readiness.rds_replica_lag(_with(dr_readiness_inputs, rds_replica_lag_s=seconds)))
 
 
+@then(parsers.parse("PostgreSQL says the RDS writer is a writer and its replica a standby "
+                    "within {seconds:g} seconds"))
+def rds_roles_in_postgres(dr_readiness_inputs: ReadinessInputs, seconds: float) -> None:
+    try:
+        _report(readiness.rds_roles_in_postgres(
+            _with(dr_readiness_inputs, rds_replica_lag_s=seconds)))
+    except readiness.NotChecked as error:
+        pytest.skip(f"not checked: {error}")
+
+
 @then("the DynamoDB global table is ACTIVE in both regions")
 def dynamodb_table(dr_readiness_inputs: ReadinessInputs) -> None:
     _report(readiness.dynamodb_global_table(dr_readiness_inputs))

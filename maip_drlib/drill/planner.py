@@ -6,7 +6,10 @@ assuming its own planned calls succeed: the state is modelled forward (after the
 promotion the DR instance is the writer, after stage 4 the DR deployments run at the failover
 replicas, ...). Failover stages use the very decision functions the stages execute
 (``failover.scale_deployments_calls``, ``promotion_calls``, ``failover_pair_changes``,
-``nodegroup_calls``). Failback stages are planned from the description below, kept in ONE place
+``nodegroup_calls``). With database access (``target.database``) failover 2 also lists its one data-plane write:
+an ``insert`` into the canary table of the promoted database (``service`` "postgresql"); the
+game day's RDS canary writes before the outage are not stage calls and are not listed.
+Failback stages are planned from the description below, kept in ONE place
 (``FAILBACK_*`` constants and ``_plan_failback``) so ``failback.py`` can align with it:
 
 - failback 1: ``stop_db_instance`` of an old writer in us-east-1 found (or expected back)
@@ -143,6 +146,11 @@ def _plan_failover(ctx: DrillContext, model: _Model) -> list[PlannedCall]:
         model.primary_desired = dict.fromkeys(model.primary_desired, 0)
     calls += failover.promotion_calls(failover.STAGE_2, model.roles, topology)
     model.roles = _promoted(model.roles, topology)
+    if ctx.target.database is not None:  # the data plane: one real write proves the promotion
+        from maip_drlib.actions.postgres import KIND_WRITE, TABLE
+
+        calls.append(PlannedCall(failover.STAGE_2, "postgresql", secondary, "insert", {
+            "instance": topology.secondary.rds_instance, "table": TABLE, "kind": KIND_WRITE}))
     if model.clients_region != secondary:
         if model.dr_alb is not None:
             changes = failover.failover_pair_changes(model.records, model.dr_alb)

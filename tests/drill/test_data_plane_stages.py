@@ -1,11 +1,13 @@
 """The drill stages with the simulation's data plane on (real PostgreSQL behind RDS).
 
 ONE module-scoped data-plane Simulation (moto state is process-global); the tests run in file
-order, each continuing where the previous one left the platform, as a game day does:
-RDS canaries with the replication link cut before the outage, failover stages 1-2 (the
-promoted database accepts a real write), the RDS RPO (non-zero, lost canaries counted, over a
-small target fails), then failback stage 1 (the restored old writer's database says writer:
-split brain, fenced) and stage 2 (data continuity to the failback replica).
+order, each continuing where the previous one left the platform, as a game day does: the
+readiness check asks both databases for their roles and real lag ("not configured" without
+database access; failing once the cut standby falls behind), RDS canaries with the
+replication link cut before the outage, failover stages 1-2 (the promoted database accepts a
+real write), the RDS RPO (non-zero, lost canaries counted, over a small target fails), then
+failback stage 1 (the restored old writer's database says writer: split brain, fenced) and
+stage 2 (data continuity to the failback replica).
 """
 
 from __future__ import annotations
@@ -13,16 +15,19 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from maip_cli_helpers import wait_until
 
+from maip_drlib import readiness
 from maip_drlib.drill import canaries, failback, failover, rpo_check
 from maip_drlib.drill.context import DrillContext, DrillOptions, OutageDeclaration, PollPolicy
 from maip_drlib.errors import CheckFailed
 from maip_drlib.probes import postgres as pg
+from maip_drlib.readiness import ReadinessInputs, Thresholds
 from maip_drlib.regions import build_region_handles
 from maip_drlib.resolvers import SimulationResolver
 from maip_drlib.rpo import PacedCanaryWriter
@@ -66,6 +71,22 @@ def _decisions(ctx: DrillContext, stage: str) -> list[str]:
     return [entry.decision for entry in ctx.decisions.entries if entry.stage == stage]
 
 
+def _readiness_inputs(ctx: DrillContext, **thresholds: float) -> ReadinessInputs:
+    return ReadinessInputs(handles=ctx.handles, topology=ctx.topology, target=ctx.target,
+                           resolver=None, thresholds=Thresholds(**thresholds))
+
+
+def test_readiness_asks_postgres_for_the_roles_and_the_real_lag(ctx: DrillContext) -> None:
+    detail = readiness.rds_roles_in_postgres(_readiness_inputs(ctx))
+    assert f"PostgreSQL {ctx.topology.primary.rds_instance} (us-east-1): writer" in detail
+    assert f"PostgreSQL standby {ctx.topology.secondary.rds_instance} (us-west-2)" in detail
+    assert "WAL distance" in detail and "receiving=True" in detail
+    unconfigured = _readiness_inputs(ctx)
+    unconfigured = replace(unconfigured, target=replace(ctx.target, database=None))
+    with pytest.raises(readiness.NotChecked, match="not configured"):
+        readiness.rds_roles_in_postgres(unconfigured)
+
+
 def test_canaries_then_cut_then_outage(simulation: Simulation, ctx: DrillContext,
                                        state: dict[str, Any]) -> None:
     topo = simulation.topology
@@ -76,6 +97,9 @@ def test_canaries_then_cut_then_outage(simulation: Simulation, ctx: DrillContext
     simulation.faults.set_replication_cut(True)
     wait_until("the cut applied", lambda: simulation.data_plane.status()["replication_cut"])  # type: ignore[union-attr]
     time.sleep(CUT_S)
+    # Readiness sees the standby fall behind: canaries committed on the writer, none replayed.
+    with pytest.raises(CheckFailed, match="not a standby within the lag threshold"):
+        readiness.rds_roles_in_postgres(_readiness_inputs(ctx, rds_replica_lag_s=0.5))
     simulation.faults.region_outage(topo.primary.region)
     assert writer.wait_stopped(15.0), "the canary writer did not stop at the outage"
     writer.stop()

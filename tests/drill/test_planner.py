@@ -7,10 +7,12 @@ replica, and the planner leaves the state as it found it.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from itertools import groupby
 
 import pytest
 
+from maip_drlib.config import DatabaseAccess
 from maip_drlib.drill.context import DrillContext, DrillOptions, OutageDeclaration, PollPolicy
 from maip_drlib.drill.failover import stage_2_promote
 from maip_drlib.drill.planner import plan_drill
@@ -92,6 +94,22 @@ def test_plan_from_the_seeded_state(handles: RegionHandles, simulation: Simulati
                for call in calls if call.stage == "failback 3"]
     assert weights == [[0, 100], [10, 90], [50, 50], [90, 10], [100, 0]]
     assert ctx.decisions.entries[-1].stage == "plan"
+
+
+def test_plan_lists_the_data_plane_write_with_database_access(
+        handles: RegionHandles, simulation: Simulation) -> None:
+    ctx = context(simulation, handles, execute=False)
+    ctx = replace(ctx, target=replace(ctx.target, database=DatabaseAccess(
+        secret_ids=(("us-west-2", "db-secret"),))))
+    calls = plan_drill(ctx, phases=("failover",))
+    stage_2 = [(call.service, call.operation, call.region, call.parameters)
+               for call in calls if call.stage == "failover 2"]
+    assert stage_2 == [
+        ("rds", "promote_read_replica", "us-west-2",
+         {"DBInstanceIdentifier": "maip-prod-postgres-replica"}),
+        ("postgresql", "insert", "us-west-2",
+         {"instance": "maip-prod-postgres-replica", "table": "maip_dr.canaries", "kind": "write"}),
+    ]
 
 
 def test_planned_failover_plan_fences_first(handles: RegionHandles,

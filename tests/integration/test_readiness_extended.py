@@ -57,12 +57,15 @@ def test_quota_is_not_available_in_the_simulation_never_a_pass(
 def test_run_readiness_has_every_check_and_reports_not_checked(
         inputs: ReadinessInputs) -> None:
     results = run_readiness(inputs)
-    assert len(results) == len(readiness.readiness_checks(inputs.topology)) == 22
+    assert len(results) == len(readiness.readiness_checks(inputs.topology)) == 23
     assert all(r.passed for r in results), [r for r in results if not r.passed]
     unchecked = [r for r in results if not r.checked]
-    assert [r.name for r in unchecked] == ["EC2 vCPU quota covers failover"]
-    assert unchecked[0].error_kind == "not-checked"
-    assert unchecked[0].detail.startswith("not checked: ")
+    # This simulation has no data plane: the PostgreSQL check is "not configured", no pass.
+    assert [r.name for r in unchecked] == ["RDS roles and lag in PostgreSQL",
+                                           "EC2 vCPU quota covers failover"]
+    assert all(r.error_kind == "not-checked" for r in unchecked)
+    assert all(r.detail.startswith("not checked: ") for r in unchecked)
+    assert "not configured" in unchecked[0].detail
 
 
 def test_quota_below_the_failover_need_fails(inputs: ReadinessInputs,
