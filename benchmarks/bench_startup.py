@@ -1,7 +1,9 @@
 """Benchmark 3: start-up. Import and collection of the readiness scenarios (a fresh
 ``python -m pytest --collect-only -m readiness``, as ``maip-dr readiness`` runs it), the
 interpreter floor beside it, the heaviest imports (``-X importtime``), and the embedded
-simulation coming up (``startup_probe``), each in fresh processes, alternating.
+simulation coming up (``startup_probe``), without and with its data plane (PostgreSQL writer
+and standby, DNS server: what the game day starts by default), each in fresh processes,
+alternating.
 
 Python's bytecode cache is on, as in a user's environment (``procs.clean_env``); one
 collection before the repeats fills it and is reported apart ("first run after a change of
@@ -54,6 +56,18 @@ def _timed(command: list[str], env: dict[str, str], cpu: list[float] | None = No
     return time.perf_counter() - started, done
 
 
+def _probe(args: list[str], env: dict[str, str], failures: list[str]) -> dict[str, float]:
+    """One simulation start in a fresh process; a start that fails under load is noted and
+    retried once."""
+    for _attempt in range(2):
+        _, done = _timed([sys.executable, "-m", "benchmarks.startup_probe", *args], env)
+        if done.returncode == 0:
+            return json.loads(done.stdout.strip().splitlines()[-1])
+        failures.append(done.stderr.strip().splitlines()[-1][:300]
+                        if done.stderr.strip() else f"exit {done.returncode}")
+    raise RuntimeError(f"simulation start failed twice: {failures[-2:]}")
+
+
 def import_profile(env: dict[str, str], top: int = 12) -> list[dict[str, Any]]:
     """Import time of the collection run by top-level package: the sum of each module's own
     (self) time, so nothing is counted twice whoever imported it."""
@@ -76,11 +90,12 @@ def run(repeats: int, progress: Any) -> dict[str, Any]:
     collect: list[float] = []
     collect_cpu: list[float] = []
     sim: list[dict[str, float]] = []
+    sim_data_plane: list[dict[str, float]] = []
     collected = None
     failures: list[str] = []
     first_run = _timed(_collect_command(), env)[0]  # fills the bytecode cache
     for index in range(repeats):
-        sides = ["floor", "collect", "sim"]
+        sides = ["floor", "collect", "sim", "sim-data-plane"]
         if index % 2:
             sides.reverse()
         for side in sides:
@@ -92,19 +107,14 @@ def run(repeats: int, progress: Any) -> dict[str, Any]:
                 found = re.search(r"(\d+)/\d+ tests collected|(\d+) tests? collected",
                                   done.stdout)
                 collected = found.group(0) if found else done.stdout.strip()[-200:]
+            elif side == "sim":
+                sim.append(_probe([], env, failures))
             else:
-                for _attempt in range(2):  # a start that fails under load is noted, retried
-                    _, done = _timed([sys.executable, "-m", "benchmarks.startup_probe"], env)
-                    if done.returncode == 0:
-                        sim.append(json.loads(done.stdout.strip().splitlines()[-1]))
-                        break
-                    failures.append(done.stderr.strip().splitlines()[-1][:300]
-                                    if done.stderr.strip() else f"exit {done.returncode}")
-                else:
-                    raise RuntimeError(f"simulation start failed twice: {failures[-2:]}")
+                sim_data_plane.append(_probe(["--data-plane"], env, failures))
         progress(f"  repeat {index + 1}/{repeats}: python+pytest import {floor[-1]:.2f}s, "
                  f"import and collect {collect[-1]:.2f}s, simulation ready "
-                 f"{sim[-1]['ready_s']:.2f}s (seed {sim[-1]['seed_s']:.2f}s)")
+                 f"{sim[-1]['ready_s']:.2f}s (seed {sim[-1]['seed_s']:.2f}s), with the data "
+                 f"plane {sim_data_plane[-1]['ready_s']:.2f}s")
     result = {
         "python_and_pytest_import_s": summary(floor),
         "import_and_collect_s": summary(collect),
@@ -112,9 +122,13 @@ def run(repeats: int, progress: Any) -> dict[str, Any]:
         "import_and_collect_first_run_s": first_run,
         "collected": collected,
         "sim": {key: summary([s[key] for s in sim]) for key in sim[0]},
+        "sim_data_plane": {key: summary([s[key] for s in sim_data_plane])
+                           for key in sim_data_plane[0]},
         "import_profile": import_profile(env),
         "sim_start_failures": failures,
     }
+    result["postgres_adds_s"] = (result["sim_data_plane"]["ready_s"]["median"]
+                                 - result["sim"]["ready_s"]["median"])
     result["verdicts"] = {
         "import_and_collect": "met" if result["import_and_collect_s"]["median"]
         <= GOAL_COLLECT_S else "not met",

@@ -171,6 +171,24 @@ def _readiness(r: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _data_plane_rows(r: dict[str, Any]) -> list[str]:
+    """The start-up PostgreSQL adds (the game day's default), when the run measured it."""
+    plane = r.get("sim_data_plane")
+    if not plane:
+        return []
+    return [f"| simulation ready with its data plane (PostgreSQL writer and standby, DNS) | "
+            f"{fmt_spread(plane['ready_s'])} |",
+            f"| PostgreSQL adds to the start (median with minus median without; the servers "
+            f"start beside moto, so this is their CPU contention) | "
+            f"{r['postgres_adds_s']:+.2f} s |",
+            f"| the start waiting for PostgreSQL (servers start beside moto) | "
+            f"{fmt_spread(plane['postgres_wait_s'])} |",
+            f"| PostgreSQL servers, in their thread: initdb / base backup / start | "
+            f"{fmt_spread(plane['postgres_initdb_s'])} / "
+            f"{fmt_spread(plane['postgres_base_backup_s'])} / "
+            f"{fmt_spread(plane['postgres_start_s'])} |"]
+
+
 def _startup(r: dict[str, Any]) -> list[str]:
     sim = r["sim"]
     lines = ["## 3. Start-up", "",
@@ -193,7 +211,8 @@ def _startup(r: dict[str, Any]) -> list[str]:
              f"| simulation ready (start() to return) | {fmt_spread(sim['ready_s'])} |",
              *([f"| simulation: CPU seconds of seeding / of the whole start | "
                 f"{fmt_spread(sim['seed_cpu_s'])} / {fmt_spread(sim['ready_cpu_s'])} |"]
-               if "ready_cpu_s" in sim else []), "",
+               if "ready_cpu_s" in sim else []),
+             *_data_plane_rows(r), "",
              f"- goal: import and collect under 1.2 s: {_v(r, 'import_and_collect')}"
              + _why(r, "import_and_collect"),
              f"- goal: simulation ready under 3 s: {_v(r, 'sim_ready')}"
