@@ -494,11 +494,10 @@ def plan_command(ctx: click.Context, phases: tuple[str, ...], as_json: bool,
     from maip_drlib.drill.context import DrillContext, PollPolicy
     from maip_drlib.drill.planner import plan_drill
     from maip_drlib.regions import build_region_handles
-    from maip_drlib.resolvers import Resolver, SimulationResolver, SystemResolver
+    from maip_drlib.resolvers import resolver_for
 
     with running_target(ctx) as (config, target):
-        resolver: Resolver = (SimulationResolver(target.control_url) if target.control_url
-                              else SystemResolver())
+        resolver = resolver_for(target)
         handles = build_region_handles(target, config.topology)
         try:
             context = DrillContext(handles=handles, topology=config.topology, target=target,

@@ -190,6 +190,10 @@ class Target:
     time_scale: float | None = None
     # Data-plane access to the RDS databases; None: those checks report "not configured".
     database: DatabaseAccess | None = None
+    # DNS resolvers the endpoint checks ask for the public name ("ADDRESS:PORT", in order;
+    # docs/simulated-dns.md). Empty: the simulation's control server (simulated targets) or
+    # the system resolver (live). ``maip_drlib.resolvers.resolver_for`` chooses.
+    dns_nameservers: tuple[str, ...] = ()
 
     @property
     def simulated(self) -> bool:

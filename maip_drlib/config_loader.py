@@ -20,6 +20,8 @@ Schema (every table rejects unknown keys)::
     control_url = "http://127.0.0.1:PORT"                  # sim only, required, loopback
     ca_bundle = "ca.pem"                                   # sim, live; relative to the file
     time_scale = 0.1                                       # embedded, sim; > 0
+    dns_nameservers = ["127.0.0.1:5353"]                   # sim, live; optional; ADDRESS[:PORT]
+                                                           # (port 53), sim: loopback only
     [targets.<name>.regions.us-east-1]                     # and us-west-2
     profile = "maip-prod"                                  # live only
     endpoint_url = "http://127.0.0.1:PORT"                 # sim: required and loopback
@@ -40,6 +42,13 @@ Schema (every table rejects unknown keys)::
 A target without a ``database`` table has no data-plane access: the database checks (writer
 or standby, real lag, accepts writes, RDS RPO, data continuity) report "not configured",
 never pass. ``iam_user`` and ``secret_ids`` exclude each other; one of them is required.
+
+``dns_nameservers`` names the resolvers the endpoint checks ask for the public name, in order
+(docs/simulated-dns.md): each an IP address with an optional port, stored as ``ADDRESS:PORT``.
+Without it a ``sim`` target asks its control server and a ``live`` target the system resolver.
+A ``sim`` target's resolvers must be loopback (``maip-dr sim up --data-plane --config-out``
+writes its DNS server's address). Not supported: resolvers given as host names, DNS over
+TLS/HTTPS.
 
 Every error is one ``ConfigError`` line: file, dotted key, what was expected. A
 ``kubeconfig`` named here must be a readable YAML kubeconfig holding the region's
@@ -106,9 +115,10 @@ _TARGET_KEYS_BY_KIND: dict[str, frozenset[str]] = {
     "embedded": frozenset({"kind", "time_scale"}),
     "sim": frozenset(
         {"kind", "public_endpoint_url", "control_url", "ca_bundle", "time_scale", "regions",
-         "database"}
+         "database", "dns_nameservers"}
     ),
-    "live": frozenset({"kind", "public_endpoint_url", "ca_bundle", "regions", "database"}),
+    "live": frozenset({"kind", "public_endpoint_url", "ca_bundle", "regions", "database",
+                       "dns_nameservers"}),
 }
 _DATABASE_KEYS = frozenset({"dbname", "sslmode", "sslrootcert", "connect_timeout_s",
                             "statement_timeout_s", "iam_user", "secret_ids"})
@@ -347,6 +357,9 @@ class _Loader:
 
         if "database" in table:
             extra["database"] = self.database(kind, table["database"], f"{key}.database")
+        if "dns_nameservers" in table:
+            extra["dns_nameservers"] = self.nameservers(kind, table["dns_nameservers"],
+                                                        f"{key}.dns_nameservers")
 
         if kind == "embedded":
             primary = RegionConnection(region=PRIMARY_REGION,
@@ -391,6 +404,36 @@ class _Loader:
         else:
             values["secret_ids"] = self.secret_ids(table["secret_ids"], f"{key}.secret_ids")
         return DatabaseAccess(**values)
+
+    def nameservers(self, kind: str, value: Any, key: str) -> tuple[str, ...]:
+        """A non-empty array of ``ADDRESS[:PORT]`` -> ``("ADDRESS:PORT", ...)``."""
+        from maip_drlib.dns_answers import parse_nameserver  # dnspython: only when used
+
+        if not isinstance(value, list):
+            raise self.fail(key, f"expected an array of ADDRESS[:PORT] strings, got "
+                            f"{_type_name(value)}")
+        if not value:
+            raise self.fail(key, "expected at least one ADDRESS[:PORT] (omit the key for the "
+                            "default resolver)")
+        found: list[str] = []
+        for index, item in enumerate(value):
+            if not isinstance(item, str):
+                raise self.fail(key, f"item {index + 1}: expected an ADDRESS[:PORT] string, "
+                                f"got {_type_name(item)}")
+            try:
+                nameserver = parse_nameserver(item)
+            except ConfigError:
+                raise self.fail(key, f"item {index + 1}: expected an IP address with an "
+                                f"optional port (127.0.0.1:5353, 10.0.0.2, [::1]:53), got "
+                                f"{item!r}") from None
+            if kind == "sim" and not is_loopback_host(nameserver.address):
+                raise self.fail(key, f"item {index + 1}: expected a loopback resolver "
+                                f"(127.0.0.0/8 or ::1) for a sim target, got {item!r}")
+            text = str(nameserver)
+            if text in found:
+                raise self.fail(key, f"item {index + 1}: {text} is listed twice")
+            found.append(text)
+        return tuple(found)
 
     def db_identifier(self, value: Any, key: str) -> str:
         text = self.string(value, key)
@@ -460,6 +503,7 @@ class _Loader:
 
 
 _NO_DATABASE = "not configured (the database checks report 'not configured')"
+_DEFAULT_DNS = {"sim": "simulation control server (/dns/resolve)", "live": "system resolver"}
 
 
 def _printable(text: str) -> str:
@@ -509,6 +553,8 @@ def describe_config(config: Config) -> str:
             lines.append("    (endpoints are those of the embedded simulation, at run time)")
             continue
         lines.append(f"    database: {target.database or _NO_DATABASE}")
+        lines.append("    dns: " + (", ".join(target.dns_nameservers) if target.dns_nameservers
+                                    else _DEFAULT_DNS[target.kind]))
         for connection in target.connections:
             if target.kind == "live":
                 profile = connection.profile or "(default chain)"

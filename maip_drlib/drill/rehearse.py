@@ -21,7 +21,7 @@ from maip_drlib.drill.context import (
 from maip_drlib.drill.outcome import StageOutcome
 from maip_drlib.errors import ConfigError
 from maip_drlib.regions import build_region_handles
-from maip_drlib.resolvers import SimulationResolver
+from maip_drlib.resolvers import resolver_for
 
 AFTER = re.compile(r"^(failover|failback):([1-5])$")
 FAILOVER_STAGES: tuple[Callable[[DrillContext], StageOutcome], ...] = (
@@ -59,7 +59,7 @@ def advance(simulation: object, phase: str, stage: int,
     handles = build_region_handles(target, simulation.topology)
     context = DrillContext(
         handles=handles, topology=simulation.topology, target=target,
-        resolver=SimulationResolver(target.control_url or ""),
+        resolver=resolver_for(target),  # the DNS server when the data plane is on
         options=DrillOptions(execute=True, declared_outage=OutageDeclaration.now(
             "sim up --after: simulated outage of the primary region")),
         poll=PollPolicy.for_target(target), progress=progress)

@@ -10,8 +10,6 @@ from maip_drlib.errors import CheckFailed, Unreachable
 from maip_drlib.facts import ApiUnreachable
 from maip_drlib.probes import endpoint, kube, rds
 
-API_PORT = 443
-
 
 def _region(ctx: DrillContext, role: str) -> str:
     if role not in ("primary", "secondary"):
@@ -59,13 +57,16 @@ def only_writer_in(ctx: DrillContext, role: str) -> str:
 
 
 def clients_resolve_to(ctx: DrillContext, role: str) -> str:
+    """The public name's answer leads to ``role``'s region: named in the answer (simulation)
+    or an address of that region's ALB (live), as ``failover.clients_region`` judges it."""
+    from maip_drlib.drill.failover import api_hostname, clients_region
+
     region = _region(ctx, role)
-    hostname = ctx.target.public_endpoint_url.split("://", 1)[-1].split("/", 1)[0]
-    answer = ctx.resolver.resolve(hostname, API_PORT)
-    if region not in answer.detail:
+    seen, how = clients_region(ctx)
+    if seen != region:
         raise CheckFailed("clients do not resolve the public name to the expected region",
-                          resource=hostname, expected=region, observed=str(answer))
-    return f"{hostname} -> {answer}"
+                          resource=api_hostname(ctx), expected=region, observed=how)
+    return f"{api_hostname(ctx)} -> {how}"
 
 
 def deployments_ready(ctx: DrillContext, role: str, replicas: int) -> str:

@@ -16,7 +16,7 @@ from maip_drlib.pytest_dr.operator import CONTEXT_KEY
 from maip_drlib.pytest_dr.options import DrRunOptions
 from maip_drlib.readiness import ReadinessInputs, Thresholds
 from maip_drlib.regions import RegionHandles, build_region_handles
-from maip_drlib.resolvers import Resolver, SimulationResolver, SystemResolver
+from maip_drlib.resolvers import Resolver, resolver_for
 
 
 @pytest.fixture(scope="session")
@@ -54,9 +54,8 @@ def dr_handles(dr_target: Target, dr_topology: Topology) -> Iterator[RegionHandl
 
 @pytest.fixture(scope="session")
 def dr_resolver(dr_target: Target) -> Resolver:
-    if dr_target.control_url:
-        return SimulationResolver(dr_target.control_url)
-    return SystemResolver()
+    """Real DNS when the target names resolvers, else the simulation's or the system's."""
+    return resolver_for(dr_target)
 
 
 @pytest.fixture(scope="session")

@@ -2,9 +2,10 @@
 
 Strings are written as TOML basic strings (JSON escaping is a subset of TOML's). With the
 data plane on, the target gets its ``[targets.<name>.database]`` table (a Secrets Manager
-secret per region, ``sslmode = "disable"``) and the DNS server's address is written as a
-commented ``dns_nameserver`` key (the config loader has no such key yet). Not supported:
-writing topology overrides (a ``sim up`` process always runs the default topology).
+secret per region, ``sslmode = "disable"``) and its ``dns_nameservers`` (the simulation's
+loopback DNS server: the drill stages then see the public name through real DNS answers,
+docs/simulated-dns.md). Not supported: writing topology overrides (a ``sim up`` process always
+runs the default topology).
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ def _line(key: str, value: object) -> str:
     return f"{key} = {value}"
 
 
-def render_sim_config(target: Target, topology: Topology, *,
-                      dns_nameserver: str | None = None) -> str:
+def render_sim_config(target: Target, topology: Topology) -> str:
     lines = [
         "# Written by 'maip-dr sim up --config-out': a running SIMULATION on 127.0.0.1.",
         "# Valid only while that process runs.",
@@ -34,6 +34,10 @@ def render_sim_config(target: Target, topology: Topology, *,
         _line("ca_bundle", str(target.ca_bundle)),
         _line("time_scale", target.time_scale),
     ]
+    if target.dns_nameservers:
+        lines += ["# The simulation's DNS server (loopback): the drill asks it for the API name.",
+                  "dns_nameservers = ["
+                  + ", ".join(json.dumps(ns) for ns in target.dns_nameservers) + "]"]
     for connection in target.connections:
         lines += [
             "",
@@ -44,9 +48,6 @@ def render_sim_config(target: Target, topology: Topology, *,
         ]
     if target.database is not None:
         lines += _database_lines(target.name, target.database)
-    if dns_nameserver:
-        lines += ["", "# The simulation's DNS server for the hosted zone (loopback; not read "
-                  "by the loader yet):", "# " + _line("dns_nameserver", dns_nameserver)]
     return "\n".join(lines) + "\n"
 
 

@@ -5,6 +5,12 @@ Plain HTTP on 127.0.0.1 only (never another address). Routes:
 - ``GET /status``: endpoints, regions and current faults (JSON).
 - ``GET /dns/resolve?name=N``: where clients reaching ``N`` connect now (JSON), or with
   ``&format=connect-to`` the ``127.0.0.1:PORT`` text curl's ``--connect-to`` takes.
+- ``GET /dns/plan``: the address plan of the data plane's DNS server (JSON, marked simulated):
+  ``{"simulated": true, "nameserver": "127.0.0.1:PORT", "addresses": {ADDRESS: {"port",
+  "region", "alb_dns_name"}}}``; each planned address an ALB is answered with, and the
+  loopback port its endpoint really listens on. ``?address=A`` answers that one entry
+  (``&format=connect-to``: the ``127.0.0.1:PORT`` text), 404 when ``A`` is not planned. 404
+  with a JSON error when the data plane is off (no DNS server).
 - ``POST /faults/<name>`` with a JSON body: see ``FAULT_ROUTES``. ``alb`` takes ``region``,
   ``http_5xx_count`` and ``target_response_time_s`` (numbers >= 0; null or absent clears).
   ``api`` takes ``kind`` (refuse, hang, 5xx, throttle), ``service`` and ``region`` (default
@@ -31,6 +37,8 @@ from maip_drlib.sim.faults import ApiFault, FaultSnapshot, FaultState
 from maip_drlib.sim.listener import RestartableServer, send_json
 
 MAX_BODY_BYTES = 64 * 1024
+NO_DNS_PLAN = ("no DNS address plan: the simulation's data plane is off (start it with "
+               "'maip-dr sim up --data-plane')")
 
 
 class ControlledSimulation(Protocol):
@@ -173,6 +181,29 @@ def snapshot_document(snapshot: FaultSnapshot) -> dict[str, Any]:
     return asdict(snapshot)
 
 
+def dns_plan_answer(simulation: object, query: dict[str, list[str]]
+                    ) -> tuple[int, dict[str, Any] | str]:
+    """``GET /dns/plan``: (HTTP status, JSON document or connect-to text), read from the
+    simulation's ``data_plane`` (its ``dns_plan_document()``; absent or None: 404)."""
+    plane = getattr(simulation, "data_plane", None)
+    document = plane.dns_plan_document() if plane is not None else None
+    if document is None:
+        return 404, {"error": NO_DNS_PLAN, "simulated": True}
+    address = (query.get("address") or [""])[0]
+    if not address:
+        return 200, document
+    entry = document["addresses"].get(address)
+    if entry is None:
+        return 404, {"error": f"address {address!r} is not in the simulated DNS plan",
+                     "simulated": True}
+    if (query.get("format") or [""])[0] == "connect-to":
+        if entry.get("port") is None:
+            return 404, {"error": f"address {address!r} has no loopback port in the plan",
+                         "simulated": True}
+        return 200, f"127.0.0.1:{entry['port']}"
+    return 200, {"simulated": True, "address": address, **entry}
+
+
 def _handler_for(simulation: ControlledSimulation) -> type[BaseHTTPRequestHandler]:
     class ControlHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -204,6 +235,12 @@ def _handler_for(simulation: ControlledSimulation) -> type[BaseHTTPRequestHandle
                     send_json(self, 200, text, "text/plain")
                 else:
                     self._reply(200, answer)
+            elif parts.path == "/dns/plan":
+                status, plan = dns_plan_answer(simulation, query)
+                if isinstance(plan, str):
+                    send_json(self, status, plan.encode(), "text/plain")
+                else:
+                    self._reply(status, plan)
             else:
                 self._reply(404, {"error": f"no route {parts.path}"})
 

@@ -144,6 +144,16 @@ class DataPlane:
     def dns_nameserver(self) -> str:
         return str(self.dns.nameserver) if self.dns is not None else ""
 
+    def dns_plan_document(self) -> dict[str, Any] | None:
+        """The DNS server's address plan for ``GET /dns/plan`` (None while it is not running):
+        planned address -> port, region and ALB DNS name, marked simulated."""
+        if self.dns is None or self.dns_plan is None:
+            return None
+        from maip_drlib.sim.dns.wiring import plan_document
+
+        return {"simulated": True, "nameserver": self.dns_nameserver,
+                "addresses": plan_document(self.dns_plan)}
+
     def endpoint(self, instance: str, region: str) -> tuple[str, int] | None:
         """127.0.0.1 and the port of the server behind ``instance`` in ``region``, if any."""
         if self.fleet is None or self._regions.get(instance) != region:

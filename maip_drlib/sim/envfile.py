@@ -6,13 +6,22 @@ credentials, the moto endpoint, the generated kubeconfig, the functions ``maip-p
 URL, which ``aws rds`` ignores from the environment, and short timeouts), ``kubectl`` (short
 request timeout) and ``curl`` (the simulation's CA, and the address the simulated DNS
 answer gives for the API name). With the data plane on it also exports the loopback DNS
-server's address and port and shows the ``dig`` command that asks it. Not supported: shells
-other than bash and zsh.
+server's address and port and shows the ``dig`` command that asks it.
+
+How ``curl`` finds the API name: with the data plane on, a real DNS query to the simulation's
+DNS server (made with the Python that runs ``sim up``, exported as ``MAIP_SIM_PYTHON``, so
+``dig`` is not needed) gives the ALB's planned loopback address (127.100.0.x); the control
+server's ``/dns/plan?address=A&format=connect-to`` maps it to ``127.0.0.1:PORT``, where that
+ALB's endpoint really listens (the one simulated step: a real ALB listens on the answered
+address itself), handed to ``curl --connect-to``. With it off, the control server's
+``/dns/resolve`` gives that ``127.0.0.1:PORT`` directly. Not supported: shells other than bash
+and zsh, a ``sim up`` whose Python environment has moved since the file was written.
 """
 
 from __future__ import annotations
 
 import shlex
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,11 +70,10 @@ aws() {{
     --cli-read-timeout 10 "$@"
 }}
 kubectl() {{ command kubectl --request-timeout=5s "$@"; }}
-# The API name resolves through the simulated Route 53 answer to a loopback port.
+{_connect_to_lines(env)}
 curl() {{
   local _maip_to
-  _maip_to=$(command curl -fsS --max-time 5 \\
-    "$MAIP_SIM_CONTROL_URL/dns/resolve?name={env.api_hostname}&format=connect-to") || return 7
+  _maip_to=$(_maip_api_connect_to) || return 7
   command curl --cacert "$MAIP_SIM_CA_BUNDLE" --max-time 10 \\
     --connect-to "{env.api_hostname}:443:$_maip_to" "$@"
 }}
@@ -83,7 +91,45 @@ def _dns_lines(env: SimEnvironment) -> str:
     port = env.dns_nameserver.rsplit(":", 1)[-1]
     return (f"# The simulated hosted zone on a real DNS server (loopback):\n"
             f"#   dig @127.0.0.1 -p {port} {env.api_hostname}\n"
-            f"export MAIP_SIM_DNS_SERVER={q(env.dns_nameserver)} MAIP_SIM_DNS_PORT={q(port)}\n")
+            f"export MAIP_SIM_DNS_SERVER={q(env.dns_nameserver)} MAIP_SIM_DNS_PORT={q(port)}\n"
+            f"export MAIP_SIM_PYTHON={q(sys.executable)}\n")
+
+
+# Asks the DNS server (argument 1) for the API name (argument 2) with the library's own query:
+# one line on stderr and exit 1 without an address. Sourced in single quotes: none inside.
+_DNS_QUERY = """import sys
+from maip_drlib.dns_answers import parse_nameserver, query
+answer = query(parse_nameserver(sys.argv[1]), sys.argv[2])
+if not answer.addresses:
+    sys.exit("maip-sim: no DNS answer: " + str(answer))
+print(answer.addresses[0])"""
+
+_CONNECT_TO_BY_CONTROL = """\
+# The API name resolves through the simulated Route 53 answer to a loopback port.
+_maip_api_connect_to() {
+  command curl -fsS --max-time 5 \\
+    "$MAIP_SIM_CONTROL_URL/dns/resolve?name=@NAME@&format=connect-to"
+}"""
+
+_CONNECT_TO_BY_DNS = """\
+# The API name: a real DNS answer of the simulated DNS server (the ALB's planned loopback
+# address), mapped by the control server's address plan to the port that ALB's endpoint
+# really listens on (only that mapping is simulated: a real ALB listens on the answer).
+_maip_api_connect_to() {
+  local _maip_address
+  _maip_address=$("$MAIP_SIM_PYTHON" -c '@QUERY@' "$MAIP_SIM_DNS_SERVER" @NAME@) || return 1
+  command curl -fsS --max-time 5 \\
+    "$MAIP_SIM_CONTROL_URL/dns/plan?address=$_maip_address&format=connect-to"
+}"""
+
+
+def _connect_to_lines(env: SimEnvironment) -> str:
+    """``_maip_api_connect_to``: prints the ``127.0.0.1:PORT`` clients of the API name reach
+    now (through the DNS server with the data plane on, else the control server's answer)."""
+    if not env.dns_nameserver:
+        return _CONNECT_TO_BY_CONTROL.replace("@NAME@", env.api_hostname)
+    return (_CONNECT_TO_BY_DNS.replace("@QUERY@", _DNS_QUERY)
+            .replace("@NAME@", shlex.quote(env.api_hostname)))
 
 
 def write_env_file(path: Path, env: SimEnvironment, topology: Topology) -> Path:

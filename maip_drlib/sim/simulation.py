@@ -316,6 +316,9 @@ class Simulation:
             control_url=self.control_url, ca_bundle=self.ca_bundle,
             time_scale=self.clock.time_scale,
             database=self.data_plane.database_access() if self.data_plane else None,
+            # With the data plane on, the stages ask its DNS server (maip_drlib.resolvers).
+            dns_nameservers=(self.data_plane.dns_nameserver,)
+            if self.data_plane and self.data_plane.dns_nameserver else (),
         )
 
     def environment(self) -> SimEnvironment:
@@ -331,7 +334,7 @@ class Simulation:
     def write_config(self, path: Path, target_name: str = "sim") -> Path:
         from maip_drlib.sim.config_out import render_sim_config
 
-        dns = self.data_plane.dns_nameserver if self.data_plane else None
-        path.write_text(render_sim_config(self.target(target_name, "sim"), self.topology,
-                                          dns_nameserver=dns))
+        # The target carries the DNS server's address (data plane on): written as
+        # dns_nameservers.
+        path.write_text(render_sim_config(self.target(target_name, "sim"), self.topology))
         return path

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from maip_drlib.config import Config
 from maip_drlib.config_loader import describe_config, load_config
+from maip_drlib.dns_answers import parse_nameserver
 from maip_drlib.errors import ConfigError
 from maip_drlib.loopback import is_loopback_url
 
@@ -75,6 +76,9 @@ URLS = st.one_of(
     TEXT)
 NUMBERS = st.one_of(st.integers(-2, 25), st.floats(-1.0, 5.0), st.sampled_from(
     [0, 0.0, -0.0, math.inf, math.nan, "1"]))
+NAMESERVERS = st.one_of(st.lists(st.one_of(st.sampled_from(
+    ["127.0.0.1:5353", "127.0.0.1", "[::1]:53", "10.0.0.2", "10.0.0.2:99999", "dns.example",
+     "127.0.0.1:", "[::1", ""]), TEXT), max_size=3), JUNK)
 FILES = st.sampled_from(["kube.yaml", "broken.yaml", "ca.pem", "missing.pem", "", "~",
                          "x" * 300, "a\x00b"])
 
@@ -112,6 +116,7 @@ TARGET = merged(maybe("kind", st.one_of(st.sampled_from(["embedded", "sim", "liv
                                         JUNK)),
                 maybe("public_endpoint_url", URLS), maybe("control_url", URLS),
                 maybe("ca_bundle", FILES), maybe("time_scale", NUMBERS),
+                maybe("dns_nameservers", NAMESERVERS),
                 maybe("regions", st.one_of(REGIONS, JUNK)), maybe("extra", JUNK))
 TARGET_NAMES = st.one_of(st.sampled_from(["prod", "sim", "a.b", "x y"]), TEXT)
 DOCUMENTS = merged(maybe("topology", st.one_of(TOPOLOGY, JUNK)),
@@ -147,6 +152,9 @@ def check(path: Path) -> Config | None:
             assert target.control_url and is_loopback_url(target.control_url)
             assert all(c.endpoint_url and is_loopback_url(c.endpoint_url)
                        for c in target.connections)
+            assert all(is_loopback_url(f"http://{ns}") for ns in target.dns_nameservers)
+        for nameserver in target.dns_nameservers:  # normalised: ADDRESS:PORT
+            assert parse_nameserver(nameserver) == parse_nameserver(nameserver, default_port=1)
         if target.time_scale is not None:
             assert target.time_scale > 0 and math.isfinite(target.time_scale)
     topology = config.topology
@@ -186,6 +194,7 @@ def test_arbitrary_text_loads_or_raises_config_error(folder: Path, text: str,
 def test_the_generator_reaches_valid_configs(folder: Path) -> None:
     """The strategy is not only noise: a document it can produce loads."""
     document = {"targets": {"sim": {"kind": "sim", "control_url": "http://127.0.0.1:5000",
+                                    "dns_nameservers": ["127.0.0.1"],
                                     "regions": {"us-east-1": {"endpoint_url": "http://127.0.0.1:5000",
                                                               "kubeconfig": "kube.yaml"},
                                                 "us-west-2": {"endpoint_url": "http://[::1]:9"}}}},
@@ -194,3 +203,4 @@ def test_the_generator_reaches_valid_configs(folder: Path) -> None:
     path.write_text(to_toml(document))
     config = check(path)
     assert config is not None and config.target("sim").primary.kubeconfig == folder / "kube.yaml"
+    assert config.target("sim").dns_nameservers == ("127.0.0.1:53",)

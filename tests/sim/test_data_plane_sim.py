@@ -55,6 +55,7 @@ def test_off_starts_nothing() -> None:
         assert not _my_postgres_children()
         assert "data_plane" not in plain.status()
         assert plain.target().database is None
+        assert plain.target().dns_nameservers == ()  # the stages ask the control server
         assert plain.environment().dns_nameserver is None
 
 
@@ -187,7 +188,9 @@ def test_config_out_and_env_file_name_the_data_plane(simulation: Simulation,
     assert database is not None and database.sslmode == "disable"
     assert dict(database.secret_ids) == {simulation.topology.primary.region: DB_SECRET_NAME,
                                          simulation.topology.secondary.region: DB_SECRET_NAME}
-    port = simulation.data_plane.dns_nameserver.rsplit(":", 1)[1]  # type: ignore[union-attr]
-    assert f"# dns_nameserver = \"127.0.0.1:{port}\"" in (tmp_path / "sim.toml").read_text()
+    nameserver = simulation.data_plane.dns_nameserver  # type: ignore[union-attr]
+    port = nameserver.rsplit(":", 1)[1]
+    assert config.targets["sim"].dns_nameservers == (nameserver,)
+    assert f'dns_nameservers = ["127.0.0.1:{port}"]' in (tmp_path / "sim.toml").read_text()
     env = simulation.write_env_file(tmp_path / "env.sh").read_text()
     assert f"dig @127.0.0.1 -p {port} " in env and f"MAIP_SIM_DNS_PORT={port}" in env

@@ -12,7 +12,7 @@ from __future__ import annotations
 from maip_drlib.sim.dns.addresses import AddressPlan, PlannedTarget
 from maip_drlib.sim.dns.answers import ZoneResolver
 from maip_drlib.sim.dns.server import SimDnsServer, route53_dns_server
-from maip_drlib.sim.dns.wiring import plan_connect_to, simulation_dns_server
+from maip_drlib.sim.dns.wiring import plan_connect_to, plan_document, simulation_dns_server
 from maip_drlib.sim.dns.zone import CachedZone, ZoneData, route53_zone_source
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "ZoneData",
     "ZoneResolver",
     "plan_connect_to",
+    "plan_document",
     "route53_dns_server",
     "route53_zone_source",
     "simulation_dns_server",

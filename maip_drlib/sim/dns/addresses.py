@@ -78,6 +78,11 @@ class AddressPlan:
         with self._lock:
             return self._by_name.get(_name(dns_name))
 
+    def targets(self) -> tuple[PlannedTarget, ...]:
+        """Every registered target, in registration order."""
+        with self._lock:
+            return tuple(self._by_name.values())
+
     def lookup(self, address: str) -> PlannedTarget | None:
         """Which target an answered address stands for (None: not planned here)."""
         with self._lock:

@@ -6,7 +6,9 @@ judges ``EvaluateTargetHealth`` by the ALB's region with the simulation's ``regi
 (the same judge its Route 53 health checks use), asked at most once per ``max_age_s``.
 ``plan_connect_to`` is the ``connect_to`` of ``maip_drlib.dns_answers.DnsResolver``: an
 answered planned address -> 127.0.0.1 and the real port, described with the ALB and its region
-(``region us-west-2``).
+(``region us-west-2``). ``plan_document`` is the same plan as JSON-ready data (address -> port,
+region, ALB DNS name), what the control server's ``GET /dns/plan`` serves to clients in other
+processes (``maip_drlib.resolvers.SimulationAddressPlan`` maps with it the same way).
 
 Not supported: ALBs outside the ``albs`` mapping (they get no address: an empty answer), more
 than one zone per server.
@@ -17,6 +19,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from maip_drlib.sim.aws.clients import sim_client
 from maip_drlib.sim.aws.runtime import region_named_in
@@ -85,3 +88,10 @@ def plan_connect_to(plan: AddressPlan) -> Callable[[str, int], tuple[str, int, s
         return LOOPBACK, planned.port if planned.port is not None else port, what
 
     return connect_to
+
+
+def plan_document(plan: AddressPlan) -> dict[str, dict[str, Any]]:
+    """Planned address -> {"port": real loopback port or None, "region", "alb_dns_name"}."""
+    return {address: {"port": planned.port, "region": planned.region,
+                      "alb_dns_name": planned.dns_name}
+            for planned in plan.targets() for address in planned.addresses}

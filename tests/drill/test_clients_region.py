@@ -1,0 +1,65 @@
+"""Which region clients reach, judged from a DNS answer as a live target gets it: no region
+in the answer's text, so the answered address is matched against each region's ALB
+addresses (the simulation's answers name the region; the DNS wiring tests cover those)."""
+
+from __future__ import annotations
+
+import socket
+from types import SimpleNamespace
+
+import pytest
+
+from maip_drlib.config import RegionConnection, Target, Topology
+from maip_drlib.drill import failover, verify
+from maip_drlib.drill.context import DrillContext
+from maip_drlib.errors import CheckFailed
+from maip_drlib.resolvers import ResolvedAddress
+
+DR_ALB_ADDRESS = "198.51.100.7"  # TEST-NET-2: never dialled, getaddrinfo is replaced
+
+
+class _Answer:
+    def __init__(self, address: str):
+        self.address = address
+
+    def resolve(self, hostname: str, port: int) -> ResolvedAddress:
+        return ResolvedAddress(host=self.address, port=port,
+                               detail=f"DNS {self.address} via 192.0.2.53:53")
+
+
+def _ctx(answer: str, monkeypatch: pytest.MonkeyPatch) -> DrillContext:
+    topology = Topology()
+    albs = {"us-east-1": "primary-alb.us-east-1.elb.amazonaws.com",
+            "us-west-2": "dr-alb.us-west-2.elb.amazonaws.com"}
+    monkeypatch.setattr(failover.elb_probes, "load_balancer", lambda handle, name: (
+        SimpleNamespace(dns_name=albs[handle.region])))
+    addresses = {albs["us-east-1"]: "203.0.113.9", albs["us-west-2"]: DR_ALB_ADDRESS}
+
+    def getaddrinfo(host: str, port: int, *args: object) -> list[tuple]:
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (addresses[host], port))]
+
+    monkeypatch.setattr(failover.socket, "getaddrinfo", getaddrinfo)
+    handles = SimpleNamespace(primary=SimpleNamespace(region="us-east-1"),
+                              secondary=SimpleNamespace(region="us-west-2"))
+    target = Target(name="prod", kind="live",
+                    primary=RegionConnection(region="us-east-1", kube_context="p"),
+                    secondary=RegionConnection(region="us-west-2", kube_context="s"))
+    return DrillContext(handles=handles, topology=topology, target=target,  # type: ignore[arg-type]
+                        resolver=_Answer(answer))
+
+
+def test_an_answer_of_the_dr_albs_address_is_the_dr_region(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    ctx = _ctx(DR_ALB_ADDRESS, monkeypatch)
+    region, how = failover.clients_region(ctx)
+    assert region == "us-west-2" and "dr-alb.us-west-2" in how
+    assert "198.51.100.7" in verify.clients_resolve_to(ctx, "secondary")
+    with pytest.raises(CheckFailed, match="expected=us-east-1"):
+        verify.clients_resolve_to(ctx, "primary")
+
+
+def test_an_answer_of_no_alb_is_no_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    ctx = _ctx("192.0.2.99", monkeypatch)
+    assert failover.clients_region(ctx)[0] is None
+    with pytest.raises(CheckFailed, match="matches no ALB"):
+        verify.clients_resolve_to(ctx, "secondary")
