@@ -52,6 +52,17 @@ time_scale = 1.0                      # real seconds per simulated minute (budge
 kind = "live"
 public_endpoint_url = "https://api.maip.example.com"
 # ca_bundle = "corporate-ca.pem"      # extra CA for the public endpoint; relative to this file
+# dns_nameservers = ["10.0.0.2:53"]   # ask these resolvers where clients land (default: the
+                                      # system's); e.g. each of the zone's name servers
+
+# Database access: the data-plane checks (writer or standby, real lag, a real write on the
+# promoted database, RDS RPO canaries). Without it they report "not configured", never pass.
+# [targets.prod.database]
+# dbname = "maip"
+# sslmode = "verify-full"
+# [targets.prod.database.secret_ids]  # Secrets Manager secret per region (or iam_user = "...")
+# us-east-1 = "maip/prod/db-credentials"
+# us-west-2 = "maip/prod/db-credentials"
 
 [targets.prod.regions.us-east-1]
 profile = "maip-prod"                 # AWS profile; delete the line for the default chain

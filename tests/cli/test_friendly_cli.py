@@ -70,6 +70,22 @@ def test_main_help_and_subcommand_help_as_printed(maip_dr) -> None:
 # -- init and config check ------------------------------------------------------------------
 
 
+def test_init_template_database_and_dns_lines_are_valid_once_uncommented(
+        tmp_path: Path) -> None:
+    from maip_drlib.cli_init import starter_config
+
+    keys = ("dns_nameservers", "[targets.prod.database", "dbname", "sslmode", "us-east-1 =",
+            "us-west-2 =")
+    lines = [line[2:] if line.startswith("# ") and line[2:].startswith(keys) else line
+             for line in starter_config().splitlines()]
+    path = tmp_path / "maip-dr.toml"
+    path.write_text("\n".join(lines) + "\n")
+    prod = load_config(path).targets["prod"]
+    assert prod.dns_nameservers == ("10.0.0.2:53",)
+    assert prod.database is not None and prod.database.secret_id("us-west-2") == (
+        "maip/prod/db-credentials")
+
+
 def test_init_then_config_check_round_trip_and_overwrite_refusal(maip_dr,
                                                                  tmp_path: Path) -> None:
     written = maip_dr(["init"], cwd=tmp_path)
