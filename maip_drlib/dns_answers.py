@@ -418,9 +418,11 @@ class DnsResolver:
                 detail = f"DNS {address} via {nameserver}"
                 mapped = self.connect_to(address, port) if self.connect_to else None
                 if mapped is None:
-                    return ResolvedAddress(host=address, port=port, detail=detail)
+                    return ResolvedAddress(host=address, port=port, detail=detail,
+                                           ttl_s=answer.ttl)
                 host, real_port, what = mapped
-                return ResolvedAddress(host=host, port=real_port, detail=f"{detail}, {what}")
+                return ResolvedAddress(host=host, port=real_port, detail=f"{detail}, {what}",
+                                       ttl_s=answer.ttl)
             seen.append(answer)
         text = "; ".join(str(answer) for answer in seen)
         if seen and all(answer.rcode == "NXDOMAIN" for answer in seen):

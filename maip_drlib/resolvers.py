@@ -45,6 +45,8 @@ class ResolvedAddress:
     host: str
     port: int
     detail: str = ""
+    # The answer's TTL when a DNS server gave one (DnsResolver); None otherwise.
+    ttl_s: float | None = None
 
     def __str__(self) -> str:
         text = f"{self.host}:{self.port}"

@@ -13,10 +13,13 @@ to alias the DR ALB (DNS name and canonical zone id read from ELBv2), without th
 health check and with ``EvaluateTargetHealth``; the pair stays a pair (never the runbook's
 simple-alias UPSERT, which Route 53 rejects beside it). Failback 4 restores the pair.
 
-Where clients land: the simulation's resolver names the region in its answer; for a live
-target the resolved address is compared with the addresses of each region's ALB DNS name
-(system DNS). Not supported: clients behind other resolvers or caches (TTL), IPv6-only ALBs,
-CDNs in front of the ALB, Aurora, fencing at the database.
+Where clients land: the target's resolver (``resolvers.resolver_for``: the DNS servers of
+``dns_nameservers``, else the simulation's control server, else the system's) answers the
+public name; a simulated answer names the region, a live one is compared with the addresses of
+each region's ALB DNS name. Stage 3 waits for the answer to move within the answer's TTL plus
+``DNS_TTL_MARGIN_S`` when a DNS server gave a TTL (else ``CLIENTS_SWITCH_DEADLINE_S``). Not
+supported: clients behind caches the configured resolvers do not show, IPv6-only ALBs, CDNs in
+front of the ALB, Aurora, fencing at the database.
 
 Data plane (only when the target has database access, ``target.database``; without it stage 2
 is exactly the control-plane check): once RDS reads the promoted instance available, stage 2
@@ -90,6 +93,8 @@ PROMOTION_DEADLINE_S = 1800.0
 LAG_ZERO_DEADLINE_S = 900.0
 ROUTE53_DEADLINE_S = 300.0
 CLIENTS_SWITCH_DEADLINE_S = 300.0
+# Beyond a DNS answer's TTL: resolvers re-asking, the authoritative servers taking the change.
+DNS_TTL_MARGIN_S = 30.0
 NODEGROUP_DEADLINE_S = 900.0
 DEPLOYMENTS_DEADLINE_S = 900.0
 FENCE_DEADLINE_S = 300.0
@@ -205,10 +210,30 @@ def api_hostname(ctx: DrillContext) -> str:
 
 def clients_region(ctx: DrillContext) -> tuple[str | None, str]:
     """The region whose ALB clients reach now, and how that was seen (``None``: unknown)."""
+    region, seen, _ttl = clients_answer(ctx)
+    return region, seen
+
+
+def clients_switch_deadline_s(ttl_s: float | None) -> float:
+    """How long clients may take to follow a record change, in platform seconds: the answer's
+    TTL plus a margin when a DNS server gave one (a resolver may cache it that long), else
+    ``CLIENTS_SWITCH_DEADLINE_S``; never more than that."""
+    if ttl_s is None:
+        return CLIENTS_SWITCH_DEADLINE_S
+    return min(CLIENTS_SWITCH_DEADLINE_S, ttl_s + DNS_TTL_MARGIN_S)
+
+
+def clients_answer(ctx: DrillContext) -> tuple[str | None, str, float | None]:
+    """``clients_region`` with the answer's TTL (None without a DNS answer)."""
     try:
         resolved: ResolvedAddress = ctx.resolver.resolve(api_hostname(ctx), 443)
     except (NotFound, Unreachable) as error:
-        return None, f"unresolved: {error}"
+        return None, f"unresolved: {error}", None
+    region, seen = _region_of(ctx, resolved)
+    return region, seen, resolved.ttl_s
+
+
+def _region_of(ctx: DrillContext, resolved: ResolvedAddress) -> tuple[str | None, str]:
     match = _REGION_IN_DETAIL.search(resolved.detail)
     if match:
         return match.group(1), str(resolved)
@@ -439,7 +464,7 @@ def stage_3_route_clients(ctx: DrillContext) -> StageOutcome:
     """Clients reach the DR ALB: by the failover pair on its own, or by changing the pair."""
     dr_region = ctx.handles.secondary.region
     ctx.say(f"checking where clients of {api_hostname(ctx)} land")
-    region, seen = clients_region(ctx)
+    region, seen, ttl_s = clients_answer(ctx)
     if region == dr_region:
         facts = {"clients": seen, "changed": False}
         ctx.decisions.record(STAGE_3, "clients already reach DR", **facts)
@@ -458,10 +483,13 @@ def stage_3_route_clients(ctx: DrillContext) -> StageOutcome:
                 deadline_s=deadline_s(ctx, ROUTE53_DEADLINE_S))
             actions.append(f"route53: change_resource_record_sets {status.change_id} "
                            f"(PRIMARY -> {dr_alb.dns_name})")
-    ctx.say(f"waiting until clients resolve {api_hostname(ctx)} to {dr_region}")
+    switch_s = clients_switch_deadline_s(ttl_s)
+    ctx.say(f"waiting until clients resolve {api_hostname(ctx)} to {dr_region} (within "
+            + (f"the answer's TTL {ttl_s:g} s plus {DNS_TTL_MARGIN_S:g} s" if ttl_s is not None
+               else f"{switch_s:g} s") + " of platform time)")
     outcome = wait_for(
         WaitSpec(f"clients of {api_hostname(ctx)} to reach the DR ALB",
-                 deadline_s=deadline_s(ctx, CLIENTS_SWITCH_DEADLINE_S),
+                 deadline_s=deadline_s(ctx, switch_s),
                  poll_initial_s=ctx.poll.initial_s, poll_max_s=ctx.poll.max_s),
         lambda: clients_region(ctx),
         success=lambda answer: answer[0] == dr_region,

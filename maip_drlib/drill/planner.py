@@ -6,10 +6,10 @@ assuming its own planned calls succeed: the state is modelled forward (after the
 promotion the DR instance is the writer, after stage 4 the DR deployments run at the failover
 replicas, ...). Failover stages use the very decision functions the stages execute
 (``failover.scale_deployments_calls``, ``promotion_calls``, ``failover_pair_changes``,
-``nodegroup_calls``). With database access (``target.database``) failover 2 also lists its one data-plane write:
-an ``insert`` into the canary table of the promoted database (``service`` "postgresql"); the
-game day's RDS canary writes before the outage are not stage calls and are not listed.
-Failback stages are planned from the description below, kept in ONE place
+``nodegroup_calls``). With database access (``target.database``) failover 2 also lists its
+one data-plane write: an ``insert`` into the canary table of the promoted database
+(``service`` "postgresql"); the game day's RDS canary writes before the outage are not stage
+calls and are not listed. Failback stages are planned from the description below, kept in ONE place
 (``FAILBACK_*`` constants and ``_plan_failback``) so ``failback.py`` can align with it:
 
 - failback 1: ``stop_db_instance`` of an old writer in us-east-1 found (or expected back)

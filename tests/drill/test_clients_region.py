@@ -19,12 +19,13 @@ DR_ALB_ADDRESS = "198.51.100.7"  # TEST-NET-2: never dialled, getaddrinfo is rep
 
 
 class _Answer:
-    def __init__(self, address: str):
+    def __init__(self, address: str, ttl_s: float | None = 60.0):
         self.address = address
+        self.ttl_s = ttl_s
 
     def resolve(self, hostname: str, port: int) -> ResolvedAddress:
         return ResolvedAddress(host=self.address, port=port,
-                               detail=f"DNS {self.address} via 192.0.2.53:53")
+                               detail=f"DNS {self.address} via 192.0.2.53:53", ttl_s=self.ttl_s)
 
 
 def _ctx(answer: str, monkeypatch: pytest.MonkeyPatch) -> DrillContext:
@@ -63,3 +64,14 @@ def test_an_answer_of_no_alb_is_no_region(monkeypatch: pytest.MonkeyPatch) -> No
     assert failover.clients_region(ctx)[0] is None
     with pytest.raises(CheckFailed, match="matches no ALB"):
         verify.clients_resolve_to(ctx, "secondary")
+
+
+def test_clients_get_the_answers_ttl_plus_a_margin_to_follow_a_change(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    ctx = _ctx(DR_ALB_ADDRESS, monkeypatch)
+    assert failover.clients_answer(ctx)[2] == 60.0
+    assert failover.clients_switch_deadline_s(60.0) == 60.0 + failover.DNS_TTL_MARGIN_S
+    # No TTL (the system's or the simulation's control resolver): the stage's own deadline;
+    # a TTL longer than that deadline does not extend it.
+    assert failover.clients_switch_deadline_s(None) == failover.CLIENTS_SWITCH_DEADLINE_S
+    assert failover.clients_switch_deadline_s(86400.0) == failover.CLIENTS_SWITCH_DEADLINE_S

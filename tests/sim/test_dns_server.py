@@ -166,6 +166,7 @@ def test_endpoint_resolver_connects_where_the_answer_points(ns: Nameserver, plan
     east = resolver.resolve(f"api.{ZONE}", 443)
     assert (east.host, east.port) == ("127.0.0.1", EAST_PORT)
     assert "region us-east-1" in east.detail and EAST_ALB in east.detail
+    assert east.ttl_s == query(ns, f"api.{ZONE}").ttl is not None  # the answer's TTL, kept
     faults.region_outage("us-east-1")
     _until(ns, f"api.{ZONE}", _address(plan, WEST_ALB))
     west = resolver.resolve(f"api.{ZONE}", 443)
