@@ -79,21 +79,9 @@ class SimulationResolver:
         self.timeout_s = timeout_s
 
     def resolve(self, hostname: str, port: int) -> ResolvedAddress:
-        import requests
-
         url = f"{self.control_url}/dns/resolve"
-        try:
-            response = requests.get(url, params={"name": hostname}, timeout=self.timeout_s)
-        except requests.RequestException as error:
-            raise Unreachable(f"simulation DNS at {url} did not answer: {error}",
-                              target="simulation control") from error
-        if response.status_code == 404:
-            raise NotFound(f"simulated DNS has no answer for {hostname}")
-        if response.status_code != 200:
-            raise Unreachable(
-                f"simulation DNS at {url} answered HTTP {response.status_code} for {hostname}",
-                target="simulation control",
-            )
+        response = _control_get(url, self.timeout_s, params={"name": hostname},
+                                not_found=f"simulated DNS has no answer for {hostname}")
         try:
             answer = response.json()
             host, answer_port = str(answer["address"]), int(answer.get("port") or port)
@@ -150,20 +138,8 @@ class SimulationAddressPlan:
 
     def fetch(self) -> dict[str, dict[str, Any]]:
         """The control server's plan now: planned address -> {port, region, alb_dns_name}."""
-        import requests
-
         url = f"{self.control_url}/dns/plan"
-        try:
-            response = requests.get(url, timeout=self.timeout_s)
-        except requests.RequestException as error:
-            raise Unreachable(f"simulation control at {url} did not answer: {error}",
-                              target="simulation control") from error
-        if response.status_code == 404:
-            raise NotFound(f"simulation control at {url}: {_error_text(response)}")
-        if response.status_code != 200:
-            raise Unreachable(f"simulation control at {url} answered HTTP "
-                              f"{response.status_code}: {_error_text(response)}",
-                              target="simulation control")
+        response = _control_get(url, self.timeout_s)
         try:
             addresses = response.json()["addresses"]
             plan = {str(address): dict(entry) for address, entry in addresses.items()}
@@ -173,6 +149,25 @@ class SimulationAddressPlan:
         with self._lock:
             self._plan = plan
         return plan
+
+
+def _control_get(url: str, timeout_s: float, *, params: dict[str, str] | None = None,
+                 not_found: str | None = None) -> Any:
+    """GET ``url`` of a simulation's control server: the 200 response, or ``Unreachable``
+    (no answer, an unexpected status) or ``NotFound`` (404; ``not_found`` is its message)."""
+    import requests
+
+    try:
+        response = requests.get(url, params=params, timeout=timeout_s)
+    except requests.RequestException as error:
+        raise Unreachable(f"simulation control at {url} did not answer: {error}",
+                          target="simulation control") from error
+    if response.status_code == 404:
+        raise NotFound(not_found or f"simulation control at {url}: {_error_text(response)}")
+    if response.status_code != 200:
+        raise Unreachable(f"simulation control at {url} answered HTTP {response.status_code}: "
+                          f"{_error_text(response)}", target="simulation control")
+    return response
 
 
 def _error_text(response: Any) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from flippable_zone import FlippableZone, alias
 
 from maip_drlib.dns_answers import (
     DnsAnswerNotSeen,
@@ -26,8 +27,8 @@ from maip_drlib.dns_answers import (
     weights_within,
 )
 from maip_drlib.errors import ConfigError
-from maip_drlib.facts import AliasTarget, RecordSetFact
-from maip_drlib.sim.dns import AddressPlan, SimDnsServer, ZoneData, ZoneResolver
+from maip_drlib.facts import RecordSetFact
+from maip_drlib.sim.dns import AddressPlan, SimDnsServer, ZoneResolver
 
 ZONE = "example.test."
 API = f"api.{ZONE}"
@@ -35,29 +36,16 @@ EAST_ALB = "east-alb-1.us-east-1.elb.amazonaws.com"
 WEST_ALB = "dr-alb-1.us-west-2.elb.amazonaws.com"
 
 
-class Zone:
-    """A zone whose primary health check the test flips."""
-
-    def __init__(self) -> None:
-        self.primary_healthy = True
-
-    def __call__(self) -> ZoneData:
-        def alias(name: str) -> AliasTarget:
-            return AliasTarget(name, "Z1", False)
-
-        records = (
-            RecordSetFact(ZONE, "NS", "simple", values=(f"ns1.{ZONE}",), ttl=172800),
-            RecordSetFact(f"ns1.{ZONE}", "A", "simple", values=("127.0.0.1",), ttl=300),
-            RecordSetFact(API, "A", "failover", set_identifier="p", failover="PRIMARY",
-                          alias=alias(EAST_ALB), health_check_id="hc-east"),
-            RecordSetFact(API, "A", "failover", set_identifier="s", failover="SECONDARY",
-                          alias=alias(WEST_ALB)),
-            RecordSetFact(f"shift.{ZONE}", "A", "weighted", set_identifier="e", weight=80,
-                          alias=alias(EAST_ALB)),
-            RecordSetFact(f"shift.{ZONE}", "A", "weighted", set_identifier="w", weight=20,
-                          alias=alias(WEST_ALB)),
-        )
-        return ZoneData(ZONE, records, {"hc-east": self.primary_healthy})
+def _zone() -> FlippableZone:
+    """The failover pair, the zone's NS records and an 80/20 weighted pair."""
+    return FlippableZone(ZONE, API, EAST_ALB, WEST_ALB, extra=(
+        RecordSetFact(ZONE, "NS", "simple", values=(f"ns1.{ZONE}",), ttl=172800),
+        RecordSetFact(f"ns1.{ZONE}", "A", "simple", values=("127.0.0.1",), ttl=300),
+        RecordSetFact(f"shift.{ZONE}", "A", "weighted", set_identifier="e", weight=80,
+                      alias=alias(EAST_ALB)),
+        RecordSetFact(f"shift.{ZONE}", "A", "weighted", set_identifier="w", weight=20,
+                      alias=alias(WEST_ALB)),
+    ))
 
 
 @pytest.fixture(scope="module")
@@ -69,19 +57,19 @@ def plan() -> AddressPlan:
 
 
 @pytest.fixture(scope="module")
-def zone() -> Zone:
-    return Zone()
+def zone() -> FlippableZone:
+    return _zone()
 
 
 @pytest.fixture(scope="module")
-def server(zone: Zone, plan: AddressPlan) -> Iterator[SimDnsServer]:
+def server(zone: FlippableZone, plan: AddressPlan) -> Iterator[SimDnsServer]:
     resolver = ZoneResolver(zone, alias_addresses=plan.addresses, alias_ttl=1, seed=11)
     with SimDnsServer(resolver) as running:
         yield running
 
 
 @pytest.fixture
-def ns(server: SimDnsServer, zone: Zone) -> Iterator[Nameserver]:
+def ns(server: SimDnsServer, zone: FlippableZone) -> Iterator[Nameserver]:
     zone.primary_healthy = True
     yield parse_nameserver(server.nameserver, label="simulated")
     zone.primary_healthy = True
@@ -106,7 +94,7 @@ def west(plan: AddressPlan) -> tuple[str, ...]:
     return plan.addresses(WEST_ALB)
 
 
-def test_wait_returns_as_soon_as_the_answer_moves(ns: Nameserver, zone: Zone,
+def test_wait_returns_as_soon_as_the_answer_moves(ns: Nameserver, zone: FlippableZone,
                                                   plan: AddressPlan) -> None:
     flip = threading.Timer(0.4, lambda: setattr(zone, "primary_healthy", False))
     flip.start()

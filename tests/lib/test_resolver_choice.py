@@ -17,12 +17,13 @@ from typing import Any
 
 import pytest
 import requests
+from flippable_zone import FlippableZone
 
 from maip_drlib.config import RegionConnection, Target
 from maip_drlib.config_loader import describe_config, load_config
 from maip_drlib.dns_answers import DnsResolver
 from maip_drlib.errors import ConfigError, NotFound, Unreachable
-from maip_drlib.facts import AliasTarget, RecordSetFact
+from maip_drlib.facts import RecordSetFact
 from maip_drlib.resolvers import (
     SimulationAddressPlan,
     SimulationResolver,
@@ -30,7 +31,7 @@ from maip_drlib.resolvers import (
     resolver_for,
 )
 from maip_drlib.sim.control import NO_DNS_PLAN, ControlServer
-from maip_drlib.sim.dns import AddressPlan, SimDnsServer, ZoneData, ZoneResolver, plan_document
+from maip_drlib.sim.dns import AddressPlan, SimDnsServer, ZoneResolver, plan_document
 
 ZONE = "maip.example.com."
 API = "api.maip.example.com"
@@ -160,24 +161,10 @@ def test_choosing_imports_neither_requests_nor_dnspython() -> None:
 # -- the address plan over the control server ------------------------------------------------
 
 
-class Zone:
-    """A failover pair whose primary health the test flips."""
-
-    def __init__(self) -> None:
-        self.primary_healthy = True
-
-    def __call__(self) -> ZoneData:
-        def alias(name: str) -> AliasTarget:
-            return AliasTarget(name, "Z1", False)
-
-        records = (
-            RecordSetFact(f"{API}.", "A", "failover", set_identifier="p", failover="PRIMARY",
-                          alias=alias(EAST_ALB), health_check_id="hc-east"),
-            RecordSetFact(f"{API}.", "A", "failover", set_identifier="s",
-                          failover="SECONDARY", alias=alias(WEST_ALB)),
-            RecordSetFact(f"plain.{ZONE}", "A", "simple", values=("192.0.2.10",), ttl=60),
-        )
-        return ZoneData(ZONE, records, {"hc-east": self.primary_healthy})
+def _zone() -> FlippableZone:
+    """The failover pair and one simple record."""
+    return FlippableZone(ZONE, f"{API}.", EAST_ALB, WEST_ALB, extra=(
+        RecordSetFact(f"plain.{ZONE}", "A", "simple", values=("192.0.2.10",), ttl=60),))
 
 
 class PlaneStandIn:
@@ -215,12 +202,12 @@ def plan() -> AddressPlan:
 
 
 @pytest.fixture(scope="module")
-def zone() -> Zone:
-    return Zone()
+def zone() -> FlippableZone:
+    return _zone()
 
 
 @pytest.fixture(scope="module")
-def dns_server(zone: Zone, plan: AddressPlan) -> Iterator[SimDnsServer]:
+def dns_server(zone: FlippableZone, plan: AddressPlan) -> Iterator[SimDnsServer]:
     with SimDnsServer(ZoneResolver(zone, alias_addresses=plan.addresses, alias_ttl=1)) as running:
         yield running
 
@@ -274,7 +261,7 @@ def test_dns_plan_route_is_404_with_the_data_plane_off(control: str) -> None:
         SimulationAddressPlan(control)("127.100.0.1", 443)
 
 
-def test_dns_resolver_maps_the_answer_through_the_plan(control: str, zone: Zone,
+def test_dns_resolver_maps_the_answer_through_the_plan(control: str, zone: FlippableZone,
                                                        plane_on: PlaneStandIn,
                                                        dns_server: SimDnsServer) -> None:
     target = _target("sim", control_url=control, dns=(dns_server.nameserver,))
