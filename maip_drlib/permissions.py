@@ -59,6 +59,9 @@ READONLY_POLICY = "iam-readonly.json"
 OPERATOR_POLICY = "iam-drill-operator.json"
 METRICS_POLICY = "iam-metrics-publisher.json"  # readiness --metrics-namespace: an add-on
 METRICS_OPERATIONS = frozenset({("cloudwatch", "PutMetricData")})
+# Reading the database's credentials (the data-plane checks of a target whose database access
+# names Secrets Manager secrets): in the drill operator's policy; never in the read-only one.
+DATABASE_SECRET_OPERATIONS = frozenset({("secretsmanager", "GetSecretValue")})
 
 
 class UnknownService(KeyError):
@@ -157,6 +160,10 @@ def _policy_hint(service: str, operation: str) -> str:
     if (service, operation) in METRICS_OPERATIONS:
         return (f"policies/{OPERATOR_POLICY} grants it (game days); for readiness, attach "
                 f"policies/{METRICS_POLICY} beside the read-only policy")
+    if (service, operation) in DATABASE_SECRET_OPERATIONS:
+        return (f"policies/{OPERATOR_POLICY} grants it (game days); for readiness with "
+                f"database access, grant it on the database secrets beside the read-only "
+                f"policy, or use iam_user (docs/iam.md, 'Database access')")
     policy = OPERATOR_POLICY if is_mutating(service, operation) else READONLY_POLICY
     return f"policies/{policy} grants it"
 

@@ -118,6 +118,20 @@ def test_publishing_metrics_is_an_add_on_and_the_operator_has_the_operations() -
     assert {"cloudwatch:PutMetricData", "s3:PutObject"} <= operator
 
 
+def test_reading_database_secrets_is_the_operators_never_the_read_only_policys() -> None:
+    """The game day's data plane reads the database's credentials (recorded); the read-only
+    policy never reads a secret value: readiness with database access gets it granted apart,
+    and a denial says so."""
+    from maip_drlib.permissions import _policy_hint
+
+    readonly = load_policy_actions(POLICY_DIR / READONLY_POLICY)
+    operator = load_policy_actions(POLICY_DIR / OPERATOR_POLICY)
+    assert "secretsmanager:GetSecretValue" in operator
+    assert not allows(readonly, "secretsmanager:GetSecretValue")
+    hint = _policy_hint("secretsmanager", "GetSecretValue")
+    assert OPERATOR_POLICY in hint and "docs/iam.md" in hint and "iam_user" in hint
+
+
 def test_rbac_roles_are_what_operations_json_lists_and_readonly_only_reads() -> None:
     roles = rbac_rules()
     assert set(roles) == {"maip-dr-readonly", "maip-dr-drill-operator"}
