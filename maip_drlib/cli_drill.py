@@ -329,7 +329,7 @@ def operations_from_cli(ctx: click.Context, metrics_namespace: str | None,
               type=click.FloatRange(min=0.5, max=3600),
               help="Seconds the canaries are written before the outage (0.5 to 3600). "
                    "Default: 2 s on a simulation, 20 s live, longer when the replication lag "
-                   "is high; the measured RPO cannot exceed this window.")
+                   "is high; the measured RPO is at most about this window.")
 @_operations_options
 @output_options
 @click.pass_context
