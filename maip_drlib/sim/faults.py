@@ -2,12 +2,17 @@
 
 One ``FaultState`` per simulation, shared by the moto middleware, the fake Kubernetes API
 servers, the controller, the actuator endpoints and the metric publisher. All access is
-under one lock; readers take snapshots. Every fault is simulated.
+under one lock; readers take snapshots. Parts that open or close sockets (the Kubernetes API
+servers, the actuator endpoints, the PostgreSQL servers) also register listeners: every control
+calls them in its caller's thread before it returns, so a fault (or its clearing) is in force
+once the control returns; their follower threads stay as a backstop. Every fault is simulated.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -18,6 +23,9 @@ ReplicatorState = Literal["RUNNING", "FAILED", "CREATING", "UPDATING", "DELETING
 
 # Replication lag stores with a CloudWatch metric the readiness checks read.
 LAG_STORES = ("rds", "dynamodb", "msk")
+
+_log = logging.getLogger(__name__)
+FaultListener = Callable[["FaultSnapshot"], None]
 
 
 @dataclass(frozen=True)
@@ -126,6 +134,33 @@ class FaultState:
             regions={name: RegionFaults() for name in regions},
             lag_seconds={store: 0.5 for store in LAG_STORES},
         )
+        self._listeners: list[FaultListener] = []
+
+    def add_listener(self, listener: FaultListener) -> None:
+        """Call ``listener(snapshot)`` after every control change, before the control returns.
+
+        Listeners run in the caller's thread, outside the lock, and must be idempotent (a
+        follower thread may apply the same snapshot). A listener that raises is logged and
+        the others still run. Burst counting on the request path does not call them.
+        """
+        with self._lock:
+            self._listeners.append(listener)
+
+    def remove_listener(self, listener: FaultListener) -> None:
+        with self._lock:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+    def _announce(self, snapshot: FaultSnapshot) -> FaultSnapshot:
+        with self._lock:
+            listeners = list(self._listeners)
+        for listener in listeners:
+            try:
+                listener(snapshot)
+            except Exception as error:  # a follower thread retries the change
+                _log.warning("applying a simulated fault change failed in %r: %s",
+                             listener, error)
+        return snapshot
 
     def snapshot(self) -> FaultSnapshot:
         with self._lock:
@@ -140,7 +175,8 @@ class FaultState:
         with self._changed:
             self._snapshot = replace(self._snapshot, **changes)  # type: ignore[arg-type]
             self._changed.notify_all()
-            return self._snapshot
+            snapshot = self._snapshot
+        return self._announce(snapshot)
 
     def _update_region(self, region: str, **changes: object) -> FaultSnapshot:
         with self._changed:
@@ -150,7 +186,8 @@ class FaultState:
             regions[region] = replace(regions[region], **changes)  # type: ignore[arg-type]
             self._snapshot = replace(self._snapshot, regions=regions)
             self._changed.notify_all()
-            return self._snapshot
+            snapshot = self._snapshot
+        return self._announce(snapshot)
 
     # Controls -------------------------------------------------------------------------
 
@@ -231,7 +268,8 @@ class FaultState:
         if fault.status is not None and not 400 <= fault.status <= 599:
             raise ValueError("an API fault status must be 400..599")
         with self._changed:
-            return self._set(api_faults=(*self._snapshot.api_faults, fault))
+            snapshot = self._set(api_faults=(*self._snapshot.api_faults, fault))
+        return self._announce(snapshot)
 
     def clear_api_faults(self, service: str | None = None,
                          region: str | None = None) -> FaultSnapshot:
@@ -240,7 +278,8 @@ class FaultState:
             kept = tuple(fault for fault in self._snapshot.api_faults
                          if (service is not None and fault.service != service)
                          or (region is not None and fault.region != region))
-            return self._set(api_faults=kept)
+            snapshot = self._set(api_faults=kept)
+        return self._announce(snapshot)
 
     def take_api_fault(self, service: str | None, region: str | None) -> ApiFault | None:
         """The first API fault matching a request, counting one call off a burst."""

@@ -32,7 +32,7 @@ from maip_drlib.sim.clock import DEFAULT_TIME_SCALE, SimClock
 from maip_drlib.sim.control import ControlServer, snapshot_document
 from maip_drlib.sim.endpoints import ActuatorEndpoint, ComponentHealth, SimulationCA
 from maip_drlib.sim.envfile import SimEnvironment, write_env_file
-from maip_drlib.sim.faults import FaultState
+from maip_drlib.sim.faults import FaultSnapshot, FaultState
 from maip_drlib.sim.kube import (
     DeploymentSpec,
     FakeKubeApiServer,
@@ -151,6 +151,7 @@ class Simulation:
                                         writes_stopped=self.writes_stopped)
         self._metrics.publish_once()
         self._metrics.start()
+        self.faults.add_listener(self._apply_faults)
         self._follower = threading.Thread(target=self._follow_faults, name="sim-faults",
                                           daemon=True)
         self._follower.start()
@@ -185,22 +186,28 @@ class Simulation:
         endpoint.listen()
         return _Region(cluster, api, controller, endpoint)
 
+    def _apply_faults(self, snapshot: FaultSnapshot) -> None:
+        """Close or reopen each region's endpoint listener; outages reach the data plane."""
+        if self._stopping.is_set():
+            return
+        for name, region in self._regions.items():
+            if snapshot.region(name).outage == "refuse":
+                region.endpoint.refuse()
+            else:
+                region.endpoint.listen()
+        if self.data_plane is not None:
+            self.data_plane.follow(snapshot)
+
     def _follow_faults(self) -> None:
-        """Close or reopen each region's endpoint listener as outages come and go."""
+        """Backstop of the fault listener: re-apply the faults at least every 0.5 s."""
         while not self._stopping.is_set():
-            snapshot = self.faults.snapshot()
-            for name, region in self._regions.items():
-                if snapshot.region(name).outage == "refuse":
-                    region.endpoint.refuse()
-                else:
-                    region.endpoint.listen()
-            if self.data_plane is not None:
-                self.data_plane.follow(snapshot)
+            self._apply_faults(self.faults.snapshot())
             self.faults.wait_for_change(0.5)
 
     def stop(self) -> None:
         """Stop everything (bounded) and remove a temporary state folder."""
         self._stopping.set()
+        self.faults.remove_listener(self._apply_faults)
         if self._control is not None:
             self._control.stop()
         if self._follower is not None:

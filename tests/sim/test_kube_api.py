@@ -271,6 +271,16 @@ def test_refuse_fault_closes_the_port_and_restore_reopens_the_same_port(sim: Sim
     assert len(client.CoreV1Api(sim.api_client()).list_node(_request_timeout=2).items) == 2
 
 
+def test_a_kube_api_fault_is_in_force_when_the_control_returns(sim: Sim) -> None:
+    """No follower-thread race: the listening socket follows each control before it returns."""
+    for _ in range(20):
+        sim.faults.set_kube_api(REGION, "refuse")
+        assert not sim.server.listening
+        sim.faults.set_kube_api(REGION, None)
+        assert sim.server.listening
+    assert len(client.CoreV1Api(sim.api_client()).list_node(_request_timeout=2).items) == 2
+
+
 def test_hang_fault_makes_the_client_time_out_until_restored(sim: Sim) -> None:
     sim.faults.region_outage(REGION, "hang")
     core = client.CoreV1Api(sim.api_client())

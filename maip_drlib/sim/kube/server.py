@@ -143,6 +143,8 @@ class FakeKubeApiServer:
             self._listen()
             self._apply_mode()
             if self.follow_faults:
+                assert self.faults is not None
+                self.faults.add_listener(self._on_fault_change)
                 self._watcher = threading.Thread(target=self._follow_faults, daemon=True,
                                                  name=f"kube-api-faults-{self.region}")
                 self._watcher.start()
@@ -151,6 +153,8 @@ class FakeKubeApiServer:
     def stop(self) -> None:
         """Stop listening, drop connections and join threads (bounded)."""
         self._stop.set()
+        if self.faults is not None:
+            self.faults.remove_listener(self._on_fault_change)
         with self._mode_changed:
             self._mode_changed.notify_all()
         with self._lock:
@@ -204,6 +208,13 @@ class FakeKubeApiServer:
                 self._close_listener()
             elif not refusing and self._listener is None and not self.stopping:
                 self._listen()
+
+    def _on_fault_change(self, _snapshot: object) -> None:
+        """Fault listener: open or close the listening socket before the control returns."""
+        if not self.stopping:
+            self._apply_mode()
+        with self._mode_changed:
+            self._mode_changed.notify_all()
 
     def _follow_faults(self) -> None:
         assert self.faults is not None
