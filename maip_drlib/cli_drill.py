@@ -37,7 +37,12 @@ from maip_drlib.cli_output import (
     start_output,
     supports_output,
 )
-from maip_drlib.cli_targets import check_live_credentials, load_cli_config, load_target
+from maip_drlib.cli_targets import (
+    check_live_credentials,
+    load_cli_config,
+    load_target,
+    refuse_data_plane_flag,
+)
 from maip_drlib.config import Config, Target
 from maip_drlib.drill import summary
 from maip_drlib.drill.evidence_dirs import AttemptDir, new_drill_id, next_attempt
@@ -50,6 +55,7 @@ from maip_drlib.errors import ConfigError, DRError, GuardRefused
 from maip_drlib.evidence.edge_secrets import redactor_from_environment
 from maip_drlib.evidence.manifest import Seal, load_key, seal
 from maip_drlib.evidence.redact import Redactor
+from maip_drlib.sim.data_plane_choice import embedded_data_plane
 from maip_drlib.sim_client import SimulationClient
 
 PASSTHROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
@@ -130,11 +136,7 @@ def _drill_target(ctx: click.Context, *, data_plane: bool | None = None
     check_feature_values(scenarios_root() / "features")
     config = load_cli_config(ctx)
     target = load_target(ctx)
-    if data_plane is not None and target.kind != "embedded":
-        flag = "--data-plane" if data_plane else "--no-data-plane"
-        raise ConfigError(f"only for the embedded target; target {target.name!r} is "
-                          f"{target.kind} (a sim target has the data plane it was started "
-                          "with: 'maip-dr sim up --data-plane')", key=flag)
+    refuse_data_plane_flag(target, data_plane)
     if target.kind != "embedded":
         path = ctx.find_root().obj["config_path"]
         yield config, target, Path(path).resolve(), False
@@ -143,7 +145,7 @@ def _drill_target(ctx: click.Context, *, data_plane: bool | None = None
     from maip_drlib.sim.simulation import SimSettings, Simulation
 
     output = current_output(ctx)
-    with_plane = _embedded_data_plane(output, data_plane)
+    with_plane = embedded_data_plane(data_plane, output.error)
     output.info("maip-dr: starting the embedded simulation (simulated platform on 127.0.0.1"
                 + (", with its data plane: PostgreSQL and DNS" if with_plane else "") + ")")
     settings = SimSettings(data_plane=True) if with_plane else None
@@ -154,22 +156,6 @@ def _drill_target(ctx: click.Context, *, data_plane: bool | None = None
         path = Path(folder) / "target.toml"
         path.write_text(render_sim_config(hosted, config.topology))
         yield config, hosted, path, True
-
-
-def _embedded_data_plane(output: Output, data_plane: bool | None) -> bool:
-    """Whether the embedded simulation runs its data plane: as asked, or (None) when
-    PostgreSQL binaries are found; without them it says where it looked and runs without."""
-    if data_plane is not None:
-        return data_plane
-    from maip_drlib.sim.postgres import find_binaries, search_places
-
-    if find_binaries() is not None:
-        return True
-    output.error("maip-dr: no PostgreSQL binaries (looked in: " + "; ".join(search_places())
-                + "): the simulation runs without its data plane; the database checks and "
-                "RDS RPO report 'not configured' (install the 'sim' extra, or pass "
-                "--no-data-plane to say so)")
-    return False
 
 
 def _print_summary(output: Output, runs: list[PytestRun], target: Target,

@@ -1,6 +1,7 @@
 """``maip-dr readiness``: the read-only Gherkin preflight of both regions (pytest -m readiness).
 
-Without a config the pytest run hosts the embedded simulation itself. Extra arguments go to
+Without a config the pytest run hosts the embedded simulation itself, with its data plane
+when PostgreSQL binaries are found (``--data-plane``/``--no-data-plane``). Extra arguments go to
 pytest. ``--json`` prints one document (target, elapsed, exit code, every scenario result)
 on stdout; ``--quiet`` only the failed checks and the verdict. ``--metrics-namespace``
 publishes the result as CloudWatch metrics (``ReadinessCheck``, ``ReadinessPassed``) and
@@ -34,9 +35,14 @@ PASSTHROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
 @click.option("--metrics-namespace", envvar="MAIP_DR_METRICS_NAMESPACE", show_envvar=True,
               default=None, help="Publish the result as CloudWatch metrics in this namespace "
                                  "(e.g. MAIP/DR), from the region that is up.")
+@click.option("--data-plane/--no-data-plane", default=None,
+              help="Embedded target only: run the simulation with (default, when PostgreSQL "
+                   "binaries are found) or without its data plane (real PostgreSQL behind "
+                   "RDS, a DNS server); with it the database role check runs. Refused (exit "
+                   "2) for sim and live targets.")
 @click.pass_context
 def readiness_command(ctx: click.Context, as_json: bool, quiet: bool,
-                      metrics_namespace: str | None) -> None:
+                      metrics_namespace: str | None, data_plane: bool | None) -> None:
     """Read-only preflight of both regions; safe at any time, also against production.
 
     Checks EKS, node groups, capacity and quotas, deployments, images, secrets, RDS, DynamoDB,
@@ -46,18 +52,21 @@ def readiness_command(ctx: click.Context, as_json: bool, quiet: bool,
     reachable; 130 interrupted.
     """
     from maip_drlib.cli_drill import operations_from_cli, redactor_for
-    from maip_drlib.cli_targets import load_cli_config, load_target
+    from maip_drlib.cli_targets import load_cli_config, load_target, refuse_data_plane_flag
     from maip_drlib.drill.operations import after_readiness
 
     output = start_output(ctx, as_json=as_json, quiet=quiet)
     root = ctx.find_root().obj
     target = load_target(ctx)  # validated at the edge: a bad config exits 2 before pytest
+    refuse_data_plane_flag(target, data_plane)
     operations = operations_from_cli(ctx, metrics_namespace, None, "maip-dr")
     dr_args: list[str] = []
     if root.get("config_path") is not None:
         dr_args += ["--dr-config", str(Path(root["config_path"]).resolve())]
     if root.get("target_name"):
         dr_args += ["--dr-target", root["target_name"]]
+    if data_plane is not None:
+        dr_args += ["--dr-data-plane", "on" if data_plane else "off"]
     banner = " (SIMULATED platform)" if target.simulated else ""
     output.info(f"Readiness of target {target.name!r} [{target.kind}]{banner}")
     started = time.monotonic()

@@ -13,6 +13,10 @@ the seal, in the same process), then writes:
 - ``policies/iam-metrics-publisher.json``: ``cloudwatch:PutMetricData`` alone, the add-on a
   read-only runner needs for ``--metrics-namespace`` (the read-only policy stays free of
   writes; the action is taken from the recorded game day, which must have published);
+- ``policies/iam-database-secrets-reader.json``: ``secretsmanager:GetSecretValue`` alone, the
+  add-on a read-only runner needs for readiness to ask the databases (the embedded readiness
+  runs the data plane when PostgreSQL is installed); the read-only policy never reads a
+  secret value;
 - ``policies/k8s-rbac.yaml``: a ``ClusterRole`` per use (nodes are cluster-scoped, so a
   namespaced ``Role`` cannot grant them) with the verbs recorded, and bindings to the groups
   ``maip-dr-readonly`` and ``maip-dr-drill-operator``.
@@ -50,6 +54,8 @@ from typing import Any
 
 from maip_drlib.aws_operations import ENV_VAR, aws_operations, kube_permissions, read_records
 from maip_drlib.permissions import (
+    DATABASE_SECRET_OPERATIONS,
+    DATABASE_SECRETS_POLICY,
     METRICS_OPERATIONS,
     METRICS_POLICY,
     OPERATOR_POLICY,
@@ -67,8 +73,10 @@ REGENERATE_COMMAND = "python -m maip_drlib.iam_policies regenerate"
 KUBE_READ_VERBS = frozenset({"get", "list", "watch"})
 RBAC_GROUPS = {"readonly": "maip-dr-readonly", "drill-operator": "maip-dr-drill-operator"}
 POLICY_FILES = {"readonly": READONLY_POLICY, "drill-operator": OPERATOR_POLICY,
-                "metrics-publisher": METRICS_POLICY}
+                "metrics-publisher": METRICS_POLICY,
+                "database-secrets-reader": DATABASE_SECRETS_POLICY}
 STATEMENT_IDS = {"drill-operator": "MaipDrDrill", "metrics-publisher": "MaipDrPublishMetrics"}
+READ_STATEMENT_IDS = {"database-secrets-reader": "MaipDrReadDatabaseSecrets"}
 # The recorded game day's operations (drill/operations.py): a namespace of its own and a bucket
 # the embedded simulation does not have (see the module docstring).
 RECORDED_OPERATIONS_ARGS = ("--metrics-namespace", "MAIP/DR-recording",
@@ -189,7 +197,8 @@ def operations_document(recording: Recording) -> dict[str, Any]:
                     "and evidence upload on (drill) against the embedded simulation; entries "
                     "with 'declared' are failure-path calls listed in "
                     "maip_drlib.iam_policies.DECLARED; 'metrics-publisher' is the add-on "
-                    "policy for readiness --metrics-namespace.",
+                    "policy for readiness --metrics-namespace, 'database-secrets-reader' the "
+                    "one for readiness with database access.",
             "aws": aws, "kube": kube}
 
 
@@ -197,19 +206,21 @@ def _policies(uses: list[str], operation: tuple[str, str] | None = None) -> list
     policies = ["drill-operator", "readonly"] if "readonly" in uses else ["drill-operator"]
     if operation in METRICS_OPERATIONS:
         policies.insert(1, "metrics-publisher")
+    if operation in DATABASE_SECRET_OPERATIONS:  # never the read-only policy's
+        policies = ["drill-operator", "database-secrets-reader"]
     return policies
 
 
 def policy_document(operations: Mapping[str, Any], policy: str) -> dict[str, Any]:
-    """The IAM policy document of ``policy`` ("readonly", "drill-operator" or
-    "metrics-publisher"); a statement without actions is left out."""
+    """The IAM policy document of ``policy`` (a key of ``POLICY_FILES``); a statement without
+    actions is left out."""
     rows = [row for row in operations["aws"] if policy in row["policies"]]
     reads = sorted({row["action"] for row in rows if not row["mutating"]})
     writes = sorted({row["action"] for row in rows if row["mutating"]})
     statements = []
     if reads:
-        statements.append({"Sid": "MaipDrRead", "Effect": "Allow", "Action": reads,
-                           "Resource": "*"})
+        statements.append({"Sid": READ_STATEMENT_IDS.get(policy, "MaipDrRead"),
+                           "Effect": "Allow", "Action": reads, "Resource": "*"})
     if writes:
         statements.append({"Sid": STATEMENT_IDS.get(policy, "MaipDrDrill"), "Effect": "Allow",
                            "Action": writes, "Resource": "*"})

@@ -60,7 +60,9 @@ OPERATOR_POLICY = "iam-drill-operator.json"
 METRICS_POLICY = "iam-metrics-publisher.json"  # readiness --metrics-namespace: an add-on
 METRICS_OPERATIONS = frozenset({("cloudwatch", "PutMetricData")})
 # Reading the database's credentials (the data-plane checks of a target whose database access
-# names Secrets Manager secrets): in the drill operator's policy; never in the read-only one.
+# names Secrets Manager secrets): in the drill operator's policy and in an add-on for readiness;
+# never in the read-only one (which reads no secret value).
+DATABASE_SECRETS_POLICY = "iam-database-secrets-reader.json"  # readiness with database access
 DATABASE_SECRET_OPERATIONS = frozenset({("secretsmanager", "GetSecretValue")})
 
 
@@ -162,8 +164,9 @@ def _policy_hint(service: str, operation: str) -> str:
                 f"policies/{METRICS_POLICY} beside the read-only policy")
     if (service, operation) in DATABASE_SECRET_OPERATIONS:
         return (f"policies/{OPERATOR_POLICY} grants it (game days); for readiness with "
-                f"database access, grant it on the database secrets beside the read-only "
-                f"policy, or use iam_user (docs/iam.md, 'Database access')")
+                f"database access, attach policies/{DATABASE_SECRETS_POLICY} beside the "
+                f"read-only policy (scoped to the database secrets), or use iam_user "
+                f"(docs/iam.md, 'Database access')")
     policy = OPERATOR_POLICY if is_mutating(service, operation) else READONLY_POLICY
     return f"policies/{policy} grants it"
 

@@ -36,12 +36,20 @@ def dr_target(pytestconfig: pytest.Config, dr_topology: Topology) -> Iterator[Ta
     if target.kind != "embedded":
         yield target
         return
-    from maip_drlib.sim.simulation import Simulation
+    from maip_drlib.sim.data_plane_choice import embedded_data_plane
+    from maip_drlib.sim.simulation import SimSettings, Simulation
 
-    print("\nmaip-dr: starting the embedded simulation (simulated platform on 127.0.0.1)",
+    def warn(line: str) -> None:
+        print(line, file=sys.stderr)
+
+    asked = pytestconfig.stash[OPTIONS_KEY].data_plane
+    with_plane = embedded_data_plane(asked, warn, off_flag="--dr-data-plane off")
+    print("\nmaip-dr: starting the embedded simulation (simulated platform on 127.0.0.1"
+          + (", with its data plane: PostgreSQL and DNS" if with_plane else "") + ")",
           file=sys.stderr)
-    kwargs = {"time_scale": target.time_scale} if target.time_scale else {}
-    with Simulation(dr_topology, **kwargs) as simulation:
+    with Simulation(dr_topology, time_scale=target.time_scale or None,
+                    settings=SimSettings(data_plane=True) if with_plane else None
+                    ) as simulation:
         yield simulation.target(target.name)
 
 

@@ -36,6 +36,10 @@ def add_options(parser: pytest.Parser) -> None:
                     help="Plan only: list the mutating calls, run no destructive scenario.")
     group.addoption("--dr-results", type=Path, default=None,
                     help="Write the stage results (JSON) here.")
+    group.addoption("--dr-data-plane", choices=("auto", "on", "off"), default="auto",
+                    help="Embedded target only: run the simulation with its data plane (real "
+                         "PostgreSQL behind RDS, a DNS server). auto (default): when "
+                         "PostgreSQL binaries are found.")
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class DrRunOptions:
     pause_between_stages: bool
     dry_run: bool
     results_path: Path | None
+    data_plane: bool | None = None  # --dr-data-plane: None is "auto"
 
     @classmethod
     def from_pytest(cls, config: pytest.Config) -> DrRunOptions:
@@ -59,6 +64,7 @@ class DrRunOptions:
             declare_outage=get("--dr-declare-outage"), planned=bool(get("--dr-planned")),
             pause_between_stages=bool(get("--dr-pause-between-stages")),
             dry_run=bool(get("--dr-dry-run")), results_path=get("--dr-results"),
+            data_plane={"on": True, "off": False}.get(get("--dr-data-plane")),
         )
 
     def drill_options(self) -> DrillOptions:

@@ -7,7 +7,8 @@
 - against ``sim up --data-plane`` with the replication link cut before the drill: every RDS
   canary is lost, the RDS RPO is over its target and the RPO check fails the drill (the cut
   is healed once the RPO phase is over, so failback runs as usual);
-- ``--data-plane`` / ``--no-data-plane`` refused for sim and live targets.
+- ``--data-plane`` / ``--no-data-plane`` refused for sim and live targets (gameday and
+  readiness).
 """
 
 from __future__ import annotations
@@ -56,17 +57,18 @@ def _sim_config(folder: Path) -> Path:
     return path
 
 
+@pytest.mark.parametrize("command", ["gameday", "readiness"])
 @pytest.mark.parametrize("flag", ["--data-plane", "--no-data-plane"])
 @pytest.mark.parametrize("kind", ["sim", "live"])
-def test_data_plane_refused_for_sim_and_live_targets(maip_dr, tmp_path: Path,
-                                                     kind: str, flag: str) -> None:
+def test_data_plane_refused_for_sim_and_live_targets(maip_dr, tmp_path: Path, kind: str,
+                                                     flag: str, command: str) -> None:
     if kind == "live":
         made = maip_dr(["init", str(tmp_path / "live.toml")], cwd=tmp_path)
         assert made.returncode == 0, made.stderr
         args = ["--config", str(tmp_path / "live.toml"), "--target", "prod"]
     else:
         args = ["--config", str(_sim_config(tmp_path))]
-    result = maip_dr([*args, "gameday", flag], cwd=tmp_path)
+    result = maip_dr([*args, command, flag], cwd=tmp_path)
     assert result.returncode == 2, result.stdout + result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and flag in lines[0] and "embedded" in lines[0], lines
@@ -160,16 +162,16 @@ def test_replication_cut_before_the_outage_fails_the_rds_rpo(
 def test_without_postgresql_the_default_runs_without_the_data_plane_and_says_so(
         monkeypatch: pytest.MonkeyPatch) -> None:
     import maip_drlib.sim.postgres as postgres
-    from maip_drlib.cli_drill import _embedded_data_plane
     from maip_drlib.cli_output import Output
+    from maip_drlib.sim.data_plane_choice import embedded_data_plane
 
     monkeypatch.setattr(postgres, "find_binaries", lambda: None)
     output = Output(stderr=io.StringIO())
-    assert _embedded_data_plane(output, None) is False
+    assert embedded_data_plane(None, output.error) is False
     lines = output.stderr.getvalue().strip().splitlines()  # type: ignore[attr-defined]
     assert len(lines) == 1 and "no PostgreSQL binaries (looked in: " in lines[0], lines
     assert "--no-data-plane" in lines[0] and "'not configured'" in lines[0]
     quiet = Output(stderr=io.StringIO())
-    assert _embedded_data_plane(quiet, False) is False  # asked for: no warning
-    assert _embedded_data_plane(quiet, True) is True  # asked for: Simulation names what lacks
+    assert embedded_data_plane(False, quiet.error) is False  # asked for: no warning
+    assert embedded_data_plane(True, quiet.error) is True  # asked: Simulation names what lacks
     assert quiet.stderr.getvalue() == ""  # type: ignore[attr-defined]

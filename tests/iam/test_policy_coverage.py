@@ -1,8 +1,9 @@
 """The least-privilege policies in ``policies/`` against the calls the suite really makes.
 
 Static half (fast): the policy files, ``operations.json`` and the RBAC roles agree with each
-other, the read-only policy and role allow nothing that mutates, and publishing metrics is
-the separate add-on ``iam-metrics-publisher.json`` (``cloudwatch:PutMetricData`` alone).
+other, the read-only policy and role allow nothing that mutates, publishing metrics is
+the separate add-on ``iam-metrics-publisher.json`` (``cloudwatch:PutMetricData`` alone) and
+reading the database secrets the add-on ``iam-database-secrets-reader.json``.
 
 Recorded half: ``maip-dr readiness`` and ``maip-dr plan`` (read-only uses) and a whole
 ``maip-dr gameday`` with metrics and evidence upload on, run against the embedded simulation
@@ -34,6 +35,8 @@ from maip_drlib.iam_policies import (
     record_runs,
 )
 from maip_drlib.permissions import (
+    DATABASE_SECRET_OPERATIONS,
+    DATABASE_SECRETS_POLICY,
     IAM_PREFIX,
     METRICS_POLICY,
     OPERATOR_POLICY,
@@ -87,7 +90,8 @@ def role_allows(rules: set[tuple[str, str, str]], request: tuple[str, str, str])
 
 def test_policy_files_are_exactly_what_operations_json_lists() -> None:
     listed = operations()
-    assert set(POLICY_FILES.values()) == {READONLY_POLICY, OPERATOR_POLICY, METRICS_POLICY}
+    assert set(POLICY_FILES.values()) == {READONLY_POLICY, OPERATOR_POLICY, METRICS_POLICY,
+                                          DATABASE_SECRETS_POLICY}
     for policy, name in POLICY_FILES.items():
         on_disk = json.loads((POLICY_DIR / name).read_text(encoding="utf-8"))
         assert on_disk == policy_document(listed, policy), f"{name} differs: {FIX}"
@@ -120,16 +124,19 @@ def test_publishing_metrics_is_an_add_on_and_the_operator_has_the_operations() -
 
 def test_reading_database_secrets_is_the_operators_never_the_read_only_policys() -> None:
     """The game day's data plane reads the database's credentials (recorded); the read-only
-    policy never reads a secret value: readiness with database access gets it granted apart,
-    and a denial says so."""
+    policy never reads a secret value: readiness with database access gets it from the
+    add-on, and a denial says so."""
     from maip_drlib.permissions import _policy_hint
 
     readonly = load_policy_actions(POLICY_DIR / READONLY_POLICY)
     operator = load_policy_actions(POLICY_DIR / OPERATOR_POLICY)
+    secrets_reader = load_policy_actions(POLICY_DIR / DATABASE_SECRETS_POLICY)
     assert "secretsmanager:GetSecretValue" in operator
+    assert secrets_reader == {"secretsmanager:GetSecretValue"}
     assert not allows(readonly, "secretsmanager:GetSecretValue")
     hint = _policy_hint("secretsmanager", "GetSecretValue")
-    assert OPERATOR_POLICY in hint and "docs/iam.md" in hint and "iam_user" in hint
+    assert OPERATOR_POLICY in hint and DATABASE_SECRETS_POLICY in hint
+    assert "docs/iam.md" in hint and "iam_user" in hint
 
 
 def test_rbac_roles_are_what_operations_json_lists_and_readonly_only_reads() -> None:
@@ -189,8 +196,14 @@ def test_every_recorded_aws_operation_is_allowed_by_the_policy_of_its_use(
     assert {("cloudwatch", "PutMetricData"), ("s3", "PutObject")} <= drill_seen
     readonly = load_policy_actions(POLICY_DIR / READONLY_POLICY)
     operator = load_policy_actions(POLICY_DIR / OPERATOR_POLICY)
-    assert not _missing(readonly_seen, readonly), \
-        f"{READONLY_POLICY} lacks {_missing(readonly_seen, readonly)}: {FIX}"
+    secrets_reader = load_policy_actions(POLICY_DIR / DATABASE_SECRETS_POLICY)
+    # Reading a database secret is the add-on's, never the read-only policy's.
+    plain_reads = readonly_seen - DATABASE_SECRET_OPERATIONS
+    assert not _missing(plain_reads, readonly), \
+        f"{READONLY_POLICY} lacks {_missing(plain_reads, readonly)}: {FIX}"
+    secret_reads = readonly_seen & DATABASE_SECRET_OPERATIONS
+    assert not _missing(secret_reads, secrets_reader), \
+        f"{DATABASE_SECRETS_POLICY} lacks {_missing(secret_reads, secrets_reader)}: {FIX}"
     missing = _missing(readonly_seen | drill_seen, operator)
     assert not missing, f"{OPERATOR_POLICY} lacks {missing}: {FIX}"
     stale = sorted(operator - {iam_action(s, o) for s, o in readonly_seen | drill_seen})

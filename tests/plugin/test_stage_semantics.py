@@ -156,3 +156,19 @@ def test_pause_between_stages_needs_the_operators_yes(pytester: pytest.Pytester)
     assert (pytester.path / "order.txt").read_text().split() == ["1"]
     skipped = [r for r in _results(pytester) if r["outcome"] == "skipped"]
     assert all("not approved by the operator" in r["message"] for r in skipped)
+
+
+@pytest.mark.parametrize("value", ["on", "off"])
+def test_data_plane_option_is_refused_for_a_live_target(pytester: pytest.Pytester,
+                                                         value: str) -> None:
+    """--dr-data-plane is for the embedded target: a live one exits 2 before any call."""
+    from maip_drlib.cli_init import starter_config
+
+    _project(pytester)
+    config = pytester.path / "live.toml"
+    config.write_text(starter_config())
+    result = _run(pytester, config, "--dr-target", "prod", "--dr-data-plane", value)
+    assert result.ret == 2
+    assert "--dr-data-plane: only for the embedded target; target 'prod' is live" in \
+        result.stderr.str()
+    assert not (pytester.path / "order.txt").exists()
