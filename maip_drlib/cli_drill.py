@@ -37,12 +37,7 @@ from maip_drlib.cli_output import (
     start_output,
     supports_output,
 )
-from maip_drlib.cli_targets import (
-    check_live_credentials,
-    load_cli_config,
-    load_target,
-    refuse_data_plane_flag,
-)
+from maip_drlib.cli_targets import check_live_credentials, load_cli_config, load_target
 from maip_drlib.config import Config, Target
 from maip_drlib.drill import summary
 from maip_drlib.drill.evidence_dirs import AttemptDir, new_drill_id, next_attempt
@@ -55,7 +50,7 @@ from maip_drlib.errors import ConfigError, DRError, GuardRefused
 from maip_drlib.evidence.edge_secrets import redactor_from_environment
 from maip_drlib.evidence.manifest import Seal, load_key, seal
 from maip_drlib.evidence.redact import Redactor
-from maip_drlib.sim.data_plane_choice import embedded_data_plane
+from maip_drlib.sim.data_plane_choice import embedded_data_plane, refuse_unless_embedded
 from maip_drlib.sim_client import SimulationClient
 
 PASSTHROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
@@ -136,7 +131,7 @@ def _drill_target(ctx: click.Context, *, data_plane: bool | None = None
     check_feature_values(scenarios_root() / "features")
     config = load_cli_config(ctx)
     target = load_target(ctx)
-    refuse_data_plane_flag(target, data_plane)
+    refuse_unless_embedded(target, data_plane)
     if target.kind != "embedded":
         path = ctx.find_root().obj["config_path"]
         yield config, target, Path(path).resolve(), False

@@ -52,13 +52,15 @@ def readiness_command(ctx: click.Context, as_json: bool, quiet: bool,
     reachable; 130 interrupted.
     """
     from maip_drlib.cli_drill import operations_from_cli, redactor_for
-    from maip_drlib.cli_targets import load_cli_config, load_target, refuse_data_plane_flag
+    from maip_drlib.cli_targets import load_cli_config, load_target
     from maip_drlib.drill.operations import after_readiness
 
     output = start_output(ctx, as_json=as_json, quiet=quiet)
     root = ctx.find_root().obj
     target = load_target(ctx)  # validated at the edge: a bad config exits 2 before pytest
-    refuse_data_plane_flag(target, data_plane)
+    from maip_drlib.sim.data_plane_choice import refuse_unless_embedded
+
+    refuse_unless_embedded(target, data_plane)
     operations = operations_from_cli(ctx, metrics_namespace, None, "maip-dr")
     dr_args: list[str] = []
     if root.get("config_path") is not None:

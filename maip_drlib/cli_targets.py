@@ -8,7 +8,6 @@ from collections.abc import Iterator
 import click
 
 from maip_drlib.config import Config, Target, embedded_target
-from maip_drlib.errors import ConfigError
 
 
 def load_cli_config(ctx: click.Context) -> Config:
@@ -39,15 +38,6 @@ def check_live_credentials(target: Target, config: Config) -> None:
         check_credentials(handles)
     finally:
         handles.close()
-
-
-def refuse_data_plane_flag(target: Target, data_plane: bool | None) -> None:
-    """``--data-plane``/``--no-data-plane`` is for the embedded target only (ConfigError)."""
-    if data_plane is not None and target.kind != "embedded":
-        flag = "--data-plane" if data_plane else "--no-data-plane"
-        raise ConfigError(f"only for the embedded target; target {target.name!r} is "
-                          f"{target.kind} (a sim target has the data plane it was started "
-                          "with: 'maip-dr sim up --data-plane')", key=flag)
 
 
 @contextlib.contextmanager

@@ -65,10 +65,14 @@ def pytest_configure(config: pytest.Config) -> None:
     except ConfigError as error:
         _fail_session(str(error), error.exit_code)
         return
-    if options.data_plane is not None and target.kind != "embedded":
-        _fail_session(f"--dr-data-plane: only for the embedded target; target {target.name!r} "
-                      f"is {target.kind} (a sim target has the data plane it was started "
-                      "with: 'maip-dr sim up --data-plane')", 2)
+    if options.data_plane is not None:  # the sim package only when a choice was made
+        from maip_drlib.sim.data_plane_choice import refuse_unless_embedded
+
+        try:
+            refuse_unless_embedded(target, options.data_plane, "--dr-data-plane")
+        except ConfigError as error:
+            _fail_session(str(error), error.exit_code)
+            return
     if options.execute and target.kind in ("sim", "live") and options.confirm != target.name:
         given = f"got {options.confirm!r}" if options.confirm else "it is missing"
         _fail_session(f"--dr-confirm must repeat the target's name {target.name!r} to run "

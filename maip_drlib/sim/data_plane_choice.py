@@ -11,6 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from maip_drlib.config import Target
+from maip_drlib.errors import ConfigError
+
+
+def refuse_unless_embedded(target: Target, asked: bool | None, flag: str | None = None) -> None:
+    """A data-plane choice (``asked`` not None) for a sim or live target: a ConfigError
+    naming ``flag`` (default ``--data-plane`` or ``--no-data-plane``, as asked)."""
+    if asked is None or target.kind == "embedded":
+        return
+    flag = flag or ("--data-plane" if asked else "--no-data-plane")
+    raise ConfigError(f"only for the embedded target; target {target.name!r} is "
+                      f"{target.kind} (a sim target has the data plane it was started "
+                      "with: 'maip-dr sim up --data-plane')", key=flag)
+
 
 def embedded_data_plane(asked: bool | None, warn: Callable[[str], None],
                         off_flag: str = "--no-data-plane") -> bool:
