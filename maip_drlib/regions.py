@@ -49,6 +49,7 @@ from maip_drlib.config import (
 )
 from maip_drlib.errors import ConfigError, CredentialsError
 from maip_drlib.permissions import attach_error_translation
+from maip_drlib.write_gate import WriteGate
 
 if TYPE_CHECKING:
     import boto3
@@ -103,8 +104,11 @@ class RegionHandle:
         simulated: bool,
         eks_cluster: str | None = None,
         policy: ClientPolicy | None = None,
+        writes: WriteGate | None = None,
     ):
         self.connection = connection
+        # Consent for writes, shared by the target's handles (write_gate.py).
+        self.writes = writes if writes is not None else WriteGate.consented(target=target_name)
         self.target_name = target_name
         self.simulated = simulated
         self.eks_cluster = eks_cluster
@@ -160,6 +164,7 @@ class RegionHandle:
         attach_error_translation(session, target=self.target_name, region=self.region,
                                  profile=self.connection.profile)
         attach_aws_recorder(session, target=self.target_name, region=self.region)
+        self.writes.attach_aws(session, region=self.region)
         session.events.register("before-call", self._before_call)
         return session
 
@@ -245,6 +250,7 @@ class RegionHandle:
             ) from error
         api = kube_client.ApiClient(configuration=configuration)
         attach_kube_recorder(api, target=self.target_name, region=self.region)
+        self.writes.attach_kube(api, region=self.region)
         return api
 
     def _load_with_eks_tokens(self, document: dict, path: Path, user_name: str,
@@ -346,15 +352,18 @@ class RegionHandles:
             handle.close()
 
 
-def build_region_handles(target: Target, topology: Topology | None = None) -> RegionHandles:
-    """One handle per region of ``target``; the topology supplies EKS cluster names."""
+def build_region_handles(target: Target, topology: Topology | None = None, *,
+                         writes: WriteGate | None = None) -> RegionHandles:
+    """One handle per region of ``target``; the topology supplies EKS cluster names; both
+    handles share ``writes``, the consent for mutating calls (``write_gate.py``)."""
     handles = []
+    writes = writes if writes is not None else WriteGate.consented(target=target.name)
     for connection in target.connections:
         eks_cluster = None
         if topology is not None:
             eks_cluster = topology.region(connection.region).eks_cluster
         handles.append(
             RegionHandle(connection, target_name=target.name, simulated=target.simulated,
-                         eks_cluster=eks_cluster)
+                         eks_cluster=eks_cluster, writes=writes)
         )
     return RegionHandles(target=target, primary=handles[0], secondary=handles[1])
