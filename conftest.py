@@ -11,6 +11,7 @@ pytest_plugins = [
     "maip_drlib.pytest_dr.plugin",
     "maip_drlib.pytest_dr.fixtures",
     "maip_drlib.pytest_dr.journal_hooks",
+    "maip_drlib.pytest_dr.write_gate_hooks",
     "maip_drlib.pytest_dr.allure_evidence",
     "steps",
 ]

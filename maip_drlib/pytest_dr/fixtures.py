@@ -11,12 +11,13 @@ import pytest
 
 from maip_drlib.config import Target, Topology
 from maip_drlib.drill.context import DrillContext, PollPolicy
-from maip_drlib.pytest_dr.keys import CONFIG_KEY, OPTIONS_KEY, TARGET_KEY
+from maip_drlib.pytest_dr.keys import CONFIG_KEY, GATE_KEY, OPTIONS_KEY, TARGET_KEY
 from maip_drlib.pytest_dr.operator import CONTEXT_KEY
 from maip_drlib.pytest_dr.options import DrRunOptions
 from maip_drlib.readiness import ReadinessInputs, Thresholds
 from maip_drlib.regions import RegionHandles, build_region_handles
 from maip_drlib.resolvers import Resolver, resolver_for
+from maip_drlib.write_gate import WriteGate
 
 
 @pytest.fixture(scope="session")
@@ -54,8 +55,16 @@ def dr_target(pytestconfig: pytest.Config, dr_topology: Topology) -> Iterator[Ta
 
 
 @pytest.fixture(scope="session")
-def dr_handles(dr_target: Target, dr_topology: Topology) -> Iterator[RegionHandles]:
-    handles = build_region_handles(dr_target, dr_topology)
+def dr_write_gate(pytestconfig: pytest.Config) -> WriteGate:
+    """Consent for writes (``write_gate_hooks``): only with --dr-execute, open only while a
+    destructive scenario runs."""
+    return pytestconfig.stash[GATE_KEY]
+
+
+@pytest.fixture(scope="session")
+def dr_handles(dr_target: Target, dr_topology: Topology,
+               dr_write_gate: WriteGate) -> Iterator[RegionHandles]:
+    handles = build_region_handles(dr_target, dr_topology, writes=dr_write_gate)
     yield handles
     handles.close()
 

@@ -127,3 +127,15 @@ def decision_listener(config: pytest.Config) -> Callable[[object], None] | None:
             evidence=getattr(decision, "evidence", {}))
 
     return listen
+
+
+def call_listener(config: pytest.Config) -> Callable[[dict], None]:
+    """A WriteGate listener that journals every mutating call (intent, then result) as a
+    ``call`` record, when a journal is open (looked up at each call)."""
+
+    def listen(fields: dict) -> None:
+        journal = _journal(config)
+        if journal is not None:
+            journal.record("call", **fields)  # type: ignore[attr-defined]
+
+    return listen
