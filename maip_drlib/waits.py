@@ -4,8 +4,15 @@ A wait is data: what it waits for, a deadline, a poll policy, a success predicat
 terminal-failure predicate. ``wait_for`` polls ``observe`` until success (returns a
 ``WaitOutcome``), a terminal failure (raises ``WaitFailed`` at once), or the deadline (raises
 ``WaitTimeout`` naming what it waited for, the deadline and the last observation). Transient
-observation errors (``Unreachable``, throttling, connection errors) are retried until the
-deadline and reported as the last observation.
+observation errors are polled through until the wait's own deadline, not only through
+botocore's attempts (``is_transient``): ``Unreachable`` (which ``aws_api`` raises for
+connection failures, throttles and 5xx answers), botocore connection errors
+(``EndpointConnectionError``, ``ConnectTimeoutError``, ``ReadTimeoutError``,
+``ConnectionClosedError``, ...) and a ``ClientError`` that is a throttle (``THROTTLING_CODES``,
+HTTP 429), a server error (HTTP >= 500) or a timeout (``TRANSIENT_CODES``). Each is recorded as
+the last seen state (the display shows it); at the deadline the ``WaitTimeout`` names the last
+transient error and how many there were. Any other error (AccessDenied, validation, not found)
+fails the wait at once.
 
 Progress: while a wait lasts, a display says what is awaited and the time elapsed against the
 deadline (``Progress``: a line refreshed in place on a terminal, or a plain line after 5 s and
@@ -51,6 +58,22 @@ THROTTLING_CODES = frozenset(
         "RequestLimitExceeded",
         "PriorRequestNotComplete",
         "SlowDown",
+        "EC2ThrottledException",
+        "BandwidthLimitExceeded",
+        "TransactionInProgressException",
+    }
+)
+# Server-side errors and timeouts that a later poll may not meet (botocore retries them too);
+# a real answer also carries an HTTP status >= 500, which is enough by itself.
+TRANSIENT_CODES = frozenset(
+    {
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "InternalError",
+        "InternalFailure",
+        "InternalServerError",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
     }
 )
 
@@ -78,7 +101,15 @@ class WaitOutcome(Generic[T]):
 
     value: T
     elapsed_s: float
-    polls: int
+    polls: int  # observations that returned (transient errors are counted apart)
+    transient_errors: int = 0
+
+
+def transient_answer(error: ClientError) -> bool:
+    """Whether an AWS error answer is a throttle, a server error or a timeout."""
+    code = str(error.response.get("Error", {}).get("Code", ""))
+    status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+    return code in THROTTLING_CODES or code in TRANSIENT_CODES or status == 429 or status >= 500
 
 
 def is_transient(error: BaseException) -> bool:
@@ -86,7 +117,7 @@ def is_transient(error: BaseException) -> bool:
     if isinstance(error, Unreachable | BotoConnectionError | HTTPClientError):
         return True
     if isinstance(error, ClientError):
-        return error.response.get("Error", {}).get("Code") in THROTTLING_CODES
+        return transient_answer(error)
     return False
 
 
@@ -255,6 +286,8 @@ def wait_for(
     draw_jitter = jitter or (lambda upper: random.uniform(0.0, upper))
     started = clock()
     polls = 0
+    errors = 0
+    last_error: BaseException | None = None
     progress = _current_progress()
     display = progress.begin(spec.description, spec.deadline_s) if progress else None
     backoff = wait_exponential(multiplier=spec.poll_initial_s, max=spec.poll_max_s)
@@ -271,8 +304,16 @@ def wait_for(
         return elapsed() >= spec.deadline_s
 
     def attempt() -> T:
-        nonlocal polls
-        observed = observe()
+        nonlocal polls, last_error, errors
+        try:
+            observed = observe()
+        except (Unreachable, BotoConnectionError, HTTPClientError, ClientError) as error:
+            if not is_transient(error):
+                raise
+            last_error, errors = error, errors + 1  # the last seen state, polled through
+            if display is not None:
+                display.update(elapsed(), f"error: {error}")
+            raise
         polls += 1
         if on_poll is not None:
             on_poll(observed, elapsed())
@@ -303,18 +344,18 @@ def wait_for(
         outcome = "done"
     except _NotYet as not_yet:
         outcome = "timed out"
-        raise _timeout(spec, not_yet.observed, elapsed()) from None
+        raise _timeout(spec, not_yet.observed, elapsed(), last_error, errors) from last_error
     except WaitFailed:
         raise
     except (Unreachable, BotoConnectionError, HTTPClientError, ClientError) as error:
-        if is_transient(error):
+        if error is last_error:  # transient until the deadline
             outcome = "timed out"
-            raise _timeout(spec, f"error: {error}", elapsed()) from error
+            raise _timeout(spec, f"error: {error}", elapsed(), None, errors) from error
         raise
     finally:
         if display is not None:
             display.end(elapsed(), outcome)
-    return WaitOutcome(value=value, elapsed_s=elapsed(), polls=polls)
+    return WaitOutcome(value=value, elapsed_s=elapsed(), polls=polls, transient_errors=errors)
 
 
 def _stepped(sleep: Callable[[float], None], display: WaitDisplay,
@@ -330,10 +371,17 @@ def _stepped(sleep: Callable[[float], None], display: WaitDisplay,
     return stepped
 
 
-def _timeout(spec: WaitSpec, last_observed: object, elapsed_s: float) -> WaitTimeout:
+def _timeout(spec: WaitSpec, last_observed: object, elapsed_s: float,
+             last_error: BaseException | None, errors: int) -> WaitTimeout:
+    """``last_error``: a transient error met before the last observation (else None)."""
+    transient = ""
+    if last_error is not None:
+        transient = f"; last transient error ({errors} in all): {last_error}"
+    elif errors > 1:
+        transient = f" ({errors} transient errors in all)"
     return WaitTimeout(
         f"timed out waiting for {spec.description} (deadline {spec.deadline_s:g}s, "
-        f"{elapsed_s:.1f}s elapsed); last observed: {last_observed}",
+        f"{elapsed_s:.1f}s elapsed); last observed: {last_observed}{transient}",
         last_observed=last_observed,
         elapsed_s=elapsed_s,
     )

@@ -6,7 +6,8 @@ Inside ``with aws_api(handle, api):``
   the API and the elapsed time;
 - credentials that vanished after the handle checked them become ``CredentialsError``;
 - a ``ClientError`` that is a throttle (the codes of ``maip_drlib.waits.THROTTLING_CODES``, or
-  HTTP 429) or a server error (HTTP >= 500) — left after botocore's own retries — becomes
+  HTTP 429), a server error (HTTP >= 500) or a server-side timeout (``TRANSIENT_CODES``) — left
+  after botocore's own retries (``maip_drlib.waits.transient_answer``) — becomes
   ``ApiDegraded``, an ``Unreachable`` naming the region, the API, the error code, the HTTP
   status and the attempts made. Declared waits poll through it until their deadline (it is
   transient); a stage or check that meets it outside a wait stops with that verdict at once.
@@ -30,7 +31,7 @@ from botocore.exceptions import ClientError, HTTPClientError, NoCredentialsError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from maip_drlib.errors import CredentialsError, Unreachable
-from maip_drlib.waits import THROTTLING_CODES
+from maip_drlib.waits import THROTTLING_CODES, TRANSIENT_CODES, transient_answer
 
 if TYPE_CHECKING:
     from maip_drlib.regions import RegionHandle
@@ -56,19 +57,18 @@ def error_code(error: ClientError) -> str:
 
 
 def degraded(error: ClientError) -> tuple[str, int] | None:
-    """(code, HTTP status) when the error is a throttle or a 5xx, else None."""
-    code = error_code(error)
+    """(code, HTTP status) when the error is a throttle, a 5xx or a timeout, else None."""
+    if not transient_answer(error):
+        return None
     metadata = error.response.get("ResponseMetadata", {})
-    status = int(metadata.get("HTTPStatusCode", 0) or 0)
-    if code in THROTTLING_CODES or status == 429 or status >= 500:
-        return code, status
-    return None
+    return error_code(error), int(metadata.get("HTTPStatusCode", 0) or 0)
 
 
 def _api_degraded(handle: RegionHandle, api: str, error: ClientError, code: str, status: int,
                   started: float) -> ApiDegraded:
     attempts = error.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
-    kind = "throttled" if code in THROTTLING_CODES or status == 429 else "server error"
+    kind = ("throttled" if code in THROTTLING_CODES or status == 429 else
+            "timed out" if code in TRANSIENT_CODES and status < 500 else "server error")
     return ApiDegraded(
         f"{api} in {handle.region} ({handle.target_name}) {kind}: {code or 'no code'} "
         f"(HTTP {status}) after {int(attempts) + 1} attempts",
