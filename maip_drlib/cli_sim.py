@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import math
 import os
+import re
 import signal
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -15,7 +17,35 @@ from maip_drlib.config import PRIMARY_REGION, SECONDARY_REGION
 from maip_drlib.errors import ConfigError
 from maip_drlib.sim_client import SimulationClient
 
+if TYPE_CHECKING:
+    from maip_drlib.sim.planned_listeners import PlannedListeners
+    from maip_drlib.sim.simulation import Simulation
+
 REGIONS = click.Choice([PRIMARY_REGION, SECONDARY_REGION])
+# What a config file accepts as a target name (it is typed in --target and --dr-confirm).
+_TARGET_NAME = re.compile(r"^[A-Za-z0-9_-]+\Z")
+
+
+def _time_scale(_ctx: click.Context, _param: click.Parameter,
+                value: str | None) -> float | None:
+    """A finite number > 0 (click's FloatRange lets nan and inf through), else exit 2."""
+    if value is None:
+        return None
+    try:
+        scale = float(value)
+    except ValueError:
+        scale = math.nan
+    if not (scale > 0 and math.isfinite(scale)):
+        raise ConfigError(f"expected a finite number of seconds > 0, got {value!r}",
+                          key="--time-scale")
+    return scale
+
+
+def _target_name(_ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if not _TARGET_NAME.match(value):
+        raise ConfigError(f"a target name is letters, digits, '_' and '-', got {value!r}",
+                          key=f"--{(param.name or '').replace('_', '-')}")
+    return value
 
 
 @click.group("sim", help="The embedded MAIP simulation (loopback only, simulated).")
@@ -29,10 +59,23 @@ def sim_group() -> None:
                    "this simulation so the runbook's snippets work verbatim.")
 @click.option("--config-out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write a config file with a 'sim' target for this process.")
-@click.option("--target-name", default="sim", show_default=True,
+@click.option("--target-name", default="sim", show_default=True, callback=_target_name,
               help="Name of the target written by --config-out.")
-@click.option("--time-scale", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Real seconds a simulated minute takes (default: the simulation's).")
+@click.option("--live-config-out", type=click.Path(dir_okay=False, path_type=Path),
+              default=None,
+              help="Also write a config file with a 'live'-kind target aimed at this "
+                   "simulation, to rehearse the production path: no control URL and no AWS "
+                   "endpoint URL (export AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, "
+                   "AWS_SECRET_ACCESS_KEY and AWS_DEFAULT_REGION, e.g. by sourcing "
+                   "--env-file), the simulation's kubeconfig, CA and DNS server, no database "
+                   "access (the simulated PostgreSQL has no TLS yet). Needs --data-plane; "
+                   "docs/live-rehearsal.md.")
+@click.option("--live-target-name", default="live", show_default=True, callback=_target_name,
+              help="Name of the target written by --live-config-out.")
+@click.option("--time-scale", type=str, default=None, callback=_time_scale,
+              metavar="SECONDS",
+              help="Real seconds a simulated minute takes, a finite number > 0 (default: the "
+                   "simulation's).")
 @click.option("--after", "after", default=None, metavar="PHASE:STAGE",
               help="Start in the state a drill has after that stage (failover:1..5 or "
                    "failback:1..4), reached by running the suite's own stages; after a "
@@ -45,16 +88,18 @@ def sim_group() -> None:
                    "(credentials in the simulated Secrets Manager) and a loopback DNS server "
                    "for the hosted zone.")
 def sim_up(env_file: Path | None, config_out: Path | None, target_name: str,
-           time_scale: float | None, after: str | None, state_dir: Path | None,
-           data_plane: bool) -> None:
+           live_config_out: Path | None, live_target_name: str, time_scale: float | None,
+           after: str | None, state_dir: Path | None, data_plane: bool) -> None:
     """Run the simulation until Ctrl-C or SIGTERM; print a line with "ready" when it is."""
     from maip_drlib.drill.rehearse import advance, parse_after
     from maip_drlib.sim.simulation import Simulation
 
     advance_to = parse_after(after) if after else None
-    for option, path in (("--env-file", env_file), ("--config-out", config_out)):
-        if path is not None and not path.parent.is_dir():
-            raise ConfigError(f"folder {str(path.parent)!r} does not exist", key=option)
+    _check_outputs({"--env-file": env_file, "--config-out": config_out,
+                    "--live-config-out": live_config_out})
+    if live_config_out is not None and not data_plane:
+        raise ConfigError("needs --data-plane (a live-kind target finds the API name through "
+                          "the simulation's DNS server)", key="--live-config-out")
     stop = threading.Event()
 
     def _on_signal(signum: int, _frame: object) -> None:
@@ -75,6 +120,7 @@ def sim_up(env_file: Path | None, config_out: Path | None, target_name: str,
     simulation = Simulation(**kwargs)
     click.echo("maip-dr sim: starting the simulated MAIP platform on 127.0.0.1 ...", err=True)
     simulation.start()
+    listeners: PlannedListeners | None = None
     try:
         if advance_to is not None:
             click.echo(f"maip-dr sim: running the drill up to {after} ...", err=True)
@@ -84,6 +130,8 @@ def sim_up(env_file: Path | None, config_out: Path | None, target_name: str,
             simulation.write_env_file(env_file)
         if config_out is not None:
             simulation.write_config(config_out, target_name)
+        if live_config_out is not None:
+            listeners = _write_live_config(simulation, live_config_out, live_target_name)
         status = simulation.status()
         click.echo(f"maip-dr sim: aws endpoint {status['aws_endpoint_url']}", err=True)
         click.echo(f"maip-dr sim: control {status['control_url']}", err=True)
@@ -102,8 +150,49 @@ def sim_up(env_file: Path | None, config_out: Path | None, target_name: str,
             pass
     finally:
         click.echo("maip-dr sim: stopping ...", err=True)
+        if listeners is not None:
+            listeners.stop()
         simulation.stop()
         click.echo("maip-dr sim: stopped", err=True)
+
+
+def _check_outputs(outputs: dict[str, Path | None]) -> None:
+    """Every output file's folder exists, and no two options name the same file."""
+    seen: dict[Path, str] = {}
+    for option, path in outputs.items():
+        if path is None:
+            continue
+        if not path.parent.is_dir():
+            raise ConfigError(f"folder {str(path.parent)!r} does not exist", key=option)
+        resolved = path.resolve()
+        if resolved in seen:
+            raise ConfigError(f"{str(path)!r} is also the file of {seen[resolved]}", key=option)
+        seen[resolved] = option
+
+
+def _write_live_config(simulation: Simulation, path: Path, name: str) -> PlannedListeners:
+    """Listen on the DNS plan's addresses (a live target connects where DNS answers) and
+    write the live-kind target; returns the listeners, to stop with the simulation."""
+    from maip_drlib.sim.config_out import render_live_config
+    from maip_drlib.sim.planned_listeners import PlannedListeners
+
+    plane = simulation.data_plane
+    plan = plane.dns_plan_document() if plane is not None else None
+    if plan is None:
+        raise ConfigError("the simulation's DNS server is not running", key="--live-config-out")
+    listeners = PlannedListeners({address: int(entry["port"])
+                                  for address, entry in plan["addresses"].items()
+                                  if entry.get("port")})
+    port = listeners.start()
+    host = simulation.topology.record_name
+    url = f"https://{host}" if port == 443 else f"https://{host}:{port}"
+    path.write_text(render_live_config(name, simulation.target(name, "sim"),
+                                       public_endpoint_url=url,
+                                       aws_endpoint_url=simulation.aws_endpoint_url))
+    click.echo(f"maip-dr sim: live target {name!r} in {path} ({url}; the API name's DNS "
+               f"answers {', '.join(sorted(plan['addresses']))} are served on port {port}); "
+               "export AWS_ENDPOINT_URL and the dummy keys first (the env file does)", err=True)
+    return listeners
 
 
 @sim_group.group("fault", help="Inject or clear a fault in a running simulation.")

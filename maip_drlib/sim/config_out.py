@@ -1,4 +1,5 @@
-"""The config file ``maip-dr sim up --config-out`` writes: one ``sim`` target for this process.
+"""The config files ``maip-dr sim up`` writes: a ``sim`` target for this process
+(``--config-out``), and a ``live``-kind target aimed at it (``--live-config-out``).
 
 Strings are written as TOML basic strings (JSON escaping is a subset of TOML's). With the
 data plane on, the target gets its ``[targets.<name>.database]`` table (a Secrets Manager
@@ -6,13 +7,27 @@ secret per region, ``sslmode = "disable"``) and its ``dns_nameservers`` (the sim
 loopback DNS server: the drill stages then see the public name through real DNS answers,
 docs/simulated-dns.md). Not supported: writing topology overrides (a ``sim up`` process always
 runs the default topology).
+
+The live-kind target proves the production path (docs/live-rehearsal.md): it names no control
+URL and no endpoint URL (boto3 takes ``AWS_ENDPOINT_URL`` from the environment, credentials
+come from the default chain: the environment's dummy keys), only the simulation's kubeconfig,
+its CA (``ca_bundle``), its DNS server (``dns_nameservers``) and the public endpoint URL (with
+the port of ``PlannedListeners`` when it is not 443). A comment block says which variables to
+export. It has no ``database`` table: a live target needs ``sslmode`` require or verify-*, and
+the simulated PostgreSQL serves no TLS yet, so the data-plane checks report "not configured".
 """
 
 from __future__ import annotations
 
 import json
 
-from maip_drlib.config import DatabaseAccess, Target, Topology
+from maip_drlib.config import (
+    SIM_ACCESS_KEY_ID,
+    SIM_SECRET_ACCESS_KEY,
+    DatabaseAccess,
+    Target,
+    Topology,
+)
 
 
 def _line(key: str, value: object) -> str:
@@ -55,3 +70,39 @@ def _database_lines(name: str, access: DatabaseAccess) -> list[str]:
     lines = ["", f"[targets.{name}.database]", _line("dbname", access.dbname),
              _line("sslmode", access.sslmode), "", f"[targets.{name}.database.secret_ids]"]
     return lines + [_line(region, secret) for region, secret in access.secret_ids]
+
+
+def render_live_config(name: str, simulation_target: Target, *, public_endpoint_url: str,
+                       aws_endpoint_url: str) -> str:
+    """A ``live``-kind target ``name`` for the simulation ``simulation_target`` describes."""
+    region = simulation_target.primary.region
+    lines = [
+        "# Written by 'maip-dr sim up --live-config-out': a LIVE-kind target aimed at a running",
+        "# SIMULATION on 127.0.0.1, to rehearse the production path. Valid only while that",
+        "# process runs. Like production it names no control URL and no AWS endpoint URL:",
+        "# export these first (the env file of 'sim up --env-file' exports them all):",
+        f"#   export AWS_ENDPOINT_URL={aws_endpoint_url}",
+        f"#   export AWS_ACCESS_KEY_ID={SIM_ACCESS_KEY_ID} "
+        f"AWS_SECRET_ACCESS_KEY={SIM_SECRET_ACCESS_KEY}",
+        f"#   export AWS_DEFAULT_REGION={region}",
+        "# Outages are injected from outside, through the sim target of --config-out:",
+        "#   maip-dr --config <that file> sim fault outage --region us-east-1",
+        "# No [database] table: a live target needs sslmode require or verify-*, and the",
+        "# simulated PostgreSQL serves no TLS yet: the data-plane checks report 'not configured'.",
+        _line("default_target", name),
+        "",
+        f"[targets.{name}]",
+        _line("kind", "live"),
+        _line("public_endpoint_url", public_endpoint_url),
+        _line("ca_bundle", str(simulation_target.ca_bundle)),
+        "dns_nameservers = ["
+        + ", ".join(json.dumps(ns) for ns in simulation_target.dns_nameservers) + "]",
+    ]
+    for connection in simulation_target.connections:
+        lines += [
+            "",
+            f"[targets.{name}.regions.{connection.region}]",
+            _line("kube_context", connection.kube_context),
+            _line("kubeconfig", str(connection.kubeconfig)),
+        ]
+    return "\n".join(lines) + "\n"
