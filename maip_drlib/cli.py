@@ -7,7 +7,7 @@ modes: ``maip_drlib.cli_output``). Commands that print no document refuse ``--js
 Exit codes (DESIGN.md section 8): 0 every check passed; 1 a DR check failed; 2 bad input or
 usage, nothing called, also AWS credentials missing, expired or rejected, or an IAM permission
 missing (the denied call was not made); 3 refused by a safety guard; 4 suite or environment
-error; 130 interrupted.
+error; 130 interrupted (SIGINT); 143 terminated (SIGTERM).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from maip_drlib.errors import DRError
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE, EXIT_GUARD, EXIT_ENVIRONMENT = 0, 1, 2, 3, 4
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 
 EXIT_CODES_BLOCK = """Exit codes:
   0    every check passed
@@ -31,7 +32,9 @@ EXIT_CODES_BLOCK = """Exit codes:
        expired, an IAM permission missing
   3    refused by a safety guard (nothing was mutated)
   4    suite or environment error (target unreachable, internal error)
-  130  interrupted"""
+  130  interrupted (SIGINT)
+  143  terminated (SIGTERM): the drill stopped its pytest child, journalled
+       where it stopped and released the lease"""
 
 MAIN_HELP = f"""Disaster-recovery verification and game days for MAIP (us-east-1 with a DR copy in
 us-west-2). Without --config every command runs against an embedded simulation on 127.0.0.1
@@ -101,6 +104,7 @@ def _register_commands() -> None:
     from maip_drlib.cli_drill import gameday_command, lease_group, plan_command, stage_command
     from maip_drlib.cli_evidence import verify_command
     from maip_drlib.cli_help import complete_help
+    from maip_drlib.cli_iam import iam_group
     from maip_drlib.cli_init import init_command
     from maip_drlib.cli_output import refuse_unsupported
     from maip_drlib.cli_readiness import readiness_command
@@ -118,6 +122,7 @@ def _register_commands() -> None:
     cli.add_command(lease_group)
     cli.add_command(init_command)
     cli.add_command(completion_command)
+    cli.add_command(iam_group)
     for command, path in walk_commands(cli, "maip-dr"):
         complete_help(command, path)
         if not isinstance(command, click.Group):
@@ -143,9 +148,15 @@ def main(argv: list[str] | None = None) -> None:
     from maip_drlib.evidence.log_redaction import install
 
     install(redactor_from_environment(os.environ))  # every log record, at any level
+    from maip_drlib.drill.where_it_stands import Terminated, install_sigterm_handler
+
+    install_sigterm_handler()
     try:
         code = cli.main(args=argv, prog_name="maip-dr", standalone_mode=False)
-    except click.exceptions.Abort:
+    except (Terminated, click.exceptions.Abort) as stop:  # click wraps Ctrl-C in Abort
+        if isinstance(stop, Terminated) or isinstance(stop.__cause__, Terminated):
+            click.echo("maip-dr: terminated (SIGTERM)", err=True)
+            sys.exit(EXIT_TERMINATED)
         click.echo("maip-dr: interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
     except click.ClickException as error:  # one line, as every other bad input

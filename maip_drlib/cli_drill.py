@@ -37,6 +37,7 @@ from maip_drlib.cli_output import (
     start_output,
     supports_output,
 )
+from maip_drlib.cli_passthrough import check_passthrough
 from maip_drlib.cli_targets import check_live_credentials, load_cli_config, load_target
 from maip_drlib.config import Config, Target
 from maip_drlib.drill import summary
@@ -54,6 +55,7 @@ from maip_drlib.sim.data_plane_choice import embedded_data_plane, refuse_unless_
 from maip_drlib.sim_client import SimulationClient
 
 PASSTHROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
+MIN_REASON_CHARS = 10
 OUTAGE_REASON = "game day: injected simulated outage of the primary region"
 
 
@@ -72,6 +74,43 @@ def _positive_seconds(_ctx: click.Context, param: click.Parameter,
     return seconds
 
 
+def _reason(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An operator's reason: at least 10 printable characters, no control characters."""
+    if value is None:
+        return None
+    option = param.opts[0] if param.opts else f"--{param.name}"
+    return check_reason(value, option)
+
+
+def check_reason(value: str, option: str) -> str:
+    """``value`` stripped, or one ConfigError line naming ``option``."""
+    if any(not character.isprintable() for character in value):
+        raise ConfigError("the reason contains control characters", key=option)
+    stripped = value.strip()
+    if len(stripped) < MIN_REASON_CHARS:
+        raise ConfigError(f"give a reason of at least {MIN_REASON_CHARS} printable characters "
+                          f"(it is recorded in the evidence), got {value!r}", key=option)
+    return stripped
+
+
+def _lease_ttl(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+    from maip_drlib.drill.lease import LEASE_TTL_MAX_S, LEASE_TTL_MIN_S
+
+    seconds = _positive_seconds(ctx, param, value)
+    if seconds is not None and not LEASE_TTL_MIN_S <= seconds <= LEASE_TTL_MAX_S:
+        raise ConfigError(f"expected {LEASE_TTL_MIN_S:g} to {LEASE_TTL_MAX_S:g} seconds, got "
+                          f"{value}", key="--dr-lease-ttl")
+    return seconds
+
+
+def _canary_window(ctx: click.Context, param: click.Parameter, value: str | None
+                   ) -> float | None:
+    seconds = _positive_seconds(ctx, param, value)
+    if seconds is not None and not 0.5 <= seconds <= 3600:
+        raise ConfigError(f"expected 0.5 to 3600 seconds, got {value}", key="--canary-window")
+    return seconds
+
+
 def _safety_options(func: click.decorators.FC) -> click.decorators.FC:
     for option in reversed([
         click.option("--dr-execute", is_flag=True, help="Allow mutating stages (implied by "
@@ -79,8 +118,9 @@ def _safety_options(func: click.decorators.FC) -> click.decorators.FC:
         click.option("--dr-confirm", default=None, metavar="TARGET",
                      help="Repeat the target's name; required with --dr-execute on sim and "
                           "live targets."),
-        click.option("--dr-declare-outage", default=None, metavar="REASON",
-                     help="Declare the primary region down (recorded with who and when)."),
+        click.option("--dr-declare-outage", default=None, metavar="REASON", callback=_reason,
+                     help="Declare the primary region down (recorded with who and when; "
+                          "at least 10 printable characters)."),
         click.option("--dr-planned", is_flag=True, help="Planned failover: fence the primary "
                      "at the application and wait for replica lag zero first."),
         click.option("--dr-pause-between-stages", is_flag=True,
@@ -91,19 +131,23 @@ def _safety_options(func: click.decorators.FC) -> click.decorators.FC:
         click.option("--drill-id", default=None,
                      help="Add an attempt to this drill (resume) instead of a new one."),
         click.option("--dr-break-lease", "dr_break_lease", default=None, metavar="REASON",
+                     callback=_reason,
                      help="Take over the drill lease another (dead) drill holds; the reason "
                           "and the previous holder are recorded."),
         click.option("--dr-lease-ttl", "dr_lease_ttl", default=None, metavar="SECONDS",
-                     callback=_positive_seconds,
-                     help="Lease expiry after the last heartbeat (default: the topology's "
-                          "lease_ttl_s, 60)."),
+                     callback=_lease_ttl,
+                     help="Lease expiry after the last heartbeat, 15 to 3600 (default: the "
+                          "topology's lease_ttl_s, 60)."),
     ]):
         func = option(func)
     return func
 
 
-def _dr_args(target: Target, config_path: Path, opts: dict) -> list[str]:
+def _dr_args(target: Target, config_path: Path, opts: dict,
+             lease_holder: Holder | None = None) -> list[str]:
     args = ["--dr-config", str(config_path), "--dr-target", target.name]
+    if lease_holder is not None:
+        args += ["--dr-lease-holder", lease_holder.holder_id]
     if opts.get("dr_execute"):
         args.append("--dr-execute")
     if opts.get("dr_confirm"):
@@ -298,6 +342,11 @@ def operations_from_cli(ctx: click.Context, metrics_namespace: str | None,
 @click.option("--resume-from", default=None, metavar="PHASE:STAGE",
               help="Resume an interrupted drill (with --drill-id) at failover:N or failback:N; "
                    "a new attempt of the same drill.")
+@click.option("--dr-accept-readiness-failures", "accept_readiness", default=None,
+              metavar="REASON", callback=_reason,
+              help="Go on when the readiness phase fails (a no-go otherwise: exit 1 before "
+                   "the first mutating stage); the reason, the failed checks and the operator "
+                   "are journalled.")
 @click.option("--hmac-key-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Sign the evidence digest with this key (or MAIP_DR_HMAC_KEY); never "
                    "written anywhere.")
@@ -307,7 +356,7 @@ def operations_from_cli(ctx: click.Context, metrics_namespace: str | None,
                    "RDS, a DNS server); with it the stages check the databases and RDS RPO "
                    "is measured. Refused (exit 2) for sim and live targets.")
 @click.option("--canary-window", "canary_window_s", default=None, metavar="SECONDS",
-              type=click.FloatRange(min=0.5, max=3600),
+              callback=_canary_window,
               help="Seconds the canaries are written before the outage (0.5 to 3600). "
                    "Default: 2 s on a simulation, 20 s live, longer when the replication lag "
                    "is high; the measured RPO is at most about this window.")
@@ -315,67 +364,125 @@ def operations_from_cli(ctx: click.Context, metrics_namespace: str | None,
 @output_options
 @click.pass_context
 def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
-                    resume_from: str | None, hmac_key_file: Path | None, data_plane: bool | None,
+                    resume_from: str | None, accept_readiness: str | None,
+                    hmac_key_file: Path | None, data_plane: bool | None,
                     canary_window_s: float | None,
                     metrics_namespace: str | None, s3_bucket: str | None, s3_prefix: str,
                     as_json: bool, quiet: bool, **opts: object) -> None:
     """Readiness, outage, failover stages 1-5, restore, failback stages 1-4, readiness.
 
     MUTATES the target. On the embedded target (no config) the simulation runs in this
-    process and --dr-execute and --dr-confirm are implied; on a 'sim' target pass
-    --dr-execute --dr-confirm NAME (the outage is injected through its control URL); on a
-    live target also --dr-declare-outage REASON or --dr-planned (nothing is injected). It
-    holds the drill lease; evidence goes to <reports>/<drill id>/attempt-<n>/. Exit codes:
-    0 every stage passed within its RTO budget; 1 a stage failed, ran over budget, or a
-    mutating stage was skipped; 2 bad input; 3 refused by a guard (confirmation, lease,
-    promotion guard); 4 environment error; 130 interrupted.
+    process and --dr-execute and --dr-confirm are implied; on 'sim' and 'live' targets
+    nothing at all is written (lease, canaries, metrics, uploads, stages) without
+    --dr-execute --dr-confirm NAME (exit 3 before the first call); on a 'sim' target the
+    outage is injected through its control URL; on a live target also --dr-declare-outage
+    REASON or --dr-planned (nothing is injected). Go / no-go: a failed readiness phase stops
+    the drill before its first mutating stage (exit 1) unless
+    --dr-accept-readiness-failures REASON; under a declared outage the primary region's own
+    checks are expected to fail and only recorded. It holds the drill lease; evidence goes to
+    <reports>/<drill id>/attempt-<n>/. Exit codes: 0 every stage passed within its RTO budget;
+    1 a stage failed, ran over budget, a mutating stage was skipped, or no-go; 2 bad input;
+    3 refused by a guard (consent, lease, promotion guard, a stage's precondition); 4
+    environment error; 130 interrupted (SIGINT); 143 terminated (SIGTERM).
     """
     output = start_output(ctx, as_json=as_json, quiet=quiet)
     check_quiet_with_pause(output, bool(opts.get("dr_pause_between_stages")))
-    extra = list(ctx.args)
+    extra = check_passthrough(ctx.args)
     _check_drill_id(drill_id)
     if resume_from and not drill_id:
         raise ConfigError("--resume-from needs --drill-id (the drill to continue)",
                           key="--resume-from")
+    resume = parse_resume(resume_from) if resume_from else None
+    check_reports_folder(reports_dir, drill_id if resume_from else None)
     key = load_key(os.environ.get("MAIP_DR_HMAC_KEY"), hmac_key_file)
     output.redact = redactor_for(key).text
     operations = operations_from_cli(ctx, metrics_namespace, s3_bucket, s3_prefix)
+    pre_target = load_target(ctx)
+    if pre_target.kind != "embedded":  # every refusal before a simulation or a call
+        _check_gameday_consent(pre_target, opts, resuming=resume is not None)
+    elif resume is not None:
+        raise ConfigError("resuming needs the persistent target the drill ran against "
+                          "(a 'sim up' process or live), not a fresh embedded simulation",
+                          key="--resume-from")
     with _drill_target(ctx, data_plane=data_plane) as (config, target, config_path, hosted):
-        if hosted and resume_from:
-            raise ConfigError("resuming needs the persistent target the drill ran against "
-                              "(a 'sim up' process or live), not a fresh embedded simulation",
-                              key="--resume-from")
         if hosted:
             opts.update(dr_execute=True, dr_confirm=target.name)
-        if target.kind == "live" and not (opts.get("dr_declare_outage") or opts.get("dr_planned")):
-            raise GuardRefused("a live game day needs --dr-declare-outage REASON or --dr-planned;"
-                               " it never injects an outage; nothing was called")
-        _check_confirm(target, opts)
-        if target.kind == "sim" and not opts.get("dr_execute"):
-            raise GuardRefused("a game day mutates the target: pass --dr-execute; nothing was "
-                               "called")
         check_live_credentials(target, config)
-        resume = parse_resume(resume_from) if resume_from else None
         drill = drill_id or new_drill_id("gameday")
         with _drill_lease(config, target, drill, opts, output) as (lease, grant):
             attempt = next_attempt(reports_dir, drill)
             output.info(f"maip-dr: drill {attempt.drill_id}, attempt {attempt.number}: "
                         f"evidence in {attempt.path}")
             control = SimulationClient(target.control_url) if target.kind == "sim" else None
-            if control is not None and not opts.get("dr_declare_outage"):
+            injected = control is not None and not opts.get("dr_declare_outage")
+            if injected:
                 opts["dr_declare_outage"] = OUTAGE_REASON
             plan = GamedayPlan(
                 target=target, topology=config.topology, attempt=attempt,
-                dr_args=_dr_args(target, config_path, opts), extra_args=extra,
-                control=control, resume_from=resume, hmac_key=key, redactor=redactor_for(key),
-                echo=output.info, lease=lease, lease_grant=grant, operations=operations,
-                canary_window_s=canary_window_s)
+                dr_args=_dr_args(target, config_path, opts, lease_holder=grant.holder),
+                extra_args=extra, control=control, resume_from=resume, hmac_key=key,
+                redactor=redactor_for(key), echo=output.info, lease=lease, lease_grant=grant,
+                operations=operations, canary_window_s=canary_window_s,
+                accept_readiness_failures=accept_readiness,
+                outage_injected=injected,
+                resume_command=_resume_command(ctx, target, attempt.drill_id, opts))
             started = time.monotonic()
             result = run_gameday(plan)
             code = _print_summary(output, result.runs, target, attempt, started,
                                   results=all_results(attempt.path.parent),
                                   sealed=result.seal)
+            if result.no_go:
+                code = max(code, 1) if code != 0 else 1
         ctx.exit(code)
+
+
+def _check_gameday_consent(target: Target, opts: dict, *, resuming: bool) -> None:
+    """Consent (DESIGN.md 4a): on sim and live targets a game day writes nothing without
+    --dr-execute and --dr-confirm NAME; a live one also needs a declaration."""
+    if not opts.get("dr_execute") or opts.get("dr_confirm") != target.name:
+        missing = [flag for flag, ok in (("--dr-execute", opts.get("dr_execute")),
+                                         (f"--dr-confirm {target.name}",
+                                          opts.get("dr_confirm") == target.name)) if not ok]
+        given = (f" (--dr-confirm {opts.get('dr_confirm')!r} does not name it)"
+                 if opts.get("dr_confirm") and opts.get("dr_confirm") != target.name else "")
+        raise GuardRefused(f"a game day writes to the {target.kind} target {target.name!r} "
+                           f"(lease, canaries, stages): pass {' and '.join(missing)}{given}; "
+                           "nothing was called")
+    if target.kind == "live" and not (opts.get("dr_declare_outage") or opts.get("dr_planned")):
+        raise GuardRefused("a live game day needs --dr-declare-outage REASON or --dr-planned;"
+                           " it never injects an outage; nothing was called")
+    del resuming  # the same consent holds for a resumed attempt
+
+
+def check_reports_folder(reports_dir: Path, resumed_drill: str | None) -> None:
+    """The evidence folder must be writable (checked before the lease), and a resumed drill
+    must exist in it."""
+    probe = reports_dir
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise ConfigError(f"{reports_dir} is not a writable folder (checked at {probe})",
+                          key="--reports")
+    if resumed_drill is not None and not (reports_dir / resumed_drill).is_dir():
+        raise ConfigError(f"no drill {resumed_drill!r} in {reports_dir} to resume",
+                          key="--drill-id")
+
+
+def _resume_command(ctx: click.Context, target: Target, drill_id: str, opts: dict) -> str:
+    """The command that resumes this drill (the stage is filled in by the game day)."""
+    if target.kind == "embedded":
+        return ""
+    root = ctx.find_root().obj
+    parts = ["maip-dr"]
+    if root.get("config_path"):
+        parts += ["--config", str(root["config_path"])]
+    parts += ["--target", target.name, "gameday", "--drill-id", drill_id,
+              "--resume-from", "{phase}:{stage}", "--dr-execute", "--dr-confirm", target.name]
+    if opts.get("dr_planned"):
+        parts.append("--dr-planned")
+    elif target.kind == "live":
+        parts += ["--dr-declare-outage", "'REASON'"]
+    return " ".join(parts)
 
 
 def _print_seal(output: Output, sealed: Seal | None) -> None:
@@ -426,31 +533,39 @@ def stage_command(ctx: click.Context, phase: str, number: int, reports_dir: Path
     check_quiet_with_pause(output, bool(opts.get("dr_pause_between_stages")))
     if phase == "failback" and number > 4:
         raise ConfigError("failback has stages 1 to 4", key="NUMBER")
+    extra = check_passthrough(ctx.args)
     _check_drill_id(drill_id)
-    if load_target(ctx).kind == "embedded":  # refused before any simulation starts
+    check_reports_folder(reports_dir, None)
+    pre_target = load_target(ctx)
+    if pre_target.kind == "embedded":  # refused before any simulation starts
         raise ConfigError("a single stage needs a persistent target: start 'maip-dr sim "
                           "up --config-out c.toml' and pass --config c.toml", key="--config")
+    _check_confirm(pre_target, opts)
+    if pre_target.kind == "live" and opts.get("dr_execute") and not (
+            opts.get("dr_declare_outage") or opts.get("dr_planned")):
+        raise GuardRefused("a mutating stage on a live target needs --dr-declare-outage REASON "
+                           "or --dr-planned, as a game day does; nothing was called")
     with _drill_target(ctx) as (config, target, config_path, _hosted):
-        _check_confirm(target, opts)
         drill = drill_id or new_drill_id(f"{phase}-{number}")
         held = (_drill_lease(config, target, drill, opts, output) if opts.get("dr_execute")
                 else contextlib.nullcontext())
-        with held:
+        with held as lease_and_grant:
+            holder = lease_and_grant[1].holder if lease_and_grant else None
             _run_stage(ctx, output, phase, number, reports_dir, drill, target, config_path,
-                       opts)
+                       opts, extra, holder)
 
 
 def _run_stage(ctx: click.Context, output: Output, phase: str, number: int,
                reports_dir: Path, drill: str, target: Target, config_path: Path,
-               opts: dict) -> None:
+               opts: dict, extra: list[str], holder: Holder | None) -> None:
     """One stage as its own attempt; exits with its code."""
     attempt = next_attempt(reports_dir, drill)
     started = time.monotonic()
     run = run_scenarios(f"{phase}-{number}", f"{phase} and stage_{number}",
                         results_path=attempt.results_file(f"{phase}-{number}"),
-                        dr_args=[*_dr_args(target, config_path, opts), "--dr-attempt-dir",
-                                 str(attempt.path)],
-                        extra_args=list(ctx.args), allure_dir=attempt.allure_results,
+                        dr_args=[*_dr_args(target, config_path, opts, lease_holder=holder),
+                                 "--dr-attempt-dir", str(attempt.path)],
+                        extra_args=extra, allure_dir=attempt.allure_results,
                         redactor=redactor_for(None))
     sealed = seal(attempt.path, key=load_key(os.environ.get("MAIP_DR_HMAC_KEY"), None))
     code = _print_summary(output, [run], target, attempt, started, sealed=sealed)

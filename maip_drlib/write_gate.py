@@ -220,7 +220,7 @@ class WriteGate:
             self.check(record)
             try:
                 response = original(method, url, *args, **kwargs)
-            except Exception as error:  # noqa: BLE001 - journalled, then re-raised unchanged
+            except Exception as error:  # journalled, then re-raised unchanged
                 self.done(record, error)
                 raise
             self.done(record)

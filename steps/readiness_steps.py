@@ -7,13 +7,44 @@ be made (``NotChecked``: the API has no answer for it) skips its scenario with t
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
 from pytest_bdd import parsers, then
 
 from maip_drlib import readiness
+from maip_drlib.drill.go_no_go import EXPECTED_UNDER_OUTAGE
+from maip_drlib.errors import DRError
+from maip_drlib.pytest_dr.fixtures import DeclaredOutage
 from maip_drlib.readiness import ReadinessInputs
+
+
+def expected_under_declared_outage(step: Callable[..., None]) -> Callable[..., None]:
+    """Under a declared outage a check that fails on the declared region alone is noted as
+    expected (printed and journalled) and the scenario goes on to its DR checks; every other
+    failure stands. The step gains the fixture ``dr_declared_outage``."""
+    signature = inspect.signature(step)
+
+    @functools.wraps(step)
+    def checked(*args: object, **kwargs: object) -> None:
+        dr_declared_outage = kwargs.pop("dr_declared_outage")
+        assert isinstance(dr_declared_outage, DeclaredOutage)
+        try:
+            step(*args, **kwargs)
+        except DRError as error:
+            region = dr_declared_outage.region
+            if region is None or getattr(error, "region", None) != region:
+                raise
+            dr_declared_outage.note(f"{EXPECTED_UNDER_OUTAGE} ({dr_declared_outage.reason}): "
+                                    f"{error}")
+
+    checked.__signature__ = signature.replace(parameters=[  # type: ignore[attr-defined]
+        *signature.parameters.values(),
+        inspect.Parameter("dr_declared_outage", inspect.Parameter.POSITIONAL_OR_KEYWORD)])
+    return checked
 
 
 def _with(inputs: ReadinessInputs, **thresholds: object) -> ReadinessInputs:
@@ -25,37 +56,44 @@ def _report(detail: str) -> None:
 
 
 @then(parsers.parse("the EKS cluster in the {role} region is ACTIVE"))
+@expected_under_declared_outage
 def eks_cluster_active(dr_readiness_inputs: ReadinessInputs, role: str) -> None:
     _report(readiness.eks_cluster_active(dr_readiness_inputs, role))
 
 
 @then(parsers.parse("every Kubernetes node in the {role} region is Ready"))
+@expected_under_declared_outage
 def nodes_ready(dr_readiness_inputs: ReadinessInputs, role: str) -> None:
     _report(readiness.nodes_ready(dr_readiness_inputs, role))
 
 
 @then("the DR node group can take a scaling update")
+@expected_under_declared_outage
 def dr_nodegroup(dr_readiness_inputs: ReadinessInputs) -> None:
     _report(readiness.dr_nodegroup_can_scale(dr_readiness_inputs))
 
 
 @then("every primary deployment also exists in DR")
+@expected_under_declared_outage
 def deployments_in_dr(dr_readiness_inputs: ReadinessInputs) -> None:
     _report(readiness.dr_has_every_deployment(dr_readiness_inputs))
 
 
 @then("one RDS writer is available with automated backups and a replica in the other region")
+@expected_under_declared_outage
 def rds_writer(dr_readiness_inputs: ReadinessInputs) -> None:
     _report(readiness.rds_writer_and_replica(dr_readiness_inputs))
 
 
 @then(parsers.parse("the RDS replica lag is under {seconds:g} seconds"))
+@expected_under_declared_outage
 def rds_lag(dr_readiness_inputs: ReadinessInputs, seconds: float) -> None:
     _report(readiness.rds_replica_lag(_with(dr_readiness_inputs, rds_replica_lag_s=seconds)))
 
 
 @then(parsers.parse("PostgreSQL says the RDS writer is a writer and its replica a standby "
                     "within {seconds:g} seconds"))
+@expected_under_declared_outage
 def rds_roles_in_postgres(dr_readiness_inputs: ReadinessInputs, seconds: float) -> None:
     try:
         _report(readiness.rds_roles_in_postgres(
@@ -65,51 +103,60 @@ def rds_roles_in_postgres(dr_readiness_inputs: ReadinessInputs, seconds: float) 
 
 
 @then("the DynamoDB global table is ACTIVE in both regions")
+@expected_under_declared_outage
 def dynamodb_table(dr_readiness_inputs: ReadinessInputs) -> None:
     _report(readiness.dynamodb_global_table(dr_readiness_inputs))
 
 
 @then(parsers.parse("the DynamoDB replication latency to DR is under {seconds:g} seconds"))
+@expected_under_declared_outage
 def dynamodb_latency(dr_readiness_inputs: ReadinessInputs, seconds: float) -> None:
     _report(readiness.dynamodb_replication_latency(
         _with(dr_readiness_inputs, dynamodb_replication_latency_s=seconds)))
 
 
 @then("both MSK clusters are ACTIVE")
+@expected_under_declared_outage
 def msk_clusters(dr_readiness_inputs: ReadinessInputs) -> None:
     _report(readiness.msk_clusters_active(dr_readiness_inputs))
 
 
 @then(parsers.parse("the MSK replicator is RUNNING with replication latency under "
                     "{seconds:g} seconds"))
+@expected_under_declared_outage
 def msk_replicator(dr_readiness_inputs: ReadinessInputs, seconds: float) -> None:
     _report(readiness.msk_replicator(
         _with(dr_readiness_inputs, msk_replication_latency_s=seconds)))
 
 
 @then("the API's failover record pair exists with healthy health checks")
+@expected_under_declared_outage
 def failover_pair(dr_readiness_inputs: ReadinessInputs) -> None:
     _report(readiness.route53_failover_pair(dr_readiness_inputs))
 
 
 @then("the DR load balancer is active")
+@expected_under_declared_outage
 def dr_alb(dr_readiness_inputs: ReadinessInputs) -> None:
     _report(readiness.dr_alb_active(dr_readiness_inputs))
 
 
 @then("the public endpoint reports UP")
+@expected_under_declared_outage
 def endpoint_up(dr_readiness_inputs: ReadinessInputs) -> None:
     _report(readiness.endpoint_up(dr_readiness_inputs))
 
 
 @then(parsers.parse("the DR node group's subnets have free addresses for {nodes:d} nodes and "
                     "{pods:d} pods per node"))
+@expected_under_declared_outage
 def dr_subnet_capacity(dr_readiness_inputs: ReadinessInputs, nodes: int, pods: int) -> None:
     _report(readiness.dr_subnet_capacity(
         _with(dr_readiness_inputs, failover_nodes=nodes, pods_per_node=pods)))
 
 
 @then(parsers.parse("the DR region's EC2 On-Demand vCPU quota covers {nodes:d} nodes"))
+@expected_under_declared_outage
 def dr_instance_quota(dr_readiness_inputs: ReadinessInputs, nodes: int) -> None:
     try:
         _report(readiness.dr_instance_quota(_with(dr_readiness_inputs, failover_nodes=nodes)))
@@ -118,17 +165,20 @@ def dr_instance_quota(dr_readiness_inputs: ReadinessInputs, nodes: int) -> None:
 
 
 @then(parsers.parse("no DR autoscaler would hold a deployment away from {replicas:d} replicas"))
+@expected_under_declared_outage
 def dr_autoscalers(dr_readiness_inputs: ReadinessInputs, replicas: int) -> None:
     _report(readiness.dr_autoscalers_allow_failover_replicas(
         _with(dr_readiness_inputs, failover_replicas=replicas)))
 
 
 @then("every image the DR deployments run is in the DR region's own registry")
+@expected_under_declared_outage
 def dr_images(dr_readiness_inputs: ReadinessInputs) -> None:
     _report(readiness.dr_images_in_registry(dr_readiness_inputs))
 
 
 @then("these secrets the services need are replicated to DR:")
+@expected_under_declared_outage
 def dr_secrets(dr_readiness_inputs: ReadinessInputs, datatable: list[list[str]]) -> None:
     header, *rows = datatable
     if header != ["secret"] or not rows:
@@ -142,12 +192,14 @@ def dr_secrets(dr_readiness_inputs: ReadinessInputs, datatable: list[list[str]])
                     "target group"))
 @then(parsers.parse("the DR load balancer has at least {count:d} healthy targets in every "
                     "target group"))
+@expected_under_declared_outage
 def dr_alb_targets(dr_readiness_inputs: ReadinessInputs, count: int) -> None:
     _report(readiness.dr_alb_healthy_targets(_with(dr_readiness_inputs,
                                                    min_healthy_targets=count)))
 
 
 @then(parsers.parse("the API's TLS certificate stays valid for at least {days:g} more days"))
+@expected_under_declared_outage
 def certificate_validity(dr_readiness_inputs: ReadinessInputs, days: float) -> None:
     _report(readiness.endpoint_certificate_valid(
         _with(dr_readiness_inputs, certificate_min_days=days)))

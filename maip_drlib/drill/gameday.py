@@ -30,9 +30,11 @@ from pathlib import Path
 from maip_drlib.config import Target, Topology
 from maip_drlib.drill import summary
 from maip_drlib.drill.evidence_dirs import AttemptDir
+from maip_drlib.drill.go_no_go import go_no_go
 from maip_drlib.drill.lease import DrillLease, LeaseGrant, LeaseLost
 from maip_drlib.drill.operations import Operations, after_gameday, on_stage_failed
 from maip_drlib.drill.pytest_runner import PytestRun, run_scenarios
+from maip_drlib.drill.where_it_stands import left_in, record_interruption
 from maip_drlib.evidence.journal import Journal
 from maip_drlib.evidence.manifest import Seal, seal
 from maip_drlib.evidence.redact import Redactor
@@ -61,6 +63,13 @@ class GamedayPlan:
     lease: DrillLease | None = None  # held (heartbeat running) for the whole attempt
     lease_grant: LeaseGrant | None = None
     operations: Operations | None = None  # notify, metrics, upload (drill/operations.py)
+    # --dr-accept-readiness-failures: go on after a failed readiness phase (recorded).
+    accept_readiness_failures: str | None = None
+    # The suite injects the outage (a sim target) after readiness: readiness then runs
+    # without the outage declaration the later phases get.
+    outage_injected: bool = False
+    # The command that resumes this drill, with {phase} and {stage} to fill ('' embedded).
+    resume_command: str = ""
 
 
 @dataclass
@@ -69,6 +78,7 @@ class GamedayResult:
     runs: list[PytestRun]
     seal: Seal | None
     timings: dict[str, float]
+    no_go: bool = False  # stopped after a failed readiness phase, before any mutation
 
 
 def _marker(phase: str, start_stage: int) -> str:
@@ -101,8 +111,11 @@ def run_gameday(plan: GamedayPlan) -> GamedayResult:
         echo(f"\n=== {name} ===")
         journal.record("phase.start", phase=name, marker=marker)
         mark(f"{name}.start")
+        dr_args = plan.dr_args
+        if name == "readiness" and plan.outage_injected:  # before the outage: none declared
+            dr_args = without_option(dr_args, "--dr-declare-outage")
         run = run_scenarios(name, marker, results_path=attempt.results_file(name),
-                            dr_args=[*plan.dr_args, "--dr-attempt-dir", str(attempt.path)],
+                            dr_args=[*dr_args, "--dr-attempt-dir", str(attempt.path)],
                             extra_args=plan.extra_args, allure_dir=attempt.allure_results,
                             redactor=plan.redactor)
         mark(f"{name}.end")
@@ -127,7 +140,10 @@ def run_gameday(plan: GamedayPlan) -> GamedayResult:
     try:
         writer = rds_writer = None
         if resume_phase == "readiness":
-            phase("readiness", "readiness")
+            if not go_no_go(plan, journal, phase("readiness", "readiness")):
+                result = _finish(plan, journal, runs, timings, started)
+                result.no_go = True
+                return result
             rds_writer = _start_rds_canaries(plan, journal)
             writer = _start_canaries(plan, journal)
         if resume_phase in ("readiness", "failover"):
@@ -152,6 +168,7 @@ def run_gameday(plan: GamedayPlan) -> GamedayResult:
             if _failed(failover):
                 echo("maip-dr: failover failed: failback and the final readiness are skipped")
                 journal.record("decision", decision="failback skipped: failover failed")
+                left_in(plan, journal, failover)
                 return _finish(plan, journal, runs, timings, started)
         elif plan.control is not None:
             plan.control.restore(primary)  # resuming failback: the primary is back
@@ -159,13 +176,28 @@ def run_gameday(plan: GamedayPlan) -> GamedayResult:
                                              if resume_phase == "failback" else 1))
         if _failed(failback):
             journal.record("decision", decision="final readiness skipped: failback failed")
+            left_in(plan, journal, failback)
         else:
             phase("readiness-after", "readiness")
         return _finish(plan, journal, runs, timings, started)
-    except KeyboardInterrupt:
-        journal.record("drill.interrupted", at_phase=runs[-1].phase if runs else None)
+    except KeyboardInterrupt as interruption:
+        record_interruption(plan, journal, interruption)
         journal.close()
         raise
+
+
+def without_option(args: list[str], option: str) -> list[str]:
+    """``args`` without ``option`` and its value."""
+    kept: list[str] = []
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == option:
+            skip = True
+        elif not arg.startswith(option + "="):
+            kept.append(arg)
+    return kept
 
 
 def _journal_lease(plan: GamedayPlan, journal: Journal) -> None:

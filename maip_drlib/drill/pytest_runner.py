@@ -11,6 +11,7 @@ without the project's ``features/`` and ``steps/`` folders.
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import threading
@@ -26,6 +27,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Hypothesis (no scenario uses it; its terminal summary imports the whole library) and the
 # unraisable-exception plugin (two full garbage collections per run, about 0.1 s; an
 # exception in a finalizer is still printed by Python's own hook).
+# How long an interrupted pytest child gets to stop before it is killed.
+CHILD_STOP_GRACE_S = 30.0
 FAST_START = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest",
               "-p", "no:unraisableexception")
 
@@ -51,6 +54,19 @@ def _pump(source: IO[str], sink: IO[str], redactor: Redactor) -> None:
         sink.flush()
 
 
+def stop_child(process: subprocess.Popen[str], grace_s: float = CHILD_STOP_GRACE_S) -> None:
+    """Ask the pytest child to stop as Ctrl-C does (it finishes the current step's teardown
+    and writes its results), wait for it up to ``grace_s``, then kill it."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=grace_s)
+
+
 def _run_redacted(command: list[str], cwd: Path, redactor: Redactor) -> int:
     """Run ``command`` with its output redacted line by line on the way to the terminal."""
     process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE,
@@ -64,8 +80,8 @@ def _run_redacted(command: list[str], cwd: Path, redactor: Redactor) -> int:
         pump.start()
     try:
         code = process.wait()
-    except KeyboardInterrupt:
-        process.terminate()
+    except KeyboardInterrupt:  # SIGINT or SIGTERM (Terminated) of this process
+        stop_child(process)
         raise
     for pump in pumps:
         pump.join(timeout=5)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import pytest
 
@@ -98,3 +99,29 @@ def dr_context(pytestconfig: pytest.Config, dr_handles: RegionHandles, dr_topolo
 def dr_readiness_inputs(dr_handles: RegionHandles, dr_topology: Topology, dr_target: Target,
                         dr_resolver: Resolver) -> ReadinessInputs:
     return ReadinessInputs(dr_handles, dr_topology, dr_target, dr_resolver, Thresholds())
+
+
+@dataclass(frozen=True)
+class DeclaredOutage:
+    """The region the operator declared down (``--dr-declare-outage``), for readiness: its
+    own checks are expected to fail and are noted (printed and journalled), not failed."""
+
+    region: str | None
+    reason: str | None
+    note: Callable[[str], None]
+
+
+@pytest.fixture(scope="session")
+def dr_declared_outage(pytestconfig: pytest.Config, dr_run_options: DrRunOptions,
+                       dr_topology: Topology) -> DeclaredOutage:
+    from maip_drlib.pytest_dr.journal_hooks import journal_of
+
+    def note(text: str) -> None:
+        print(text)
+        journal = journal_of(pytestconfig)
+        if journal is not None:
+            journal.record("readiness.expected_failure", detail=text)  # type: ignore[attr-defined]
+
+    declared = dr_run_options.declare_outage
+    return DeclaredOutage(region=dr_topology.primary.region if declared else None,
+                          reason=declared, note=note)

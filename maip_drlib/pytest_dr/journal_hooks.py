@@ -30,6 +30,11 @@ def _journal(config: pytest.Config) -> object | None:
     return config.stash.get(JOURNAL_KEY, None)
 
 
+def journal_of(config: pytest.Config) -> object | None:
+    """The attempt's journal of this run, or None (no --dr-attempt-dir)."""
+    return _journal(config)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     attempt_dir = config.getoption("--dr-attempt-dir")
     if attempt_dir is None:
