@@ -53,6 +53,11 @@ def steady_state(dr_context: DrillContext) -> StageOutcome:
     return _report(failback.stage_4_steady_state(dr_context))
 
 
+@then("the failover pair points each record at its own region's load balancer")
+def pair_restored(dr_context: DrillContext) -> None:
+    print(verify.failover_pair_restored(dr_context))
+
+
 @then("the readiness preflight passes again")
 def readiness_again(dr_readiness_inputs: ReadinessInputs) -> None:
     failed = [r for r in readiness.run_readiness(dr_readiness_inputs) if not r.passed]

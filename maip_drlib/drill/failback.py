@@ -49,7 +49,7 @@ from botocore.exceptions import ClientError
 from maip_drlib.actions import eks as eks_actions
 from maip_drlib.actions import rds as rds_actions
 from maip_drlib.config import ScalingConfig
-from maip_drlib.drill import traffic
+from maip_drlib.drill import preconditions, traffic
 from maip_drlib.drill.context import DrillContext
 from maip_drlib.drill.failover import data_plane_drill_id
 from maip_drlib.drill.failover import deadline_s as platform_deadline
@@ -127,6 +127,7 @@ def _wait_lag(ctx: DrillContext, handle: RegionHandle, replica: str, what: str,
 def stage_1_primary_restored(ctx: DrillContext, *,
                              stop_deadline_s: float = DEFAULT_STOP_DEADLINE_S) -> StageOutcome:
     """The primary is back and healthy; a restored old writer (split brain) is fenced."""
+    preconditions.require(ctx, "failback", 1)
     stop_deadline_s = platform_deadline(ctx, stop_deadline_s)
     handle, place = ctx.handles.primary, ctx.topology.primary
     ctx.say(f"{STAGE_1}: checking EKS {place.eks_cluster} and nodes in {handle.region}")
@@ -149,7 +150,11 @@ def stage_1_primary_restored(ctx: DrillContext, *,
     old_writers += _database_writers(ctx, roles, promoted, old_writers)
     actions: list[str] = []
     fenced: list[str] = [str(f) for f in roles.fenced]
-    if old_writers:
+    if old_writers and ctx.options.planned:
+        ctx.decisions.record(STAGE_1, "planned failover: old writer still available beside "
+                             "the promoted one (fenced at the application); stopping it",
+                             promoted=str(promoted), old_writers=[str(w) for w in old_writers])
+    elif old_writers:
         ctx.decisions.record(STAGE_1, "split brain detected: old writer restored beside the "
                              "promoted one", promoted=str(promoted),
                              old_writers=[str(w) for w in old_writers])
@@ -259,6 +264,7 @@ def stage_2_resync(ctx: DrillContext, *, max_dynamodb_latency_s: float = 5.0,
     """DynamoDB in sync both ways; the failback replica created from the promoted instance
     in the primary region and caught up (lag under ``max_replica_lag_s``); with database
     access, every row of the drill on the DR writer is on the replica (data continuity)."""
+    preconditions.require(ctx, "failback", 2)
     deadline_s = platform_deadline(ctx, deadline_s)
     table = ctx.topology.dynamodb_table
     for handle in ctx.handles:
@@ -361,6 +367,7 @@ def stage_3_weighted_shift(
     it); at (100, 0) it does nothing.
     """
     checked = traffic.validate_steps(steps)
+    preconditions.require(ctx, "failback", 3)
     limits = traffic.SoakThresholds(max_5xx_per_min, max_latency_s)
     handle = ctx.handles.primary
     zone = route53_probes.hosted_zone(handle, ctx.topology.hosted_zone)
@@ -452,7 +459,12 @@ def stage_4_steady_state(ctx: DrillContext, *, standby_replicas: int = 1,
                          deadline_s: float = DEFAULT_SYNC_DEADLINE_S,
                          delete_deadline_s: float = DEFAULT_DELETE_DEADLINE_S) -> StageOutcome:
     """Planned switchover back to the primary, a fresh DR replica, the failover pair, DR at
-    standby (see the module docstring for the order and why writes stop in both regions)."""
+    standby (see the module docstring for the order and why writes stop in both regions).
+
+    Its precondition (weights 100/0 to the primary, each record aliasing its own region's
+    ALB, the failback replica replicating from the DR writer) is checked before writes stop.
+    """
+    preconditions.require(ctx, "failback", 4)
     deadline_s = platform_deadline(ctx, deadline_s)
     delete_deadline_s = platform_deadline(ctx, delete_deadline_s)
     topo, primary, secondary = ctx.topology, ctx.handles.primary, ctx.handles.secondary
@@ -588,7 +600,13 @@ def _restore_pair(ctx: DrillContext, actions: list[str]) -> None:
     dr_alb = elb_probes.load_balancer(ctx.handles.secondary, ctx.topology.secondary.alb_name)
     pair = traffic.find_pair(ctx, zone.zone_id, primary_alb, dr_alb)
     if pair is not None and pair.kind == "failover":
-        return
+        if traffic.failover_pair_restored((pair.primary, pair.secondary), primary_alb.dns_name,
+                                          dr_alb.dns_name):
+            return
+        raise CheckFailed("the failover pair does not point each record at its own region's "
+                          "ALB", resource=ctx.topology.record_name,
+                          expected=f"PRIMARY -> {primary_alb.dns_name}, SECONDARY -> "
+                                   f"{dr_alb.dns_name}", observed=str(pair))
     if pair is None:
         raise CheckFailed("no weighted pair to turn back into the failover pair",
                           resource=ctx.topology.record_name, expected="weighted pair",

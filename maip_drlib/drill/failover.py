@@ -6,6 +6,13 @@ needs with the same pure ``*_calls`` / ``*_changes`` functions the dry-run plann
 interruption recognises an already promoted writer, an already scaled node group or
 deployment, and an already applied Route 53 change, and then makes no call.
 
+Where a stage starts: each stage first calls ``preconditions.require`` (before any mutating
+call and before ``require_execute``); a state it cannot start from is refused (exit 3) naming
+what was found and the stage to run first (failover 2's promotion guard is part of it).
+Planned failover (stage 1): after the deployments are at 0, the stage waits until no pod of
+the services is left and, with database access, no service session remains on the old writer
+(``guards.observe_fencing``), then for replica lag zero; the evidence is recorded.
+
 Route 53 (stage 3): clients are first asked where they land (``ctx.resolver``). If they already
 reach the DR ALB (the failover pair switched on its own because the primary health check
 failed), nothing changes. Otherwise ONE atomic change batch UPSERTs the PRIMARY failover record
@@ -48,12 +55,12 @@ from maip_drlib.actions import eks as eks_actions
 from maip_drlib.actions import rds as rds_actions
 from maip_drlib.actions import route53 as route53_actions
 from maip_drlib.config import ScalingConfig, Topology
-from maip_drlib.drill import synthetic
+from maip_drlib.drill import preconditions, synthetic
 from maip_drlib.drill.context import DrillContext, SyntheticRequest
 from maip_drlib.drill.guards import (
     dr_replica,
-    guard_promotion,
     lag_is_zero,
+    observe_fencing,
     primary_writer_state,
     read_replica_lag,
     require_execute,
@@ -279,14 +286,19 @@ def route_state(ctx: DrillContext) -> tuple[str, tuple[RecordSetFact, ...], AlbF
 
 
 def stage_1_primary_down(ctx: DrillContext) -> StageOutcome:
-    """The primary is down (unplanned), or up and fenced at the application (planned)."""
+    """The primary is down (unplanned), or up and fenced at the application (planned).
+
+    Down: its Kubernetes API unreachable or no node Ready, and its writer not serving
+    (``guards.PrimaryWriterState.serving``: unreachable, stopped or gone, or with database
+    access refusing writes)."""
+    preconditions.require(ctx, "failover", 1)
     if ctx.options.planned:
         return _fence_primary(ctx)
     ctx.say("checking that the primary region is down (Kubernetes API and RDS writer)")
     nodes = kube_probes.nodes(ctx.handles.primary)
     kube_down = isinstance(nodes, ApiUnreachable) or not nodes.ready
     writer = primary_writer_state(ctx)
-    rds_down = not writer.available_writer
+    rds_down = not writer.serving
     facts = {"primary_nodes": str(nodes), "primary_writer": str(writer),
              "kube_down": kube_down, "rds_down": rds_down}
     ctx.decisions.record(STAGE_1, "primary down" if kube_down and rds_down else "primary up",
@@ -296,7 +308,7 @@ def stage_1_primary_down(ctx: DrillContext) -> StageOutcome:
             "the primary region is not down (an unplanned failover needs it down; a planned "
             "one runs with --dr-planned and fences it)",
             region=ctx.handles.primary.region, resource="kubernetes API and RDS writer",
-            expected="API unreachable or nodes NotReady, and writer unreachable or unavailable",
+            expected="API unreachable or nodes NotReady, and writer unreachable or not serving",
             observed=f"{nodes}; {writer}",
         )
     return StageOutcome(STAGE_1, f"primary down: {nodes}; {writer}", (), facts)
@@ -327,15 +339,25 @@ def _fence_primary(ctx: DrillContext) -> StageOutcome:
                                            poll_max_s=ctx.poll.max_s)
         actions.append(f"kubernetes {primary.region}: scale {len(calls)} deployments in "
                        f"{namespace} to 0")
-    ctx.say("waiting until no primary pod is ready (writes stopped at the application)")
-    wait_for(
-        WaitSpec(f"every deployment in {namespace} ({primary.region}) to have 0 ready pods",
-                 deadline_s=deadline_s(ctx, FENCE_DEADLINE_S), poll_initial_s=ctx.poll.initial_s,
-                 poll_max_s=ctx.poll.max_s),
-        lambda: kube_probes.deployments(primary, namespace),
-        success=lambda items: all(item.ready == 0 for item in items),
-    )
-    facts: dict[str, object] = {"fenced_deployments": sorted(desired), "before": desired}
+    ctx.say("waiting until no pod of the services is left in the primary region"
+            + (" and no service session on its writer" if ctx.target.database else "")
+            + " (writes stopped at the application)")
+    writer = primary_writer_state(ctx).writer
+    try:
+        fencing = wait_for(
+            WaitSpec(f"no pod of {namespace} ({primary.region}) and no service session left",
+                     deadline_s=deadline_s(ctx, FENCE_DEADLINE_S),
+                     poll_initial_s=ctx.poll.initial_s, poll_max_s=ctx.poll.max_s),
+            lambda: observe_fencing(ctx, writer.identifier if writer else None),
+            success=lambda evidence: evidence.fenced,
+        ).value
+    except WaitTimeout as timeout:
+        raise CheckFailed(f"{STAGE_1}: the primary application is not fenced: {timeout}",
+                          region=primary.region, resource=namespace,
+                          expected="no pod and no service session left",
+                          observed=str(timeout.last_observed)) from timeout
+    facts: dict[str, object] = {"fenced_deployments": sorted(desired), "before": desired,
+                                "fencing": str(fencing)}
     roles = rds_probes.find_writer_and_replicas(ctx.handles, ctx.topology)
     replica = dr_replica(roles, ctx.topology)
     if replica is None and dr_writer(roles, ctx.topology) is not None:
@@ -391,8 +413,10 @@ def prove_accepts_writes(ctx: DrillContext, stage: str, identifier: str,
 
 def stage_2_promote(ctx: DrillContext, *, deadline: float | None = None,
                     drill_id: str | None = None) -> StageOutcome:
-    """Promote the DR replica (after ``guard_promotion``) and wait for a standalone writer;
-    with database access, prove it commits a write (``prove_accepts_writes``)."""
+    """Promote the DR replica and wait for a standalone writer; with database access, prove
+    it commits a write (``prove_accepts_writes``). The precondition (``preconditions``,
+    failover 2) runs the promotion guard (``guards.judge_promotion``) first."""
+    preconditions.require(ctx, "failover", 2)
     handle = ctx.handles.secondary
     ctx.say("discovering the writer and its replicas")
     roles = rds_probes.find_writer_and_replicas(ctx.handles, ctx.topology)
@@ -411,7 +435,6 @@ def stage_2_promote(ctx: DrillContext, *, deadline: float | None = None,
     identifier = existing.identifier if existing else replica.identifier  # type: ignore[union-attr]
     actions: list[str] = []
     if calls and replica is not None and replica.status == "available":
-        guard_promotion(ctx, STAGE_2)
         require_execute(ctx, STAGE_2, f"promoting {identifier}")
         ctx.say(f"promoting {identifier} in {handle.region}")
         try:
@@ -462,6 +485,7 @@ def _rds_call() -> Iterator[None]:
 
 def stage_3_route_clients(ctx: DrillContext) -> StageOutcome:
     """Clients reach the DR ALB: by the failover pair on its own, or by changing the pair."""
+    preconditions.require(ctx, "failover", 3)
     dr_region = ctx.handles.secondary.region
     ctx.say(f"checking where clients of {api_hostname(ctx)} land")
     region, seen, ttl_s = clients_answer(ctx)
@@ -505,6 +529,7 @@ def stage_3_route_clients(ctx: DrillContext) -> StageOutcome:
 
 def stage_4_scale_dr(ctx: DrillContext) -> StageOutcome:
     """DR node group to the failover scaling and every deployment to the failover replicas."""
+    preconditions.require(ctx, "failover", 4)
     handle, topology = ctx.handles.secondary, ctx.topology
     place, namespace, replicas = topology.secondary, topology.namespace, topology.failover_replicas
     actions: list[str] = []
@@ -592,6 +617,7 @@ def _pod_reasons(handle: RegionHandle, namespace: str,
 def stage_5_dr_serves(ctx: DrillContext, synthetic_request: SyntheticRequest | None = None
                       ) -> StageOutcome:
     """DR pods ready, services present, the endpoint UP through DNS in DR, the synthetic call."""
+    preconditions.require(ctx, "failover", 5)
     request = synthetic_request or SyntheticRequest()
     handle, namespace = ctx.handles.secondary, ctx.topology.namespace
     ctx.say(f"checking DR pods and services in {namespace} ({handle.region})")

@@ -3,7 +3,9 @@
 - ``replace_failover_with_weighted``: ONE atomic Route 53 batch that DELETEs the failover pair
   and CREATEs two weighted alias records (primary ALB, DR ALB; DNS names and zone ids read from
   ELBv2), carrying each region's health check over, so an unhealthy region still drops out.
-- ``restore_failover_pair``: the reverse batch (PRIMARY -> primary ALB, SECONDARY -> DR ALB).
+- ``restore_failover_pair``: the reverse batch (PRIMARY -> primary ALB, SECONDARY -> DR ALB);
+  ``failover_pair_restored`` accepts only that pair, ``weighted_back_on_primary`` only 100/0
+  with each record aliasing its own region's ALB.
 - ``soak``: watches, for ``soak_s`` seconds, the public endpoint through the drill's resolver
   and both ALBs' ``HTTPCode_ELB_5XX_Count`` and ``TargetResponseTime`` in CloudWatch, and
   returns the first ``Degradation`` it sees (step, region, metric, figure, limit).
@@ -22,7 +24,7 @@ Not supported: more than two weighted records, non-alias records, latency percen
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -90,6 +92,31 @@ def find_pair(ctx: DrillContext, zone_id: str, primary_alb: AlbFact,
     if set(failover) == {"PRIMARY", "SECONDARY"}:
         return RecordPair("failover", failover["PRIMARY"], failover["SECONDARY"])
     return None
+
+
+def aliases(record: RecordSetFact, alb_dns_name: str) -> bool:
+    """Whether ``record`` is an alias of the ALB named ``alb_dns_name`` (case, final dot)."""
+    return (record.alias is not None
+            and record.alias.dns_name.rstrip(".").lower() == alb_dns_name.rstrip(".").lower())
+
+
+def failover_pair_restored(records: Sequence[RecordSetFact], primary_alb: str,
+                           dr_alb: str) -> bool:
+    """Exactly the failover pair as before the drill: PRIMARY -> the primary ALB and
+    SECONDARY -> the DR ALB (a PRIMARY aliasing the DR ALB, failover 3's change, is not)."""
+    roles = {r.failover: r for r in records if r.kind == "failover"}
+    return (len(roles) == len(records) == 2
+            and "PRIMARY" in roles and aliases(roles["PRIMARY"], primary_alb)
+            and "SECONDARY" in roles and aliases(roles["SECONDARY"], dr_alb))
+
+
+def weighted_back_on_primary(records: Sequence[RecordSetFact], primary_alb: str,
+                             dr_alb: str) -> bool:
+    """Exactly the weighted pair at 100/0: weight 100 aliasing the primary ALB, 0 the DR's."""
+    weighted = [r for r in records if r.kind == "weighted"]
+    return (len(weighted) == len(records) == 2
+            and any(aliases(r, primary_alb) and r.weight == 100 for r in weighted)
+            and any(aliases(r, dr_alb) and r.weight == 0 for r in weighted))
 
 
 def _wait_insync(ctx: DrillContext, status: ChangeStatus) -> ChangeStatus:

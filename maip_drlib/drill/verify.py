@@ -6,7 +6,8 @@ Each returns a one-line detail or raises ``CheckFailed`` with evidence; none mut
 from __future__ import annotations
 
 from maip_drlib.drill.context import DrillContext
-from maip_drlib.errors import CheckFailed, Unreachable
+from maip_drlib.drill.guards import observe_fencing, primary_writer_state
+from maip_drlib.errors import CheckFailed
 from maip_drlib.facts import ApiUnreachable
 from maip_drlib.probes import endpoint, kube, rds
 
@@ -18,22 +19,20 @@ def _region(ctx: DrillContext, role: str) -> str:
 
 
 def primary_takes_no_writes(ctx: DrillContext) -> str:
-    """The primary writer is unreachable or not available, or the application is fenced."""
-    primary = ctx.handles.primary
-    try:
-        instance = rds.db_instance(primary, ctx.topology.primary.rds_instance)
-    except Unreachable as error:
-        return f"primary RDS API unreachable: {error}"
-    if instance.status != "available" or not instance.is_writer:
-        return f"primary instance not an available writer: {instance}"
-    deployments = kube.deployments(primary, ctx.topology.namespace)
-    running = [d.name for d in deployments if d.desired > 0]
-    if running:
-        raise CheckFailed("the primary writer is available and the application still runs",
-                          region=primary.region, resource=instance.identifier,
-                          expected="writer down, or every primary deployment at 0 (fenced)",
-                          observed=f"{instance.status}; running: {', '.join(running)}")
-    return f"application fenced: every deployment of {ctx.topology.namespace} at 0"
+    """The primary writer does not serve (``guards.PrimaryWriterState.serving``), or the
+    application is verifiably fenced (``guards.observe_fencing``)."""
+    state = primary_writer_state(ctx)
+    if not state.serving:
+        return f"primary writer not serving: {state}"
+    writer = state.writer
+    fencing = observe_fencing(ctx, writer.identifier if writer else None)
+    if not fencing.fenced:
+        raise CheckFailed("the primary writer serves and the application is not fenced",
+                          region=ctx.handles.primary.region,
+                          resource=writer.identifier if writer else "rds",
+                          expected="writer not serving, or no deployment, pod or service "
+                                   "session left (fenced)", observed=f"{state}; {fencing}")
+    return f"application fenced: {fencing}"
 
 
 def dr_holds_replica_or_writer(ctx: DrillContext) -> str:
@@ -46,14 +45,45 @@ def dr_holds_replica_or_writer(ctx: DrillContext) -> str:
 
 
 def only_writer_in(ctx: DrillContext, role: str) -> str:
+    """One available writer, in ``role``'s region; or, after a planned promotion to DR, the
+    old primary writer still RDS-available but verifiably fenced (no deployment wanting
+    replicas, no pod of the services, with database access no service session:
+    ``guards.observe_fencing``), which is recorded as a decision. Anything else is split
+    brain (or no writer) and fails."""
     region = _region(ctx, role)
     roles = rds.find_writer_and_replicas(ctx.handles, ctx.topology)
     available = [w for w in roles.writers if w.status == "available"]
-    if [w.region for w in available] != [region]:
-        raise CheckFailed("the available writer is not (only) where expected", region=region,
-                          resource="rds", expected=f"one available writer in {region}",
-                          observed=str(roles))
-    return str(roles)
+    if [w.region for w in available] == [region]:
+        return str(roles)
+    mine = [w for w in available if w.region == region]
+    others = [w for w in available if w.region != region]
+    if (ctx.options.planned and region == ctx.topology.secondary.region and len(mine) == 1
+            and len(others) == 1 and others[0].region == ctx.topology.primary.region):
+        fencing = observe_fencing(ctx, others[0].identifier)
+        if fencing.fenced:
+            ctx.decisions.record("verify", "old writer available but fenced (planned "
+                                 "failover): not split brain", old_writer=str(others[0]),
+                                 fencing=str(fencing))
+            return f"{roles}; old writer fenced at the application: {fencing}"
+        raise CheckFailed("split brain: the old writer is available and not fenced",
+                          region=others[0].region, resource=others[0].identifier,
+                          expected="no deployment, pod or service session left",
+                          observed=str(fencing))
+    raise CheckFailed("the available writer is not (only) where expected", region=region,
+                      resource="rds", expected=f"one available writer in {region}",
+                      observed=str(roles))
+
+
+def failover_pair_restored(ctx: DrillContext) -> str:
+    """The failover pair as before the drill: PRIMARY -> primary ALB, SECONDARY -> DR ALB."""
+    from maip_drlib.drill.preconditions import PlatformView
+
+    route = PlatformView(ctx).route
+    if not route.pair_restored:
+        raise CheckFailed("the failover pair is not restored", resource=ctx.topology.record_name,
+                          expected=f"PRIMARY -> {route.primary_alb}, SECONDARY -> "
+                                   f"{route.dr_alb}", observed=str(route))
+    return str(route)
 
 
 def clients_resolve_to(ctx: DrillContext, role: str) -> str:

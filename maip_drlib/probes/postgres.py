@@ -7,12 +7,16 @@ credentials JSON of a Secrets Manager secret (``username``, ``password``; ``host
 ``get_secret_value`` in this module only, or an RDS IAM auth token for a database user
 (``generate_db_auth_token``: made locally, valid 15 minutes, for one new connection) -- and
 bounded timeouts (connect, every statement, TCP keepalives and ``tcp_user_timeout``).
-Probe sessions are read-only (``default_transaction_read_only``); actions open read-write
-sessions through the same ``connect``.
+Probe sessions are read-only (``default_transaction_read_only``), except ``write_state``'s one
+SELECT (that option would hide the server's own default); actions open read-write sessions
+through the same ``connect``.
 
-Facts: writer or standby (``pg_is_in_recovery()``); a standby's real lag: the time since the
-last replayed commit (``now() - pg_last_xact_replay_timestamp()`` on the standby) and the WAL
-distance (``pg_wal_lsn_diff`` of the writer's ``pg_current_wal_lsn()`` and the standby's
+Facts: writer or standby (``pg_is_in_recovery()``); whether it takes writes
+(``write_state``: also ``default_transaction_read_only``); the services' sessions
+(``service_sessions``, ``pg_stat_activity``: fencing evidence of a planned failover); a
+standby's real lag: the time since the last replayed commit
+(``now() - pg_last_xact_replay_timestamp()`` on the standby) and the WAL distance
+(``pg_wal_lsn_diff`` of the writer's ``pg_current_wal_lsn()`` and the standby's
 ``pg_last_wal_replay_lsn()``). Errors are the library's: ``Unreachable`` (no connection, no
 answer within the timeouts), ``CheckFailed`` (an answer that is a verdict), ``NotFound``,
 ``DatabaseAccessDenied`` (login or privilege refused: exit 2) and ``NotConfigured`` (a target
@@ -454,6 +458,91 @@ def database_role(spec: DbConnectionSpec) -> DbRoleFact:
                           resource=spec.instance)
     return DbRoleFact(region=spec.region, instance=spec.instance, in_recovery=bool(row[0]),
                       server_version=str(row[1]))
+
+
+@dataclass(frozen=True)
+class WriteStateFact:
+    """Whether a database takes writes: not in recovery and not read-only by default.
+
+    ``default_read_only`` is the server's (or database's, or role's) own default, read on a
+    session opened without the suite's read-only option.
+    """
+
+    region: str
+    instance: str
+    in_recovery: bool
+    default_read_only: bool
+
+    @property
+    def accepts_writes(self) -> bool:
+        return not (self.in_recovery or self.default_read_only)
+
+    def __str__(self) -> str:
+        verdict = "takes writes" if self.accepts_writes else "refuses writes"
+        return (f"PostgreSQL {self.instance} ({self.region}) {verdict} "
+                f"(pg_is_in_recovery={str(self.in_recovery).lower()}, "
+                f"default_transaction_read_only={'on' if self.default_read_only else 'off'})")
+
+
+def write_state(spec: DbConnectionSpec) -> WriteStateFact:
+    """``pg_is_in_recovery()`` and ``default_transaction_read_only`` of ``spec``'s database.
+
+    The session is opened WITHOUT the probes' ``default_transaction_read_only=on`` option
+    (that option would hide the server's own setting) and runs one SELECT, nothing else.
+    """
+    observation = "pg_is_in_recovery(), default_transaction_read_only"
+    with connect(spec, read_only=False, observation=observation) as connection:
+        row = connection.execute(
+            "SELECT pg_is_in_recovery(), current_setting('default_transaction_read_only')"
+        ).fetchone()
+    if row is None:
+        raise CheckFailed(f"{observation} returned nothing", region=spec.region,
+                          resource=spec.instance)
+    return WriteStateFact(region=spec.region, instance=spec.instance, in_recovery=bool(row[0]),
+                          default_read_only=str(row[1]).lower() in ("on", "true", "1"))
+
+
+# Sessions of the suite itself (its application name), of RDS's own agent and of
+# replication never count as the services' sessions.
+RDS_INTERNAL_USERS = ("rdsadmin",)
+_SESSIONS_SQL = (
+    "SELECT pid, usename::text, coalesce(application_name, ''), state"
+    " FROM pg_stat_activity"
+    " WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"
+    " AND datname IS NOT NULL AND coalesce(application_name, '') <> %s"
+    " AND coalesce(usename::text, '') <> ALL(%s)"
+)
+
+
+@dataclass(frozen=True)
+class SessionFact:
+    """One client session on a database (``pg_stat_activity``), never its query text."""
+
+    pid: int
+    user: str
+    application: str
+    state: str | None
+
+    def __str__(self) -> str:
+        return (f"session {self.pid} of {self.user or '?'} "
+                f"({self.application or 'no application name'}, {self.state or 'unknown'})")
+
+
+def service_sessions(spec: DbConnectionSpec, *, users: tuple[str, ...] = ()
+                     ) -> tuple[SessionFact, ...]:
+    """Client sessions of the services on ``spec``'s database (``pg_stat_activity``).
+
+    Every client session counts except this one, the suite's own (application name
+    ``APPLICATION_NAME``), RDS's agent (``RDS_INTERNAL_USERS``) and replication; ``users``
+    narrows it to those database users. Not supported: telling the services' sessions from
+    an operator's psql session under the same user (both count: fence both).
+    """
+    with connect(spec, observation="pg_stat_activity") as connection:
+        rows = connection.execute(_SESSIONS_SQL, (APPLICATION_NAME,
+                                                  list(RDS_INTERNAL_USERS))).fetchall()
+    found = tuple(SessionFact(pid=int(row[0]), user=str(row[1] or ""), application=str(row[2]),
+                              state=row[3]) for row in rows)
+    return tuple(item for item in found if not users or item.user in users)
 
 
 _STANDBY_SQL = (

@@ -1,5 +1,8 @@
 """Failback stages 1-4 against the embedded simulation, from the post-failover state.
 
+The first tests run from the steady state (before the module's ``ctx`` fixture fails over):
+failback stages started there refuse with nothing changed.
+
 The state is reached with the actions directly (outage of us-east-1, promotion of the DR
 replica, DR scaled to failover capacity), then us-east-1 is restored: the old writer comes back
 beside the promoted one (split brain). The tests run in order and share one simulation.
@@ -18,7 +21,7 @@ from maip_drlib.actions import rds as rds_actions
 from maip_drlib.drill import failback
 from maip_drlib.drill.context import DrillContext, DrillOptions, PollPolicy
 from maip_drlib.errors import CheckFailed, ConfigError, GuardRefused
-from maip_drlib.probes import rds, route53
+from maip_drlib.probes import kube, rds, route53
 from maip_drlib.readiness import ReadinessInputs, Thresholds, run_readiness
 from maip_drlib.regions import build_region_handles
 from maip_drlib.resolvers import SimulationResolver
@@ -59,6 +62,37 @@ def ctx(simulation: Simulation) -> Iterator[DrillContext]:
     handles.close()
 
 
+def _records(context: DrillContext) -> list[str]:
+    zone = route53.hosted_zone(context.handles.primary, context.topology.hosted_zone)
+    return sorted(map(str, route53.record_sets(context.handles.primary, zone.zone_id,
+                                               context.topology.record_name, "A")))
+
+
+def _desired(context: DrillContext) -> dict[str, list[int]]:
+    return {h.region: sorted(d.desired for d in kube.deployments(h, context.topology.namespace))
+            for h in context.handles}
+
+
+def test_failback_from_the_steady_state_refuses_with_nothing_changed(
+        simulation: Simulation) -> None:
+    context = _context(simulation)
+    try:
+        records, desired = _records(context), _desired(context)
+        roles = str(rds.find_writer_and_replicas(context.handles, context.topology))
+        with pytest.raises(GuardRefused, match=r"failback 3: refusing to start: found no "
+                           r"writer in the DR region.*run the failover \(failover 1-5\) first"):
+            failback.stage_3_weighted_shift(context, soak_s=0, **LIMITS)
+        with pytest.raises(GuardRefused, match="failback 4: refusing to start"):
+            failback.stage_4_steady_state(context, deadline_s=5, delete_deadline_s=5)
+        assert _records(context) == records  # no traffic sent to DR
+        assert _desired(context) == desired  # no writes stopped
+        assert str(rds.find_writer_and_replicas(context.handles, context.topology)) == roles
+        refused = [d for d in context.decisions.entries if d.decision.startswith("refused")]
+        assert [d.stage for d in refused] == ["failback 3", "failback 4"]
+    finally:
+        context.handles.close()
+
+
 def _answers(simulation: Simulation, count: int = 20) -> set[str]:
     return {simulation.resolve(simulation.topology.record_name)["region"] for _ in range(count)}
 
@@ -67,6 +101,11 @@ def test_restored_primary_is_split_brain_and_stage_1_fences_it(
         ctx: DrillContext, simulation: Simulation) -> None:
     before = rds.find_writer_and_replicas(ctx.handles, ctx.topology)
     assert before.split_brain
+    for later in (lambda: failback.stage_2_resync(ctx, deadline_s=5),
+                  lambda: failback.stage_3_weighted_shift(ctx, soak_s=0, **LIMITS)):
+        with pytest.raises(GuardRefused, match=r"old writer beside the promoted one.*split "
+                           r"brain.*run failback 1 first"):
+            later()
     with pytest.raises(GuardRefused, match="--dr-execute"):
         failback.stage_1_primary_restored(_context(simulation, execute=False))
     outcome = failback.stage_1_primary_restored(ctx)
@@ -130,6 +169,20 @@ def test_stage_3_degraded_primary_alb_shifts_back_and_fails(
     simulation.faults.set_alb(primary)
     time.sleep(1.1)  # the faulty datapoint leaves the newest 1-second period
     simulation.publish_metrics_now()
+
+
+def test_stage_4_refuses_before_stopping_writes_while_weights_are_not_100_0(
+        ctx: DrillContext) -> None:
+    records, desired = _records(ctx), _desired(ctx)
+    assert "weight=10" in " ".join(records)  # the degraded shift left 10/90
+    with pytest.raises(GuardRefused, match=r"failback 4: refusing to start: found traffic not "
+                       r"back on the primary.*run failback 3 first"):
+        failback.stage_4_steady_state(ctx, deadline_s=5, delete_deadline_s=5)
+    assert _records(ctx) == records and _desired(ctx) == desired
+    replica = rds.db_instance(ctx.handles.primary, ctx.topology.failback_replica)
+    assert replica.role == "replica"  # not promoted
+    dr = rds.db_instance(ctx.handles.secondary, ctx.topology.secondary.rds_instance)
+    assert dr.is_writer  # not deleted
 
 
 def test_stage_3_shifts_to_the_primary_and_dns_follows(
