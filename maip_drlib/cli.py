@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 from botocore.exceptions import NoCredentialsError, ProfileNotFound
 
-from maip_drlib.errors import DRError
+from maip_drlib.errors import ConfigError, DRError
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE, EXIT_GUARD, EXIT_ENVIRONMENT = 0, 1, 2, 3, 4
 EXIT_INTERRUPTED = 130
@@ -126,7 +127,43 @@ def _register_commands() -> None:
     for command, path in walk_commands(cli, "maip-dr"):
         complete_help(command, path)
         if not isinstance(command, click.Group):
+            accept_global_options(command)
             refuse_unsupported(command, path)
+
+
+def _set_root(name: str) -> Callable[[click.Context, click.Parameter, object], None]:
+    """Store an option given after the command where the group's own option goes; the same
+    option given twice with two values is refused (exit 2)."""
+    def store(ctx: click.Context, param: click.Parameter, value: object) -> None:
+        if value is None or value is False:
+            return
+        root = ctx.find_root().obj
+        before = root.get(name)
+        if before not in (None, False) and before != value:
+            raise ConfigError(f"given twice with different values ({before} and {value})",
+                              key=param.opts[0])
+        root[name] = value
+    return store
+
+
+# The group's options a user may also give after the command: (option, root key, is flag).
+GLOBAL_AFTER_COMMAND = (("--config", "config_path", False), ("--target", "target_name", False),
+                        ("--json", "json", True), ("--quiet", "quiet", True))
+
+
+def accept_global_options(command: click.Command) -> None:
+    """``maip-dr gameday --target live`` means ``maip-dr --target live gameday``: add the
+    group's options a command does not define itself, so they are never passed to pytest."""
+    taken = {opt for param in command.params for opt in getattr(param, "opts", ())}
+    for option, key, flag in GLOBAL_AFTER_COMMAND:
+        if option in taken:
+            continue
+        extra: dict = {"is_flag": True, "default": False} if flag else {"default": None}
+        if option == "--config":
+            extra["type"] = click.Path(path_type=Path)
+        command.params.append(click.Option(
+            [option], expose_value=False, callback=_set_root(key), is_eager=True,
+            help=f"Same as 'maip-dr {option}' before the command.", **extra))
 
 
 def walk_commands(group: click.Group, path: str) -> list[tuple[click.Command, str]]:

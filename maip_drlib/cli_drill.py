@@ -29,6 +29,7 @@ from pathlib import Path
 import click
 from botocore.exceptions import ClientError
 
+from maip_drlib.cli_consent import consent_options, require_write_consent
 from maip_drlib.cli_output import (
     Output,
     check_quiet_with_pause,
@@ -439,15 +440,9 @@ def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
 def _check_gameday_consent(target: Target, opts: dict, *, resuming: bool) -> None:
     """Consent (DESIGN.md 4a): on sim and live targets a game day writes nothing without
     --dr-execute and --dr-confirm NAME; a live one also needs a declaration."""
-    if not opts.get("dr_execute") or opts.get("dr_confirm") != target.name:
-        missing = [flag for flag, ok in (("--dr-execute", opts.get("dr_execute")),
-                                         (f"--dr-confirm {target.name}",
-                                          opts.get("dr_confirm") == target.name)) if not ok]
-        given = (f" (--dr-confirm {opts.get('dr_confirm')!r} does not name it)"
-                 if opts.get("dr_confirm") and opts.get("dr_confirm") != target.name else "")
-        raise GuardRefused(f"a game day writes to the {target.kind} target {target.name!r} "
-                           f"(lease, canaries, stages): pass {' and '.join(missing)}{given}; "
-                           "nothing was called")
+    require_write_consent(target, execute=bool(opts.get("dr_execute")),
+                          confirm=opts.get("dr_confirm"),  # type: ignore[arg-type]
+                          what="a game day (lease, canaries, stages)")
     if target.kind == "live" and not (opts.get("dr_declare_outage") or opts.get("dr_planned")):
         raise GuardRefused("a live game day needs --dr-declare-outage REASON or --dr-planned;"
                            " it never injects an outage; nothing was called")
@@ -657,23 +652,22 @@ def lease_show(ctx: click.Context, as_json: bool, quiet: bool) -> None:
 
 
 @lease_group.command("create-table")
-@click.option("--dr-confirm", default=None, metavar="TARGET",
-              help="Repeat the target's name (required on sim and live targets).")
+@consent_options("creating the lease table")
 @click.pass_context
-def lease_create_table(ctx: click.Context, dr_confirm: str | None) -> None:
+def lease_create_table(ctx: click.Context, dr_execute: bool, dr_confirm: str | None) -> None:
     """Create the lease table (on demand, key 'pk') in the DR region; once per account.
 
-    Mutating: on sim and live targets it needs --dr-confirm NAME (exit 3 otherwise). Exit
-    codes: 0 created or already there; 2 bad input; 3 not confirmed; 4 unreachable.
+    Mutating: on sim and live targets it needs --dr-execute --dr-confirm NAME (exit 3
+    otherwise). Exit codes: 0 created or already there; 2 bad input; 3 not confirmed; 4
+    unreachable.
     """
     from maip_drlib.cli_targets import running_target
     from maip_drlib.drill.lease import create_lease_table
     from maip_drlib.regions import build_region_handles
 
     with running_target(ctx) as (config, target):
-        if target.kind in ("sim", "live") and dr_confirm != target.name:
-            raise GuardRefused(f"--dr-confirm must repeat the target's name {target.name!r} "
-                               "to create a table; nothing was called")
+        require_write_consent(target, execute=dr_execute, confirm=dr_confirm,
+                              what="creating the lease table")
         handles = build_region_handles(target, config.topology)
         try:
             created = create_lease_table(handles.secondary.client("dynamodb"),

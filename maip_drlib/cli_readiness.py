@@ -21,7 +21,9 @@ from pathlib import Path
 
 import click
 
+from maip_drlib.cli_consent import consent_options, require_write_consent
 from maip_drlib.cli_output import Output, output_options, start_output, supports_output
+from maip_drlib.cli_passthrough import check_passthrough
 from maip_drlib.config import Target
 from maip_drlib.drill import summary
 from maip_drlib.drill.pytest_runner import run_scenarios
@@ -40,15 +42,19 @@ PASSTHROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
                    "binaries are found) or without its data plane (real PostgreSQL behind "
                    "RDS, a DNS server); with it the database role check runs. Refused (exit "
                    "2) for sim and live targets.")
+@consent_options("publishing the readiness metrics (--metrics-namespace)")
 @click.pass_context
 def readiness_command(ctx: click.Context, as_json: bool, quiet: bool,
-                      metrics_namespace: str | None, data_plane: bool | None) -> None:
+                      metrics_namespace: str | None, data_plane: bool | None,
+                      dr_execute: bool, dr_confirm: str | None) -> None:
     """Read-only preflight of both regions; safe at any time, also against production.
 
     Checks EKS, node groups, capacity and quotas, deployments, images, secrets, RDS, DynamoDB,
     MSK, Route 53, the DR load balancer and the public endpoint (features/readiness.feature).
-    Safety: it never mutates and needs no safety flag. Extra arguments go to pytest (e.g. -k
-    rds). Exit codes: 0 every check passed; 1 a check failed; 2 bad input; 4 nothing
+    Safety: the checks never write and need no safety flag; on sim and live targets
+    --metrics-namespace (a write) needs --dr-execute --dr-confirm NAME (exit 3 before any call
+    otherwise). Extra arguments go to pytest (-k, -x, -v; the suite's own options are
+    refused). Exit codes: 0 every check passed; 1 a check failed; 2 bad input; 4 nothing
     reachable; 130 interrupted.
     """
     from maip_drlib.cli_drill import operations_from_cli, redactor_for
@@ -61,7 +67,11 @@ def readiness_command(ctx: click.Context, as_json: bool, quiet: bool,
     from maip_drlib.sim.data_plane_choice import refuse_unless_embedded
 
     refuse_unless_embedded(target, data_plane)
+    extra = check_passthrough(ctx.args)
     operations = operations_from_cli(ctx, metrics_namespace, None, "maip-dr")
+    if metrics_namespace:
+        require_write_consent(target, execute=dr_execute, confirm=dr_confirm,
+                              what="publishing the readiness metrics")
     dr_args: list[str] = []
     if root.get("config_path") is not None:
         dr_args += ["--dr-config", str(Path(root["config_path"]).resolve())]
@@ -76,7 +86,7 @@ def readiness_command(ctx: click.Context, as_json: bool, quiet: bool,
     with tempfile.TemporaryDirectory(prefix="maip-readiness-") as folder:
         results_path = Path(folder) / "results.json"
         run = run_scenarios("readiness", "readiness", results_path=results_path,
-                            dr_args=dr_args, extra_args=list(ctx.args), redactor=redactor)
+                            dr_args=dr_args, extra_args=extra, redactor=redactor)
     code = summary.exit_code(run.results, [run.exit_code])
     elapsed = time.monotonic() - started
     after_readiness(operations, run.results, target=target,

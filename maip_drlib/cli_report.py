@@ -23,6 +23,7 @@ from pathlib import Path
 
 import click
 
+from maip_drlib.cli_consent import consent_options, require_write_consent
 from maip_drlib.config import Config, Target
 from maip_drlib.drill.evidence_dirs import DRILL_ID
 from maip_drlib.errors import ConfigError, DRError
@@ -82,16 +83,19 @@ def _upload_target(ctx: click.Context, bucket: str) -> tuple[Config, Target]:
                    "credentials of the --config target.")
 @click.option("--s3-prefix", envvar="MAIP_DR_S3_PREFIX", show_envvar=True, default="maip-dr",
               show_default=True, help="Key prefix in the bucket.")
+@consent_options("the upload (--s3-bucket)")
 @click.pass_context
 def report_command(ctx: click.Context, drill_id: str | None, reports_dir: Path,
-                   s3_bucket: str | None, s3_prefix: str) -> None:
+                   s3_bucket: str | None, s3_prefix: str, dr_execute: bool,
+                   dr_confirm: str | None) -> None:
     """Build the drill's single-file HTML report (Allure 3) into <reports>/<drill id>/html/,
     and with --s3-bucket copy the drill folder (every attempt and the report) to
     s3://BUCKET/PREFIX/<drill id>/.
 
-    Exit codes: 0 written (and uploaded); 2 no such drill or no results, a bad bucket, or a
-    bucket without a sim or live target; 4 Node.js/Allure 3 missing (run `npm ci` in the
-    project root), Allure failed, or the upload incomplete.
+    The upload is a write: on sim and live targets it needs --dr-execute --dr-confirm NAME.
+    Exit codes: 0 written (and uploaded); 3 upload without consent; 2 no such drill or no
+    results, a bad bucket, or a bucket without a sim or live target; 4 Node.js/Allure 3
+    missing (run `npm ci` in the project root), Allure failed, or the upload incomplete.
     """
     from maip_drlib.evidence.html_report import build_report, find_allure, results_dirs
 
@@ -100,6 +104,9 @@ def report_command(ctx: click.Context, drill_id: str | None, reports_dir: Path,
         raise ConfigError(f"{drill_dir}: no attempt has allure-results to report",
                           key="DRILL_ID")
     upload_to = _upload_target(ctx, s3_bucket) if s3_bucket else None
+    if upload_to is not None:
+        require_write_consent(upload_to[1], execute=dr_execute, confirm=dr_confirm,
+                              what="uploading the evidence")
     tool = find_allure()
     index = build_report(drill_dir, tool=tool)
     click.echo(f"maip-dr: report of drill {drill_dir.name}: {index}")
