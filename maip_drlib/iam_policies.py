@@ -1,42 +1,40 @@
-"""The least-privilege policies in ``policies/``, derived from recorded runs (``docs/iam.md``).
+"""The least-privilege policies in ``policies/``, derived from recorded runs and scoped to a
+topology's resources (``docs/iam.md``).
 
 ``python -m maip_drlib.iam_policies regenerate`` runs, against the embedded simulation and
 with ``MAIP_DR_RECORD_AWS_OPERATIONS`` on, ``maip-dr readiness`` and ``maip-dr plan`` (the
 read-only uses) and ``maip-dr gameday`` (the drill operator's) with its operations on
-(``--metrics-namespace`` and ``--s3-bucket``: the metrics and the evidence upload run after
-the seal, in the same process), then writes:
+(``--metrics-namespace`` and ``--s3-bucket``), then writes ``policies/operations.json`` (every
+AWS operation and Kubernetes request seen, its IAM action, whether it mutates, which uses made
+it, which policy grants it) and renders from it, for the default topology, the policies:
+``iam-readonly.json`` (readiness, plan, ``lease show``), ``iam-drill-operator.json`` (every
+action), the add-ons ``iam-metrics-publisher.json`` (``cloudwatch:PutMetricData``) and
+``iam-database-secrets-reader.json`` (``secretsmanager:GetSecretValue``), and
+``k8s-rbac.yaml``. ``maip-dr iam policies`` renders the same documents with the same function
+(``render_policies``) for the user's own topology (``PolicyScope``).
 
-- ``policies/operations.json``: every AWS operation and Kubernetes request seen, with its IAM
-  action, whether it mutates, which uses made it and which policy grants it;
-- ``policies/iam-readonly.json``: the actions of readiness and plan, all read-only;
-- ``policies/iam-drill-operator.json``: every action of every use;
-- ``policies/iam-metrics-publisher.json``: ``cloudwatch:PutMetricData`` alone, the add-on a
-  read-only runner needs for ``--metrics-namespace`` (the read-only policy stays free of
-  writes; the action is taken from the recorded game day, which must have published);
-- ``policies/iam-database-secrets-reader.json``: ``secretsmanager:GetSecretValue`` alone, the
-  add-on a read-only runner needs for readiness to ask the databases (the embedded readiness
-  runs the data plane when PostgreSQL is installed); the read-only policy never reads a
-  secret value;
-- ``policies/k8s-rbac.yaml``: a ``ClusterRole`` per use (nodes are cluster-scoped, so a
-  namespaced ``Role`` cannot grant them) with the verbs recorded, and bindings to the groups
-  ``maip-dr-readonly`` and ``maip-dr-drill-operator``.
+Scoping: every action is granted on the resources of the topology it touches (``GRANTS``:
+RDS instances of the candidates and the final snapshots failback 4 makes, the hosted zone,
+the three DynamoDB tables in both regions, the EKS clusters and node groups, the secrets,
+the evidence bucket's prefix), with ``aws:RequestedRegion`` limited to the two regions on
+regional services. ``Resource: "*"`` is left only to the actions in ``UNSCOPED_ACTIONS``,
+which the Service Authorization Reference lists with no resource type. The RBAC is a
+namespaced ``Role`` per use in the services' namespace and a ``ClusterRole`` only for
+cluster-scoped resources (nodes); regeneration fails if the suite requested a namespaced
+resource across all namespaces.
 
 ``--from RECORDING_DIR`` reuses ``readonly.jsonl`` and ``drill.jsonl`` of an earlier run.
-Regeneration fails (exit 2) when a read-only use made a mutating call, or when the recorded
-game day published no metrics or uploaded nothing.
+Regeneration fails (exit 2) when a read-only use made a mutating call, when the recorded game
+day published no metrics or uploaded nothing, or when an action has no entry in ``GRANTS``.
+The embedded simulation has no evidence bucket, so the recorded upload's first ``PutObject``
+is answered ``NoSuchBucket``; the recorder sees the call before it is sent.
 
-The embedded simulation has no evidence bucket (its S3 starts empty and lives in the game
-day's process), so the recorded upload's first ``s3:PutObject`` is answered ``NoSuchBucket``
-and the upload stops there; the recorder sees the call before it is sent, which is what the
-policy needs. The successful upload is shown against ``maip-dr sim up`` by
-``tests/operations``.
+Calls a passing recorded run never makes are declared in ``DECLARED`` with the reason
+(failure paths, ``lease show``, and what AWS checks behind a call of the drill).
 
-Calls made only on failure paths, which a passing recorded run never makes, are declared in
-``DECLARED`` with the reason (listing pods to name why they are not ready).
-
-Not supported: resource-level scoping (every statement is ``Resource: "*"``, see
-``docs/iam.md``); conditions; actions AWS checks behind a call (``kms:*`` for an encrypted
-cross-region replica, ``iam:PassRole``), which no recording sees.
+Not supported: partitions other than ``aws``; resource scoping proven against AWS (the
+simulation checks actions only, see ``docs/iam.md``); ``kms:*`` and ``iam:PassRole`` behind
+a call; ECR repositories by name (images are discovered from the deployments).
 """
 
 from __future__ import annotations
@@ -53,6 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from maip_drlib.aws_operations import ENV_VAR, aws_operations, kube_permissions, read_records
+from maip_drlib.iam_scope import PolicyScope, policy_document, rbac_document
 from maip_drlib.permissions import (
     DATABASE_SECRET_OPERATIONS,
     DATABASE_SECRETS_POLICY,
@@ -71,23 +70,30 @@ READONLY_RECORDING = "readonly.jsonl"
 DRILL_RECORDING = "drill.jsonl"
 REGENERATE_COMMAND = "python -m maip_drlib.iam_policies regenerate"
 KUBE_READ_VERBS = frozenset({"get", "list", "watch"})
-RBAC_GROUPS = {"readonly": "maip-dr-readonly", "drill-operator": "maip-dr-drill-operator"}
+# Kubernetes resources without a namespace: only these go to a ClusterRole.
+CLUSTER_SCOPED_RESOURCES = frozenset({"nodes", "namespaces", "persistentvolumes",
+                                      "storageclasses"})
 POLICY_FILES = {"readonly": READONLY_POLICY, "drill-operator": OPERATOR_POLICY,
                 "metrics-publisher": METRICS_POLICY,
                 "database-secrets-reader": DATABASE_SECRETS_POLICY}
-STATEMENT_IDS = {"drill-operator": "MaipDrDrill", "metrics-publisher": "MaipDrPublishMetrics"}
-READ_STATEMENT_IDS = {"database-secrets-reader": "MaipDrReadDatabaseSecrets"}
 # The recorded game day's operations (drill/operations.py): a namespace of its own and a bucket
 # the embedded simulation does not have (see the module docstring).
 RECORDED_OPERATIONS_ARGS = ("--metrics-namespace", "MAIP/DR-recording",
                             "--s3-bucket", "maip-dr-recording-evidence")
 
-# (kind, group or service, resource or operation, verb or "", use, why): failure-path calls.
+# (kind, group or service, resource or operation, verb or "", use, why): calls a passing
+# recorded run does not make.
 DECLARED: tuple[tuple[str, str, str, str, str, str], ...] = (
     ("kube", "", "pods", "list", "drill",
      "failover stages 4 and 5 list pods to name why they are not ready (failure path)"),
+    ("aws", "dynamodb", "GetItem", "", "readonly",
+     "maip-dr lease show and --dr-break-lease read the lease item"),
+    ("aws", "rds", "CreateDBSnapshot", "", "drill",
+     "AWS checks it behind rds:DeleteDBInstance with a final snapshot (failback 4)"),
+    ("aws", "rds", "AddTagsToResource", "", "drill",
+     "AWS checks it on the final snapshot behind rds:DeleteDBInstance when the instance "
+     "copies its tags to snapshots (failback 4)"),
 )
-
 
 @dataclass(frozen=True)
 class Recording:
@@ -152,6 +158,12 @@ def _uses(records: Iterable[Mapping[str, Any]], use: str) -> dict[Any, set[str]]
     return seen
 
 
+def _cluster_wide(records: Iterable[Mapping[str, Any]]) -> set[tuple[str, str, str]]:
+    """Kubernetes (group, resource, verb) requested at least once outside a namespace."""
+    return {(str(r["group"]), str(r["resource"]), str(r["verb"])) for r in records
+            if r.get("kind") == "kube" and not r.get("namespaced")}
+
+
 def operations_document(recording: Recording) -> dict[str, Any]:
     """``operations.json``: every call of the recording, its action and its policies."""
     seen: dict[Any, set[str]] = {}
@@ -166,13 +178,15 @@ def operations_document(recording: Recording) -> dict[str, Any]:
         seen.setdefault(key, set()).add(use)
     mutating_reads = sorted(f"{service}:{operation}" for kind, service, operation, *_ in seen
                             if kind == "aws" and "readonly" in seen[(kind, service, operation)]
-                            and is_mutating(service, operation))
+                            and is_mutating(service, operation) and
+                            (kind, service, operation) not in declared)
     if mutating_reads:
         raise ValueError("a read-only use made mutating calls: " + ", ".join(mutating_reads))
     for needed in (*sorted(METRICS_OPERATIONS), ("s3", "PutObject")):
         if ("aws", *needed) not in seen:
             raise ValueError(f"the recorded game day never called {iam_action(*needed)} "
                              "(its metrics or evidence upload did not run)")
+    cluster_wide = _cluster_wide([*recording.readonly, *recording.drill])
     aws = []
     kube = []
     for key in sorted(seen):
@@ -187,7 +201,13 @@ def operations_document(recording: Recording) -> dict[str, Any]:
                 aws[-1]["declared"] = declared[key]
         else:
             _, group, resource, verb = key
-            kube.append({"group": group, "resource": resource, "verb": verb,
+            scope = "cluster" if resource.split("/")[0] in CLUSTER_SCOPED_RESOURCES else \
+                "namespace"
+            if scope == "namespace" and (group, resource, verb) in cluster_wide:
+                raise ValueError(f"the suite made '{verb} {resource}' across all namespaces; "
+                                 "a Role in the services' namespace cannot grant it: ask "
+                                 "within the namespace (topology.namespace)")
+            kube.append({"group": group, "resource": resource, "verb": verb, "scope": scope,
                          "mutating": verb not in KUBE_READ_VERBS, "used_by": uses,
                          "roles": _policies(uses)})
             if key in declared:
@@ -195,10 +215,11 @@ def operations_document(recording: Recording) -> dict[str, Any]:
     return {"regenerate": REGENERATE_COMMAND,
             "note": "Recorded from readiness and plan (readonly) and a game day with metrics "
                     "and evidence upload on (drill) against the embedded simulation; entries "
-                    "with 'declared' are failure-path calls listed in "
-                    "maip_drlib.iam_policies.DECLARED; 'metrics-publisher' is the add-on "
-                    "policy for readiness --metrics-namespace, 'database-secrets-reader' the "
-                    "one for readiness with database access.",
+                    "with 'declared' are listed in maip_drlib.iam_policies.DECLARED; "
+                    "'metrics-publisher' is the add-on policy for readiness "
+                    "--metrics-namespace, 'database-secrets-reader' the one for readiness "
+                    "with database access. Kubernetes 'scope': 'namespace' is granted by a "
+                    "Role in the services' namespace, 'cluster' by a ClusterRole.",
             "aws": aws, "kube": kube}
 
 
@@ -211,57 +232,33 @@ def _policies(uses: list[str], operation: tuple[str, str] | None = None) -> list
     return policies
 
 
-def policy_document(operations: Mapping[str, Any], policy: str) -> dict[str, Any]:
-    """The IAM policy document of ``policy`` (a key of ``POLICY_FILES``); a statement without
-    actions is left out."""
-    rows = [row for row in operations["aws"] if policy in row["policies"]]
-    reads = sorted({row["action"] for row in rows if not row["mutating"]})
-    writes = sorted({row["action"] for row in rows if row["mutating"]})
-    statements = []
-    if reads:
-        statements.append({"Sid": READ_STATEMENT_IDS.get(policy, "MaipDrRead"),
-                           "Effect": "Allow", "Action": reads, "Resource": "*"})
-    if writes:
-        statements.append({"Sid": STATEMENT_IDS.get(policy, "MaipDrDrill"), "Effect": "Allow",
-                           "Action": writes, "Resource": "*"})
-    return {"Version": "2012-10-17", "Statement": statements}
+def render_policies(operations: Mapping[str, Any],
+                    scope: PolicyScope | None = None) -> dict[str, str]:
+    """File name -> text of every policy and the RBAC for ``scope``: what ``regenerate``
+    writes to ``policies/`` (the default scope) and ``maip-dr iam policies`` prints."""
+    scope = scope or PolicyScope()
+    files = {name: json.dumps(policy_document(operations, policy, scope), indent=2) + "\n"
+             for policy, name in POLICY_FILES.items()}
+    files[RBAC_FILE] = rbac_document(operations, scope.topology.namespace)
+    return files
 
 
-def rbac_document(operations: Mapping[str, Any]) -> str:
-    """``k8s-rbac.yaml``: a ClusterRole and ClusterRoleBinding per use."""
-    lines = [f"# Generated by `{REGENERATE_COMMAND}` from recorded Kubernetes requests.",
-             "# ClusterRoles: nodes are cluster-scoped, which a namespaced Role cannot grant.",
-             "# Bind the groups to the runner's IAM principals (EKS access entries or the",
-             "# aws-auth ConfigMap), in both clusters."]
-    for role, group in RBAC_GROUPS.items():
-        rules: dict[tuple[str, str], set[str]] = {}
-        for row in operations["kube"]:
-            if role in row["roles"]:
-                rules.setdefault((row["group"], row["resource"]), set()).add(row["verb"])
-        name = f"maip-dr-{role}"
-        lines += ["---", "apiVersion: rbac.authorization.k8s.io/v1", "kind: ClusterRole",
-                  "metadata:", f"  name: {name}", "rules:"]
-        for (api_group, resource), verbs in sorted(rules.items()):
-            lines += [f"  - apiGroups: [{json.dumps(api_group)}]",
-                      f"    resources: [{json.dumps(resource)}]",
-                      f"    verbs: [{', '.join(json.dumps(v) for v in sorted(verbs))}]"]
-        lines += ["---", "apiVersion: rbac.authorization.k8s.io/v1",
-                  "kind: ClusterRoleBinding", "metadata:", f"  name: {name}", "roleRef:",
-                  "  apiGroup: rbac.authorization.k8s.io", "  kind: ClusterRole",
-                  f"  name: {name}", "subjects:", "  - apiGroup: rbac.authorization.k8s.io",
-                  "    kind: Group", f"    name: {group}"]
-    return "\n".join(lines) + "\n"
+def load_operations(folder: Path = POLICY_DIR) -> dict[str, Any]:
+    """``operations.json`` of ``folder``; OSError or ValueError when missing or unreadable."""
+    document = json.loads((folder / OPERATIONS_FILE).read_text(encoding="utf-8"))
+    if not isinstance(document, dict) or "aws" not in document or "kube" not in document:
+        raise ValueError(f"{folder / OPERATIONS_FILE}: not an operations document")
+    return document
 
 
 def write_policies(recording: Recording, folder: Path = POLICY_DIR) -> dict[str, Any]:
     operations = operations_document(recording)
+    files = render_policies(operations)  # before writing: a missing grant changes nothing
     folder.mkdir(parents=True, exist_ok=True)
     (folder / OPERATIONS_FILE).write_text(json.dumps(operations, indent=2) + "\n",
                                           encoding="utf-8")
-    for policy, name in POLICY_FILES.items():
-        (folder / name).write_text(json.dumps(policy_document(operations, policy), indent=2)
-                                   + "\n", encoding="utf-8")
-    (folder / RBAC_FILE).write_text(rbac_document(operations), encoding="utf-8")
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
     return operations
 
 

@@ -63,7 +63,11 @@ def test_readiness_cronjob_every_15_minutes_one_at_a_time():
     pod = job["template"]["spec"]
     assert pod["serviceAccountName"] == "maip-dr-readiness"
     (container,) = pod["containers"]
-    assert container["args"][-2:] == ["readiness", "--json"]
+    args = container["args"]
+    assert "readiness" in args and args[args.index("readiness") + 1] == "--json"
+    # it publishes its results as metrics, a write: consent for the target it reads
+    assert "--dr-execute" in args
+    assert args[args.index("--dr-confirm") + 1] == args[args.index("--target") + 1]
     assert "cluster that survives the failure" in (KUBE / "readiness-cronjob.yaml").read_text()
 
 
@@ -159,14 +163,15 @@ RBAC_KINDS = ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")
 POLICY_NAMES = ("k8s-rbac.yaml", "k8s-rbac-role.yaml")
 
 
-def _rbac(documents_: list[dict[str, Any]]) -> dict[tuple[str, str], Any]:
-    """(kind, name) -> rules as (group, resource, verb) triples, or a binding's ref/subjects."""
-    out: dict[tuple[str, str], Any] = {}
+def _rbac(documents_: list[dict[str, Any]]) -> dict[tuple[str, str, str], Any]:
+    """(kind, namespace or "", name) -> rules as (group, resource, verb) triples, or a
+    binding's ref and subjects."""
+    out: dict[tuple[str, str, str], Any] = {}
     for document in documents_:
         kind = document.get("kind")
         if kind not in RBAC_KINDS:
             continue
-        key = (kind, document["metadata"]["name"])
+        key = (kind, document["metadata"].get("namespace", ""), document["metadata"]["name"])
         if kind.endswith("Binding"):
             out[key] = (document["roleRef"]["kind"], document["roleRef"]["name"],
                         sorted((s["kind"], s["name"]) for s in document["subjects"]))
@@ -178,14 +183,28 @@ def _rbac(documents_: list[dict[str, Any]]) -> dict[tuple[str, str], Any]:
     return out
 
 
-def test_rbac_grants_only_scale_writes():
+def test_rbac_grants_only_scale_writes_and_only_in_the_services_namespace():
     rbac = _rbac(documents("target-cluster-rbac.yaml"))
-    rules = set().union(*(v for (kind, _), v in rbac.items() if not kind.endswith("Binding")))
+    rules = set().union(*(v for (kind, *_), v in rbac.items() if not kind.endswith("Binding")))
     writes = {r for r in rules if r[2] not in ("get", "list", "watch")}
     assert writes == {("apps", "deployments/scale", "patch")}
     assert ("", "nodes", "list") in rules and not any(r[1] == "secrets" for r in rules)
-    readonly = rbac[("ClusterRole", "maip-dr-readonly")]
+    readonly = rbac[("Role", "maip-services", "maip-dr-readonly")]
     assert all(verb == "list" for _, _, verb in readonly)
+    # Cluster-wide objects hold cluster-scoped resources only: nothing on deployments (or any
+    # namespaced resource) in another namespace.
+    for (kind, namespace, name), value in rbac.items():
+        if kind == "ClusterRole":
+            assert value == {("", "nodes", "list")}, name
+        elif kind in ("Role", "RoleBinding"):
+            assert namespace == "maip-services", name
+        if kind == "RoleBinding":
+            assert value[0] == "Role" and ("Role", namespace, value[1]) in rbac
+        if kind == "ClusterRoleBinding":
+            assert value[0] == "ClusterRole" and ("ClusterRole", "", value[1]) in rbac
+    assert [key for key, value in rbac.items() if not key[0].endswith("Binding")
+            and ("apps", "deployments/scale", "patch") in value] == [
+        ("Role", "maip-services", "maip-dr-drill-operator")]
 
 
 def test_rbac_equals_the_policies_rbac():

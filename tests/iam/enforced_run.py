@@ -5,7 +5,8 @@ own ``Simulation`` and prints one JSON document on stdout for ``test_iam_enforce
 
 1. start the simulation (seeded with enforcement off), create the IAM users
    ``maip-dr-readonly``, ``maip-dr-readiness-metrics`` (read-only plus the metrics add-on)
-   and ``maip-dr-operator`` with the repository's policies as inline policies, one
+   and ``maip-dr-operator`` with the repository's policies, rendered for the simulation's
+   topology and account (``simulated_policy``: moto checks S3 resources only), one
    ``maip-sim-internal`` user (``*``) whose key is the simulation's fixed dummy key, so the
    simulation's own metric publisher keeps working, and the evidence bucket;
 2. switch enforcement on (``POST /moto-api/reset-auth`` with 0: every later request is
@@ -14,7 +15,8 @@ own ``Simulation`` and prints one JSON document on stdout for ``test_iam_enforce
    uploading evidence, both refused; then failover stage 2 (a destructive stage), which must
    be refused with ``PermissionDenied``; with the add-on, publishing metrics works;
 4. with the drill operator's profile: failover stages 1-5 and failback stages 1-4, then the
-   game day's operations: metrics published and the evidence uploaded.
+   game day's operations: metrics published and the evidence uploaded under the prefix its
+   policy names, and refused under another prefix.
 
 The credentials reach the region handles as named profiles in a temporary credentials file,
 the code path of a live target. Not supported: running inside a process that already hosts a
@@ -39,7 +41,12 @@ import requests
 PROJECT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(PROJECT))
 
-from maip_drlib.config import SIM_ACCESS_KEY_ID, SIM_SECRET_ACCESS_KEY, Target  # noqa: E402
+from maip_drlib.config import (  # noqa: E402
+    SIM_ACCESS_KEY_ID,
+    SIM_SECRET_ACCESS_KEY,
+    Target,
+    Topology,
+)
 from maip_drlib.drill import failback, failover  # noqa: E402
 from maip_drlib.drill.context import (  # noqa: E402
     DrillContext,
@@ -50,11 +57,12 @@ from maip_drlib.drill.context import (  # noqa: E402
 )
 from maip_drlib.drill.planner import plan_drill  # noqa: E402
 from maip_drlib.errors import CredentialsError, PermissionDenied  # noqa: E402
+from maip_drlib.iam_policies import load_operations, render_policies  # noqa: E402
+from maip_drlib.iam_scope import PolicyScope  # noqa: E402
 from maip_drlib.metrics_publish import publish, readiness_data  # noqa: E402
 from maip_drlib.permissions import (  # noqa: E402
     METRICS_POLICY,
     OPERATOR_POLICY,
-    POLICY_DIR,
     READONLY_POLICY,
 )
 from maip_drlib.readiness import ReadinessInputs, Thresholds, run_readiness  # noqa: E402
@@ -67,32 +75,52 @@ ACCOUNT = "123456789012"  # moto's default account, where the seed and the users
 INTERNAL_USER = "maip-sim-internal"
 BUCKET = "maip-dr-enforced-evidence"
 BUCKET_REGION = "us-west-2"
+OPERATOR_PREFIX = "operator"  # the operator's policy allows uploads under this prefix only
 
 
-def simulated_policy(path: Path) -> str:
-    """The policy document as moto checks it: moto builds the action from the SigV4 signing
-    name, which is ``monitoring`` for CloudWatch, so each ``cloudwatch:`` action is also
-    granted as ``monitoring:``. Everything else is the file unchanged."""
-    document = json.loads(path.read_text(encoding="utf-8"))
+def simulated_policy(document: dict[str, Any]) -> str:
+    """The policy document as moto checks it. moto authorizes every action except S3's on the
+    resource ``*`` and evaluates a global condition key (``aws:RequestedRegion``) as missing,
+    which makes the statement a Deny: so every statement but S3's gets ``Resource: "*"`` and
+    no condition (the scoping of those is checked structurally, ``test_policy_scoping``),
+    while the S3 statement keeps its bucket and prefix, which moto does check. moto builds
+    the action from the SigV4 signing name, ``monitoring`` for CloudWatch, so each
+    ``cloudwatch:`` action is also granted as ``monitoring:``."""
+    document = json.loads(json.dumps(document))
     for statement in document["Statement"]:
         actions = statement["Action"]
         actions = [actions] if isinstance(actions, str) else list(actions)
         statement["Action"] = actions + [
             "monitoring:" + action.split(":", 1)[1] for action in actions
             if action.startswith("cloudwatch:")]
+        if not all(action.startswith("s3:") for action in actions):
+            statement["Resource"] = "*"
+            statement.pop("Condition", None)
     return json.dumps(document)
 
 
-def create_users(endpoint_url: str) -> dict[str, tuple[str, str]]:
+def policies(topology: Topology) -> dict[str, dict[str, Any]]:
+    """The repository's policies rendered for the simulation's topology and account, the
+    evidence bucket and the operator's upload prefix (``maip-dr iam policies`` does the
+    same for a user's topology)."""
+    scope = PolicyScope(topology=topology, account=ACCOUNT, s3_bucket=BUCKET,
+                        s3_prefix=OPERATOR_PREFIX)
+    files = render_policies(load_operations(), scope)
+    return {name: json.loads(files[name])
+            for name in (READONLY_POLICY, METRICS_POLICY, OPERATOR_POLICY)}
+
+
+def create_users(endpoint_url: str, topology: Topology) -> dict[str, tuple[str, str]]:
     """The three IAM users and their keys (made while enforcement is still off)."""
+    documents = policies(topology)
     iam = boto3.client("iam", region_name="us-east-1", endpoint_url=endpoint_url,
                        aws_access_key_id=SIM_ACCESS_KEY_ID,
                        aws_secret_access_key=SIM_SECRET_ACCESS_KEY)
     users = {
-        "maip-dr-readonly": [simulated_policy(POLICY_DIR / READONLY_POLICY)],
-        "maip-dr-readiness-metrics": [simulated_policy(POLICY_DIR / READONLY_POLICY),
-                                      simulated_policy(POLICY_DIR / METRICS_POLICY)],
-        "maip-dr-operator": [simulated_policy(POLICY_DIR / OPERATOR_POLICY)],
+        "maip-dr-readonly": [simulated_policy(documents[READONLY_POLICY])],
+        "maip-dr-readiness-metrics": [simulated_policy(documents[READONLY_POLICY]),
+                                      simulated_policy(documents[METRICS_POLICY])],
+        "maip-dr-operator": [simulated_policy(documents[OPERATOR_POLICY])],
         INTERNAL_USER: [json.dumps({"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Action": "*", "Resource": "*"}]})],
     }
@@ -181,7 +209,8 @@ def create_bucket(endpoint_url: str) -> None:
         Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": BUCKET_REGION})
 
 
-def operations(handles: RegionHandles, folder: Path, name: str) -> dict[str, Any]:
+def operations(handles: RegionHandles, folder: Path, name: str,
+               prefix: str | None = None) -> dict[str, Any]:
     """What the game day's operations do with these credentials: publish one readiness run's
     metrics and upload a small attempt folder (drill/operations.py calls the same two)."""
     data = readiness_data([{"scenario": "enforced", "outcome": "passed"}], target=name)
@@ -190,7 +219,7 @@ def operations(handles: RegionHandles, folder: Path, name: str) -> dict[str, Any
     attempt.mkdir(parents=True)
     (attempt / "summary.json").write_text('{"verdict": "PASS"}\n', encoding="utf-8")
     upload = upload_evidence(handles.by_name(BUCKET_REGION).client("s3"), attempt,
-                             bucket=BUCKET, prefix=name)
+                             bucket=BUCKET, prefix=name if prefix is None else prefix)
     return {"published": sum(published.published.values()), "total": published.total,
             "metric_errors": published.errors, "uploaded": upload.keys,
             "upload_errors": upload.errors}
@@ -199,7 +228,7 @@ def operations(handles: RegionHandles, folder: Path, name: str) -> dict[str, Any
 def run(simulation: Simulation, folder: Path) -> dict[str, Any]:
     report: dict[str, Any] = {}
     endpoint = simulation.aws_endpoint_url
-    keys = create_users(endpoint)
+    keys = create_users(endpoint, simulation.topology)
     create_bucket(endpoint)
     write_profiles(folder, keys)
     enable_enforcement(endpoint)
@@ -270,7 +299,9 @@ def run(simulation: Simulation, folder: Path) -> dict[str, Any]:
         stages.append(failback.stage_3_weighted_shift(
             ctx, soak_s=0.2, max_5xx_per_min=10.0, max_latency_s=1.0).stage)
         stages.append(failback.stage_4_steady_state(ctx).stage)
-        report["operator_operations"] = operations(operator, folder, "operator")
+        report["operator_operations"] = operations(operator, folder, OPERATOR_PREFIX)
+        report["operator_outside_prefix"] = operations(operator, folder, "outside",
+                                                       prefix="elsewhere")
     except Exception as error:  # reported, so the test names the stage and the error
         report["operator_error"] = error_text(error)
         report["operator_traceback"] = traceback.format_exc()[-3000:]

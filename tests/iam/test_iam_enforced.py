@@ -5,7 +5,7 @@ With the read-only policy, readiness passes and the dry-run plan works; failover
 refused with ``PermissionDenied`` naming ``rds:PromoteReadReplica`` in us-west-2 and nothing
 is promoted; publishing metrics and uploading evidence are refused (the metrics add-on allows
 publishing). With the drill operator's policy every failover and failback stage passes, and
-the game day's operations work. A key
+the game day's operations work, under the evidence prefix the policy names only. A key
 that is no IAM user's is rejected, which shows enforcement is on.
 """
 
@@ -72,6 +72,9 @@ def test_the_operations_need_the_operator_policy_or_the_metrics_add_on(report: d
     assert operator["published"] == 2 and operator["metric_errors"] == []
     assert operator["uploaded"] == ["operator/evidence-operator/attempt-1/summary.json"]
     assert operator["upload_errors"] == []
+    # moto checks S3 resources: the operator's policy names the bucket and its prefix only
+    outside = report["operator_outside_prefix"]
+    assert outside["uploaded"] == [] and "S3 answered AccessDenied" in outside["upload_errors"][0]
 
 
 def test_every_stage_passes_with_the_drill_operator_policy(report: dict) -> None:

@@ -31,8 +31,9 @@ from maip_drlib.iam_policies import (
     RBAC_FILE,
     REGENERATE_COMMAND,
     Recording,
-    policy_document,
+    load_operations,
     record_runs,
+    render_policies,
 )
 from maip_drlib.permissions import (
     DATABASE_SECRET_OPERATIONS,
@@ -65,7 +66,8 @@ def allows(actions: Iterable[str], action: str) -> bool:
 
 
 def rbac_rules() -> dict[str, set[tuple[str, str, str]]]:
-    """ClusterRole name -> allowed (group, resource, verb)."""
+    """Role or ClusterRole name -> allowed (group, resource, verb). The Role of a use is
+    ``maip-dr-<use>`` (in the services' namespace), its ClusterRole ``maip-dr-<use>-nodes``."""
     roles: dict[str, set[tuple[str, str, str]]] = {}
     for document in yaml.safe_load_all((POLICY_DIR / RBAC_FILE).read_text(encoding="utf-8")):
         if not document or document.get("kind") not in ("Role", "ClusterRole"):
@@ -92,9 +94,10 @@ def test_policy_files_are_exactly_what_operations_json_lists() -> None:
     listed = operations()
     assert set(POLICY_FILES.values()) == {READONLY_POLICY, OPERATOR_POLICY, METRICS_POLICY,
                                           DATABASE_SECRETS_POLICY}
-    for policy, name in POLICY_FILES.items():
-        on_disk = json.loads((POLICY_DIR / name).read_text(encoding="utf-8"))
-        assert on_disk == policy_document(listed, policy), f"{name} differs: {FIX}"
+    rendered = render_policies(load_operations())  # the default topology's
+    assert set(rendered) == {*POLICY_FILES.values(), RBAC_FILE}
+    for name, text in rendered.items():
+        assert (POLICY_DIR / name).read_text(encoding="utf-8") == text, f"{name} differs: {FIX}"
     for row in listed["aws"]:
         assert row["action"] == iam_action(row["service"], row["operation"])
         assert row["mutating"] == is_mutating(row["service"], row["operation"])
@@ -141,18 +144,24 @@ def test_reading_database_secrets_is_the_operators_never_the_read_only_policys()
 
 def test_rbac_roles_are_what_operations_json_lists_and_readonly_only_reads() -> None:
     roles = rbac_rules()
-    assert set(roles) == {"maip-dr-readonly", "maip-dr-drill-operator"}
+    assert set(roles) == {"maip-dr-readonly", "maip-dr-drill-operator",
+                          "maip-dr-readonly-nodes", "maip-dr-drill-operator-nodes"}
     for role in ("readonly", "drill-operator"):
-        expected = {(row["group"], row["resource"], row["verb"])
-                    for row in operations()["kube"] if role in row["roles"]}
-        assert roles[f"maip-dr-{role}"] == expected, f"{RBAC_FILE} differs: {FIX}"
-    assert {verb for *_, verb in roles["maip-dr-readonly"]} <= KUBE_READ_VERBS
+        for scope, name in (("namespace", f"maip-dr-{role}"),
+                            ("cluster", f"maip-dr-{role}-nodes")):
+            expected = {(row["group"], row["resource"], row["verb"])
+                        for row in operations()["kube"]
+                        if role in row["roles"] and row["scope"] == scope}
+            assert roles[name] == expected, f"{RBAC_FILE} differs: {FIX}"
+    assert {verb for name in ("maip-dr-readonly", "maip-dr-readonly-nodes")
+            for *_, verb in roles[name]} <= KUBE_READ_VERBS
     operator = roles["maip-dr-drill-operator"]
-    for needed in (("", "nodes", "list"), ("", "pods", "list"), ("", "services", "list"),
+    for needed in (("", "pods", "list"), ("", "services", "list"),
                    ("apps", "deployments", "list"),
                    ("autoscaling", "horizontalpodautoscalers", "list"),
                    ("apps", "deployments/scale", "patch")):
         assert role_allows(operator, needed), needed
+    assert roles["maip-dr-drill-operator-nodes"] == {("", "nodes", "list")}
 
 
 # -- recorded ------------------------------------------------------------------------------
@@ -215,17 +224,24 @@ def test_every_recorded_aws_operation_is_allowed_by_the_policy_of_its_use(
 @pytest.mark.cli
 def test_every_recorded_kube_request_is_allowed_by_the_role_of_its_use(
         recording: Recording) -> None:
+    """A request in a namespace needs the use's Role (the services' namespace), one outside
+    any namespace its ClusterRole (nodes only)."""
     roles = rbac_rules()
     readonly_seen = kube_permissions(recording.readonly)
     drill_seen = kube_permissions(recording.drill)
     assert ("", "nodes", "list") in readonly_seen
     assert ("apps", "deployments/scale", "patch") in drill_seen
-    missing_readonly = sorted(r for r in readonly_seen
-                              if not role_allows(roles["maip-dr-readonly"], r))
-    missing_operator = sorted(r for r in readonly_seen | drill_seen
-                              if not role_allows(roles["maip-dr-drill-operator"], r))
-    assert not missing_readonly, f"maip-dr-readonly lacks {missing_readonly}: {FIX}"
-    assert not missing_operator, f"maip-dr-drill-operator lacks {missing_operator}: {FIX}"
+    missing = []
+    for use, records in (("readonly", recording.readonly),
+                         ("drill-operator", [*recording.readonly, *recording.drill])):
+        for record in records:
+            if record.get("kind") != "kube":
+                continue
+            name = f"maip-dr-{use}" if record["namespaced"] else f"maip-dr-{use}-nodes"
+            request = (record["group"], record["resource"], record["verb"])
+            if not role_allows(roles[name], request):
+                missing.append(f"{name} lacks {request}")
+    assert not missing, f"{sorted(set(missing))}: {FIX}"
 
 
 def test_recording_file_survives_threads_and_is_read_back(tmp_path: Path) -> None:
