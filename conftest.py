@@ -12,6 +12,7 @@ pytest_plugins = [
     "maip_drlib.pytest_dr.fixtures",
     "maip_drlib.pytest_dr.journal_hooks",
     "maip_drlib.pytest_dr.write_gate_hooks",
+    "maip_drlib.pytest_dr.lease_hooks",
     "maip_drlib.pytest_dr.allure_evidence",
     "steps",
 ]
