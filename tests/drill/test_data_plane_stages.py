@@ -23,7 +23,7 @@ import pytest
 from maip_cli_helpers import wait_until
 
 from maip_drlib import readiness
-from maip_drlib.drill import canaries, failback, failover, rpo_check
+from maip_drlib.drill import canaries, failback, failover, guards, rpo_check
 from maip_drlib.drill.context import DrillContext, DrillOptions, OutageDeclaration, PollPolicy
 from maip_drlib.errors import CheckFailed
 from maip_drlib.probes import postgres as pg
@@ -85,6 +85,26 @@ def test_readiness_asks_postgres_for_the_roles_and_the_real_lag(ctx: DrillContex
     unconfigured = replace(unconfigured, target=replace(ctx.target, database=None))
     with pytest.raises(readiness.NotChecked, match="not configured"):
         readiness.rds_roles_in_postgres(unconfigured)
+
+
+def test_the_guard_asks_postgres_for_writes_and_sees_the_services_sessions(
+        simulation: Simulation, ctx: DrillContext) -> None:
+    import psycopg
+
+    topo = simulation.topology
+    state = guards.primary_writer_state(ctx)
+    assert state.serving and "takes writes" in str(state.database), state
+    standby = guards.database_writes(ctx, ctx.handles.secondary, topo.secondary.rds_instance)
+    assert not standby.accepts and "pg_is_in_recovery=true" in standby.detail
+    spec = pg.connection_spec(ctx.handles.primary, ctx.target.database, topo.primary.rds_instance)
+    wait_until("no session but the suite's", lambda: pg.service_sessions(spec) == ())
+    kwargs = dict(spec.connect_kwargs(read_only=True), application_name="merchant-api")
+    with psycopg.connect(**kwargs):  # a service still connected to the old writer
+        found = pg.service_sessions(spec)
+        assert [item.application for item in found] == ["merchant-api"]
+        fencing = guards.observe_fencing(ctx)
+        assert not fencing.fenced and "merchant-api" in str(fencing)
+    wait_until("the service session gone", lambda: pg.service_sessions(spec) == ())
 
 
 def test_canaries_then_cut_then_outage(simulation: Simulation, ctx: DrillContext,
