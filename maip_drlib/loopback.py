@@ -1,4 +1,9 @@
-"""Is an address on this machine's loopback? The one test every simulation guard uses."""
+"""Is an address on this machine's loopback? The one test every simulation guard uses.
+
+Loopback means ``localhost``, 127.0.0.0/8 or ``::1`` (IPv4-mapped ``::ffff:127.x`` too). Not
+supported: host names other than ``localhost`` (a simulated target never depends on a name
+resolving to loopback), ``0.0.0.0`` (it reaches every interface, not only loopback).
+"""
 
 from __future__ import annotations
 
@@ -13,12 +18,21 @@ def is_loopback_host(host: str | None) -> bool:
     if host.lower().rstrip(".") == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        address = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return bool(address.is_loopback or (mapped is not None and mapped.is_loopback))
 
 
 def is_loopback_url(url: str) -> bool:
-    """True when ``url`` is http(s) on a loopback host."""
-    parts = urlsplit(url)
-    return parts.scheme in ("http", "https") and is_loopback_host(parts.hostname)
+    """True when ``url`` is http(s) on a loopback host; False for anything unparsable."""
+    if not isinstance(url, str):
+        return False
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        _ = parts.port  # an invalid port makes the URL unusable, hence not loopback
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and is_loopback_host(host)

@@ -24,9 +24,11 @@ level, so importing this module (as every probe, step module and the pytest plug
 cheap; their types are visible to type checkers only (``TYPE_CHECKING``).
 
 Not supported: reading the process environment (``KUBECONFIG``, ``AWS_PROFILE`` ...): every input
-comes from the ``Target`` (boto3 itself still reads its config files for a named profile); kube
-contexts with exec plugins on simulated targets are run as the kubeconfig says; per-service
-endpoint URLs (one endpoint URL per region).
+comes from the ``Target`` (boto3 itself still reads its config files for a named profile);
+per-service endpoint URLs (one endpoint URL per region). A simulated handle reaches loopback
+only: it needs the connection's kubeconfig (never ``~/.kube/config``) and refuses a context
+whose cluster server is not loopback or whose user runs an exec plugin or auth-provider
+(``maip_drlib.kubeconfig_check.loopback_problem``, the check the config loader makes).
 """
 
 from __future__ import annotations
@@ -203,7 +205,19 @@ class RegionHandle:
 
     @property
     def kubeconfig_path(self) -> Path:
-        return self.connection.kubeconfig or Path.home() / ".kube" / "config"
+        """The connection's kubeconfig; ``~/.kube/config`` for a live target naming none.
+
+        A simulated target never falls back to the user's own kubeconfig (DESIGN.md 4a).
+        """
+        if self.connection.kubeconfig is not None:
+            return self.connection.kubeconfig
+        if self.simulated:
+            raise ConfigError(
+                f"simulated target {self.target_name!r} names no kubeconfig for {self.region}: "
+                "it never falls back to ~/.kube/config (give the simulation's kubeconfig)",
+                key=f"{self.region}.kubeconfig",
+            )
+        return Path.home() / ".kube" / "config"
 
     @property
     def api_client(self) -> kube_client.ApiClient:
@@ -230,6 +244,8 @@ class RegionHandle:
                 f"kube context {self.kube_context!r} not found in {path} (contexts: {known})",
                 key=f"{self.region}.kube_context",
             )
+        if self.simulated:  # the load-time check again, on the document used below
+            _refuse_beyond_loopback(document, path, self.kube_context, self.region)
         configuration = kube_client.Configuration()
         configuration.retries = self.policy.kube_retries
         user_name = (context.get("context") or {}).get("user")
@@ -238,6 +254,8 @@ class RegionHandle:
         try:
             if exec_spec and not self.simulated and _is_eks_exec(exec_spec):
                 self._load_with_eks_tokens(document, path, user_name, exec_spec, configuration)
+            elif self.simulated:
+                _load_checked(document, path, self.kube_context, configuration)
             else:
                 kube_config.new_client_from_config(
                     config_file=str(path), context=self.kube_context, persist_config=False,
@@ -290,19 +308,27 @@ class RegionHandle:
 
 
 def _read_kubeconfig(path: Path) -> dict:
-    import yaml
+    from maip_drlib.kubeconfig_check import read_kubeconfig
 
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as error:
-        raise ConfigError(f"cannot read kubeconfig {path}: {error.strerror or error}",
-                          key="kubeconfig") from error
-    except yaml.YAMLError as error:
-        raise ConfigError(f"kubeconfig {path} is not valid YAML: {error}",
-                          key="kubeconfig") from error
-    if not isinstance(document, dict):
-        raise ConfigError(f"kubeconfig {path} is not a kubeconfig mapping", key="kubeconfig")
-    return document
+    return read_kubeconfig(path, key="kubeconfig")
+
+
+def _refuse_beyond_loopback(document: dict, path: Path, context: str, region: str) -> None:
+    """A simulated handle's context: loopback cluster servers, no exec, no auth-provider."""
+    from maip_drlib.kubeconfig_check import loopback_problem
+
+    problem = loopback_problem(document, context)
+    if problem is not None:
+        raise ConfigError(f"kubeconfig {path}: {problem}", key=f"{region}.kubeconfig")
+
+
+def _load_checked(document: dict, path: Path, context: str, configuration: Any) -> None:
+    """Configure from the document just checked (not the file again, which may have changed)."""
+    from kubernetes.config.kube_config import KubeConfigLoader
+
+    loader = KubeConfigLoader(config_dict=document, active_context=context,
+                              config_base_path=str(path.parent))
+    loader.load_and_set(configuration)
 
 
 def _find_named(document: dict, section: str, name: str) -> dict | None:
