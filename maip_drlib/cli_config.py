@@ -4,6 +4,8 @@ FILE defaults to the global ``--config`` (or ``MAIP_DR_CONFIG``). It prints the 
 topology and every target (kind, endpoints, per-region profile, kube context and kubeconfig)
 and which target runs when ``--target`` is not given; ``--json`` prints the same as one JSON
 document. Nothing is contacted: credentials and reachability are checked by ``readiness``.
+Everything ``config_loader`` refuses is refused here (bounds, NaN, nesting, a sim target
+reaching beyond loopback), as one line with exit 2.
 
 Not supported: checking several files at once; secrets are never part of a config file, so
 nothing is redacted here.
@@ -70,8 +72,10 @@ def config_document(config: Config, selected: str | None) -> dict[str, Any]:
 def config_check(ctx: click.Context, path: Path | None, as_json: bool, quiet: bool) -> None:
     """Validate FILE (default: --config) and print the resolved targets and topology.
 
-    Read-only: it reads FILE (and the kubeconfig files it names) and contacts nothing.
-    Exit codes: 0 valid; 2 invalid, with one line naming the file and key at fault.
+    Read-only: it reads FILE (and the kubeconfig files it names) and contacts nothing. A sim
+    target must reach loopback only: its kubeconfig (required) has loopback cluster servers
+    and no exec plugin. Exit codes: 0 valid; 2 invalid, with one line naming the file and
+    key at fault.
     """
     from maip_drlib.config_loader import describe_config, load_config
 

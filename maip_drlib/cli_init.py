@@ -5,7 +5,10 @@ The file holds an ``embedded`` rehearsal target (the default: it touches nothing
 topology as comments showing the runbook's names (uncomment what differs). It loads with
 ``config_loader.load_config`` as written and passes ``maip-dr config check``.
 
-An existing file is never overwritten without ``--force`` (one line, exit 2). Not supported:
+An existing file is never overwritten without ``--force`` (one line, exit 2). A symbolic link
+whose target does not exist is refused, even with ``--force`` (one line, exit 2): nothing is
+created where it points. A new file is created with ``O_EXCL``, so nothing is written through
+a link that appears meanwhile. Not supported:
 writing a ``sim`` target (``maip-dr sim up --config-out FILE`` writes one with its live URLs),
 interactive questions, other formats than TOML.
 """
@@ -13,6 +16,7 @@ interactive questions, other formats than TOML.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import fields
 from pathlib import Path
 
@@ -120,18 +124,47 @@ def init_command(path: Path, force: bool) -> None:
 
     It defines an embedded rehearsal target (the default) and a live production target with
     the runbook's names, and lists the topology as comments. Then run
-    'maip-dr config check PATH'. Safety: it writes only PATH and refuses to overwrite it
-    without --force. Exit codes: 0 written; 2 PATH exists (without --force) or cannot be
-    written.
+    'maip-dr config check PATH'. Safety: it writes only PATH, refuses to overwrite it
+    without --force and never writes through a symbolic link whose target does not exist.
+    Exit codes: 0 written; 2 PATH exists (without --force), is a dangling symbolic link, or
+    cannot be written.
     """
     if path.is_dir():
         raise ConfigError("is a folder; give a file name", source=str(path), key="PATH")
+    if path.is_symlink() and not path.exists():
+        raise ConfigError(f"is a symbolic link to {_link_target(path)!r}, which does not "
+                          "exist (nothing written): give the real file name",
+                          source=str(path), key="PATH")
     if path.exists() and not force:
         raise ConfigError("already exists (nothing written); pass --force to overwrite it",
                           source=str(path))
+    _write(path, starter_config(path.name), overwrite=force)
+    click.echo(f"wrote {path}; next: maip-dr config check {path}")
+
+
+def _link_target(path: Path) -> str:
     try:
-        path.write_text(starter_config(path.name), encoding="utf-8")
+        return str(path.readlink())
+    except OSError:
+        return "?"
+
+
+def _write(path: Path, text: str, *, overwrite: bool) -> None:
+    """Create ``path`` (never through a symbolic link: ``O_EXCL``), or with ``overwrite``
+    truncate the existing file it names (never creating one where a link points)."""
+    flags = os.O_WRONLY | (os.O_TRUNC if overwrite and path.exists()
+                           else os.O_CREAT | os.O_EXCL)
+    try:
+        descriptor = os.open(path, flags, 0o644)
+    except FileExistsError as error:
+        raise ConfigError("appeared while writing, or is a symbolic link (nothing written)",
+                          source=str(path), key="PATH") from error
     except OSError as error:
         raise ConfigError(f"cannot write: {error.strerror or error}", source=str(path),
                           key="PATH") from error
-    click.echo(f"wrote {path}; next: maip-dr config check {path}")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as error:
+        raise ConfigError(f"cannot write: {error.strerror or error}", source=str(path),
+                          key="PATH") from error

@@ -23,6 +23,18 @@ TARGET_KINDS: tuple[str, ...] = ("embedded", "sim", "live")
 SIM_ACCESS_KEY_ID = "testing"
 SIM_SECRET_ACCESS_KEY = "testing"  # a documented dummy value, not a secret
 
+# Bounds a config file is held to (config_loader; docs/configuration-errors.md): a typo such
+# as a million replicas or a lease that outlives the operator must not reach a platform.
+MAX_REPLICAS = 1000            # topology.failover_replicas
+MAX_NODEGROUP_SIZE = 1000      # min/desired/max of every scaling triple
+LEASE_TTL_MIN_S = 15.0         # the lease is renewed well within its TTL: shorter flaps
+LEASE_TTL_MAX_S = 3600.0       # a crashed holder blocks the next drill at most an hour
+# The drill scales every deployment of the services' namespace: never a cluster's own
+# (kube-system, kube-public, kube-node-lease, any kube-*) nor "default", which holds
+# whatever else was deployed without a namespace.
+RESERVED_NAMESPACE_PREFIX = "kube-"
+RESERVED_NAMESPACES = frozenset({"default"})
+
 
 @dataclass(frozen=True)
 class ScalingConfig:

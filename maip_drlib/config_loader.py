@@ -8,15 +8,17 @@ Schema (every table rejects unknown keys)::
 
     default_target = "prod"                      # optional; must name a target
     [topology]                                   # optional; overrides Topology fields
-    namespace = "maip-services"
-    failover_scaling = { min_size = 4, max_size = 20, desired_size = 8 }
+    namespace = "maip-services"                  # a namespace name; never default, kube-*
+    failover_scaling = { min_size = 4, max_size = 20, desired_size = 8 }  # each <= 1000
+    failover_replicas = 4                        # 1 to 1000
     lease_table = "maip-dr-drill-lease"          # drill lease, in the DR region (docs/lease.md)
-    lease_ttl_s = 60                             # > 0 seconds
+    lease_ttl_s = 60                             # 15 to 3600 seconds
     [topology.primary]                           # RegionTopology fields (region is fixed)
     [topology.secondary]
     [targets.<name>]                             # name: letters, digits, _ and -
     kind = "embedded" | "sim" | "live"
-    public_endpoint_url = "https://api.maip.example.com"   # sim, live
+    public_endpoint_url = "https://api.maip.example.com"   # sim, live; sim: a name, or a
+                                                           # loopback address
     control_url = "http://127.0.0.1:PORT"                  # sim only, required, loopback
     ca_bundle = "ca.pem"                                   # sim, live; relative to the file
     time_scale = 0.1                                       # embedded, sim; > 0
@@ -26,7 +28,8 @@ Schema (every table rejects unknown keys)::
     profile = "maip-prod"                                  # live only
     endpoint_url = "http://127.0.0.1:PORT"                 # sim: required and loopback
     kube_context = "maip-prod"                             # default: the topology's
-    kubeconfig = "kubeconfig.yaml"                         # relative to the file
+    kubeconfig = "kubeconfig.yaml"                         # relative to the file; sim:
+                                                           # required, loopback only
     [targets.<name>.database]                  # sim, live; optional (docs/data-plane.md)
     dbname = "postgres"                        # default "postgres"
     sslmode = "verify-full"                    # libpq sslmode; live: require, verify-ca or
@@ -52,7 +55,23 @@ TLS/HTTPS.
 
 Every error is one ``ConfigError`` line: file, dotted key, what was expected. A
 ``kubeconfig`` named here must be a readable YAML kubeconfig holding the region's
-``kube_context`` (``kubeconfig_check``); the default ``~/.kube/config`` is read only when used.
+``kube_context`` (``kubeconfig_check``); for a live target the default ``~/.kube/config`` is
+read only when used.
+
+A ``sim`` target reaches loopback only (DESIGN.md 4a): its control and endpoint URLs and DNS
+resolvers are loopback, its public endpoint is a name the simulation answers (or a loopback
+address), and each region names a ``kubeconfig`` (never a fallback to ``~/.kube/config``)
+whose context has loopback cluster servers and a user with no ``exec`` plugin and no
+``auth-provider`` (``kubeconfig_check.loopback_problem``; ``maip_drlib.regions`` checks again
+when it builds the client).
+
+Bad input is refused before it is parsed deeply: a file over 1 MiB, TOML nested deeper than
+100 levels (arrays and inline tables counted on the text before ``tomllib``, which recurses per
+level; tables from dotted keys right after parsing, without recursion); NaN or infinity under
+any key, known or not. Bounds: ``namespace`` a Kubernetes namespace name other than
+``default`` and ``kube-*`` (the drill scales every deployment in it), ``failover_replicas``
+and every node group size at most 1000, ``lease_ttl_s`` from 15 s to 1 h (``maip_drlib.config``
+holds the figures).
 
 Not supported: environment-variable interpolation (the library never reads the environment),
 regions other than us-east-1 and us-west-2, includes of other files, and ``embedded`` targets
@@ -61,6 +80,7 @@ with endpoints (an embedded target in a file only means "start the embedded simu
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 import tomllib
@@ -71,8 +91,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from maip_drlib.config import (
+    LEASE_TTL_MAX_S,
+    LEASE_TTL_MIN_S,
     LIVE_SSL_MODES,
+    MAX_NODEGROUP_SIZE,
+    MAX_REPLICAS,
     PRIMARY_REGION,
+    RESERVED_NAMESPACE_PREFIX,
+    RESERVED_NAMESPACES,
     SECONDARY_REGION,
     SSL_MODES,
     SUPPORTED_REGIONS,
@@ -90,6 +116,7 @@ from maip_drlib.kubeconfig_check import check_context
 from maip_drlib.loopback import is_loopback_host
 
 _TARGET_NAME = re.compile(r"^[A-Za-z0-9_-]+\Z")
+_NAMESPACE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\Z")  # RFC 1123 label
 _SCALING_KEYS = ("min_size", "max_size", "desired_size")
 _REGION_TOPOLOGY_STRINGS = (
     "kube_context",
@@ -101,7 +128,6 @@ _REGION_TOPOLOGY_STRINGS = (
     "alb_name",
 )
 _TOPOLOGY_STRINGS = (
-    "namespace",
     "failback_replica",
     "dynamodb_table",
     "replicator_name_contains",
@@ -141,17 +167,76 @@ def load_config(path: Path | None) -> Config:
         return default_config()
     source = str(path)
     try:
-        raw_bytes = Path(path).read_bytes()
+        with Path(path).open("rb") as handle:
+            raw_bytes = handle.read(MAX_CONFIG_BYTES + 1)
     except OSError as error:
         raise ConfigError(f"cannot read config file: {error.strerror or error}",
                           source=source) from error
+    if len(raw_bytes) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"config file is larger than 1 MiB ({MAX_CONFIG_BYTES} bytes): "
+                          "refused before parsing", source=source)
     try:
-        document = tomllib.loads(raw_bytes.decode("utf-8"))
+        text = raw_bytes.decode("utf-8")
     except UnicodeDecodeError as error:
         raise ConfigError("config file is not UTF-8 text", source=source) from error
+    if _bracket_depth(text) > MAX_CONFIG_DEPTH:
+        raise ConfigError(f"TOML nested deeper than {MAX_CONFIG_DEPTH} levels (arrays and "
+                          "inline tables): refused before parsing", source=source)
+    try:
+        document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"malformed TOML: {error}", source=source) from error
-    return _Loader(source, Path(path).resolve().parent).config(document)
+    except RecursionError as error:  # not reached below the depth bound; kept one line
+        raise ConfigError("TOML nested too deeply to parse", source=source) from error
+    loader = _Loader(source, Path(path).resolve().parent)
+    loader.plain_values(document)
+    return loader.config(document)
+
+
+# -- raw input bounds: checked before (size, brackets) and right after parsing -------------------
+
+MAX_CONFIG_BYTES = 1024 * 1024
+MAX_CONFIG_DEPTH = 100  # nested tables and arrays below the document
+_STRUCTURE = re.compile(r"[\[\]{}#\"']")
+
+
+def _bracket_depth(text: str) -> int:
+    """The deepest nesting of ``[`` and ``{`` outside strings and comments: a lower bound of
+    the parsed document's depth, found without recursion (tomllib recurses per level)."""
+    depth = deepest = 0
+    index, end = 0, len(text)
+    while True:
+        found = _STRUCTURE.search(text, index)
+        if found is None:
+            return deepest
+        char, index = found.group(), found.start()
+        if char == "#":
+            newline = text.find("\n", index)
+            index = end if newline < 0 else newline
+        elif char in "\"'":
+            index = _string_end(text, index)
+        else:
+            depth = depth + 1 if char in "[{" else max(0, depth - 1)
+            deepest = max(deepest, depth)
+            index += 1
+
+
+def _string_end(text: str, start: int) -> int:
+    """Where the TOML string opening at ``start`` ends (the end of text when unclosed)."""
+    quote = text[start]
+    delimiter = quote * 3 if text.startswith(quote * 3, start) else quote
+    index = start + len(delimiter)
+    while index < len(text):
+        char = text[index]
+        if char == "\\" and quote == '"':
+            index += 2
+        elif text.startswith(delimiter, index):
+            return index + len(delimiter)
+        elif char == "\n" and len(delimiter) == 1:
+            return index  # malformed: tomllib reports it
+        else:
+            index += 1
+    return len(text)
 
 
 class _Loader:
@@ -162,6 +247,25 @@ class _Loader:
         self.base_dir = base_dir
 
     # -- primitives ---------------------------------------------------------------------------
+
+    def plain_values(self, document: Mapping[str, Any]) -> None:
+        """Refuse NaN and infinity anywhere (any key, known or not) and nesting deeper than
+        ``MAX_CONFIG_DEPTH``; iterative, so no document can exhaust the stack."""
+        pending: list[tuple[Any, str, int]] = [(document, "", 0)]
+        while pending:
+            value, key, depth = pending.pop()
+            if isinstance(value, float) and not math.isfinite(value):
+                raise self.fail(key, f"expected a finite number, got {value}")
+            if isinstance(value, dict | list) and depth > MAX_CONFIG_DEPTH:
+                top = key.split(".", 1)[0].split("[", 1)[0]
+                raise self.fail(top, f"TOML nested deeper than {MAX_CONFIG_DEPTH} levels "
+                                "(tables and arrays)")
+            if isinstance(value, dict):
+                pending += [(item, f"{key}.{name}" if key else name, depth + 1)
+                            for name, item in value.items()]
+            elif isinstance(value, list):
+                pending += [(item, f"{key}[{index}]", depth + 1)
+                            for index, item in enumerate(value)]
 
     def fail(self, key: str, message: str) -> ConfigError:
         return ConfigError(_printable(message), source=self.source, key=_printable(key))
@@ -186,11 +290,14 @@ class _Loader:
             raise self.fail(key, "expected a non-empty string")
         return value
 
-    def integer(self, value: Any, key: str, *, minimum: int) -> int:
+    def integer(self, value: Any, key: str, *, minimum: int, maximum: int | None = None,
+                why: str = "") -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.fail(key, f"expected an integer, got {_type_name(value)}")
         if value < minimum:
             raise self.fail(key, f"expected an integer >= {minimum}, got {value}")
+        if maximum is not None and value > maximum:
+            raise self.fail(key, f"expected an integer <= {maximum}{why}, got {value}")
         return value
 
     def positive_number(self, value: Any, key: str) -> float:
@@ -199,6 +306,25 @@ class _Loader:
         if not value > 0 or not math.isfinite(value):
             raise self.fail(key, f"expected a finite number > 0, got {value}")
         return float(value)
+
+    def bounded_number(self, value: Any, key: str, low: float, high: float,
+                       why: str) -> float:
+        number = self.positive_number(value, key)
+        if not low <= number <= high:
+            raise self.fail(key, f"expected a number of seconds from {low:g} to {high:g} "
+                            f"({why}), got {value}")
+        return number
+
+    def namespace(self, value: Any, key: str) -> str:
+        text = self.string(value, key)
+        if not _NAMESPACE.match(text):
+            raise self.fail(key, "expected a Kubernetes namespace name (lower-case letters, "
+                            f"digits and '-', at most 63), got {text!r}")
+        if text.startswith(RESERVED_NAMESPACE_PREFIX) or text in RESERVED_NAMESPACES:
+            raise self.fail(key, f"namespace {text!r} is refused: the drill scales every "
+                            "deployment in it; name the services' own namespace (never "
+                            "default or kube-*)")
+        return text
 
     def url(self, value: Any, key: str, *, loopback: bool = False,
             schemes: tuple[str, ...] = ("http", "https")) -> str:
@@ -267,7 +393,8 @@ class _Loader:
             if name not in table:
                 raise self.fail(f"{key}.{name}", "missing required key (an integer >= 0)")
         scaling = ScalingConfig(
-            **{name: self.integer(table[name], f"{key}.{name}", minimum=0)
+            **{name: self.integer(table[name], f"{key}.{name}", minimum=0,
+                                  maximum=MAX_NODEGROUP_SIZE, why=" (nodes)")
                for name in _SCALING_KEYS}
         )
         for problem in scaling.problems():
@@ -295,7 +422,7 @@ class _Loader:
     def topology(self, table: Mapping[str, Any]) -> Topology:
         key = "topology"
         allowed = {"primary", "secondary", "failover_scaling", "failover_replicas",
-                   "lease_ttl_s", *_TOPOLOGY_STRINGS}
+                   "lease_ttl_s", "namespace", *_TOPOLOGY_STRINGS}
         self.only_keys(table, allowed, key)
         base = Topology()
         changes: dict[str, Any] = {}
@@ -306,16 +433,20 @@ class _Loader:
         for name in _TOPOLOGY_STRINGS:
             if name in table:
                 changes[name] = self.string(table[name], f"{key}.{name}")
+        if "namespace" in table:
+            changes["namespace"] = self.namespace(table["namespace"], f"{key}.namespace")
         if "failover_scaling" in table:
             changes["failover_scaling"] = self.scaling(table["failover_scaling"],
                                                        f"{key}.failover_scaling")
         if "failover_replicas" in table:
             changes["failover_replicas"] = self.integer(
-                table["failover_replicas"], f"{key}.failover_replicas", minimum=1
+                table["failover_replicas"], f"{key}.failover_replicas", minimum=1,
+                maximum=MAX_REPLICAS, why=" (replicas per deployment)"
             )
         if "lease_ttl_s" in table:
-            changes["lease_ttl_s"] = self.positive_number(table["lease_ttl_s"],
-                                                          f"{key}.lease_ttl_s")
+            changes["lease_ttl_s"] = self.bounded_number(
+                table["lease_ttl_s"], f"{key}.lease_ttl_s", LEASE_TTL_MIN_S, LEASE_TTL_MAX_S,
+                "the drill lease renews within it; a crashed holder blocks at most that long")
         if "health_path" in changes and not changes["health_path"].startswith("/"):
             raise self.fail(f"{key}.health_path", "expected a path starting with '/'")
         if "hosted_zone" in changes and not changes["hosted_zone"].endswith("."):
@@ -341,8 +472,8 @@ class _Loader:
 
         extra: dict[str, Any] = {}
         if "public_endpoint_url" in table:
-            extra["public_endpoint_url"] = self.url(table["public_endpoint_url"],
-                                                    f"{key}.public_endpoint_url")
+            extra["public_endpoint_url"] = self.public_url(kind, table["public_endpoint_url"],
+                                                           f"{key}.public_endpoint_url")
         if "ca_bundle" in table:
             extra["ca_bundle"] = self.path(table["ca_bundle"], f"{key}.ca_bundle")
         if "time_scale" in table:
@@ -370,6 +501,16 @@ class _Loader:
             primary, secondary = self.connections(kind, table, key, topology)
         return Target(name=name, kind=kind, primary=primary,  # type: ignore[arg-type]
                       secondary=secondary, **extra)
+
+    def public_url(self, kind: str, value: Any, key: str) -> str:
+        """A sim target's public URL is a name its simulation answers (control server or
+        loopback DNS); given as an IP address, that address must be loopback."""
+        text = self.url(value, key)
+        host = urlsplit(text).hostname or ""
+        if kind == "sim" and _is_ip_address(host) and not is_loopback_host(host):
+            raise self.fail(key, f"expected a name the simulation resolves or a loopback "
+                            f"address for a sim target, got host {host!r}")
+        return text
 
     def database(self, kind: str, value: Any, key: str) -> DatabaseAccess:
         table = self.table(value, key)
@@ -492,12 +633,17 @@ class _Loader:
                             "never reach real AWS: give the simulation's loopback URL)")
         if "kubeconfig" in table:
             values["kubeconfig"] = self.path(table["kubeconfig"], f"{key}.kubeconfig")
+        elif kind == "sim":
+            raise self.fail(f"{key}.kubeconfig", "missing required key (a sim target never "
+                            "falls back to ~/.kube/config: give the simulation's kubeconfig, "
+                            "as 'maip-dr sim up --config-out' writes)")
         kube_context = region_topology.kube_context
         if "kube_context" in table:
             kube_context = self.string(table["kube_context"], f"{key}.kube_context")
         if "kubeconfig" in values:
             check_context(values["kubeconfig"], kube_context, source=self.source,
-                          file_key=f"{key}.kubeconfig", context_key=f"{key}.kube_context")
+                          file_key=f"{key}.kubeconfig", context_key=f"{key}.kube_context",
+                          loopback_only=kind == "sim")
         return RegionConnection(region=region_topology.region, kube_context=kube_context,
                                 **values)
 
@@ -509,6 +655,14 @@ _DEFAULT_DNS = {"sim": "simulation control server (/dns/resolve)", "live": "syst
 def _printable(text: str) -> str:
     """``text`` with control characters escaped, so an error stays one line."""
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def _is_ip_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def _type_name(value: Any) -> str:

@@ -56,6 +56,32 @@ CASES = {
         "[targets.s.regions.us-east-1]\nendpoint_url = 'http://127.0.0.1:1'\n"
         "[targets.s.regions.us-west-2]\nendpoint_url = 'http://127.0.0.1:1'\n",
         "targets.s.control_url"),
+    # issue 13: a simulated target reaches loopback only; config bounds; NaN and infinity
+    "sim target without a kubeconfig (no fallback to ~/.kube/config)": (
+        "[targets.s]\nkind = 'sim'\ncontrol_url = 'http://127.0.0.1:1'\n"
+        "[targets.s.regions.us-east-1]\nendpoint_url = 'http://127.0.0.1:1'\n"
+        "[targets.s.regions.us-west-2]\nendpoint_url = 'http://127.0.0.1:1'\n",
+        "targets.s.regions.us-east-1.kubeconfig"),
+    "sim kubeconfig whose cluster server is not loopback": (
+        "[targets.s]\nkind = 'sim'\ncontrol_url = 'http://127.0.0.1:1'\n"
+        "[targets.s.regions.us-east-1]\nendpoint_url = 'http://127.0.0.1:1'\n"
+        "kubeconfig = 'remote.yaml'\n[targets.s.regions.us-west-2]\n"
+        "endpoint_url = 'http://127.0.0.1:1'\nkubeconfig = 'remote.yaml'\n",
+        "targets.s.regions.us-east-1.kubeconfig"),
+    "namespace kube-system": ("[topology]\nnamespace = 'kube-system'\n",
+                              "topology.namespace"),
+    "a million replicas": ("[topology]\nfailover_replicas = 1000000\n",
+                           "topology.failover_replicas"),
+    "node group larger than 1000": (
+        "[topology]\nfailover_scaling = { min_size = 4, max_size = 1001, desired_size = 8 }\n",
+        "topology.failover_scaling.max_size"),
+    "lease TTL of 1e12 s": ("[topology]\nlease_ttl_s = 1e12\n", "topology.lease_ttl_s"),
+    "NaN time scale": ("[targets.x]\nkind = 'embedded'\ntime_scale = nan\n",
+                       "targets.x.time_scale"),
+    "infinity anywhere": ("[targets.x]\nkind = 'embedded'\ncolour = [1.0, -inf]\n",
+                          "targets.x.colour[1]"),
+    "TOML nested deeper than 100": ("x = " + "[" * 50000 + "]" * 50000 + "\n", "nested deeper"),
+    "config file over 1 MiB": ("# " + "x" * (1024 * 1024) + "\n", "larger than 1 MiB"),
 }
 
 
@@ -68,12 +94,21 @@ def test_config_check_rejects_with_one_line(case: str, tmp_path: Path, maip_dr) 
     (tmp_path / "kubeconfig.yaml").write_text(
         "apiVersion: v1\ncontexts:\n- name: maip-prod\n  context: {cluster: c, user: u}\n")
     (tmp_path / "broken.yaml").write_text("contexts: [unclosed\n")
+    (tmp_path / "remote.yaml").write_text(kubeconfig_text(server="https://10.0.0.1:443"))
     result = maip_dr(["config", "check", str(config)])
     assert result.returncode == 2, result
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert "Traceback" not in result.stderr
     assert str(config) in lines[0] and culprit in lines[0], lines[0]
+
+
+def kubeconfig_text(server: str = "https://127.0.0.1:9") -> str:
+    """A kubeconfig with the runbook's two contexts on ``server`` (a static token)."""
+    contexts = "".join(f"- name: {name}\n  context: {{cluster: c, user: u}}\n"
+                       for name in ("maip-prod", "maip-prod-dr"))
+    return (f"apiVersion: v1\nclusters:\n- name: c\n  cluster: {{server: '{server}'}}\n"
+            "users:\n- name: u\n  user: {token: placeholder}\ncontexts:\n" + contexts)
 
 
 def assert_one_line(result: subprocess.CompletedProcess[str], code: int,
@@ -101,7 +136,9 @@ def test_bad_config_through_every_command(command: list[str], tmp_path: Path,
 UNREACHED_SIM = (
     "[targets.rehearsal]\nkind = 'sim'\ncontrol_url = 'http://127.0.0.1:9'\n"
     "[targets.rehearsal.regions.us-east-1]\nendpoint_url = 'http://127.0.0.1:9'\n"
+    "kubeconfig = 'kubeconfig.yaml'\n"
     "[targets.rehearsal.regions.us-west-2]\nendpoint_url = 'http://127.0.0.1:9'\n"
+    "kubeconfig = 'kubeconfig.yaml'\n"
     "[targets.prod]\nkind = 'live'\n[targets.prod.regions.us-east-1]\n"
     "endpoint_url = 'http://127.0.0.1:9'\n[targets.prod.regions.us-west-2]\n"
     "endpoint_url = 'http://127.0.0.1:9'\n")
@@ -111,7 +148,7 @@ UNREACHED_SIM = (
 @pytest.mark.parametrize("args, culprits", [
     (["gameday", "--dr-execute", "--dr-confirm", "prod"], ["--dr-confirm", "'rehearsal'",
                                                           "'prod'"]),
-    (["gameday", "--dr-execute"], ["--dr-confirm", "missing"]),
+    (["gameday", "--dr-execute"], ["--dr-confirm", "rehearsal"]),
     (["stage", "failover", "1", "--dr-execute", "--dr-confirm", "rehearsl"],
      ["--dr-confirm", "'rehearsl'"]),
 ])
@@ -119,6 +156,7 @@ def test_dr_confirm_mismatch_is_refused_before_any_call(args: list[str], culprit
                                                         tmp_path: Path, maip_dr) -> None:
     config = tmp_path / "c.toml"
     config.write_text(UNREACHED_SIM)
+    (tmp_path / "kubeconfig.yaml").write_text(kubeconfig_text())
     line = assert_one_line(maip_dr(["--config", str(config), "--target", "rehearsal", *args],
                                    cwd=tmp_path), 3, *culprits)
     assert "nothing was called" in line
@@ -129,6 +167,7 @@ def test_dr_confirm_mismatch_is_refused_before_any_call(args: list[str], culprit
 def test_live_gameday_without_declared_outage_is_refused(tmp_path: Path, maip_dr) -> None:
     config = tmp_path / "c.toml"
     config.write_text(UNREACHED_SIM)
+    (tmp_path / "kubeconfig.yaml").write_text(kubeconfig_text())
     assert_one_line(maip_dr(["--config", str(config), "--target", "prod", "gameday",
                              "--dr-execute", "--dr-confirm", "prod"], cwd=tmp_path), 3,
                     "--dr-declare-outage")
@@ -204,3 +243,13 @@ def test_config_check_prints_the_resolved_targets(tmp_path: Path, maip_dr) -> No
     result = maip_dr(["config", "check", str(config)])
     assert result.returncode == 0, result.stderr
     assert "rehearsal" in result.stdout and "maip-prod-postgres" in result.stdout
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e400"])
+def test_sim_up_time_scale_must_be_finite(value: str, maip_dr, tmp_path: Path) -> None:
+    """click's FloatRange lets nan and inf through; the simulation then failed in its clock."""
+    result = maip_dr(["sim", "up", "--time-scale", value, "--config-out", "c.toml",
+                      "--env-file", "e.sh", "--state-dir", "state"], cwd=tmp_path, timeout=60)
+    assert_one_line(result, 2, "--time-scale", repr(value))
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["home"]  # nothing written

@@ -2,8 +2,9 @@
 one single-line ``ConfigError`` naming the file; nothing else escapes.
 
 Documents are generated near the schema (known keys, kinds, regions, loopback and other URLs,
-numbers around zero, existing and missing files, valid and broken kubeconfigs) mixed with
-arbitrary keys and values, and also as arbitrary text. The ``ci`` profile (the default here)
+numbers around zero and around the bounds, reserved namespaces, existing and missing files,
+valid, broken, non-loopback and exec-plugin kubeconfigs) mixed with arbitrary keys and values,
+and also as arbitrary text. A loaded ``sim`` target must reach loopback only. The ``ci`` profile (the default here)
 runs a fixed, derandomized 300 examples per property; set ``HYPOTHESIS_PROFILE=dev`` for a
 random exploration.
 """
@@ -21,10 +22,17 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from maip_drlib.config import Config
+from maip_drlib.config import (
+    LEASE_TTL_MAX_S,
+    LEASE_TTL_MIN_S,
+    MAX_NODEGROUP_SIZE,
+    MAX_REPLICAS,
+    Config,
+)
 from maip_drlib.config_loader import describe_config, load_config
 from maip_drlib.dns_answers import parse_nameserver
 from maip_drlib.errors import ConfigError
+from maip_drlib.kubeconfig_check import loopback_problem, read_kubeconfig
 from maip_drlib.loopback import is_loopback_url
 
 settings.register_profile("ci", max_examples=300, deadline=None, derandomize=True,
@@ -75,12 +83,14 @@ URLS = st.one_of(
                      "http://127.0.0.1:0", "http://", "http://127.0.0.1:99999"]),
     TEXT)
 NUMBERS = st.one_of(st.integers(-2, 25), st.floats(-1.0, 5.0), st.sampled_from(
-    [0, 0.0, -0.0, math.inf, math.nan, "1"]))
+    [0, 0.0, -0.0, math.inf, math.nan, "1", 15, 14.99, 3600, 3600.01, 1000, 1001, 10**12]))
 NAMESERVERS = st.one_of(st.lists(st.one_of(st.sampled_from(
     ["127.0.0.1:5353", "127.0.0.1", "[::1]:53", "10.0.0.2", "10.0.0.2:99999", "dns.example",
      "127.0.0.1:", "[::1", ""]), TEXT), max_size=3), JUNK)
 FILES = st.sampled_from(["kube.yaml", "broken.yaml", "ca.pem", "missing.pem", "", "~",
-                         "x" * 300, "a\x00b"])
+                         "x" * 300, "a\x00b", "remote.yaml", "exec.yaml"])
+NAMESPACES = st.one_of(st.sampled_from(["maip-services", "kube-system", "kube-x", "default",
+                                        "Upper", "-dash", "a" * 64]), TEXT, JUNK)
 
 
 def maybe(key: str, values: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
@@ -97,7 +107,7 @@ REGION_TOPOLOGY = merged(maybe("region", st.sampled_from(["us-east-1", "us-west-
                          maybe("kube_context", st.one_of(st.just("maip-prod"), TEXT)),
                          maybe("eks_cluster", TEXT), maybe("standby_scaling", SCALING),
                          maybe("surprise", JUNK))
-TOPOLOGY = merged(maybe("namespace", st.one_of(TEXT, JUNK)),
+TOPOLOGY = merged(maybe("namespace", NAMESPACES),
                   maybe("failover_scaling", st.one_of(SCALING, JUNK)),
                   maybe("failover_replicas", NUMBERS),
                   maybe("hosted_zone", TEXT), maybe("health_path", st.one_of(
@@ -129,9 +139,17 @@ DOCUMENTS = merged(maybe("topology", st.one_of(TOPOLOGY, JUNK)),
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     path = tmp_path_factory.mktemp("hypothesis-config")
+    contexts = ("contexts:\n- name: maip-prod\n  context: {cluster: c, user: u}\n"
+                "- name: maip-prod-dr\n  context: {cluster: c, user: u}\n")
     (path / "kube.yaml").write_text(
-        "apiVersion: v1\ncontexts:\n- name: maip-prod\n  context: {}\n"
-        "- name: maip-prod-dr\n  context: {}\n")
+        "apiVersion: v1\nclusters:\n- name: c\n  cluster: {server: 'https://127.0.0.1:6443'}\n"
+        "users:\n- name: u\n  user: {token: t}\n" + contexts)
+    (path / "remote.yaml").write_text(
+        "apiVersion: v1\nclusters:\n- name: c\n  cluster: {server: 'https://10.0.0.1'}\n"
+        "users:\n- name: u\n  user: {token: t}\n" + contexts)
+    (path / "exec.yaml").write_text(
+        "apiVersion: v1\nclusters:\n- name: c\n  cluster: {server: 'https://127.0.0.1:1'}\n"
+        "users:\n- name: u\n  user: {exec: {command: aws}}\n" + contexts)
     (path / "broken.yaml").write_text("contexts: [unclosed\n")
     (path / "ca.pem").write_text("not parsed by the loader\n")
     yield path
@@ -153,15 +171,21 @@ def check(path: Path) -> Config | None:
             assert all(c.endpoint_url and is_loopback_url(c.endpoint_url)
                        for c in target.connections)
             assert all(is_loopback_url(f"http://{ns}") for ns in target.dns_nameservers)
+            for connection in target.connections:  # a kubeconfig reaching loopback only
+                assert connection.kubeconfig is not None
+                document = read_kubeconfig(connection.kubeconfig, key="kubeconfig")
+                assert loopback_problem(document, connection.kube_context) is None
         for nameserver in target.dns_nameservers:  # normalised: ADDRESS:PORT
             assert parse_nameserver(nameserver) == parse_nameserver(nameserver, default_port=1)
         if target.time_scale is not None:
             assert target.time_scale > 0 and math.isfinite(target.time_scale)
     topology = config.topology
-    assert topology.lease_ttl_s > 0 and math.isfinite(topology.lease_ttl_s)
+    assert LEASE_TTL_MIN_S <= topology.lease_ttl_s <= LEASE_TTL_MAX_S
+    assert 1 <= topology.failover_replicas <= MAX_REPLICAS
+    assert not topology.namespace.startswith("kube-") and topology.namespace != "default"
     for scaling in (topology.failover_scaling, topology.primary.standby_scaling,
                     topology.secondary.standby_scaling):
-        assert not scaling.problems()
+        assert not scaling.problems() and scaling.max_size <= MAX_NODEGROUP_SIZE
     assert config.default_target is None or config.default_target in config.targets
     return config
 
@@ -197,8 +221,9 @@ def test_the_generator_reaches_valid_configs(folder: Path) -> None:
                                     "dns_nameservers": ["127.0.0.1"],
                                     "regions": {"us-east-1": {"endpoint_url": "http://127.0.0.1:5000",
                                                               "kubeconfig": "kube.yaml"},
-                                                "us-west-2": {"endpoint_url": "http://[::1]:9"}}}},
-                "topology": {"lease_ttl_s": 0.5}}
+                                                "us-west-2": {"endpoint_url": "http://[::1]:9",
+                                                              "kubeconfig": "kube.yaml"}}}},
+                "topology": {"lease_ttl_s": 15, "namespace": "payments"}}
     path = folder / "valid.toml"
     path.write_text(to_toml(document))
     config = check(path)

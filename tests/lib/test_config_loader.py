@@ -42,9 +42,12 @@ time_scale = 0.5
 
 [targets.practice.regions.us-east-1]
 endpoint_url = "http://127.0.0.1:5000"
+kubeconfig = "kube/config"
 
 [targets.practice.regions.us-west-2]
 endpoint_url = "http://localhost:5000"
+kubeconfig = "kube/config"
+kube_context = "dr"
 
 [targets.local]
 kind = "embedded"
@@ -54,6 +57,12 @@ time_scale = 1
 
 KUBECONFIG = """apiVersion: v1
 kind: Config
+clusters:
+- name: c
+  cluster: {server: "https://127.0.0.1:6443"}
+users:
+- name: u
+  user: {token: placeholder}
 contexts:
 - name: maip-prod
   context: {cluster: c, user: u}
@@ -231,8 +240,9 @@ def test_time_scale_not_for_live(folder: Path):
 
 
 SIM = ("[targets.s]\nkind = 'sim'\ncontrol_url = '{control}'\n"
-       "[targets.s.regions.us-east-1]\nendpoint_url = '{endpoint}'\n"
-       "[targets.s.regions.us-west-2]\nendpoint_url = 'http://127.0.0.1:2'\n")
+       "[targets.s.regions.us-east-1]\nendpoint_url = '{endpoint}'\nkubeconfig = 'kube/config'\n"
+       "[targets.s.regions.us-west-2]\nendpoint_url = 'http://127.0.0.1:2'\n"
+       "kubeconfig = 'kube/config'\nkube_context = 'dr'\n")
 
 
 @pytest.mark.parametrize("control", ["http://10.0.0.5:8999", "http://example.com:1",
@@ -328,14 +338,14 @@ def test_kubeconfig_without_read_permission(folder: Path):
     assert "cannot read kubeconfig" in message
 
 
-@pytest.mark.parametrize("value", ["0", "-5", "inf", "nan", "'60'"])
+@pytest.mark.parametrize("value", ["0", "-5", "inf", "nan", "'60'", "14.9", "3600.5", "1e12"])
 def test_lease_ttl_must_be_a_finite_positive_number(folder: Path, value: str):
     message = error_of(folder, f"[topology]\nlease_ttl_s = {value}\n")
     assert "topology.lease_ttl_s" in message
 
 
 def test_lease_settings_load_and_show(folder: Path):
-    config = load_config(write(folder, "[topology]\nlease_table = 't'\nlease_ttl_s = 5\n"))
-    assert config.topology.lease_table == "t" and config.topology.lease_ttl_s == 5.0
-    assert "lease_ttl_s: 5.0" in describe_config(config)
+    config = load_config(write(folder, "[topology]\nlease_table = 't'\nlease_ttl_s = 15\n"))
+    assert config.topology.lease_table == "t" and config.topology.lease_ttl_s == 15.0
+    assert "lease_ttl_s: 15.0" in describe_config(config)
     assert Topology().lease_table == "maip-dr-drill-lease" and Topology().lease_ttl_s == 60.0
