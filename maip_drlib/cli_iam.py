@@ -37,7 +37,8 @@ _NAMESPACE = re.compile(r"^[A-Za-z0-9._/#:-]{1,255}\Z")  # CloudWatch's namespac
 
 
 @click.group("iam", help="Least-privilege IAM policies and Kubernetes RBAC for your topology "
-                         "(docs/iam.md).")
+                         "(docs/iam.md). Read-only: prints or writes files, offline unless "
+                         "--account-from-aws.")
 def iam_group() -> None:
     pass
 
