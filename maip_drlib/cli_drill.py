@@ -426,7 +426,8 @@ def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
                 operations=operations, canary_window_s=canary_window_s,
                 accept_readiness_failures=accept_readiness,
                 outage_injected=injected,
-                resume_command=_resume_command(ctx, target, attempt.drill_id, opts))
+                resume_command="" if hosted else _resume_command(ctx, target,
+                                                                 attempt.drill_id, opts))
             started = time.monotonic()
             result = run_gameday(plan)
             code = _print_summary(output, result.runs, target, attempt, started,
@@ -465,8 +466,6 @@ def check_reports_folder(reports_dir: Path, resumed_drill: str | None) -> None:
 
 def _resume_command(ctx: click.Context, target: Target, drill_id: str, opts: dict) -> str:
     """The command that resumes this drill (the stage is filled in by the game day)."""
-    if target.kind == "embedded":
-        return ""
     root = ctx.find_root().obj
     parts = ["maip-dr"]
     if root.get("config_path"):

@@ -107,10 +107,10 @@ def _say(plan: GamedayPlan, journal: Journal, why: str, phase_now: str | None,
                      f"{len(made)} mutating call(s){': ' + done if done else ''}.")
     if command:
         lines.append(f"  resume with: {command}")
-    elif plan.target.kind == "embedded":
-        lines.append("  the embedded simulation ends with this process: start a new game day")
     elif where is None:
         lines.append("  nothing was mutated yet: start a new game day")
+    else:  # no resume command is given for the simulation a game day hosts itself
+        lines.append("  the embedded simulation ends with this process: start a new game day")
     plan.echo("\n".join(lines))
 
 
