@@ -268,7 +268,9 @@ def _drill_lease(config: Config, target: Target, drill_id: str, opts: dict,
         lease = DrillLease(client=handles.secondary.client("dynamodb"),
                            table=topology.lease_table, region=handles.secondary.region,
                            key=lease_key(topology.record_name), ttl_s=float(ttl),  # type: ignore[arg-type]
-                           holder=Holder.this_process(drill_id))
+                           holder=Holder.this_process(drill_id),
+                           ttl_key="--dr-lease-ttl" if opts.get("dr_lease_ttl")
+                           else "topology.lease_ttl_s")
         grant = lease.acquire(opts.get("dr_break_lease"))  # type: ignore[arg-type]
         taken = " (taken over from a previous holder)" if grant.broken else ""
         info(f"maip-dr: drill lease acquired{taken}: {grant.key} in {grant.table} "
@@ -415,7 +417,8 @@ def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
             output.info(f"maip-dr: drill {attempt.drill_id}, attempt {attempt.number}: "
                         f"evidence in {attempt.path}")
             control = SimulationClient(target.control_url) if target.kind == "sim" else None
-            injected = control is not None and not opts.get("dr_declare_outage")
+            injected = control is not None and not (opts.get("dr_declare_outage")
+                                                    or opts.get("dr_planned"))
             if injected:
                 opts["dr_declare_outage"] = OUTAGE_REASON
             plan = GamedayPlan(
@@ -544,16 +547,25 @@ def stage_command(ctx: click.Context, phase: str, number: int, reports_dir: Path
         held = (_drill_lease(config, target, drill, opts, output) if opts.get("dr_execute")
                 else contextlib.nullcontext())
         with held as lease_and_grant:
-            holder = lease_and_grant[1].holder if lease_and_grant else None
+            grant = lease_and_grant[1] if lease_and_grant else None
             _run_stage(ctx, output, phase, number, reports_dir, drill, target, config_path,
-                       opts, extra, holder)
+                       opts, extra, grant)
 
 
 def _run_stage(ctx: click.Context, output: Output, phase: str, number: int,
                reports_dir: Path, drill: str, target: Target, config_path: Path,
-               opts: dict, extra: list[str], holder: Holder | None) -> None:
+               opts: dict, extra: list[str], grant: LeaseGrant | None) -> None:
     """One stage as its own attempt; exits with its code."""
     attempt = next_attempt(reports_dir, drill)
+    holder = grant.holder if grant is not None else None
+    if grant is not None:  # the pytest child appends to the same journal after this
+        from maip_drlib.drill.gameday import journal_lease_grant
+        from maip_drlib.evidence.journal import Journal
+
+        journal = Journal.open(attempt.path, drill_id=attempt.drill_id, attempt=attempt.number,
+                               redactor=redactor_for(None))
+        journal_lease_grant(journal, grant)
+        journal.close()
     started = time.monotonic()
     run = run_scenarios(f"{phase}-{number}", f"{phase} and stage_{number}",
                         results_path=attempt.results_file(f"{phase}-{number}"),
@@ -639,11 +651,17 @@ def lease_show(ctx: click.Context, as_json: bool, quiet: bool) -> None:
                                key=lease_key(config.topology.record_name),
                                ttl_s=config.topology.lease_ttl_s,
                                holder=Holder.this_process("lease-show"))
-            item = lease.current()
+            stored = lease.stored()
         finally:
             handles.close()
+    from maip_drlib.drill.lease import describe_break, is_held, recent_breaks
+
+    item = stored if is_held(stored) else None
+    breaks = recent_breaks(stored)
     output.document({"key": lease.key, "table": lease.table, "region": lease.region,
-                     "held": item is not None, "holder": item})
+                     "held": item is not None, "holder": item, "breaks": breaks})
+    for entry in breaks:
+        output.result(f"  break: {describe_break(entry)}")
     if item is None:
         output.verdict(f"{lease.key}: free ({lease.table} in {lease.region})")
     else:

@@ -65,8 +65,9 @@ class GamedayPlan:
     operations: Operations | None = None  # notify, metrics, upload (drill/operations.py)
     # --dr-accept-readiness-failures: go on after a failed readiness phase (recorded).
     accept_readiness_failures: str | None = None
-    # The suite injects the outage (a sim target) after readiness: readiness then runs
-    # without the outage declaration the later phases get.
+    # The suite injects the outage (a sim target, not planned) after readiness: readiness then
+    # runs without the outage declaration the later phases get. A planned game day injects
+    # nothing: failover 1 fences the primary at the application instead.
     outage_injected: bool = False
     # The command that resumes this drill, with {phase} and {stage} to fill ('' embedded).
     resume_command: str = ""
@@ -147,7 +148,7 @@ def run_gameday(plan: GamedayPlan) -> GamedayResult:
             rds_writer = _start_rds_canaries(plan, journal)
             writer = _start_canaries(plan, journal)
         if resume_phase in ("readiness", "failover"):
-            if plan.control is not None:
+            if plan.control is not None and plan.outage_injected:
                 echo(f"\n=== injecting a simulated outage of {primary} ===")
                 plan.control.outage(primary)
                 journal.record("fault", action="outage", region=primary, simulated=True)
@@ -160,7 +161,7 @@ def run_gameday(plan: GamedayPlan) -> GamedayResult:
                                                   if resume_phase == "failover" else 1))
             if not _failed(failover):
                 phase("rpo", "rpo")
-            if plan.control is not None:
+            if plan.control is not None and plan.outage_injected:
                 echo(f"\n=== restoring {primary} ===")
                 plan.control.restore(primary)
                 journal.record("fault", action="restore", region=primary, simulated=True)
@@ -170,7 +171,7 @@ def run_gameday(plan: GamedayPlan) -> GamedayResult:
                 journal.record("decision", decision="failback skipped: failover failed")
                 left_in(plan, journal, failover)
                 return _finish(plan, journal, runs, timings, started)
-        elif plan.control is not None:
+        elif plan.control is not None and plan.outage_injected:
             plan.control.restore(primary)  # resuming failback: the primary is back
         failback = phase("failback", _marker("failback", resume_stage
                                              if resume_phase == "failback" else 1))
@@ -201,16 +202,16 @@ def without_option(args: list[str], option: str) -> list[str]:
 
 
 def _journal_lease(plan: GamedayPlan, journal: Journal) -> None:
-    grant = plan.lease_grant
-    if grant is None:
-        return
+    if plan.lease_grant is not None:
+        journal_lease_grant(journal, plan.lease_grant)
+
+
+def journal_lease_grant(journal: Journal, grant: LeaseGrant) -> None:
+    """``lease.acquired``, and ``lease.broken`` (who, when, the previous holder and its
+    heartbeat's age) when it was taken over: every command that holds the lease."""
     journal.record("lease.acquired", **grant.journal_fields())
     if grant.broken is not None:
-        previous = grant.broken.get("previous_holder") or {}
-        journal.record("lease.broken", reason=grant.broken.get("reason"),
-                       previous_holder={k: previous.get(k) for k in (  # plain values
-                           "user", "host", "pid", "drill_id", "started_at", "expires_at",
-                           "holder_id")})
+        journal.record("lease.broken", **grant.broken_fields())
 
 
 def _check_lease(plan: GamedayPlan, journal: Journal, *, before: str) -> None:
@@ -308,7 +309,7 @@ def _finish_canaries(plan: GamedayPlan, journal: Journal, writer: object,
 
     path = finish_writer(writer, plan.attempt.path, plan.attempt.drill_id,  # type: ignore[arg-type]
                          plan.canary_plan or CanaryPlan.for_target(plan.target),
-                         wait_for_outage=plan.control is not None, store=store)
+                         wait_for_outage=plan.outage_injected, store=store)
     acknowledged = len(getattr(writer, "acknowledged", ()))
     fields = {"store": store} if store != "dynamodb" else {}
     journal.record("canary", event="stopped", acknowledged=acknowledged,

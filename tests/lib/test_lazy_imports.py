@@ -17,7 +17,8 @@ REPO = Path(__file__).resolve().parents[2]
 MODULES = (
     "maip_drlib.regions", "maip_drlib.drill.context", "maip_drlib.probes.kube",
     "maip_drlib.probes.ecr", "maip_drlib.drill.failover", "maip_drlib.drill.failback",
-    "maip_drlib.readiness", "maip_drlib.pytest_dr.plugin",
+    "maip_drlib.readiness", "maip_drlib.pytest_dr.plugin", "maip_drlib.pytest_dr.lease_hooks",
+    "maip_drlib.pytest_dr.write_gate_hooks", "maip_drlib.write_gate",
 )
 HEAVY = ("boto3", "kubernetes", "botocore.config", "yaml")
 
