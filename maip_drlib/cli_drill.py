@@ -54,6 +54,7 @@ from maip_drlib.evidence.manifest import Seal, load_key, seal
 from maip_drlib.evidence.redact import Redactor
 from maip_drlib.sim.data_plane_choice import embedded_data_plane, refuse_unless_embedded
 from maip_drlib.sim_client import SimulationClient
+from maip_drlib.write_gate import WriteGate
 
 PASSTHROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
 MIN_REASON_CHARS = 10
@@ -263,7 +264,8 @@ def _drill_lease(config: Config, target: Target, drill_id: str, opts: dict,
 
     topology = config.topology
     ttl = opts.get("dr_lease_ttl") or topology.lease_ttl_s
-    handles = build_region_handles(target, topology)
+    handles = build_region_handles(target, topology,  # consent checked before
+                                   writes=WriteGate.consented(target=target.name))
     try:
         lease = DrillLease(client=handles.secondary.client("dynamodb"),
                            table=topology.lease_table, region=handles.secondary.region,
@@ -685,7 +687,8 @@ def lease_create_table(ctx: click.Context, dr_execute: bool, dr_confirm: str | N
     with running_target(ctx) as (config, target):
         require_write_consent(target, execute=dr_execute, confirm=dr_confirm,
                               what="creating the lease table")
-        handles = build_region_handles(target, config.topology)
+        handles = build_region_handles(target, config.topology,
+                                       writes=WriteGate.consented(target=target.name))
         try:
             created = create_lease_table(handles.secondary.client("dynamodb"),
                                          config.topology.lease_table)

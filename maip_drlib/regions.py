@@ -109,8 +109,8 @@ class RegionHandle:
         writes: WriteGate | None = None,
     ):
         self.connection = connection
-        # Consent for writes, shared by the target's handles (write_gate.py).
-        self.writes = writes if writes is not None else WriteGate.consented(target=target_name)
+        # Consent for writes, shared by the target's handles (write_gate.py): none by default.
+        self.writes = writes if writes is not None else WriteGate.closed(target=target_name)
         self.target_name = target_name
         self.simulated = simulated
         self.eks_cluster = eks_cluster
@@ -381,9 +381,10 @@ class RegionHandles:
 def build_region_handles(target: Target, topology: Topology | None = None, *,
                          writes: WriteGate | None = None) -> RegionHandles:
     """One handle per region of ``target``; the topology supplies EKS cluster names; both
-    handles share ``writes``, the consent for mutating calls (``write_gate.py``)."""
+    handles share ``writes``, the consent for mutating calls (``write_gate.py``): without it
+    every write is refused, so a read-only command cannot write by mistake."""
     handles = []
-    writes = writes if writes is not None else WriteGate.consented(target=target.name)
+    writes = writes if writes is not None else WriteGate.closed(target=target.name)
     for connection in target.connections:
         eks_cluster = None
         if topology is not None:

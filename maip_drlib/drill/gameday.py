@@ -39,6 +39,7 @@ from maip_drlib.evidence.journal import Journal
 from maip_drlib.evidence.manifest import Seal, seal
 from maip_drlib.evidence.redact import Redactor
 from maip_drlib.sim_client import SimulationClient
+from maip_drlib.write_gate import WriteGate
 
 Echo = Callable[[str], None]
 
@@ -258,7 +259,8 @@ def _start_canaries(plan: GamedayPlan, journal: Journal) -> object | None:
     canary_plan = CanaryPlan.for_target(plan.target, expected_lag_s=lag,
                                         window_s=plan.canary_window_s)
     plan.canary_plan = canary_plan
-    handles = build_region_handles(plan.target, plan.topology)
+    handles = build_region_handles(plan.target, plan.topology,  # consent checked by the CLI
+                                   writes=WriteGate.consented(target=plan.target.name))
     try:
         writer = start_writer(handles.primary, plan.topology, plan.attempt.drill_id,
                               canary_plan)
@@ -284,7 +286,8 @@ def _start_rds_canaries(plan: GamedayPlan, journal: Journal) -> object | None:
     from maip_drlib.regions import build_region_handles
 
     canary_plan = CanaryPlan.for_target(plan.target)
-    handles = build_region_handles(plan.target, plan.topology)
+    handles = build_region_handles(plan.target, plan.topology,  # consent checked by the CLI
+                                   writes=WriteGate.consented(target=plan.target.name))
     instance = plan.topology.primary.rds_instance
     try:
         writer = start_rds_writer(handles.primary, plan.topology, access,

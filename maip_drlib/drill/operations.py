@@ -36,6 +36,7 @@ from maip_drlib.notify import (
 )
 from maip_drlib.regions import RegionHandles, build_region_handles
 from maip_drlib.report_upload import Upload, upload_evidence
+from maip_drlib.write_gate import WriteGate
 
 Echo = Callable[[str], None]
 
@@ -49,6 +50,11 @@ class Operations:
     s3_region: str = SECONDARY_REGION
     s3_sse: str | None = None
     s3_kms_key_id: str | None = None
+
+
+def _consented(target: Target) -> WriteGate:
+    """Metrics and uploads run only after the CLI checked consent (cli_consent.py)."""
+    return WriteGate.consented(target=target.name)
 
 
 def _target(target: Target) -> dict[str, Any]:
@@ -83,7 +89,7 @@ def upload_drill(ops: Operations, drill_dir: Path, *, target: Target, topology: 
     the evidence bucket; None when no bucket is configured. Never raises for AWS."""
     if not ops.s3_bucket:
         return None
-    handles = build_region_handles(target, topology)
+    handles = build_region_handles(target, topology, writes=_consented(target))
     try:
         return _upload(ops, ops.s3_bucket, handles, drill_dir, echo)
     finally:
@@ -98,7 +104,7 @@ def after_gameday(ops: Operations | None, attempt_dir: Path, *, target: Target,
     summary = json.loads((attempt_dir / "summary.json").read_text())
     location = str(attempt_dir)
     if ops.s3_bucket or ops.metrics_namespace:
-        handles = build_region_handles(target, topology)
+        handles = build_region_handles(target, topology, writes=_consented(target))
         try:
             if ops.s3_bucket:
                 upload = _upload(ops, ops.s3_bucket, handles, attempt_dir, echo)
@@ -125,7 +131,7 @@ def after_readiness(ops: Operations | None, results: list[dict[str, Any]], *, ta
         if target.kind == "embedded":
             echo("maip-dr: metrics not published (the embedded simulation ended with the run)")
         else:
-            handles = build_region_handles(target, topology)
+            handles = build_region_handles(target, topology, writes=_consented(target))
             try:
                 published = publish(handles, readiness_data(results, target=target.name),
                                     namespace=ops.metrics_namespace)

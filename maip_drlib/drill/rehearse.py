@@ -22,6 +22,7 @@ from maip_drlib.drill.outcome import StageOutcome
 from maip_drlib.errors import ConfigError
 from maip_drlib.regions import build_region_handles
 from maip_drlib.resolvers import resolver_for
+from maip_drlib.write_gate import WriteGate
 
 AFTER = re.compile(r"^(failover|failback):([1-5])$")
 FAILOVER_STAGES: tuple[Callable[[DrillContext], StageOutcome], ...] = (
@@ -56,7 +57,8 @@ def advance(simulation: object, phase: str, stage: int,
 
     assert isinstance(simulation, Simulation)
     target = simulation.target()
-    handles = build_region_handles(target, simulation.topology)
+    handles = build_region_handles(  # the simulation this process started for it
+        target, simulation.topology, writes=WriteGate.consented(target=target.name))
     context = DrillContext(
         handles=handles, topology=simulation.topology, target=target,
         resolver=resolver_for(target),  # the DNS server when the data plane is on

@@ -12,7 +12,7 @@ import pytest
 
 from maip_drlib.config import Target, Topology
 from maip_drlib.drill.context import DrillContext, PollPolicy
-from maip_drlib.pytest_dr.keys import CONFIG_KEY, GATE_KEY, OPTIONS_KEY, TARGET_KEY
+from maip_drlib.pytest_dr.keys import CONFIG_KEY, OPTIONS_KEY, TARGET_KEY
 from maip_drlib.pytest_dr.operator import CONTEXT_KEY
 from maip_drlib.pytest_dr.options import DrRunOptions
 from maip_drlib.readiness import ReadinessInputs, Thresholds
@@ -59,7 +59,9 @@ def dr_target(pytestconfig: pytest.Config, dr_topology: Topology) -> Iterator[Ta
 def dr_write_gate(pytestconfig: pytest.Config) -> WriteGate:
     """Consent for writes (``write_gate_hooks``): only with --dr-execute, open only while a
     destructive scenario runs."""
-    return pytestconfig.stash[GATE_KEY]
+    from maip_drlib.pytest_dr.write_gate_hooks import session_gate
+
+    return session_gate(pytestconfig)
 
 
 @pytest.fixture(scope="session")

@@ -48,6 +48,7 @@ from maip_drlib.drill.lease import (
 from maip_drlib.errors import ConfigError, DRError
 from maip_drlib.pytest_dr.keys import CONFIG_KEY, OPTIONS_KEY, TARGET_KEY
 from maip_drlib.waits import is_transient
+from maip_drlib.write_gate import WriteGate
 
 HOLDER_OPTION = "--dr-lease-holder"
 
@@ -176,7 +177,9 @@ def _start(config: pytest.Config) -> SessionLease:
     topology = config.stash[CONFIG_KEY].topology
     holder_id = config.getoption(HOLDER_OPTION)
     ttl = _ttl_option(config)
-    handles = build_region_handles(target, topology)
+    # The lease is written only for --dr-execute runs whose --dr-confirm the plugin checked.
+    handles = build_region_handles(target, topology,
+                                   writes=WriteGate.consented(target=target.name))
     try:
         lease = DrillLease(client=handles.secondary.client("dynamodb"),
                            table=topology.lease_table, region=handles.secondary.region,

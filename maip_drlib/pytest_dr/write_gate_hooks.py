@@ -21,15 +21,25 @@ REFUSAL = ("writes need --dr-execute (and --dr-confirm with the target's name on
 
 @pytest.hookimpl(trylast=True)  # after the plugin loaded the target and the options
 def pytest_configure(config: pytest.Config) -> None:
-    options, target = config.stash.get(OPTIONS_KEY, None), config.stash.get(TARGET_KEY, None)
-    if options is None or target is None:
-        return
+    if config.stash.get(OPTIONS_KEY, None) is not None and \
+            config.stash.get(TARGET_KEY, None) is not None:
+        session_gate(config)
+
+
+def session_gate(config: pytest.Config) -> WriteGate:
+    """The session's gate, made once: consent only with --dr-execute (not with --dr-dry-run);
+    closed until a destructive scenario starts."""
+    gate = config.stash.get(GATE_KEY, None)
+    if gate is not None:
+        return gate
     from maip_drlib.pytest_dr.journal_hooks import call_listener
 
+    options, target = config.stash[OPTIONS_KEY], config.stash[TARGET_KEY]
     gate = WriteGate(consent=options.execute and not options.dry_run, target=target.name,
                      listener=call_listener(config), refusal=REFUSAL)
     gate.enter(None, may_write=False, because="only a destructive stage writes")
     config.stash[GATE_KEY] = gate
+    return gate
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
