@@ -14,6 +14,7 @@ import pytest
 from maip_drlib.config import Target
 from maip_drlib.regions import RegionHandles, build_region_handles
 from maip_drlib.sim.simulation import Simulation
+from maip_drlib.write_gate import WriteGate
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +30,8 @@ def target(simulation: Simulation) -> Target:
 
 @pytest.fixture(scope="module")
 def handles(simulation: Simulation, target: Target) -> Iterator[RegionHandles]:
-    built = build_region_handles(target, simulation.topology)
+    """The simulation's handles, with consent to write (the tests drive stages and seed data)."""
+    built = build_region_handles(target, simulation.topology,
+                                 writes=WriteGate.consented(target=target.name))
     yield built
     built.close()

@@ -7,6 +7,7 @@ import requests
 
 from maip_drlib.config import RegionConnection, Target
 from maip_drlib.regions import RegionHandles, build_region_handles
+from maip_drlib.write_gate import WriteGate
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +32,7 @@ def handles(moto_endpoint: str) -> Iterator[RegionHandles]:
         primary=RegionConnection("us-east-1", "maip-prod", endpoint_url=moto_endpoint),
         secondary=RegionConnection("us-west-2", "maip-prod-dr", endpoint_url=moto_endpoint),
     )
-    built = build_region_handles(target)
+    # Consent to write: the probes and actions under test create their own resources.
+    built = build_region_handles(target, writes=WriteGate.consented(target=target.name))
     yield built
     built.close()

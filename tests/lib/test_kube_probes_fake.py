@@ -15,6 +15,7 @@ from maip_drlib.errors import WaitTimeout
 from maip_drlib.facts import ApiUnreachable, NodesFact
 from maip_drlib.probes import kube
 from maip_drlib.regions import RegionHandle
+from maip_drlib.write_gate import WriteGate
 
 sim_kube = pytest.importorskip("maip_drlib.sim.kube")
 
@@ -40,8 +41,10 @@ def cluster_and_handle(tmp_path: Path) -> Iterator[tuple[object, object, RegionH
     controller.start()
     path = sim_kube.write_kubeconfig(tmp_path / "kubeconfig", [sim_kube.KubeContextSpec(
         "maip-prod-dr", server.url, ca.cert_pem.bytes(), TOKEN, NAMESPACE)])
+    # Consent to write: the scale action patches deployments.
     handle = RegionHandle(RegionConnection("us-west-2", "maip-prod-dr", kubeconfig=path),
-                          target_name="fake", simulated=True)
+                          target_name="fake", simulated=True,
+                          writes=WriteGate.consented(target="fake"))
     try:
         yield cluster, server, handle
     finally:
