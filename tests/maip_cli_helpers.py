@@ -14,6 +14,15 @@ from pathlib import Path
 BIN_DIR = Path(sys.executable).parent
 
 
+def kubeconfig_text(server: str = "https://127.0.0.1:9") -> str:
+    """A kubeconfig with the runbook's two contexts on ``server`` (a static token): what a
+    ``sim`` target must name (the loader refuses one without it, or with a remote server)."""
+    contexts = "".join(f"- name: {name}\n  context: {{cluster: c, user: u}}\n"
+                       for name in ("maip-prod", "maip-prod-dr"))
+    return (f"apiVersion: v1\nclusters:\n- name: c\n  cluster: {{server: '{server}'}}\n"
+            "users:\n- name: u\n  user: {token: placeholder}\ncontexts:\n" + contexts)
+
+
 def maip_dr_env(home: Path) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items()
            if not key.startswith(("AWS_", "MAIP_", "KUBECONFIG"))}

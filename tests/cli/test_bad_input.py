@@ -6,6 +6,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from maip_cli_helpers import kubeconfig_text
 
 CASES = {
     "malformed TOML": ("[targets.x\nkind = 'sim'", "line 1"),
@@ -101,14 +102,6 @@ def test_config_check_rejects_with_one_line(case: str, tmp_path: Path, maip_dr) 
     assert len(lines) == 1, result.stderr
     assert "Traceback" not in result.stderr
     assert str(config) in lines[0] and culprit in lines[0], lines[0]
-
-
-def kubeconfig_text(server: str = "https://127.0.0.1:9") -> str:
-    """A kubeconfig with the runbook's two contexts on ``server`` (a static token)."""
-    contexts = "".join(f"- name: {name}\n  context: {{cluster: c, user: u}}\n"
-                       for name in ("maip-prod", "maip-prod-dr"))
-    return (f"apiVersion: v1\nclusters:\n- name: c\n  cluster: {{server: '{server}'}}\n"
-            "users:\n- name: u\n  user: {token: placeholder}\ncontexts:\n" + contexts)
 
 
 def assert_one_line(result: subprocess.CompletedProcess[str], code: int,

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from botocore.config import Config
+from maip_cli_helpers import kubeconfig_text
 
 from maip_drlib.actions.postgres import accepts_writes
 from maip_drlib.config import DatabaseAccess, Topology
@@ -334,6 +335,7 @@ def test_a_live_target_without_database_access_reports_not_configured(
 
 def test_database_access_keys_load(tmp_path: Path) -> None:
     (tmp_path / "ca.pem").write_text("not parsed by the loader\n")
+    (tmp_path / "kube.yaml").write_text(kubeconfig_text())
     path = tmp_path / "ok.toml"
     path.write_text(LIVE + """
 [targets.prod.database]
@@ -349,8 +351,10 @@ kind = "sim"
 control_url = "http://127.0.0.1:1"
 [targets.iam.regions.us-east-1]
 endpoint_url = "http://127.0.0.1:1"
+kubeconfig = "kube.yaml"
 [targets.iam.regions.us-west-2]
 endpoint_url = "http://127.0.0.1:1"
+kubeconfig = "kube.yaml"
 [targets.iam.database]
 iam_user = "maip_dr"
 """)

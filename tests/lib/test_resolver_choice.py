@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import requests
 from flippable_zone import FlippableZone
+from maip_cli_helpers import kubeconfig_text
 
 from maip_drlib.config import RegionConnection, Target
 from maip_drlib.config_loader import describe_config, load_config
@@ -49,8 +50,10 @@ control_url = "http://127.0.0.1:8999"
 {extra}
 [targets.practice.regions.us-east-1]
 endpoint_url = "http://127.0.0.1:5000"
+kubeconfig = "kube.yaml"
 [targets.practice.regions.us-west-2]
 endpoint_url = "http://127.0.0.1:5000"
+kubeconfig = "kube.yaml"
 """
 
 LIVE = """
@@ -63,6 +66,8 @@ kind = "live"
 
 
 def _load(tmp_path: Path, template: str, extra: str) -> Any:
+    """Load ``template`` from a file beside a loopback kubeconfig (a sim target names one)."""
+    (tmp_path / "kube.yaml").write_text(kubeconfig_text("https://127.0.0.1:6443"))
     path = tmp_path / "maip-dr.toml"
     path.write_text(template.format(extra=extra))
     return load_config(path)
