@@ -381,6 +381,8 @@ def stage_3_weighted_shift(
                           expected=f"records aliasing {primary_alb.dns_name} and "
                                    f"{dr_alb.dns_name}", observed="none")
     actions: list[str] = []
+    if pair.kind == "failover":  # not yet shifting: the primary must be able to serve first
+        _primary_services_back(ctx, actions)
     if pair.kind == "failover":
         require_execute(ctx, STAGE_3, "replacing the failover pair by a weighted pair")
         ctx.say(f"{STAGE_3}: replacing the failover pair by a weighted pair (0/100)")
@@ -512,6 +514,30 @@ def stage_4_steady_state(ctx: DrillContext, *, standby_replicas: int = 1,
 def _running(handle: RegionHandle, namespace: str, replicas: int) -> list[str]:
     return [f"{d.name}={d.desired}" for d in kube_probes.deployments(handle, namespace)
             if d.desired != replicas]
+
+
+def _primary_services_back(ctx: DrillContext, actions: list[str]) -> None:
+    """A planned failover fenced the primary's services at 0 (failover 1): bring them back to
+    the failover capacity, and wait until ready, before any traffic is weighted to the primary
+    ALB, whose targets would otherwise be unhealthy (Route 53 then keeps answering DR). After
+    an unplanned failover the restored region's services are already up: nothing to do."""
+    handle, namespace = ctx.handles.primary, ctx.topology.namespace
+    replicas = ctx.topology.failover_replicas
+    fenced = [d.name for d in kube_probes.deployments(handle, namespace) if d.desired == 0]
+    if not fenced:
+        return
+    require_execute(ctx, STAGE_3, f"scaling {len(fenced)} fenced primary deployments to "
+                                  f"{replicas}")
+    ctx.say(f"{STAGE_3}: the primary's services were fenced at 0: scaling them to {replicas} "
+            f"in {handle.region} before shifting traffic")
+    from maip_drlib.actions import kube as kube_actions
+
+    kube_actions.scale_all_deployments(handle, namespace, replicas,
+                                       poll_initial_s=ctx.poll.initial_s,
+                                       poll_max_s=ctx.poll.max_s)
+    ctx.decisions.record(STAGE_3, "fenced primary services scaled back before the shift",
+                         deployments=fenced, replicas=replicas)
+    actions.append(f"kubernetes:scale {namespace} --all --replicas={replicas} ({handle.region})")
 
 
 def _scale_deployments(ctx: DrillContext, handle: RegionHandle, replicas: int,

@@ -217,7 +217,13 @@ def _plan_failback(ctx: DrillContext, model: _Model,
     calls.append(PlannedCall(FAILBACK_2, "rds", primary, "create_db_instance_read_replica", {
         "DBInstanceIdentifier": new_id, "SourceDBInstanceIdentifier": promoted_arn,
         "SourceRegion": secondary}))
-    # 3: failover pair -> weighted pair, then the weighted shift.
+    # 3: the primary's services back if a planned failover fenced them at 0, then the failover
+    # pair -> weighted pair, then the weighted shift.
+    desired_now = model.primary_desired or {}
+    if desired_now and not all(desired_now.values()):  # every deployment is patched
+        calls += failover.scale_deployments_calls(FAILBACK_3, primary, topology.namespace,
+                                                  desired_now, topology.failover_replicas)
+        model.primary_desired = dict.fromkeys(desired_now, topology.failover_replicas)
     zone_id = model.zone_id or "?"
     weighted = _weighted_records(ctx, model)
     replace_batch = [{"Action": "DELETE", "ResourceRecordSet": record_set_dict(fact)}
