@@ -245,14 +245,28 @@ def _region_of(ctx: DrillContext, resolved: ResolvedAddress) -> tuple[str | None
     if match:
         return match.group(1), str(resolved)
     for handle in (ctx.handles.secondary, ctx.handles.primary):
-        alb = elb_probes.load_balancer(handle, ctx.topology.region(handle.region).alb_name)
-        try:
-            addresses = {str(info[4][0]) for info in socket.getaddrinfo(alb.dns_name, 443)}
-        except OSError:
+        try:  # a region in outage cannot say its ALB's name: the other one may still match
+            alb = elb_probes.load_balancer(handle, ctx.topology.region(handle.region).alb_name)
+        except Unreachable:
             continue
-        if resolved.host in addresses:
+        if resolved.host in _alb_addresses(ctx, alb.dns_name):
             return handle.region, f"{resolved} = {alb.dns_name}"
     return None, f"{resolved} matches no ALB of the topology"
+
+
+def _alb_addresses(ctx: DrillContext, dns_name: str) -> set[str]:
+    """The ALB name's addresses from the DNS servers the target names (the same servers that
+    answered the public name), else from the system's resolver; empty when none answers."""
+    nameservers = getattr(ctx.resolver, "nameservers", ())
+    if nameservers:
+        from maip_drlib.dns_answers import query
+
+        return {address for nameserver in nameservers
+                for address in query(nameserver, dns_name).addresses}
+    try:
+        return {str(info[4][0]) for info in socket.getaddrinfo(dns_name, 443)}
+    except OSError:
+        return set()
 
 
 @contextmanager
