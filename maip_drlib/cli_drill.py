@@ -48,8 +48,10 @@ from maip_drlib.drill.gameday import GamedayPlan, all_results, run_gameday
 from maip_drlib.drill.lease import DrillLease, Holder, LeaseGrant, lease_key
 from maip_drlib.drill.operations import Operations
 from maip_drlib.drill.pytest_runner import PytestRun, run_scenarios, scenarios_root
+from maip_drlib.drill.where_it_stands import StageRun, record_interruption, say_where_it_stands
 from maip_drlib.errors import ConfigError, DRError, GuardRefused
 from maip_drlib.evidence.edge_secrets import redactor_from_environment
+from maip_drlib.evidence.journal import Journal
 from maip_drlib.evidence.manifest import Seal, load_key, seal
 from maip_drlib.evidence.redact import Redactor
 from maip_drlib.sim.data_plane_choice import embedded_data_plane, refuse_unless_embedded
@@ -469,6 +471,35 @@ def check_reports_folder(reports_dir: Path, resumed_drill: str | None) -> None:
                           key="--drill-id")
 
 
+@contextlib.contextmanager
+def _attempt_journal(attempt: AttemptDir) -> Iterator[Journal]:
+    """The attempt's journal, opened in this process (the pytest child appends to it too)."""
+    journal = Journal.open(attempt.path, drill_id=attempt.drill_id, attempt=attempt.number,
+                           redactor=redactor_for(None))
+    try:
+        yield journal
+    finally:
+        journal.close()
+
+
+def _stage_command(ctx: click.Context, target: Target, phase: str, drill_id: str,
+                   opts: dict) -> str:
+    """The command that runs the stopped stage again as a new attempt of the same drill."""
+    root = ctx.find_root().obj
+    parts = ["maip-dr"]
+    if root.get("config_path"):
+        parts += ["--config", str(root["config_path"])]
+    parts += ["--target", target.name, "stage", "{phase}", "{stage}", "--drill-id", drill_id]
+    if opts.get("dr_execute"):
+        parts += ["--dr-execute", "--dr-confirm", target.name]
+    if opts.get("dr_planned"):
+        parts.append("--dr-planned")
+    elif opts.get("dr_declare_outage"):
+        parts += ["--dr-declare-outage", "'REASON'"]
+    del phase  # filled in from where the run stopped
+    return " ".join(parts)
+
+
 def _resume_command(ctx: click.Context, target: Target, drill_id: str, opts: dict) -> str:
     """The command that resumes this drill (the stage is filled in by the game day)."""
     root = ctx.find_root().obj
@@ -562,19 +593,25 @@ def _run_stage(ctx: click.Context, output: Output, phase: str, number: int,
     holder = grant.holder if grant is not None else None
     if grant is not None:  # the pytest child appends to the same journal after this
         from maip_drlib.drill.gameday import journal_lease_grant
-        from maip_drlib.evidence.journal import Journal
 
-        journal = Journal.open(attempt.path, drill_id=attempt.drill_id, attempt=attempt.number,
-                               redactor=redactor_for(None))
-        journal_lease_grant(journal, grant)
-        journal.close()
+        with _attempt_journal(attempt) as journal:
+            journal_lease_grant(journal, grant)
     started = time.monotonic()
-    run = run_scenarios(f"{phase}-{number}", f"{phase} and stage_{number}",
-                        results_path=attempt.results_file(f"{phase}-{number}"),
-                        dr_args=[*_dr_args(target, config_path, opts, lease_holder=holder),
-                                 "--dr-attempt-dir", str(attempt.path)],
-                        extra_args=extra, allure_dir=attempt.allure_results,
-                        redactor=redactor_for(None))
+    stopped = StageRun(attempt, _stage_command(ctx, target, phase, drill, opts), output.info)
+    try:
+        run = run_scenarios(f"{phase}-{number}", f"{phase} and stage_{number}",
+                            results_path=attempt.results_file(f"{phase}-{number}"),
+                            dr_args=[*_dr_args(target, config_path, opts, lease_holder=holder),
+                                     "--dr-attempt-dir", str(attempt.path)],
+                            extra_args=extra, allure_dir=attempt.allure_results,
+                            redactor=redactor_for(None))
+    except KeyboardInterrupt as interruption:
+        with _attempt_journal(attempt) as journal:
+            record_interruption(stopped, journal, interruption)
+        raise
+    if any(r.get("outcome") == "failed" for r in run.results):
+        with _attempt_journal(attempt) as journal:
+            say_where_it_stands(stopped, journal, f"{phase} stage {number} failed", phase)
     sealed = seal(attempt.path, key=load_key(os.environ.get("MAIP_DR_HMAC_KEY"), None))
     code = _print_summary(output, [run], target, attempt, started, sealed=sealed)
     ctx.exit(code)

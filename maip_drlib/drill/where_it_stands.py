@@ -14,14 +14,37 @@ killed between the intent and the result records (both records are shown as they
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from maip_drlib.evidence.journal import Journal, scan_journal
 
 if TYPE_CHECKING:
-    from maip_drlib.drill.gameday import GamedayPlan
+    from maip_drlib.drill.evidence_dirs import AttemptDir
     from maip_drlib.drill.pytest_runner import PytestRun
+
+
+class StoppedRun(Protocol):
+    """What is needed to say where a run stopped (a ``GamedayPlan`` or a ``StageRun``)."""
+
+    attempt: AttemptDir
+    resume_command: str  # with {phase} and {stage} to fill; '' when nothing resumes it
+
+    def echo(self, line: str) -> None: ...
+
+
+@dataclass
+class StageRun:
+    """A single ``maip-dr stage`` run, for the same report as a game day's."""
+
+    attempt: AttemptDir
+    resume_command: str
+    say: Callable[[str], None]
+
+    def echo(self, line: str) -> None:
+        self.say(line)
 
 
 class Terminated(KeyboardInterrupt):
@@ -86,8 +109,9 @@ def resume_from(state: dict[str, Any], phase_now: str | None) -> str | None:
     return None
 
 
-def _say(plan: GamedayPlan, journal: Journal, why: str, phase_now: str | None,
-         **fields: Any) -> None:
+def say_where_it_stands(plan: StoppedRun, journal: Journal, why: str, phase_now: str | None,
+                        **fields: Any) -> None:
+    """Journal ``drill.state`` and tell the operator where the run left the platform."""
     state = where_it_stands(plan.attempt.path)
     where = resume_from(state, phase_now)
     command = (plan.resume_command.format(phase=where.split(":")[0], stage=where.split(":")[1])
@@ -114,17 +138,19 @@ def _say(plan: GamedayPlan, journal: Journal, why: str, phase_now: str | None,
     plan.echo("\n".join(lines))
 
 
-def left_in(plan: GamedayPlan, journal: Journal, run: PytestRun) -> None:
+def left_in(plan: StoppedRun, journal: Journal, run: PytestRun) -> None:
     """After a phase with a failed stage: the state the platform is left in and the resume."""
-    _say(plan, journal, f"the {run.phase} phase stopped on a failed stage", run.phase)
+    say_where_it_stands(plan, journal, f"the {run.phase} phase stopped on a failed stage",
+                        run.phase)
 
 
-def record_interruption(plan: GamedayPlan, journal: Journal,
+def record_interruption(plan: StoppedRun, journal: Journal,
                         interruption: KeyboardInterrupt) -> None:
     """Journal an interruption (which signal, where) and say how to resume."""
     name = "SIGTERM" if isinstance(interruption, Terminated) else "SIGINT"
     phases = [r for r in _records(plan.attempt.path) if r.get("kind") == "phase.start"]
     phase_now = phases[-1].get("phase") if phases else None
     journal.record("drill.interrupted", signal=name, at_phase=phase_now)
-    _say(plan, journal, f"interrupted by {name} in the {phase_now or 'first'} phase",
+    say_where_it_stands(plan, journal, f"interrupted by {name} in the "
+                        f"{phase_now or 'first'} phase",
          phase_now, signal=name)
