@@ -34,6 +34,7 @@ from maip_drlib.rpo import PacedCanaryWriter
 from maip_drlib.rpo.rds import rds_store
 from maip_drlib.sim.postgres import find_binaries, search_places
 from maip_drlib.sim.simulation import SimSettings, Simulation
+from maip_drlib.write_gate import WriteGate
 
 if find_binaries() is None:
     pytest.skip("no PostgreSQL binaries; looked in: " + "; ".join(search_places()),
@@ -54,7 +55,8 @@ def simulation() -> Iterator[Simulation]:
 def ctx(simulation: Simulation) -> Iterator[DrillContext]:
     target = simulation.target()
     assert target.database is not None
-    handles = build_region_handles(target, simulation.topology)
+    handles = build_region_handles(target, simulation.topology,
+                                   writes=WriteGate.consented(target=target.name))
     yield DrillContext(handles=handles, topology=simulation.topology, target=target,
                        resolver=SimulationResolver(simulation.control_url),
                        options=DrillOptions(execute=True, declared_outage=OutageDeclaration.now(

@@ -26,6 +26,7 @@ from maip_drlib.readiness import ReadinessInputs, Thresholds, run_readiness
 from maip_drlib.regions import build_region_handles
 from maip_drlib.resolvers import SimulationResolver
 from maip_drlib.sim.simulation import SimSettings, Simulation
+from maip_drlib.write_gate import WriteGate
 
 SOAK_S = 0.3
 LIMITS = {"max_5xx_per_min": 10.0, "max_latency_s": 1.0}
@@ -38,8 +39,11 @@ def simulation() -> Iterator[Simulation]:
 
 
 def _context(simulation: Simulation, execute: bool = True) -> DrillContext:
+    # Consent at the handles even without execute: the stage's own --dr-execute check refuses.
     target = simulation.target()
-    return DrillContext(handles=build_region_handles(target, simulation.topology),
+    handles = build_region_handles(target, simulation.topology,
+                                   writes=WriteGate.consented(target=target.name))
+    return DrillContext(handles=handles,
                         topology=simulation.topology, target=target,
                         resolver=SimulationResolver(simulation.control_url),
                         options=DrillOptions(execute=execute), poll=PollPolicy(0.1, 0.3))

@@ -34,6 +34,7 @@ from maip_drlib.regions import RegionHandles, build_region_handles
 from maip_drlib.resolvers import SimulationResolver
 from maip_drlib.sim.simulation import SimSettings, Simulation
 from maip_drlib.waits import WaitSpec, wait_for
+from maip_drlib.write_gate import WriteGate
 
 PRIMARY, DR = "us-east-1", "us-west-2"
 
@@ -46,7 +47,10 @@ def simulation() -> Iterator[Simulation]:
 
 @pytest.fixture(scope="class")
 def handles(simulation: Simulation) -> Iterator[RegionHandles]:
-    built = build_region_handles(simulation.target(), simulation.topology)
+    # Consent at the handles: a stage without --dr-execute is refused by its own check.
+    target = simulation.target()
+    built = build_region_handles(target, simulation.topology,
+                                 writes=WriteGate.consented(target=target.name))
     yield built
     built.close()
 
