@@ -73,7 +73,7 @@ def test_the_drill_stops_before_the_simulation_starts(tmp_path: Path, monkeypatc
 
     monkeypatch.setattr("maip_drlib.sim.simulation.Simulation.__init__", no_simulation)
     with pytest.raises(SystemExit) as exited:
-        cli_module.main(["gameday", "--reports-dir", str(tmp_path / "reports")])
+        cli_module.main(["gameday", "--reports", str(tmp_path / "reports")])
     assert exited.value.code == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "failover.feature:" in err and "0 in step" in err, err
