@@ -70,6 +70,7 @@ from maip_drlib.regions import RegionHandles, build_region_handles  # noqa: E402
 from maip_drlib.report_upload import upload_evidence  # noqa: E402
 from maip_drlib.resolvers import SimulationResolver  # noqa: E402
 from maip_drlib.sim.simulation import SimSettings, Simulation  # noqa: E402
+from maip_drlib.write_gate import WriteGate  # noqa: E402
 
 ACCOUNT = "123456789012"  # moto's default account, where the seed and the users live
 INTERNAL_USER = "maip-sim-internal"
@@ -183,6 +184,12 @@ def write_profiles(folder: Path, keys: dict[str, tuple[str, str]]) -> None:
     os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 
 
+def handles_of(target: Target, topology: Topology) -> RegionHandles:
+    """Region handles that consent to writes: what allows or refuses them here is IAM."""
+    return build_region_handles(target, topology,
+                                writes=WriteGate.consented(target=target.name))
+
+
 def with_profile(target: Target, profile: str) -> Target:
     return dataclasses.replace(
         target, primary=dataclasses.replace(target.primary, profile=profile),
@@ -236,7 +243,7 @@ def run(simulation: Simulation, folder: Path) -> dict[str, Any]:
     base = simulation.target()
     topology = simulation.topology
 
-    operator_probe = build_region_handles(with_profile(base, "maip-dr-operator"), topology)
+    operator_probe = handles_of(with_profile(base, "maip-dr-operator"), topology)
     try:
         operator_probe.primary.client("eks").list_clusters()
         report["moto_bodiless_signature_bug"] = False
@@ -245,7 +252,7 @@ def run(simulation: Simulation, folder: Path) -> dict[str, Any]:
     operator_probe.close()
     sign_bodiless_requests_as_sent()
 
-    bogus = build_region_handles(with_profile(base, "maip-dr-bogus"), topology)
+    bogus = handles_of(with_profile(base, "maip-dr-bogus"), topology)
     try:
         bogus.primary.client("sts").get_caller_identity()
         report["bogus_key"] = {"type": "accepted"}
@@ -253,7 +260,7 @@ def run(simulation: Simulation, folder: Path) -> dict[str, Any]:
         report["bogus_key"] = error_text(error)
 
     readonly_target = with_profile(base, "maip-dr-readonly")
-    readonly = build_region_handles(readonly_target, topology)
+    readonly = handles_of(readonly_target, topology)
     inputs = ReadinessInputs(handles=readonly, topology=topology, target=readonly_target,
                              resolver=SimulationResolver(base.control_url),
                              thresholds=Thresholds())
@@ -263,8 +270,7 @@ def run(simulation: Simulation, folder: Path) -> dict[str, Any]:
     calls = plan_drill(context(simulation, readonly, readonly_target))
     report["plan_calls"] = len(calls)
     report["readonly_operations"] = operations(readonly, folder, "readonly")
-    with_metrics = build_region_handles(with_profile(base, "maip-dr-readiness-metrics"),
-                                        topology)
+    with_metrics = handles_of(with_profile(base, "maip-dr-readiness-metrics"), topology)
     report["readiness_metrics_operations"] = operations(with_metrics, folder, "add-on")
     with_metrics.close()
 
@@ -283,7 +289,7 @@ def run(simulation: Simulation, folder: Path) -> dict[str, Any]:
     report["readonly_s"] = round(time.monotonic() - started, 2)
 
     operator_target = with_profile(base, "maip-dr-operator")
-    operator = build_region_handles(operator_target, topology)
+    operator = handles_of(operator_target, topology)
     ctx = context(simulation, operator, operator_target, execute=True,
                   declared_outage=declared)
     stages: list[str] = []

@@ -24,6 +24,7 @@ from maip_drlib.config import RegionConnection
 from maip_drlib.errors import CredentialsError, PermissionDenied
 from maip_drlib.permissions import check_credentials, iam_action, is_mutating
 from maip_drlib.regions import RegionHandle
+from maip_drlib.write_gate import WriteGate
 
 BIN_DIR = Path(sys.executable).parent
 
@@ -83,7 +84,8 @@ def aws_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def live_handle(profile: str | None, endpoint_url: str | None = None) -> RegionHandle:
     return RegionHandle(RegionConnection("us-west-2", "maip-prod-dr", profile=profile,
                                          endpoint_url=endpoint_url),
-                        target_name="prod", simulated=False)
+                        target_name="prod", simulated=False,
+                        writes=WriteGate.consented(target="prod"))  # IAM decides, not the gate
 
 
 def test_expired_session_token_is_one_line_naming_target_region_and_profile(

@@ -149,6 +149,7 @@ def test_custom_topology_names_its_resources_and_never_the_defaults(
     table = f"arn:aws:dynamodb:us-west-2:{ACCOUNT}:table/"
     assert granted(operator, "dynamodb:PutItem", table + "pay-dr-canaries")
     assert granted(operator, "dynamodb:UpdateItem", table + "pay-dr-lease")
+    assert not granted(operator, "dynamodb:UpdateItem", table + "pay-dr-canaries")
     for write in ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"):
         assert not granted(operator, write, table + "pay-merchants"), write  # business data
     assert granted(operator, "dynamodb:DescribeTable", table + "pay-merchants")
@@ -187,7 +188,7 @@ def test_get_item_is_in_the_read_only_and_operator_policies_on_the_lease_table_o
     for name in (METRICS_POLICY, DATABASE_SECRETS_POLICY):
         assert "dynamodb:GetItem" not in default_files[name]
     row = next(r for r in load_operations()["aws"] if r["action"] == "dynamodb:GetItem")
-    assert row["policies"] == ["drill-operator", "readonly"] and "lease show" in row["declared"]
+    assert row["policies"] == ["drill-operator", "readonly"] and "readonly" in row["used_by"]
 
 
 def test_policies_fit_the_managed_policy_size_limit(
