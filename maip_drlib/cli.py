@@ -47,6 +47,7 @@ Start:
   maip-dr config check FILE    validate it; print the resolved targets and topology
   maip-dr readiness            the read-only preflight of both regions
   maip-dr gameday              the full drill with evidence in reports/
+  maip-dr iam policies         the IAM policies and RBAC for your topology
   eval "$(maip-dr completion bash)"   shell completion (or zsh, fish)
 
 \b
