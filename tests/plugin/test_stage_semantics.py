@@ -11,6 +11,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from maip_cli_helpers import kubeconfig_text
 
 pytest_plugins = ["pytester"]
 
@@ -124,6 +125,8 @@ def test_an_rto_overrun_fails_the_verdict_but_not_the_drill(pytester: pytest.Pyt
 
 def test_confirm_must_match_a_sim_target(pytester: pytest.Pytester) -> None:
     _project(pytester)
+    # A sim target the loader accepts: it names a loopback kubeconfig (never ~/.kube/config).
+    (pytester.path / "kube.yaml").write_text(kubeconfig_text("https://127.0.0.1:9"))
     config = pytester.path / "sim.toml"
     config.write_text(textwrap.dedent("""
         [targets.rehearsal-sim]
@@ -131,8 +134,10 @@ def test_confirm_must_match_a_sim_target(pytester: pytest.Pytester) -> None:
         control_url = "http://127.0.0.1:9"
         [targets.rehearsal-sim.regions.us-east-1]
         endpoint_url = "http://127.0.0.1:9"
+        kubeconfig = "kube.yaml"
         [targets.rehearsal-sim.regions.us-west-2]
         endpoint_url = "http://127.0.0.1:9"
+        kubeconfig = "kube.yaml"
     """))
     result = _run(pytester, config, "--dr-execute", "--dr-confirm", "prod")
     assert result.ret == 3
