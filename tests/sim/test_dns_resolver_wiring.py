@@ -27,10 +27,12 @@ from maip_drlib.config_loader import describe_config, load_config
 from maip_drlib.dns_answers import DnsResolver
 from maip_drlib.drill import failback, failover, rehearse, verify
 from maip_drlib.drill.context import DrillContext, DrillOptions, PollPolicy
+from maip_drlib.errors import GuardRefused
 from maip_drlib.regions import build_region_handles
 from maip_drlib.resolvers import ResolvedAddress, SimulationAddressPlan, resolver_for
 from maip_drlib.sim.postgres import find_binaries, search_places
 from maip_drlib.sim.simulation import SimSettings, Simulation
+from maip_drlib.write_gate import WriteGate
 
 if find_binaries() is None:
     pytest.skip("no PostgreSQL binaries; looked in: " + "; ".join(search_places()),
@@ -51,7 +53,8 @@ def simulation() -> Iterator[Simulation]:
 @pytest.fixture(scope="module")
 def ctx(simulation: Simulation) -> Iterator[DrillContext]:
     target = simulation.target()
-    handles = build_region_handles(target, simulation.topology)
+    handles = build_region_handles(target, simulation.topology,
+                                   writes=WriteGate.consented(target=target.name))
     yield DrillContext(handles=handles, topology=simulation.topology, target=target,
                        resolver=resolver_for(target), options=DrillOptions(execute=True),
                        poll=PollPolicy(0.1, 0.3))
@@ -132,15 +135,28 @@ def test_the_public_name_resolves_to_the_primary_through_dns(simulation: Simulat
 
 def test_failover_stage_3_record_change_moves_the_dns_answer_to_dr(
         simulation: Simulation, ctx: DrillContext) -> None:
-    zone_id, records, _ = failover.route_state(ctx)
+    """Failover 3's Route 53 change alone (the stage itself refuses from steady state: no
+    promoted DR writer, no outage) moves the DNS answer, as the drill sees it, to the DR ALB."""
+    zone_id, records, dr_alb = failover.route_state(ctx)
     original = next(r for r in records if r.failover == "PRIMARY")
+    before_region, before = failover.clients_region(ctx)
+    assert before_region == PRIMARY and f"region {PRIMARY}" in before, before
+    with pytest.raises(GuardRefused, match=r"failover 3: refusing to start.*run failover 2 first"):
+        failover.stage_3_route_clients(ctx)
+    assert failover.route_state(ctx)[1] == records  # the refused stage changed nothing
+    changes = failover.failover_pair_changes(records, dr_alb)
+    assert changes
     try:
-        outcome = failover.stage_3_route_clients(ctx)
-        assert outcome.facts["changed"] is True and outcome.actions
-        clients = str(outcome.facts["clients"])
-        assert "DNS 127.100.0." in clients and f"region {DR}" in clients, clients
-        assert f"region {PRIMARY}" in str(outcome.facts["before"])
+        change_record_sets(ctx.handles.primary, zone_id, changes,
+                           comment="test: PRIMARY -> DR ALB")
         _answers_region(simulation, DR)
+
+        def clients_in_dr() -> str | None:
+            region, seen = failover.clients_region(ctx)
+            return seen if region == DR else None
+
+        clients = str(wait_until("the drill's clients to reach DR", clients_in_dr))
+        assert "DNS 127.100.0." in clients and f"region {DR}" in clients, clients
     finally:
         change_record_sets(ctx.handles.primary, zone_id, [
             {"Action": "UPSERT", "ResourceRecordSet": record_set_dict(original)}])
