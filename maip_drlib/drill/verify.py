@@ -114,10 +114,16 @@ def deployments_ready(ctx: DrillContext, role: str, replicas: int) -> str:
 def endpoint_up_from(ctx: DrillContext, role: str) -> str:
     region = _region(ctx, role)
     url = ctx.target.public_endpoint_url.rstrip("/") + ctx.topology.health_path
+    from maip_drlib.drill.failover import clients_region
+
     health = endpoint.endpoint_health(url, resolver=ctx.resolver, ca_bundle=ctx.target.ca_bundle)
-    if not health.up or region not in (health.resolved_address or region):
+    named = health.resolved_address or ""
+    # A simulated answer names its region; a live one is an address, judged as failover 3
+    # judges it (the ALB whose addresses it is, through the same DNS servers).
+    seen, how = (region, named) if region in named else clients_region(ctx)
+    if not health.up or seen != region:
         raise CheckFailed("the endpoint is not UP from the expected region", resource=url,
-                          expected=f"UP via {region}", observed=str(health))
+                          expected=f"UP via {region}", observed=f"{health}; answer: {how}")
     return str(health)
 
 
