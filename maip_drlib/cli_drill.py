@@ -609,8 +609,9 @@ def _run_stage(ctx: click.Context, output: Output, phase: str, number: int,
         with _attempt_journal(attempt) as journal:
             record_interruption(stopped, journal, interruption)
         raise
-    if any(r.get("outcome") == "failed" for r in run.results):
-        with _attempt_journal(attempt) as journal:
+    failed = [r for r in run.results if r.get("outcome") == "failed"]
+    if failed and not all(r.get("error_kind") == "guard" for r in failed):  # a refusal says
+        with _attempt_journal(attempt) as journal:  # what to run first; nothing was changed
             say_where_it_stands(stopped, journal, f"{phase} stage {number} failed", phase)
     sealed = seal(attempt.path, key=load_key(os.environ.get("MAIP_DR_HMAC_KEY"), None))
     code = _print_summary(output, [run], target, attempt, started, sealed=sealed)
