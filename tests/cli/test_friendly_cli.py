@@ -245,7 +245,9 @@ def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimUpProcess]:
 
 def test_readiness_metrics_are_published_and_read_back(sim: SimUpProcess) -> None:
     namespace = "MAIP/DR-friendly"
-    result = sim.maip_dr(["readiness", "--json", "--metrics-namespace", namespace, *EKS_ONLY])
+    # Publishing is a write: it needs consent on a sim target.
+    result = sim.maip_dr(["readiness", "--json", "--metrics-namespace", namespace,
+                          "--dr-execute", "--dr-confirm", "sim", *EKS_ONLY])
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.loads(result.stdout)["verdict"] == "PASS"
     assert f"published to {namespace}" in result.stderr
