@@ -65,10 +65,16 @@ def test_data_plane_refused_for_sim_and_live_targets(maip_dr, tmp_path: Path, ki
     if kind == "live":
         made = maip_dr(["init", str(tmp_path / "live.toml")], cwd=tmp_path)
         assert made.returncode == 0, made.stderr
-        args = ["--config", str(tmp_path / "live.toml"), "--target", "prod"]
+        name, args = "prod", ["--config", str(tmp_path / "live.toml"), "--target", "prod"]
     else:
-        args = ["--config", str(_sim_config(tmp_path))]
-    result = maip_dr([*args, command, flag], cwd=tmp_path)
+        name, args = "practice", ["--config", str(_sim_config(tmp_path))]
+    # A game day on sim and live targets needs consent first, and on live targets a declared
+    # outage or --dr-planned (exit 3 without them): given here, so that the data-plane choice
+    # is what is refused.
+    consent = ["--dr-execute", "--dr-confirm", name] if command == "gameday" else []
+    if command == "gameday" and kind == "live":
+        consent.append("--dr-planned")
+    result = maip_dr([*args, command, flag, *consent], cwd=tmp_path)
     assert result.returncode == 2, result.stdout + result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and flag in lines[0] and "embedded" in lines[0], lines
