@@ -25,6 +25,7 @@ from maip_drlib.config_loader import load_config
 from maip_drlib.drill.lease import DrillLease, Holder, lease_key
 from maip_drlib.evidence.journal import read_journal
 from maip_drlib.regions import build_region_handles
+from maip_drlib.write_gate import WriteGate
 
 TTL_S = 15.0  # LEASE_TTL_MIN_S
 # Short game days: resume at the last failback stage (two pytest phases) and select no
@@ -125,7 +126,10 @@ def test_second_game_day_refuses_and_a_killed_holders_lease_expires(
 @pytest.mark.cli
 def test_break_lease_takes_over_and_is_journaled(sim: SimUpProcess) -> None:
     config = load_config(sim.config)
-    handles = build_region_handles(config.target(None), config.topology)
+    target = config.target(None)
+    # The stuck holder took the lease with consent (a lease is a write).
+    handles = build_region_handles(target, config.topology,
+                                   writes=WriteGate.consented(target=target.name))
     offset = {"s": 0.0}  # the stuck holder's clock: its last heartbeat as long ago as this
     stuck = DrillLease(client=handles.secondary.client("dynamodb"),
                        table=config.topology.lease_table, region=handles.secondary.region,
