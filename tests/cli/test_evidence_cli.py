@@ -21,14 +21,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from maip_cli_helpers import BIN_DIR, SimUpProcess, maip_dr_env, sim_up_in
+from maip_cli_helpers import BIN_DIR, SimUpProcess, maip_dr_env, sim_up_in, wait_until
 
+from maip_drlib.config_loader import load_config
+from maip_drlib.drill.lease import DrillLease, Holder, lease_key
 from maip_drlib.evidence.journal import scan_journal, verify_chain
+from maip_drlib.regions import build_region_handles
 
 pytestmark = pytest.mark.cli
 
 KILL_DEADLINE_S = 180
 FLAGS = ["--dr-execute", "--dr-confirm", "sim"]
+BREAK_WINDOW_S = 15  # the default TTL (60 s) leaves 20 s between a stale heartbeat and expiry
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +53,28 @@ def _wait_for_stage_start(journal: Path, phase: str, stage: int) -> None:
     raise AssertionError(f"{phase} stage {stage} never started (journal {journal})")
 
 
+def _wait_until_the_heartbeat_is_stale(sim: SimUpProcess) -> None:
+    """Wait until the dead holder's last heartbeat is older than two renewal intervals (a
+    break is allowed) while its lease has more than ``BREAK_WINDOW_S`` left to run."""
+    config = load_config(sim.config)
+    target = config.target(None)
+    handles = build_region_handles(target, config.topology)  # reads only
+    try:
+        held = DrillLease(client=handles.secondary.client("dynamodb"),
+                          table=config.topology.lease_table, region=handles.secondary.region,
+                          key=lease_key(config.topology.record_name), ttl_s=60.0,
+                          holder=Holder.this_process("evidence-test-reader")).current()
+    finally:
+        handles.close()
+    assert held is not None and held["drill_id"] == "kill-test", held
+    interval = float(held.get("heartbeat_s") or float(held["ttl_s"]) / 3)
+    stale_at = float(held["heartbeat_at"]) + 2 * interval + 0.5
+    assert float(held["expires_at"]) - stale_at >= BREAK_WINDOW_S, held
+    # The holder is dead: its heartbeat goes stale with the clock alone.
+    wait_until("the killed holder's heartbeat to go stale", lambda: time.time() > stale_at,
+               timeout_s=stale_at - time.time() + 5)
+
+
 def test_sigkill_in_failover_stage_2_then_resume(sim: SimUpProcess) -> None:
     drill = sim.workdir / "reports" / "kill-test"
     process = subprocess.Popen(
@@ -65,10 +91,17 @@ def test_sigkill_in_failover_stage_2_then_resume(sim: SimUpProcess) -> None:
     assert scan.records[-1]["kind"] != "drill.end"
     assert not (drill / "attempt-1" / "manifest.json").exists()
 
-    # The killed attempt still holds the drill lease: the operator takes it over, saying why.
-    resumed = sim.maip_dr(["gameday", *FLAGS, "--drill-id", "kill-test",
-                           "--resume-from", "failover:2",
-                           "--dr-break-lease", "attempt 1 killed (evidence test)"], timeout=600)
+    # The killed attempt still holds the drill lease. While its heartbeat is fresh a break is
+    # refused (it might still be running), before any attempt is made; once the heartbeat is
+    # stale (and before the lease expires) the operator takes it over, saying why.
+    resume = ["gameday", *FLAGS, "--drill-id", "kill-test", "--resume-from", "failover:2",
+              "--dr-break-lease", "attempt 1 killed (evidence test)"]
+    early = sim.maip_dr(resume, timeout=120)
+    assert early.returncode == 3, early.stdout[-3000:] + early.stderr[-3000:]
+    assert "heartbeat is fresh" in early.stderr and "holder alive:" in early.stderr
+    assert [p.name for p in drill.iterdir() if p.name.startswith("attempt")] == ["attempt-1"]
+    _wait_until_the_heartbeat_is_stale(sim)
+    resumed = sim.maip_dr(resume, timeout=600)
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     assert sorted(p.name for p in drill.iterdir() if p.name.startswith("attempt")) == [
         "attempt-1", "attempt-2"]
@@ -143,14 +176,22 @@ def lagging_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimUpProce
 
 
 def test_replication_lag_before_the_outage_shows_as_rpo(lagging_sim: SimUpProcess) -> None:
-    """A 7-second DynamoDB lag injected before the game day: readiness flags it, the outage
-    loses the canaries still in flight, and the RPO check fails against its 5-second target."""
+    """A 7-second DynamoDB lag injected before the game day: readiness flags it (a no-go the
+    operator accepts, recorded), the outage loses the canaries still in flight, and the RPO
+    check fails against its 5-second target."""
     lag = lagging_sim.maip_dr(["sim", "fault", "lag", "--store", "dynamodb", "--seconds", "7"])
     assert lag.returncode == 0, lag.stderr
-    result = lagging_sim.maip_dr(["gameday", *FLAGS, "--drill-id", "lag-test"], timeout=600)
+    reason = "lag injected to measure the RPO"
+    result = lagging_sim.maip_dr(["gameday", *FLAGS, "--drill-id", "lag-test",
+                                  "--dr-accept-readiness-failures", reason], timeout=600)
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
-    summary = json.loads((lagging_sim.workdir / "reports" / "lag-test" / "attempt-1" /
-                          "summary.json").read_text())
+    attempt = lagging_sim.workdir / "reports" / "lag-test" / "attempt-1"
+    accepted = [r for r in scan_journal(attempt / "journal.jsonl").records
+                if r.get("kind") == "readiness.accepted"]
+    assert len(accepted) == 1 and accepted[0]["reason"] == reason, accepted
+    assert any("DynamoDB replication latency" in json.dumps(check)
+               for check in accepted[0]["failed"]), accepted[0]["failed"]
+    summary = json.loads((attempt / "summary.json").read_text())
     dynamodb = next(row for row in summary["rpo"] if row["store"] == "dynamodb")
     assert dynamodb["rpo_s"] > 5 and dynamodb["lost"] > 0 and dynamodb["ok"] is False
     assert {row["store"]: row["status"] for row in summary["rpo"]}["rds"] == "not measured"
