@@ -64,9 +64,8 @@ def test_readiness_cronjob_every_15_minutes_one_at_a_time():
     assert pod["serviceAccountName"] == "maip-dr-readiness"
     (container,) = pod["containers"]
     args = container["args"]
-    assert "readiness" in args and args[args.index("readiness") + 1] == "--json"
     # it publishes its results as metrics, a write: consent for the target it reads
-    assert "--dr-execute" in args
+    assert args[-5:] == ["readiness", "--json", "--dr-execute", "--dr-confirm", "prod"]
     assert args[args.index("--dr-confirm") + 1] == args[args.index("--target") + 1]
     assert "cluster that survives the failure" in (KUBE / "readiness-cronjob.yaml").read_text()
 
