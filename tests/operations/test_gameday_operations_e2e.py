@@ -12,8 +12,8 @@ A ``maip-dr sim up`` process is the target; the test starts a loopback webhook r
 - the metrics are read back (ListMetrics, GetMetricData) from the simulation's CloudWatch in
   the region that took them, and the other region has none;
 - the bucket holds exactly the sealed attempt's files, byte for byte;
-- ``maip-dr report DRILL --s3-bucket B`` builds the single-file report and uploads it with the
-  drill's evidence (skipped, naming what is missing, without Node.js and Allure 3).
+- ``maip-dr report DRILL --s3-bucket B --dr-execute --dr-confirm sim`` (an upload is a write:
+  consent) builds the single-file report and uploads it with the drill's evidence (skipped, naming what is missing, without Node.js and Allure 3).
 
 One game day for the module (about 80 s on an idle machine, two to three times that on a
 loaded one).
@@ -41,6 +41,7 @@ from maip_drlib.config import Config, Target
 from maip_drlib.config_loader import load_config
 from maip_drlib.notify import WEBHOOK_URL_ENV
 from maip_drlib.regions import RegionHandles, build_region_handles
+from maip_drlib.write_gate import WriteGate
 
 pytestmark = pytest.mark.cli
 
@@ -99,7 +100,9 @@ def gameday(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GameDay]:
     with serve() as receiver, sim_up_in(workdir, time_scale=1.0) as sim:
         config = load_config(sim.config)
         target = config.target(None)
-        handles = build_region_handles(target, config.topology)
+        # Consent: the test creates the evidence bucket, as the operator would beforehand.
+        handles = build_region_handles(target, config.topology,
+                                       writes=WriteGate.consented(target=target.name))
         try:
             bucket = f"maip-dr-evidence-{uuid.uuid4().hex[:8]}"
             handles.by_name(BUCKET_REGION).client("s3").create_bucket(
@@ -251,8 +254,10 @@ ALLURE_MISSING = (shutil.which("node") is None
                     "in the project root")
 def test_report_builds_and_uploads_the_report_and_the_evidence(gameday: GameDay) -> None:
     assert gameday.result.returncode == 0, gameday.output[-2000:]
+    # The upload is a write: consent for the sim target.
     done = run(gameday.sim, ["report", gameday.drill_id, "--s3-bucket", gameday.bucket,
-                             "--s3-prefix", PREFIX], gameday.sim.env, timeout=600)
+                             "--s3-prefix", PREFIX, "--dr-execute", "--dr-confirm",
+                             gameday.target.name], gameday.sim.env, timeout=600)
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     report_key = f"{PREFIX}/{gameday.drill_id}/html/index.html"
     location = f"s3://{gameday.bucket}/{report_key}"
