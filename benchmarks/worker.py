@@ -7,7 +7,8 @@ installs the call recorder, prints ``ready`` and then answers one JSON line per 
 - ``replay``: every distinct request of the last readiness run once, one after the other.
 - ``memory``: one readiness run under tracemalloc (peak bytes) plus the process's max RSS.
 - ``scale REPLICAS``: the suite's stage 4 scaling calls (list, concurrent scale PATCHes) on the
-  DR region, without the wait; ``scale-wait REPLICAS`` the same and the wait until ready.
+  DR region, without the wait; ``scale-wait REPLICAS`` the same and the wait until ready. The
+  handles' write gate has consent (the benchmark's own simulation) and is open only here.
 - ``quit``.
 
 Not supported: targets other than a simulation (it is a benchmark, never pointed at production).
@@ -47,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     from maip_drlib.readiness import ReadinessInputs, Thresholds, run_readiness
     from maip_drlib.regions import build_region_handles
     from maip_drlib.resolvers import SimulationResolver
+    from maip_drlib.write_gate import WriteGate
 
     config = load_config(args.config)
     target = config.target(args.target)
@@ -54,7 +56,11 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"error": "the benchmark worker only runs against a simulation"}))
         return 2
     topology = config.topology
-    handles = build_region_handles(target, topology)
+    # Consent for the benchmark's own simulation, open only while a scale command runs:
+    # readiness never writes.
+    gate = WriteGate.consented(target=target.name)
+    gate.enter("readiness", may_write=False, because="readiness never writes")
+    handles = build_region_handles(target, topology, writes=gate)
     inputs = ReadinessInputs(handles, topology, target,
                              SimulationResolver(target.control_url or ""), Thresholds())
     last_calls: list[Any] = []
@@ -98,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             replicas = int(rest[0])
             handle, namespace = handles.secondary, topology.namespace
             recorder.reset()
+            gate.enter(command, may_write=True)
             tracemalloc.start()
             started = time.perf_counter()
             if command == "scale":
@@ -108,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
                 scaled = len(outcome.value.deployments)
                 waited = {"elapsed_s": outcome.elapsed_s, "polls": outcome.polls}
             elapsed = time.perf_counter() - started
+            gate.enter("readiness", may_write=False, because="readiness never writes")
             _, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
             answer = {"elapsed_s": elapsed, "deployments": scaled, "wait": waited,
