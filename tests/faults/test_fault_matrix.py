@@ -38,6 +38,7 @@ from maip_drlib.resolvers import SimulationResolver
 from maip_drlib.sim.faults import ApiFault
 from maip_drlib.sim.simulation import Simulation
 from maip_drlib.waits import WaitSpec, wait_for
+from maip_drlib.write_gate import WriteGate
 
 PRIMARY, DR = "us-east-1", "us-west-2"
 CEILING_S = 60.0  # no verdict may take longer than this (proof that waits are bounded)
@@ -45,7 +46,10 @@ CEILING_S = 60.0  # no verdict may take longer than this (proof that waits are b
 
 @pytest.fixture(scope="module")
 def handles(simulation: Simulation) -> Iterator[RegionHandles]:
-    built = build_region_handles(simulation.target(), simulation.topology)
+    # Consent to write: the rows run the drill's stages and actions.
+    target = simulation.target()
+    built = build_region_handles(target, simulation.topology,
+                                 writes=WriteGate.consented(target=target.name))
     yield built
     built.close()
 
@@ -254,7 +258,9 @@ def test_route53_impaired_when_a_change_is_needed(simulation: Simulation, ctx: D
     record.start()
     simulation.faults.impair_route53_control_plane(True)
     try:
-        error = verdict_of(lambda: failover.stage_3_route_clients(ctx))
+        # Failover 3's record change alone, with its diagnosis of a failing Route 53 control
+        # plane (the stage itself refuses here: no promoted DR writer yet).
+        error = verdict_of(lambda: _route53_change_as_failover_3(ctx))
         record.done("route53-impaired-change-needed", "failed as expected")
         names(error, PRIMARY, "Route 53 control plane impaired", "data-plane path", "route53")
     finally:
@@ -435,6 +441,9 @@ def test_pods_image_pull_error(simulation: Simulation, ctx: DrillContext, handle
     from maip_drlib.probes import kube as kube_probes
 
     namespace = simulation.topology.namespace
+    # Failover 5 starts with clients on DR: with its pods down, DR's health check fails and
+    # the failover pair would answer the primary again (failover 3's change keeps them on DR).
+    _point_primary_record_at_dr(ctx)
     record.start()
     simulation.faults.set_pods_never_ready(DR, "ImagePullBackOff")
     try:
@@ -504,6 +513,11 @@ def _point_primary_record_at_dr(ctx: DrillContext) -> None:
         route53_actions.change_record_sets(ctx.handles.primary, zone_id, changes,
                                            comment="fault matrix: PRIMARY -> DR ALB",
                                            deadline_s=30)
+
+
+def _route53_change_as_failover_3(ctx: DrillContext) -> None:
+    with failover.route53_control_plane(failover.STAGE_3):
+        _point_primary_record_at_dr(ctx)
 
 
 def test_failover_completes_after_the_faults(ctx: DrillContext) -> None:
