@@ -103,12 +103,14 @@ def cli(ctx: click.Context, config_path: Path | None, target_name: str | None, a
 def _register_commands() -> None:
     from maip_drlib.cli_completion import completion_command
     from maip_drlib.cli_config import config_group
-    from maip_drlib.cli_drill import gameday_command, lease_group, plan_command, stage_command
+    from maip_drlib.cli_drill import gameday_command, stage_command
     from maip_drlib.cli_evidence import verify_command
     from maip_drlib.cli_help import complete_help
     from maip_drlib.cli_iam import iam_group
     from maip_drlib.cli_init import init_command
+    from maip_drlib.cli_lease import lease_group
     from maip_drlib.cli_output import refuse_unsupported
+    from maip_drlib.cli_plan import plan_command
     from maip_drlib.cli_readiness import readiness_command
     from maip_drlib.cli_report import report_command
     from maip_drlib.cli_sim import sim_group

@@ -19,7 +19,6 @@ calls; the holder) and ``--quiet`` (errors and the verdict line only). Not suppo
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import tempfile
 import time
@@ -27,9 +26,21 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import click
-from botocore.exceptions import ClientError
 
-from maip_drlib.cli_consent import consent_options, require_write_consent
+from maip_drlib.cli_consent import require_write_consent
+from maip_drlib.cli_drill_options import (
+    OUTAGE_REASON,
+    PASSTHROUGH,
+    canary_window_option,
+    check_confirm,
+    check_drill_id,
+    dr_args,
+    operations_from_cli,
+    operations_options,
+    reason_option,
+    safety_options,
+)
+from maip_drlib.cli_lease import drill_lease
 from maip_drlib.cli_output import (
     Output,
     check_quiet_with_pause,
@@ -45,124 +56,16 @@ from maip_drlib.drill import summary
 from maip_drlib.drill.evidence_dirs import AttemptDir, new_drill_id, next_attempt
 from maip_drlib.drill.feature_values import check_feature_values
 from maip_drlib.drill.gameday import GamedayPlan, all_results, run_gameday
-from maip_drlib.drill.lease import DrillLease, Holder, LeaseGrant, lease_key
-from maip_drlib.drill.operations import Operations
+from maip_drlib.drill.lease import LeaseGrant
 from maip_drlib.drill.pytest_runner import PytestRun, run_scenarios, scenarios_root
 from maip_drlib.drill.where_it_stands import StageRun, record_interruption, say_where_it_stands
-from maip_drlib.errors import ConfigError, DRError, GuardRefused
+from maip_drlib.errors import ConfigError, GuardRefused
 from maip_drlib.evidence.edge_secrets import redactor_from_environment
 from maip_drlib.evidence.journal import Journal
 from maip_drlib.evidence.manifest import Seal, load_key, seal
 from maip_drlib.evidence.redact import Redactor
 from maip_drlib.sim.data_plane_choice import embedded_data_plane, refuse_unless_embedded
 from maip_drlib.sim_client import SimulationClient
-from maip_drlib.write_gate import WriteGate
-
-PASSTHROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
-MIN_REASON_CHARS = 10
-OUTAGE_REASON = "game day: injected simulated outage of the primary region"
-
-
-def _positive_seconds(_ctx: click.Context, param: click.Parameter,
-                      value: str | None) -> float | None:
-    """A finite number of seconds > 0, or one ConfigError line naming the option."""
-    if value is None:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = float("nan")
-    if not (seconds > 0 and math.isfinite(seconds)):
-        raise ConfigError(f"expected a finite number of seconds > 0, got {value!r}",
-                          key=f"--{(param.name or '').replace('_', '-')}")
-    return seconds
-
-
-def _reason(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """An operator's reason: at least 10 printable characters, no control characters."""
-    if value is None:
-        return None
-    option = param.opts[0] if param.opts else f"--{param.name}"
-    return check_reason(value, option)
-
-
-def check_reason(value: str, option: str) -> str:
-    """``value`` stripped, or one ConfigError line naming ``option``."""
-    if any(not character.isprintable() for character in value):
-        raise ConfigError("the reason contains control characters", key=option)
-    stripped = value.strip()
-    if len(stripped) < MIN_REASON_CHARS:
-        raise ConfigError(f"give a reason of at least {MIN_REASON_CHARS} printable characters "
-                          f"(it is recorded in the evidence), got {value!r}", key=option)
-    return stripped
-
-
-def _lease_ttl(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
-    from maip_drlib.drill.lease import LEASE_TTL_MAX_S, LEASE_TTL_MIN_S
-
-    seconds = _positive_seconds(ctx, param, value)
-    if seconds is not None and not LEASE_TTL_MIN_S <= seconds <= LEASE_TTL_MAX_S:
-        raise ConfigError(f"expected {LEASE_TTL_MIN_S:g} to {LEASE_TTL_MAX_S:g} seconds, got "
-                          f"{value}", key="--dr-lease-ttl")
-    return seconds
-
-
-def _canary_window(ctx: click.Context, param: click.Parameter, value: str | None
-                   ) -> float | None:
-    seconds = _positive_seconds(ctx, param, value)
-    if seconds is not None and not 0.5 <= seconds <= 3600:
-        raise ConfigError(f"expected 0.5 to 3600 seconds, got {value}", key="--canary-window")
-    return seconds
-
-
-def _safety_options(func: click.decorators.FC) -> click.decorators.FC:
-    for option in reversed([
-        click.option("--dr-execute", is_flag=True, help="Allow mutating stages (implied by "
-                     "gameday on the embedded target)."),
-        click.option("--dr-confirm", default=None, metavar="TARGET",
-                     help="Repeat the target's name; required with --dr-execute on sim and "
-                          "live targets."),
-        click.option("--dr-declare-outage", default=None, metavar="REASON", callback=_reason,
-                     help="Declare the primary region down (recorded with who and when; "
-                          "at least 10 printable characters)."),
-        click.option("--dr-planned", is_flag=True, help="Planned failover: fence the primary "
-                     "at the application and wait for replica lag zero first."),
-        click.option("--dr-pause-between-stages", is_flag=True,
-                     help="Wait for the operator's approval before each mutating stage."),
-        click.option("--reports", "reports_dir", type=click.Path(path_type=Path),
-                     default=Path("reports"), show_default=True,
-                     help="Folder for evidence: <reports>/<drill id>/attempt-<n>/."),
-        click.option("--drill-id", default=None,
-                     help="Add an attempt to this drill (resume) instead of a new one."),
-        click.option("--dr-break-lease", "dr_break_lease", default=None, metavar="REASON",
-                     callback=_reason,
-                     help="Take over the drill lease another (dead) drill holds; the reason "
-                          "and the previous holder are recorded."),
-        click.option("--dr-lease-ttl", "dr_lease_ttl", default=None, metavar="SECONDS",
-                     callback=_lease_ttl,
-                     help="Lease expiry after the last heartbeat, 15 to 3600 (default: the "
-                          "topology's lease_ttl_s, 60)."),
-    ]):
-        func = option(func)
-    return func
-
-
-def _dr_args(target: Target, config_path: Path, opts: dict,
-             lease_holder: Holder | None = None) -> list[str]:
-    args = ["--dr-config", str(config_path), "--dr-target", target.name]
-    if lease_holder is not None:
-        args += ["--dr-lease-holder", lease_holder.holder_id]
-    if opts.get("dr_execute"):
-        args.append("--dr-execute")
-    if opts.get("dr_confirm"):
-        args += ["--dr-confirm", opts["dr_confirm"]]
-    if opts.get("dr_declare_outage"):
-        args += ["--dr-declare-outage", opts["dr_declare_outage"]]
-    if opts.get("dr_planned"):
-        args.append("--dr-planned")
-    if opts.get("dr_pause_between_stages"):
-        args.append("--dr-pause-between-stages")
-    return args
 
 
 @contextlib.contextmanager
@@ -247,110 +150,14 @@ def _summary_json(attempt_dir: Path) -> dict:
     return loaded if isinstance(loaded, dict) else {}
 
 
-def _check_drill_id(drill_id: str | None) -> None:
-    from maip_drlib.drill.evidence_dirs import DRILL_ID
-
-    if drill_id is not None and not DRILL_ID.match(drill_id):
-        raise ConfigError(f"drill id {drill_id!r} must be letters, digits, '.', '_' or '-'",
-                          key="--drill-id")
-
-
-@contextlib.contextmanager
-def _drill_lease(config: Config, target: Target, drill_id: str, opts: dict,
-                 output: Output) -> Iterator[tuple[DrillLease, LeaseGrant]]:
-    """Hold the drill lease (heartbeat running) for the block; released at its end."""
-    from maip_drlib.regions import build_region_handles
-
-    _check_drill_id(drill_id)  # before the lease records it
-    info = output.info
-
-    topology = config.topology
-    ttl = opts.get("dr_lease_ttl") or topology.lease_ttl_s
-    handles = build_region_handles(target, topology,  # consent checked before
-                                   writes=WriteGate.consented(target=target.name))
-    try:
-        lease = DrillLease(client=handles.secondary.client("dynamodb"),
-                           table=topology.lease_table, region=handles.secondary.region,
-                           key=lease_key(topology.record_name), ttl_s=float(ttl),  # type: ignore[arg-type]
-                           holder=Holder.this_process(drill_id),
-                           ttl_key="--dr-lease-ttl" if opts.get("dr_lease_ttl")
-                           else "topology.lease_ttl_s")
-        grant = lease.acquire(opts.get("dr_break_lease"))  # type: ignore[arg-type]
-        taken = " (taken over from a previous holder)" if grant.broken else ""
-        info(f"maip-dr: drill lease acquired{taken}: {grant.key} in {grant.table} "
-             f"({grant.region}), ttl {grant.ttl_s:g}s, holder {grant.holder.who}")
-        lease.start_heartbeat()
-        try:
-            yield lease, grant
-        finally:
-            try:
-                if not lease.release():
-                    output.error("maip-dr: the drill lease was no longer ours at the end "
-                                 "(broken by another drill)")
-            except (DRError, ClientError) as error:
-                output.error(f"maip-dr: could not release the drill lease ({error}); it "
-                             f"expires by itself after {grant.ttl_s:g}s")
-    finally:
-        handles.close()
-
-
-def _check_confirm(target: Target, opts: dict) -> None:
-    """--dr-execute on sim and live targets needs --dr-confirm with the target's name."""
-    if target.kind in ("sim", "live") and opts.get("dr_execute") and \
-            opts.get("dr_confirm") != target.name:
-        given = f"got {opts.get('dr_confirm')!r}" if opts.get("dr_confirm") else "it is missing"
-        raise GuardRefused(f"--dr-confirm must repeat the target's name {target.name!r} to run "
-                           f"mutating stages on a {target.kind} target ({given}); nothing was "
-                           "called")
-
-
-def _operations_options(func: click.decorators.FC) -> click.decorators.FC:
-    for option in reversed([
-        click.option("--metrics-namespace", envvar="MAIP_DR_METRICS_NAMESPACE",
-                     show_envvar=True, default=None,
-                     help="Publish the results as CloudWatch metrics in this namespace "
-                          "(e.g. MAIP/DR), from the region that is up."),
-        click.option("--s3-bucket", envvar="MAIP_DR_S3_BUCKET", show_envvar=True,
-                     default=None, help="Copy the sealed evidence to this S3 bucket."),
-        click.option("--s3-prefix", envvar="MAIP_DR_S3_PREFIX", show_envvar=True,
-                     default="maip-dr", show_default=True, help="Key prefix in the bucket."),
-    ]):
-        func = option(func)
-    return func
-
-
-def operations_from_cli(ctx: click.Context, metrics_namespace: str | None,
-                        s3_bucket: str | None, s3_prefix: str) -> Operations | None:
-    """The operations settings, checked before anything runs (exit 2 on a bad value); the
-    webhook URL only from MAIP_DR_WEBHOOK_URL (a secret: never an option)."""
-    from maip_drlib.metrics_publish import check_namespace
-    from maip_drlib.notify import WEBHOOK_URL_ENV, WebhookSettings
-    from maip_drlib.report_upload import check_settings
-
-    try:
-        if metrics_namespace:
-            check_namespace(metrics_namespace)
-        if s3_bucket:
-            check_settings(s3_bucket)
-    except ValueError as error:
-        raise ConfigError(str(error), key="--metrics-namespace" if "namespace" in str(error)
-                          else "--s3-bucket") from error
-    url = os.environ.get(WEBHOOK_URL_ENV, "").strip()
-    webhook = WebhookSettings(url) if url else None
-    if not (webhook or metrics_namespace or s3_bucket):
-        return None
-    return Operations(webhook=webhook, metrics_namespace=metrics_namespace or None,
-                      s3_bucket=s3_bucket or None, s3_prefix=s3_prefix)
-
-
 @supports_output
 @click.command("gameday", context_settings=PASSTHROUGH)
-@_safety_options
+@safety_options
 @click.option("--resume-from", default=None, metavar="PHASE:STAGE",
               help="Resume an interrupted drill (with --drill-id) at failover:N or failback:N; "
                    "a new attempt of the same drill.")
 @click.option("--dr-accept-readiness-failures", "accept_readiness", default=None,
-              metavar="REASON", callback=_reason,
+              metavar="REASON", callback=reason_option,
               help="Go on when the readiness phase fails (a no-go otherwise: exit 1 before "
                    "the first mutating stage); the reason, the failed checks and the operator "
                    "are journalled.")
@@ -363,11 +170,11 @@ def operations_from_cli(ctx: click.Context, metrics_namespace: str | None,
                    "RDS, a DNS server); with it the stages check the databases and RDS RPO "
                    "is measured. Refused (exit 2) for sim and live targets.")
 @click.option("--canary-window", "canary_window_s", default=None, metavar="SECONDS",
-              callback=_canary_window,
+              callback=canary_window_option,
               help="Seconds the canaries are written before the outage (0.5 to 3600). "
                    "Default: 2 s on a simulation, 20 s live, longer when the replication lag "
                    "is high; the measured RPO is at most about this window.")
-@_operations_options
+@operations_options
 @output_options
 @click.pass_context
 def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
@@ -395,7 +202,7 @@ def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
     output = start_output(ctx, as_json=as_json, quiet=quiet)
     check_quiet_with_pause(output, bool(opts.get("dr_pause_between_stages")))
     extra = check_passthrough(ctx.args)
-    _check_drill_id(drill_id)
+    check_drill_id(drill_id)
     if resume_from and not drill_id:
         raise ConfigError("--resume-from needs --drill-id (the drill to continue)",
                           key="--resume-from")
@@ -416,7 +223,7 @@ def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
             opts.update(dr_execute=True, dr_confirm=target.name)
         check_live_credentials(target, config)
         drill = drill_id or new_drill_id("gameday")
-        with _drill_lease(config, target, drill, opts, output) as (lease, grant):
+        with drill_lease(config, target, drill, opts, output) as (lease, grant):
             attempt = next_attempt(reports_dir, drill)
             output.info(f"maip-dr: drill {attempt.drill_id}, attempt {attempt.number}: "
                         f"evidence in {attempt.path}")
@@ -427,7 +234,7 @@ def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
                 opts["dr_declare_outage"] = OUTAGE_REASON
             plan = GamedayPlan(
                 target=target, topology=config.topology, attempt=attempt,
-                dr_args=_dr_args(target, config_path, opts, lease_holder=grant.holder),
+                dr_args=dr_args(target, config_path, opts, lease_holder=grant.holder),
                 extra_args=extra, control=control, resume_from=resume, hmac_key=key,
                 redactor=redactor_for(key), echo=output.info, lease=lease, lease_grant=grant,
                 operations=operations, canary_window_s=canary_window_s,
@@ -545,7 +352,7 @@ def parse_resume(text: str) -> tuple[str, int]:
 @click.command("stage", context_settings=PASSTHROUGH)
 @click.argument("phase", type=click.Choice(["failover", "failback"]))
 @click.argument("number", type=click.IntRange(1, 5))
-@_safety_options
+@safety_options
 @output_options
 @click.pass_context
 def stage_command(ctx: click.Context, phase: str, number: int, reports_dir: Path,
@@ -564,20 +371,20 @@ def stage_command(ctx: click.Context, phase: str, number: int, reports_dir: Path
     if phase == "failback" and number > 4:
         raise ConfigError("failback has stages 1 to 4", key="NUMBER")
     extra = check_passthrough(ctx.args)
-    _check_drill_id(drill_id)
+    check_drill_id(drill_id)
     check_reports_folder(reports_dir, None)
     pre_target = load_target(ctx)
     if pre_target.kind == "embedded":  # refused before any simulation starts
         raise ConfigError("a single stage needs a persistent target: start 'maip-dr sim "
                           "up --config-out c.toml' and pass --config c.toml", key="--config")
-    _check_confirm(pre_target, opts)
+    check_confirm(pre_target, opts)
     if pre_target.kind == "live" and opts.get("dr_execute") and not (
             opts.get("dr_declare_outage") or opts.get("dr_planned")):
         raise GuardRefused("a mutating stage on a live target needs --dr-declare-outage REASON "
                            "or --dr-planned, as a game day does; nothing was called")
     with _drill_target(ctx) as (config, target, config_path, _hosted):
         drill = drill_id or new_drill_id(f"{phase}-{number}")
-        held = (_drill_lease(config, target, drill, opts, output) if opts.get("dr_execute")
+        held = (drill_lease(config, target, drill, opts, output) if opts.get("dr_execute")
                 else contextlib.nullcontext())
         with held as lease_and_grant:
             grant = lease_and_grant[1] if lease_and_grant else None
@@ -601,7 +408,7 @@ def _run_stage(ctx: click.Context, output: Output, phase: str, number: int,
     try:
         run = run_scenarios(f"{phase}-{number}", f"{phase} and stage_{number}",
                             results_path=attempt.results_file(f"{phase}-{number}"),
-                            dr_args=[*_dr_args(target, config_path, opts, lease_holder=holder),
+                            dr_args=[*dr_args(target, config_path, opts, lease_holder=holder),
                                      "--dr-attempt-dir", str(attempt.path)],
                             extra_args=extra, allure_dir=attempt.allure_results,
                             redactor=redactor_for(None))
@@ -616,121 +423,3 @@ def _run_stage(ctx: click.Context, output: Output, phase: str, number: int,
     sealed = seal(attempt.path, key=load_key(os.environ.get("MAIP_DR_HMAC_KEY"), None))
     code = _print_summary(output, [run], target, attempt, started, sealed=sealed)
     ctx.exit(code)
-
-
-@supports_output
-@click.command("plan")
-@click.option("--phase", "phases", multiple=True, type=click.Choice(["failover", "failback"]),
-              help="Plan only this phase (repeatable; default both).")
-@output_options
-@click.pass_context
-def plan_command(ctx: click.Context, phases: tuple[str, ...], as_json: bool,
-                 quiet: bool) -> None:
-    """Dry run: every mutating call the drill would make from the current state; none made.
-
-    Read-only: it needs no safety flag and takes no lease. Exit codes: 0 planned; 2 bad
-    input; 4 target unreachable; 130 interrupted.
-    """
-    output = start_output(ctx, as_json=as_json, quiet=quiet)
-    from maip_drlib.cli_targets import running_target
-    from maip_drlib.drill.context import DrillContext, PollPolicy
-    from maip_drlib.drill.planner import plan_drill
-    from maip_drlib.regions import build_region_handles
-    from maip_drlib.resolvers import resolver_for
-
-    with running_target(ctx) as (config, target):
-        resolver = resolver_for(target)
-        handles = build_region_handles(target, config.topology)
-        try:
-            context = DrillContext(handles=handles, topology=config.topology, target=target,
-                                   resolver=resolver, poll=PollPolicy.for_target(target))
-            calls = plan_drill(context, phases=phases or ("failover", "failback"))
-        finally:
-            handles.close()
-    banner = " (SIMULATED)" if target.simulated else ""
-    output.document({"target": {"name": target.name, "kind": target.kind,
-                                "simulated": target.simulated},
-                     "calls": [{"stage": c.stage, "service": c.service, "operation": c.operation,
-                                "region": c.region, "parameters": dict(c.parameters)}
-                               for c in calls]})
-    for index, call in enumerate(calls, 1):
-        params = ", ".join(f"{k}={v}" for k, v in call.parameters.items())
-        output.result(f"{index:3d}. [{call.stage}] {call.service}:{call.operation} "
-                      f"({call.region}) {params}")
-    output.verdict(f"Plan against {target.name!r} [{target.kind}]{banner}: {len(calls)} "
-                   "mutating calls, none made")
-
-
-@click.group("lease", help="The drill lease: one game day at a time (docs/lease.md). "
-                          "'show' is read-only; 'create-table' needs --dr-confirm NAME on sim "
-                          "and live targets.")
-def lease_group() -> None:
-    pass
-
-
-@supports_output
-@lease_group.command("show")
-@output_options
-@click.pass_context
-def lease_show(ctx: click.Context, as_json: bool, quiet: bool) -> None:
-    """Read-only: who holds the drill lease of the target's platform, and until when.
-
-    Exit codes: 0 shown (held or free); 2 bad input or the lease table missing; 4 target
-    unreachable.
-    """
-    output = start_output(ctx, as_json=as_json, quiet=quiet)
-    from maip_drlib.cli_targets import running_target
-    from maip_drlib.regions import build_region_handles
-
-    with running_target(ctx) as (config, target):
-        handles = build_region_handles(target, config.topology)
-        try:
-            lease = DrillLease(client=handles.secondary.client("dynamodb"),
-                               table=config.topology.lease_table,
-                               region=handles.secondary.region,
-                               key=lease_key(config.topology.record_name),
-                               ttl_s=config.topology.lease_ttl_s,
-                               holder=Holder.this_process("lease-show"))
-            stored = lease.stored()
-        finally:
-            handles.close()
-    from maip_drlib.drill.lease import describe_break, is_held, recent_breaks
-
-    item = stored if is_held(stored) else None
-    breaks = recent_breaks(stored)
-    output.document({"key": lease.key, "table": lease.table, "region": lease.region,
-                     "held": item is not None, "holder": item, "breaks": breaks})
-    for entry in breaks:
-        output.result(f"  break: {describe_break(entry)}")
-    if item is None:
-        output.verdict(f"{lease.key}: free ({lease.table} in {lease.region})")
-    else:
-        output.verdict(f"{lease.key}: held by {lease.describe(item)}")
-
-
-@lease_group.command("create-table")
-@consent_options("creating the lease table")
-@click.pass_context
-def lease_create_table(ctx: click.Context, dr_execute: bool, dr_confirm: str | None) -> None:
-    """Create the lease table (on demand, key 'pk') in the DR region; once per account.
-
-    Mutating: on sim and live targets it needs --dr-execute --dr-confirm NAME (exit 3
-    otherwise). Exit codes: 0 created or already there; 2 bad input; 3 not confirmed; 4
-    unreachable.
-    """
-    from maip_drlib.cli_targets import running_target
-    from maip_drlib.drill.lease import create_lease_table
-    from maip_drlib.regions import build_region_handles
-
-    with running_target(ctx) as (config, target):
-        require_write_consent(target, execute=dr_execute, confirm=dr_confirm,
-                              what="creating the lease table")
-        handles = build_region_handles(target, config.topology,
-                                       writes=WriteGate.consented(target=target.name))
-        try:
-            created = create_lease_table(handles.secondary.client("dynamodb"),
-                                         config.topology.lease_table)
-        finally:
-            handles.close()
-    state = "created" if created else "already exists"
-    click.echo(f"{config.topology.lease_table} ({handles.secondary.region}): {state}")

@@ -1,0 +1,184 @@
+"""The options of ``gameday`` and ``stage`` and their checks, made before anything starts.
+
+The safety flags (``--dr-execute``, ``--dr-confirm``, ``--dr-declare-outage``, ``--dr-planned``,
+the lease's), operators' reasons (at least ``MIN_REASON_CHARS`` printable characters, no
+control characters), finite and bounded numbers, the drill id, the pytest arguments the drill
+passes (``dr_args``) and the operations settings (metrics, S3, webhook). Every refusal is one
+``ConfigError`` line naming the option (exit 2), or ``GuardRefused`` (exit 3) for consent.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import click
+
+from maip_drlib.config import Target
+from maip_drlib.drill.lease import Holder
+from maip_drlib.drill.operations import Operations
+from maip_drlib.errors import ConfigError, GuardRefused
+
+PASSTHROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
+MIN_REASON_CHARS = 10
+OUTAGE_REASON = "game day: injected simulated outage of the primary region"
+
+
+def _positive_seconds(_ctx: click.Context, param: click.Parameter,
+                      value: str | None) -> float | None:
+    """A finite number of seconds > 0, or one ConfigError line naming the option."""
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = float("nan")
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise ConfigError(f"expected a finite number of seconds > 0, got {value!r}",
+                          key=f"--{(param.name or '').replace('_', '-')}")
+    return seconds
+
+
+def reason_option(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """An operator's reason: at least 10 printable characters, no control characters."""
+    if value is None:
+        return None
+    option = param.opts[0] if param.opts else f"--{param.name}"
+    return check_reason(value, option)
+
+
+def check_reason(value: str, option: str) -> str:
+    """``value`` stripped, or one ConfigError line naming ``option``."""
+    if any(not character.isprintable() for character in value):
+        raise ConfigError("the reason contains control characters", key=option)
+    stripped = value.strip()
+    if len(stripped) < MIN_REASON_CHARS:
+        raise ConfigError(f"give a reason of at least {MIN_REASON_CHARS} printable characters "
+                          f"(it is recorded in the evidence), got {value!r}", key=option)
+    return stripped
+
+
+def lease_ttl_option(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+    from maip_drlib.drill.lease import LEASE_TTL_MAX_S, LEASE_TTL_MIN_S
+
+    seconds = _positive_seconds(ctx, param, value)
+    if seconds is not None and not LEASE_TTL_MIN_S <= seconds <= LEASE_TTL_MAX_S:
+        raise ConfigError(f"expected {LEASE_TTL_MIN_S:g} to {LEASE_TTL_MAX_S:g} seconds, got "
+                          f"{value}", key="--dr-lease-ttl")
+    return seconds
+
+
+def canary_window_option(ctx: click.Context, param: click.Parameter, value: str | None
+                   ) -> float | None:
+    seconds = _positive_seconds(ctx, param, value)
+    if seconds is not None and not 0.5 <= seconds <= 3600:
+        raise ConfigError(f"expected 0.5 to 3600 seconds, got {value}", key="--canary-window")
+    return seconds
+
+
+def safety_options(func: click.decorators.FC) -> click.decorators.FC:
+    for option in reversed([
+        click.option("--dr-execute", is_flag=True, help="Allow mutating stages (implied by "
+                     "gameday on the embedded target)."),
+        click.option("--dr-confirm", default=None, metavar="TARGET",
+                     help="Repeat the target's name; required with --dr-execute on sim and "
+                          "live targets."),
+        click.option("--dr-declare-outage", default=None, metavar="REASON", callback=reason_option,
+                     help="Declare the primary region down (recorded with who and when; "
+                          "at least 10 printable characters)."),
+        click.option("--dr-planned", is_flag=True, help="Planned failover: fence the primary "
+                     "at the application and wait for replica lag zero first."),
+        click.option("--dr-pause-between-stages", is_flag=True,
+                     help="Wait for the operator's approval before each mutating stage."),
+        click.option("--reports", "reports_dir", type=click.Path(path_type=Path),
+                     default=Path("reports"), show_default=True,
+                     help="Folder for evidence: <reports>/<drill id>/attempt-<n>/."),
+        click.option("--drill-id", default=None,
+                     help="Add an attempt to this drill (resume) instead of a new one."),
+        click.option("--dr-break-lease", "dr_break_lease", default=None, metavar="REASON",
+                     callback=reason_option,
+                     help="Take over the drill lease another (dead) drill holds; the reason "
+                          "and the previous holder are recorded."),
+        click.option("--dr-lease-ttl", "dr_lease_ttl", default=None, metavar="SECONDS",
+                     callback=lease_ttl_option,
+                     help="Lease expiry after the last heartbeat, 15 to 3600 (default: the "
+                          "topology's lease_ttl_s, 60)."),
+    ]):
+        func = option(func)
+    return func
+
+
+def dr_args(target: Target, config_path: Path, opts: dict,
+             lease_holder: Holder | None = None) -> list[str]:
+    args = ["--dr-config", str(config_path), "--dr-target", target.name]
+    if lease_holder is not None:
+        args += ["--dr-lease-holder", lease_holder.holder_id]
+    if opts.get("dr_execute"):
+        args.append("--dr-execute")
+    if opts.get("dr_confirm"):
+        args += ["--dr-confirm", opts["dr_confirm"]]
+    if opts.get("dr_declare_outage"):
+        args += ["--dr-declare-outage", opts["dr_declare_outage"]]
+    if opts.get("dr_planned"):
+        args.append("--dr-planned")
+    if opts.get("dr_pause_between_stages"):
+        args.append("--dr-pause-between-stages")
+    return args
+
+
+def check_drill_id(drill_id: str | None) -> None:
+    from maip_drlib.drill.evidence_dirs import DRILL_ID
+
+    if drill_id is not None and not DRILL_ID.match(drill_id):
+        raise ConfigError(f"drill id {drill_id!r} must be letters, digits, '.', '_' or '-'",
+                          key="--drill-id")
+
+
+def check_confirm(target: Target, opts: dict) -> None:
+    """--dr-execute on sim and live targets needs --dr-confirm with the target's name."""
+    if target.kind in ("sim", "live") and opts.get("dr_execute") and \
+            opts.get("dr_confirm") != target.name:
+        given = f"got {opts.get('dr_confirm')!r}" if opts.get("dr_confirm") else "it is missing"
+        raise GuardRefused(f"--dr-confirm must repeat the target's name {target.name!r} to run "
+                           f"mutating stages on a {target.kind} target ({given}); nothing was "
+                           "called")
+
+
+def operations_options(func: click.decorators.FC) -> click.decorators.FC:
+    for option in reversed([
+        click.option("--metrics-namespace", envvar="MAIP_DR_METRICS_NAMESPACE",
+                     show_envvar=True, default=None,
+                     help="Publish the results as CloudWatch metrics in this namespace "
+                          "(e.g. MAIP/DR), from the region that is up."),
+        click.option("--s3-bucket", envvar="MAIP_DR_S3_BUCKET", show_envvar=True,
+                     default=None, help="Copy the sealed evidence to this S3 bucket."),
+        click.option("--s3-prefix", envvar="MAIP_DR_S3_PREFIX", show_envvar=True,
+                     default="maip-dr", show_default=True, help="Key prefix in the bucket."),
+    ]):
+        func = option(func)
+    return func
+
+
+def operations_from_cli(ctx: click.Context, metrics_namespace: str | None,
+                        s3_bucket: str | None, s3_prefix: str) -> Operations | None:
+    """The operations settings, checked before anything runs (exit 2 on a bad value); the
+    webhook URL only from MAIP_DR_WEBHOOK_URL (a secret: never an option)."""
+    from maip_drlib.metrics_publish import check_namespace
+    from maip_drlib.notify import WEBHOOK_URL_ENV, WebhookSettings
+    from maip_drlib.report_upload import check_settings
+
+    try:
+        if metrics_namespace:
+            check_namespace(metrics_namespace)
+        if s3_bucket:
+            check_settings(s3_bucket)
+    except ValueError as error:
+        raise ConfigError(str(error), key="--metrics-namespace" if "namespace" in str(error)
+                          else "--s3-bucket") from error
+    url = os.environ.get(WEBHOOK_URL_ENV, "").strip()
+    webhook = WebhookSettings(url) if url else None
+    if not (webhook or metrics_namespace or s3_bucket):
+        return None
+    return Operations(webhook=webhook, metrics_namespace=metrics_namespace or None,
+                      s3_bucket=s3_bucket or None, s3_prefix=s3_prefix)
