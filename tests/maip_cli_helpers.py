@@ -10,6 +10,11 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
+
+from maip_drlib.config_loader import load_config
+from maip_drlib.drill.lease import DrillLease, Holder, lease_key
+from maip_drlib.regions import build_region_handles
 
 BIN_DIR = Path(sys.executable).parent
 
@@ -100,3 +105,30 @@ def wait_until(what: str, condition: Callable[[], object], timeout_s: float = 30
                 return last
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what} (last: {last!r})")
+
+
+def wait_until_lease_heartbeat_stale(config: Path, drill_id: str, *,
+                                     min_left_s: float = 0.0) -> dict[str, Any]:
+    """Wait until the drill lease of ``drill_id``, whose holder was killed (its heartbeat no
+    longer renews), has a heartbeat older than two renewal intervals: ``--dr-break-lease`` is
+    then allowed (or the lease has expired, which needs no break). ``min_left_s``: the lease
+    must then still run that long (so what comes next is a break, not an expiry). Returns the
+    lease item as read after the kill."""
+    loaded = load_config(config)
+    target = loaded.target(None)
+    handles = build_region_handles(target, loaded.topology)  # reads only
+    try:
+        held = DrillLease(client=handles.secondary.client("dynamodb"),
+                          table=loaded.topology.lease_table, region=handles.secondary.region,
+                          key=lease_key(loaded.topology.record_name), ttl_s=60.0,
+                          holder=Holder.this_process("test-lease-reader")).current()
+    finally:
+        handles.close()
+    assert held is not None and held["drill_id"] == drill_id, held
+    interval = float(held.get("heartbeat_s") or float(held["ttl_s"]) / 3)
+    stale_at = float(held["heartbeat_at"]) + 2 * interval + 0.5
+    assert float(held["expires_at"]) - stale_at >= min_left_s, held
+    # The holder is dead: its heartbeat goes stale with the clock alone.
+    wait_until(f"the heartbeat of {drill_id}'s killed holder to go stale",
+               lambda: time.time() > stale_at, timeout_s=max(0.0, stale_at - time.time()) + 5)
+    return held

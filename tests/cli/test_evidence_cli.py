@@ -21,12 +21,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from maip_cli_helpers import BIN_DIR, SimUpProcess, maip_dr_env, sim_up_in, wait_until
+from maip_cli_helpers import (
+    BIN_DIR,
+    SimUpProcess,
+    maip_dr_env,
+    sim_up_in,
+    wait_until_lease_heartbeat_stale,
+)
 
-from maip_drlib.config_loader import load_config
-from maip_drlib.drill.lease import DrillLease, Holder, lease_key
 from maip_drlib.evidence.journal import scan_journal, verify_chain
-from maip_drlib.regions import build_region_handles
 
 pytestmark = pytest.mark.cli
 
@@ -51,28 +54,6 @@ def _wait_for_stage_start(journal: Path, phase: str, stage: int) -> None:
                     return
         time.sleep(0.05)
     raise AssertionError(f"{phase} stage {stage} never started (journal {journal})")
-
-
-def _wait_until_the_heartbeat_is_stale(sim: SimUpProcess) -> None:
-    """Wait until the dead holder's last heartbeat is older than two renewal intervals (a
-    break is allowed) while its lease has more than ``BREAK_WINDOW_S`` left to run."""
-    config = load_config(sim.config)
-    target = config.target(None)
-    handles = build_region_handles(target, config.topology)  # reads only
-    try:
-        held = DrillLease(client=handles.secondary.client("dynamodb"),
-                          table=config.topology.lease_table, region=handles.secondary.region,
-                          key=lease_key(config.topology.record_name), ttl_s=60.0,
-                          holder=Holder.this_process("evidence-test-reader")).current()
-    finally:
-        handles.close()
-    assert held is not None and held["drill_id"] == "kill-test", held
-    interval = float(held.get("heartbeat_s") or float(held["ttl_s"]) / 3)
-    stale_at = float(held["heartbeat_at"]) + 2 * interval + 0.5
-    assert float(held["expires_at"]) - stale_at >= BREAK_WINDOW_S, held
-    # The holder is dead: its heartbeat goes stale with the clock alone.
-    wait_until("the killed holder's heartbeat to go stale", lambda: time.time() > stale_at,
-               timeout_s=stale_at - time.time() + 5)
 
 
 def test_sigkill_in_failover_stage_2_then_resume(sim: SimUpProcess) -> None:
@@ -100,7 +81,7 @@ def test_sigkill_in_failover_stage_2_then_resume(sim: SimUpProcess) -> None:
     assert early.returncode == 3, early.stdout[-3000:] + early.stderr[-3000:]
     assert "heartbeat is fresh" in early.stderr and "holder alive:" in early.stderr
     assert [p.name for p in drill.iterdir() if p.name.startswith("attempt")] == ["attempt-1"]
-    _wait_until_the_heartbeat_is_stale(sim)
+    wait_until_lease_heartbeat_stale(sim.config, "kill-test", min_left_s=BREAK_WINDOW_S)
     resumed = sim.maip_dr(resume, timeout=600)
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     assert sorted(p.name for p in drill.iterdir() if p.name.startswith("attempt")) == [

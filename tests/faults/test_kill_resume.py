@@ -8,12 +8,15 @@ the last attempt resumes at failback 4 and must finish the drill with verdict PA
 resumed attempt's journal says where the previous one was interrupted, and across all attempts
 the DR replica is promoted once (a second ``promote_read_replica`` would be refused by RDS and
 is never made). A resume takes over the killed attempt's drill lease with ``--dr-break-lease``,
-as an operator would. Not covered: a kill between a mutating call and its journal record is
-recognised by the next attempt's Given steps, not by the journal.
+as an operator would, once the killed holder's heartbeat is stale (a break is refused while it
+is fresh; the lease TTL is at its 15 s minimum, so that takes at most 10 s). Not covered: a
+kill between a mutating call and its journal record is recognised by the next attempt's Given
+steps, not by the journal.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -24,17 +27,18 @@ from pathlib import Path
 
 import pytest
 from fault_rows import Recorder
-from maip_cli_helpers import BIN_DIR, SimUpProcess, sim_up_in
+from maip_cli_helpers import BIN_DIR, SimUpProcess, sim_up_in, wait_until_lease_heartbeat_stale
 
 from maip_drlib.evidence.journal import scan_journal
 
 pytestmark = pytest.mark.cli
 
-FLAGS = ["--dr-execute", "--dr-confirm", "sim"]
+FLAGS = ["--dr-execute", "--dr-confirm", "sim", "--dr-lease-ttl", "15"]
 DRILL = "fault-matrix-kill"
 STAGES = [("failover", n) for n in range(1, 6)] + [("failback", n) for n in range(1, 5)]
 STEP_DEADLINE_S = 180.0
-# The killed attempt still holds the drill lease: the operator takes it over, saying why.
+# The killed attempt still holds the drill lease: once its heartbeat is stale the operator
+# takes it over, saying why (or takes it free, if it expired meanwhile).
 BREAK_LEASE = ["--dr-break-lease", "previous attempt killed with SIGKILL (fault matrix)"]
 
 
@@ -125,6 +129,8 @@ def test_kill_in_stage_then_resume(stage: tuple[str, int], sim: SimUpProcess,
         pytest.skip("the previous kill row did not run")
     attempt = int(_state["attempt"]) + 1  # type: ignore[arg-type]
     journal = _journal(sim, attempt)
+    if previous is not None:
+        wait_until_lease_heartbeat_stale(sim.config, DRILL)
     record.start()
     process = _launch(sim, previous)  # type: ignore[arg-type]
     try:
@@ -134,7 +140,8 @@ def test_kill_in_stage_then_resume(stage: tuple[str, int], sim: SimUpProcess,
             assert ended["outcome"] == "passed", ended
         _wait(journal, process, _when_step_of(stage))
     finally:
-        os.killpg(process.pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):  # ended first: its error is the news
+            os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
     records = _records(journal)
     assert records and records[-1]["kind"] != "drill.end"
@@ -152,6 +159,7 @@ def test_last_resume_finishes_the_drill(sim: SimUpProcess, record: Recorder) -> 
     if previous != STAGES[-1]:
         pytest.skip("the kill rows did not all run")
     attempt = int(_state["attempt"]) + 1  # type: ignore[arg-type]
+    wait_until_lease_heartbeat_stale(sim.config, DRILL)
     record.start()
     done = sim.maip_dr(["gameday", *FLAGS, "--drill-id", DRILL, "--resume-from",
                         "failback:4", *BREAK_LEASE], timeout=300)
