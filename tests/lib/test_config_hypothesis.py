@@ -4,9 +4,9 @@ one single-line ``ConfigError`` naming the file; nothing else escapes.
 Documents are generated near the schema (known keys, kinds, regions, loopback and other URLs,
 numbers around zero and around the bounds, reserved namespaces, existing and missing files,
 valid, broken, non-loopback and exec-plugin kubeconfigs) mixed with arbitrary keys and values,
-and also as arbitrary text. A loaded ``sim`` target must reach loopback only. The ``ci`` profile (the default here)
-runs a fixed, derandomized 300 examples per property; set ``HYPOTHESIS_PROFILE=dev`` for a
-random exploration.
+and also as arbitrary text. A loaded ``sim`` target must reach loopback only. The ``ci``
+profile (the default here) runs a fixed, derandomized 300 examples per property; set
+``HYPOTHESIS_PROFILE=dev`` for a random exploration.
 """
 
 from __future__ import annotations

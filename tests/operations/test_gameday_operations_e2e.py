@@ -13,7 +13,8 @@ A ``maip-dr sim up`` process is the target; the test starts a loopback webhook r
   the region that took them, and the other region has none;
 - the bucket holds exactly the sealed attempt's files, byte for byte;
 - ``maip-dr report DRILL --s3-bucket B --dr-execute --dr-confirm sim`` (an upload is a write:
-  consent) builds the single-file report and uploads it with the drill's evidence (skipped, naming what is missing, without Node.js and Allure 3).
+  consent) builds the single-file report and uploads it with the drill's evidence (skipped,
+  naming what is missing, without Node.js and Allure 3).
 
 One game day for the module (about 80 s on an idle machine, two to three times that on a
 loaded one).
