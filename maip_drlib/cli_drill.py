@@ -212,6 +212,7 @@ def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
     output.redact = redactor_for(key).text
     operations = operations_from_cli(ctx, metrics_namespace, s3_bucket, s3_prefix)
     pre_target = load_target(ctx)
+    refuse_unless_embedded(pre_target, data_plane)  # usage (exit 2) before consent (exit 3)
     if pre_target.kind != "embedded":  # every refusal before a simulation or a call
         _check_gameday_consent(pre_target, opts, resuming=resume is not None)
     elif resume is not None:

@@ -69,7 +69,8 @@ def test_allowed_writes_are_journalled_as_intent_and_result(dummy_keys: None) ->
     with Stubber(rds) as stub:
         stub.add_response("promote_read_replica", {"DBInstance": {}},
                           {"DBInstanceIdentifier": "maip-prod-postgres-replica"})
-        stub.add_client_error("promote_read_replica", "InvalidDBInstanceState", http_status_code=400)
+        stub.add_client_error("promote_read_replica", "InvalidDBInstanceState",
+                              http_status_code=400)
         stub.add_response("describe_db_instances", {"DBInstances": []})
         rds.promote_read_replica(DBInstanceIdentifier="maip-prod-postgres-replica")
         with pytest.raises(rds.exceptions.ClientError):
@@ -89,8 +90,8 @@ def test_a_consented_gate_closes_for_read_only_code(dummy_keys: None) -> None:
     gate = WriteGate.consented(target="t")
     handles = build_region_handles(_target(), writes=gate)
     gate.enter("readiness", may_write=False, because="readiness never writes")
-    with pytest.raises(GuardRefused, match="readiness: refusing dynamodb:PutItem.*readiness "
-                                           "never writes"):
+    with pytest.raises(GuardRefused, match=r"readiness: refusing dynamodb:PutItem.*readiness "
+                                           r"never writes"):
         handles.primary.client("dynamodb").put_item(TableName="x", Item={"pk": {"S": "1"}})
     gate.enter("failover 4", may_write=True)
     assert gate.stage == "failover 4"
