@@ -35,3 +35,17 @@ def handles(simulation: Simulation, target: Target) -> Iterator[RegionHandles]:
                                  writes=WriteGate.consented(target=target.name))
     yield built
     built.close()
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """One moto server on 127.0.0.1 for the session; tests reset it (/moto-api/reset)."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()

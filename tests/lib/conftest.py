@@ -10,19 +10,6 @@ from maip_drlib.regions import RegionHandles, build_region_handles
 from maip_drlib.write_gate import WriteGate
 
 
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
-
-
 @pytest.fixture
 def handles(moto_endpoint: str) -> Iterator[RegionHandles]:
     requests.post(f"{moto_endpoint}/moto-api/reset", timeout=5).raise_for_status()
