@@ -66,6 +66,10 @@ class RegionTopology:
     msk_cluster: str
     alb_name: str
     standby_scaling: ScalingConfig
+    # The KMS key that encrypts RDS in this region (a key id, key ARN, alias/NAME or alias
+    # ARN): cross-region replicas created in this region pass it as ``KmsKeyId``. None: the
+    # source is taken as unencrypted (AWS refuses an encrypted source's replica without it).
+    kms_key_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -141,6 +145,10 @@ class RegionConnection:
     profile: str | None = None
     endpoint_url: str | None = None
     kubeconfig: Path | None = None
+    # Live only: an IAM role assumed (from ``profile`` or the default chain) through this
+    # region's own STS endpoint, and the external id its trust policy requires (docs/iam.md).
+    role_arn: str | None = None
+    external_id: str | None = None
 
 
 SSL_MODES: tuple[str, ...] = ("disable", "allow", "prefer", "require", "verify-ca",
@@ -169,6 +177,9 @@ class DatabaseAccess:
     sslrootcert: Path | None = None
     secret_ids: tuple[tuple[str, str], ...] = ()
     iam_user: str | None = None
+    # The database user the platform's services connect as (their sessions on the writer
+    # tell whether writes have stopped); None: that check is not configured.
+    services_user: str | None = None
     connect_timeout_s: float = DEFAULT_DB_CONNECT_TIMEOUT_S
     statement_timeout_s: float = DEFAULT_DB_STATEMENT_TIMEOUT_S
 
@@ -183,7 +194,8 @@ class DatabaseAccess:
     def __str__(self) -> str:
         how = (f"IAM auth as {self.iam_user}" if self.iam_user else
                "secrets " + ", ".join(f"{region}={name}" for region, name in self.secret_ids))
-        return f"database {self.dbname}, sslmode={self.sslmode}, {how}"
+        services = f", services as {self.services_user}" if self.services_user else ""
+        return f"database {self.dbname}, sslmode={self.sslmode}, {how}{services}"
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ Schema (every table rejects unknown keys)::
     lease_table = "maip-dr-drill-lease"          # drill lease, in the DR region (docs/lease.md)
     lease_ttl_s = 60                             # 15 to 3600 seconds
     [topology.primary]                           # RegionTopology fields (region is fixed)
+    kms_key_id = "alias/maip-rds"                # optional; key id, key ARN, alias/NAME or
+                                                 # alias ARN (an ARN names this region)
     [topology.secondary]
     [targets.<name>]                             # name: letters, digits, _ and -
     kind = "embedded" | "sim" | "live"
@@ -26,6 +28,9 @@ Schema (every table rejects unknown keys)::
                                                            # (port 53), sim: loopback only
     [targets.<name>.regions.us-east-1]                     # and us-west-2
     profile = "maip-prod"                                  # live only
+    role_arn = "arn:aws:iam::123456789012:role/maip-dr"    # live only, optional: assumed
+                                                           # through this region's STS
+    external_id = "..."                                    # live only, with role_arn
     endpoint_url = "http://127.0.0.1:PORT"                 # sim: required and loopback
     kube_context = "maip-prod"                             # default: the topology's
     kubeconfig = "kubeconfig.yaml"                         # relative to the file; sim:
@@ -37,6 +42,7 @@ Schema (every table rejects unknown keys)::
     sslrootcert = "rds-global-bundle.pem"      # optional CA bundle, relative to the file
     connect_timeout_s = 5                      # > 0 seconds (whole seconds, rounded up)
     statement_timeout_s = 10                   # > 0 seconds, every statement
+    services_user = "maip_app"                 # optional: the services' database user
     iam_user = "maip_dr"                       # RDS IAM authentication, or else:
     [targets.<name>.database.secret_ids]       # Secrets Manager secret id per region (both)
     us-east-1 = "maip/prod/db-credentials"
@@ -147,13 +153,26 @@ _TARGET_KEYS_BY_KIND: dict[str, frozenset[str]] = {
                        "dns_nameservers"}),
 }
 _DATABASE_KEYS = frozenset({"dbname", "sslmode", "sslrootcert", "connect_timeout_s",
-                            "statement_timeout_s", "iam_user", "secret_ids"})
+                            "statement_timeout_s", "iam_user", "secret_ids", "services_user"})
 # A PostgreSQL identifier as RDS accepts it for a database or user name.
 _DB_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,62}\Z")
 _REGION_KEYS_BY_KIND: dict[str, frozenset[str]] = {
     "sim": frozenset({"endpoint_url", "kube_context", "kubeconfig"}),
-    "live": frozenset({"profile", "endpoint_url", "kube_context", "kubeconfig"}),
+    "live": frozenset({"profile", "endpoint_url", "kube_context", "kubeconfig", "role_arn",
+                       "external_id"}),
 }
+# IAM role ARN (IAM user guide, "IAM identifiers"; name at most 64, path at most 512).
+_ROLE_ARN = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::\d{12}:role/([\x21-\x7e]{0,511}/)?"
+                       r"[\w+=,.@-]{1,64}\Z")
+# sts:ExternalId: 2 to 1224 of these characters (STS API reference, AssumeRole).
+_EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}\Z")
+# KMS key identifiers (KMS API reference, "KeyId"): a key id (or multi-Region mrk- id), a key
+# ARN, alias/NAME or an alias ARN.
+_KMS_KEY = r"(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
+_KMS_ALIAS = r"alias/[A-Za-z0-9/_-]{1,250}"
+_KMS_KEY_ID = re.compile(rf"^({_KMS_KEY}|{_KMS_ALIAS})\Z")
+_KMS_ARN = re.compile(rf"^arn:aws(-cn|-us-gov)?:kms:([a-z0-9-]+):\d{{12}}:(key/{_KMS_KEY}|"
+                      rf"{_KMS_ALIAS})\Z")
 
 
 def default_config() -> Config:
@@ -403,7 +422,7 @@ class _Loader:
 
     def region_topology(self, base: RegionTopology, value: Any, key: str) -> RegionTopology:
         table = self.table(value, key)
-        allowed = {"region", "standby_scaling", *_REGION_TOPOLOGY_STRINGS}
+        allowed = {"region", "standby_scaling", "kms_key_id", *_REGION_TOPOLOGY_STRINGS}
         self.only_keys(table, allowed, key)
         changes: dict[str, Any] = {}
         if "region" in table:
@@ -417,7 +436,21 @@ class _Loader:
         if "standby_scaling" in table:
             changes["standby_scaling"] = self.scaling(table["standby_scaling"],
                                                       f"{key}.standby_scaling")
+        if "kms_key_id" in table:
+            changes["kms_key_id"] = self.kms_key_id(table["kms_key_id"], f"{key}.kms_key_id",
+                                                    base.region)
         return replace(base, **changes)
+
+    def kms_key_id(self, value: Any, key: str, region: str) -> str:
+        text = self.string(value, key)
+        arn = _KMS_ARN.match(text)
+        if arn is None and not _KMS_KEY_ID.match(text):
+            raise self.fail(key, "expected a KMS key id, key ARN, alias/NAME or alias ARN, "
+                            f"got {text!r}")
+        if arn is not None and arn.group(2) != region:
+            raise self.fail(key, f"expected a key in {region} (the region this table "
+                            f"describes), got an ARN in {arn.group(2)}")
+        return text
 
     def topology(self, table: Mapping[str, Any]) -> Topology:
         key = "topology"
@@ -540,6 +573,9 @@ class _Loader:
         if not (has_iam or has_secrets):
             raise self.fail(f"{key}.secret_ids", "missing required key (database credentials: "
                             "secret_ids per region, or iam_user for RDS IAM authentication)")
+        if "services_user" in table:
+            values["services_user"] = self.db_identifier(table["services_user"],
+                                                         f"{key}.services_user")
         if has_iam:
             values["iam_user"] = self.db_identifier(table["iam_user"], f"{key}.iam_user")
         else:
@@ -575,6 +611,13 @@ class _Loader:
                 raise self.fail(key, f"item {index + 1}: {text} is listed twice")
             found.append(text)
         return tuple(found)
+
+    def role_arn(self, value: Any, key: str) -> str:
+        text = self.string(value, key)
+        if not _ROLE_ARN.match(text):
+            raise self.fail(key, "expected an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME, "
+                            f"12-digit account), got {text!r}")
+        return text
 
     def db_identifier(self, value: Any, key: str) -> str:
         text = self.string(value, key)
@@ -625,6 +668,17 @@ class _Loader:
         values: dict[str, Any] = {}
         if "profile" in table:
             values["profile"] = self.string(table["profile"], f"{key}.profile")
+        if "role_arn" in table:
+            values["role_arn"] = self.role_arn(table["role_arn"], f"{key}.role_arn")
+        if "external_id" in table:
+            if "role_arn" not in table:
+                raise self.fail(f"{key}.external_id", "only with role_arn (the external id is "
+                                "passed when the role is assumed)")
+            external_id = self.string(table["external_id"], f"{key}.external_id")
+            if not _EXTERNAL_ID.match(external_id):
+                raise self.fail(f"{key}.external_id", "expected 2 to 1224 letters, digits or "
+                                "+=,.@:/-_ (STS AssumeRole ExternalId)")
+            values["external_id"] = external_id
         if "endpoint_url" in table:
             values["endpoint_url"] = self.url(table["endpoint_url"], f"{key}.endpoint_url",
                                               loopback=kind == "sim")
@@ -682,7 +736,8 @@ def describe_config(config: Config) -> str:
             f"  {side.region}: kube_context={side.kube_context} aws_profile={side.aws_profile} "
             f"eks={side.eks_cluster}/{side.nodegroup} rds={side.rds_instance} "
             f"msk={side.msk_cluster} alb={side.alb_name} standby_scaling="
-            f"{scaling.min_size}/{scaling.desired_size}/{scaling.max_size}"
+            f"{scaling.min_size}/{scaling.desired_size}/{scaling.max_size} "
+            f"kms_key_id={side.kms_key_id or '-'}"
         )
     for item in fields(Topology):
         if item.name in ("primary", "secondary"):
@@ -714,6 +769,9 @@ def describe_config(config: Config) -> str:
                 profile = connection.profile or "(default chain)"
             else:
                 profile = "(simulation dummy keys)"
+            if connection.role_arn:
+                profile += f" then role {connection.role_arn}" + (
+                    " (with external id)" if connection.external_id else "")
             lines.append(
                 f"    {connection.region}: profile={profile} "
                 f"endpoint_url={connection.endpoint_url or '(AWS default)'} "
