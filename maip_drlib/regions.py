@@ -60,8 +60,10 @@ if TYPE_CHECKING:
 
     from maip_drlib.eks_token import EksTokenProvider
 
-# Global services are signed for us-east-1 whatever the handle's region.
-GLOBAL_SERVICE_REGION = {"route53": PRIMARY_REGION, "sts": PRIMARY_REGION, "iam": PRIMARY_REGION}
+# Global services are signed for us-east-1 whatever the handle's region. STS is not among
+# them: each handle signs for its own region's STS endpoint (sts.REGION.amazonaws.com), so a
+# us-east-1 outage never stops the DR side from asking who it is or assuming its role.
+GLOBAL_SERVICE_REGION = {"route53": PRIMARY_REGION, "iam": PRIMARY_REGION}
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""MSK: cluster states (by topology name) and replicators (name contains a fragment).
+"""MSK: cluster states (by topology name) and replicators (name contains a fragment, matched
+here: the API's name filter is a prefix).
 
 Replicator lag defaults to ``AWS/Kafka ReplicationLatency`` with dimension ``ReplicatorName``
 (milliseconds; reported in seconds); the constants name the choice. The runbook's query field
@@ -43,8 +44,14 @@ def clusters(handle: RegionHandle, names: tuple[str, ...]) -> tuple[MskClusterFa
 
 
 def replicators(handle: RegionHandle, name_contains: str) -> tuple[ReplicatorFact, ...]:
+    """The region's replicators whose name contains ``name_contains``.
+
+    Every page is listed without ``ReplicatorNameFilter`` and matched here: the API's filter
+    keeps names that START with it (API reference, ListReplicators), so passing a fragment
+    would miss ``prod-maip-replicator``.
+    """
     facts: list[ReplicatorFact] = []
-    kwargs: dict[str, Any] = {"ReplicatorNameFilter": name_contains}
+    kwargs: dict[str, Any] = {}
     with aws_api(handle, "kafka"):
         while True:
             page = handle.client("kafka").list_replicators(**kwargs)

@@ -54,10 +54,19 @@ def test_sim_clients_get_endpoint_dummy_keys_and_small_retries():
     assert handles.by_name("us-west-2") is handles.secondary
 
 
-@pytest.mark.parametrize("service", ["route53", "sts", "iam"])
+@pytest.mark.parametrize("service", ["route53", "iam"])
 def test_global_services_sign_for_us_east_1(service):
     handles = build_region_handles(target("sim"))
     assert handles.secondary.client(service).meta.region_name == "us-east-1"
+
+
+def test_sts_signs_for_the_handles_own_region():
+    handles = build_region_handles(target("live", endpoint=None))
+    for handle in handles:
+        sts = handle.client("sts")
+        assert sts.meta.region_name == handle.region
+    assert handles.secondary.client("sts").meta.endpoint_url == (
+        "https://sts.us-west-2.amazonaws.com")
 
 
 def test_live_policy_has_more_attempts_and_longer_timeouts():

@@ -76,7 +76,10 @@ def test_refused_region_fails_fast_while_other_region_and_route53_answer(
     assert elapsed < 3.0, f"refused call took {elapsed:.2f}s"
     assert sim_client("rds", "us-west-2", url).describe_db_instances()["DBInstances"] == []
     assert "HostedZones" in sim_client("route53", "us-east-1", url).list_hosted_zones()
-    assert sim_client("sts", "us-east-1", url).get_caller_identity()["Account"]
+    # STS is regional: sts.us-east-1 goes down with its region (the DR side signs for its own).
+    with pytest.raises(CLOSED):
+        sim_client("sts", "us-east-1", url).get_caller_identity()
+    assert sim_client("sts", "us-west-2", url).get_caller_identity()["Account"]
     assert "Traceback" not in capfd.readouterr().err
 
 
@@ -182,9 +185,10 @@ def test_global_services_are_spared_only_when_signed_for_us_east_1(faults: Fault
     faults.region_outage("us-east-1", "refuse")
     try:
         snapshot = faults.snapshot()
-        for service in ("route53", "iam", "sts"):
+        for service in ("route53", "iam"):
             assert fault_decision(RequestScope("us-east-1", service), snapshot).kind == "pass"
-        assert fault_decision(RequestScope("us-east-1", "rds"), snapshot).kind == "refuse"
+        for service in ("rds", "sts"):
+            assert fault_decision(RequestScope("us-east-1", service), snapshot).kind == "refuse"
     finally:
         faults.restore_region("us-east-1")
 

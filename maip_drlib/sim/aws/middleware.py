@@ -8,8 +8,11 @@ is for. Then:
   sees a closed connection fast); no traceback is printed.
 - region in outage ``hang``: no answer until the fault changes (bounded: ``hang_limit_s``,
   120 s by default; when the limit passes the connection is dropped as for ``refuse``).
-- Route 53, IAM and STS signed for us-east-1 are the global endpoints: they survive a
-  us-east-1 outage. STS signed for another region is that region's endpoint.
+- Route 53 and IAM signed for us-east-1 are the global endpoints: they survive a us-east-1
+  outage. STS is regional (its regional endpoints, what botocore signs for by default): STS
+  signed for a region goes down with that region, us-east-1 included (the global endpoint
+  sts.amazonaws.com is served from us-east-1: AWS recommends the regional endpoints for
+  resilience, IAM user guide "Manage AWS STS in an AWS Region").
 - ``route53_control_plane_impaired``: every Route 53 API call gets HTTP 503 with a Route 53
   XML error (code ``ServiceUnavailable``).
 - API faults (``FaultState.add_api_fault``, per service and region, a burst of N calls or
@@ -44,7 +47,7 @@ from urllib.parse import parse_qs
 from maip_drlib.sim.faults import ApiFault, FaultSnapshot, FaultState
 
 DEFAULT_HANG_LIMIT_S = 120.0
-GLOBAL_SERVICES = frozenset({"route53", "iam", "sts"})
+GLOBAL_SERVICES = frozenset({"route53", "iam"})
 GLOBAL_SIGNING_REGION = "us-east-1"
 _HANG_POLL_S = 0.25
 

@@ -4,7 +4,8 @@ moto 5.2.5: no replicator support at all: ``/replication/v1/replicators`` has no
 answers 404, so ``aws kafka list-replicators`` fails.
 
 Production (botocore kafka 2018-11-14): ``CreateReplicator`` POST /replication/v1/replicators,
-``ListReplicators`` GET same (``replicatorNameFilter``, summaries with ``ReplicatorState``),
+``ListReplicators`` GET same (``replicatorNameFilter``: names STARTING with it, as the API
+reference says, not containing it; summaries with ``ReplicatorState``),
 ``DescribeReplicator`` / ``DeleteReplicator`` GET / DELETE
 /replication/v1/replicators/{replicatorArn}. A replicator lives in its TARGET cluster's region;
 its ARN is ``arn:aws:kafka:<region>:<account>:replicator/<name>/<uuid>``. The state field is
@@ -141,7 +142,7 @@ def _backend_list(_: Any) -> Any:
         return [
             _summary(item)
             for item in _store(self).values()
-            if not name_filter or name_filter in item["ReplicatorName"]
+            if not name_filter or item["ReplicatorName"].startswith(name_filter)
         ]
 
     return list_replicators
