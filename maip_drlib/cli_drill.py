@@ -34,7 +34,9 @@ from maip_drlib.cli_drill_options import (
     canary_window_option,
     check_confirm,
     check_drill_id,
+    check_hold,
     dr_args,
+    hold_option,
     operations_from_cli,
     operations_options,
     reason_option,
@@ -174,16 +176,23 @@ def _summary_json(attempt_dir: Path) -> dict:
               help="Seconds the canaries are written before the outage (0.5 to 3600). "
                    "Default: 2 s on a simulation, 20 s live, longer when the replication lag "
                    "is high; the measured RPO is at most about this window.")
+@click.option("--hold-in-dr", "hold_minutes", default=None, metavar="DURATION",
+              callback=hold_option,
+              help="Serve from DR this long after failover 5, before failback: 90s, 30m or 2h "
+                   "(1 minute to 24 hours; business minutes on a simulation, real time live). "
+                   "Watches the endpoint through DNS and the DR ALB's 5XX and latency against "
+                   "failback 3's limits, and fails back early (the drill fails) when DR "
+                   "degrades. Not with a resume from failback.")
 @operations_options
 @output_options
 @click.pass_context
 def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
                     resume_from: str | None, accept_readiness: str | None,
                     hmac_key_file: Path | None, data_plane: bool | None,
-                    canary_window_s: float | None,
+                    canary_window_s: float | None, hold_minutes: float | None,
                     metrics_namespace: str | None, s3_bucket: str | None, s3_prefix: str,
                     as_json: bool, quiet: bool, **opts: object) -> None:
-    """Readiness, outage, failover stages 1-5, restore, failback stages 1-4, readiness.
+    """Readiness, outage, failover stages 1-5, [hold], restore, failback 1-4, readiness.
 
     MUTATES the target. On the embedded target (no config) the simulation runs in this
     process and --dr-execute and --dr-confirm are implied; on 'sim' and 'live' targets
@@ -207,6 +216,7 @@ def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
         raise ConfigError("--resume-from needs --drill-id (the drill to continue)",
                           key="--resume-from")
     resume = parse_resume(resume_from) if resume_from else None
+    hold_limits = check_hold(hold_minutes, resume)
     check_reports_folder(reports_dir, drill_id if resume_from else None)
     key = load_key(os.environ.get("MAIP_DR_HMAC_KEY"), hmac_key_file)
     output.redact = redactor_for(key).text
@@ -240,7 +250,8 @@ def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
                 redactor=redactor_for(key), echo=output.info, lease=lease, lease_grant=grant,
                 operations=operations, canary_window_s=canary_window_s,
                 accept_readiness_failures=accept_readiness,
-                outage_injected=injected,
+                outage_injected=injected, hold_minutes=hold_minutes,
+                hold_limits=hold_limits,
                 resume_command="" if hosted else _resume_command(ctx, target,
                                                                  attempt.drill_id, opts))
             started = time.monotonic()

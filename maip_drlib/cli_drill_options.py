@@ -77,6 +77,30 @@ def canary_window_option(ctx: click.Context, param: click.Parameter, value: str 
     return seconds
 
 
+def hold_option(_ctx: click.Context, _param: click.Parameter, value: str | None
+                ) -> float | None:
+    """``--hold-in-dr DURATION`` -> business minutes (1 minute to 24 hours), or exit 2."""
+    if value is None:
+        return None
+    from maip_drlib.drill.hold import parse_duration
+
+    return parse_duration(value)
+
+
+def check_hold(minutes: float | None, resume: tuple[str, int] | None) -> object | None:
+    """The hold's limits (failback 3's, from the feature file), checked before anything
+    starts; a resume that starts in failback has no hold to run (exit 2)."""
+    if minutes is None:
+        return None
+    if resume is not None and resume[0] == "failback":
+        raise ConfigError(f"a resume from failback:{resume[1]} starts after the hold in DR; "
+                          "drop the option", key="--hold-in-dr")
+    from maip_drlib.drill.hold import feature_thresholds
+    from maip_drlib.drill.pytest_runner import scenarios_root
+
+    return feature_thresholds(scenarios_root() / "features")
+
+
 def safety_options(func: click.decorators.FC) -> click.decorators.FC:
     for option in reversed([
         click.option("--dr-execute", is_flag=True, help="Allow mutating stages (implied by "

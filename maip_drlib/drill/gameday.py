@@ -1,6 +1,8 @@
 """The game day as one orchestrated attempt: phases, outage, canaries, journal and seal.
 
 ``run_gameday`` runs readiness, the outage (injected on simulations only), failover, the
+optional hold in DR (``--hold-in-dr``, ``hold.py``: after failover 5 and RPO, before the
+restore; a hold ended early by a DR degradation fails back at once and fails the drill), the
 restore, failback and readiness again as pytest subprocesses, journals every phase, measures
 RPO from canaries, writes the summary and seals the attempt. ``resume_from`` continues an
 interrupted drill: a new attempt of the same drill that starts at that stage (the stages
@@ -72,6 +74,10 @@ class GamedayPlan:
     outage_injected: bool = False
     # The command that resumes this drill, with {phase} and {stage} to fill ('' embedded).
     resume_command: str = ""
+    # --hold-in-dr: business minutes in DR after failover 5 (and RPO), before the restore and
+    # failback; None: no hold. hold_limits: failback 3's limits (drill/hold.py).
+    hold_minutes: float | None = None
+    hold_limits: object | None = None
 
 
 @dataclass
@@ -162,6 +168,7 @@ def run_gameday(plan: GamedayPlan) -> GamedayResult:
                                                   if resume_phase == "failover" else 1))
             if not _failed(failover):
                 phase("rpo", "rpo")
+                _hold(plan, journal, mark)
             if plan.control is not None and plan.outage_injected:
                 echo(f"\n=== restoring {primary} ===")
                 plan.control.restore(primary)
@@ -186,6 +193,32 @@ def run_gameday(plan: GamedayPlan) -> GamedayResult:
         record_interruption(plan, journal, interruption)
         journal.close()
         raise
+
+
+def _hold(plan: GamedayPlan, journal: Journal, mark: Callable[[str], None]) -> None:
+    """--hold-in-dr: stay in DR, watching it, before the restore and failback (hold.py). An
+    interruption here resumes at failback 1 (the hold is not repeated)."""
+    if plan.hold_minutes is None or plan.hold_limits is None:
+        return
+    from maip_drlib.drill.hold import run_hold_phase
+
+    _check_lease(plan, journal, before="hold")
+    mark("hold.start")
+    held = run_hold_phase(plan.target, plan.topology, plan.attempt, journal, plan.echo,
+                          plan.hold_minutes, plan.hold_limits)  # type: ignore[arg-type]
+    mark("hold.end")
+    if not held.ok:  # a DR finding, notified like a failed stage
+        from maip_drlib.drill.hold import result_row
+
+        scale = plan.target.time_scale if plan.target.simulated else None
+        delivery = on_stage_failed(plan.operations, result_row(held, scale),
+                                   drill_id=plan.attempt.drill_id, target=plan.target,
+                                   evidence=plan.attempt.path, redactor=plan.redactor,
+                                   echo=plan.echo)
+        if delivery is not None:
+            journal.record("notification", event=delivery.event, delivered=delivery.delivered,
+                           attempts=delivery.attempts, status=delivery.status,
+                           error=delivery.error)
 
 
 def without_option(args: list[str], option: str) -> list[str]:
@@ -322,7 +355,7 @@ def _finish_canaries(plan: GamedayPlan, journal: Journal, writer: object,
               f"({getattr(writer, 'stopped_reason', '')})")
 
 
-PHASE_FILES = ("readiness", "failover", "rpo", "failback", "readiness-after")
+PHASE_FILES = ("readiness", "failover", "rpo", "hold", "failback", "readiness-after")
 
 
 def _drill_order(key: tuple[str, object, str]) -> tuple[int, int]:
