@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import re
 import socket
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -59,10 +60,8 @@ from maip_drlib.drill import preconditions, synthetic
 from maip_drlib.drill.context import DrillContext, SyntheticRequest
 from maip_drlib.drill.guards import (
     dr_replica,
-    lag_is_zero,
     observe_fencing,
     primary_writer_state,
-    read_replica_lag,
     require_execute,
 )
 from maip_drlib.drill.outcome import PlannedCall, StageOutcome
@@ -370,6 +369,7 @@ def _fence_primary(ctx: DrillContext) -> StageOutcome:
                           region=primary.region, resource=namespace,
                           expected="no pod and no service session left",
                           observed=str(timeout.last_observed)) from timeout
+    fenced_at = time.time()  # writes proven stopped by now (the catch-up's "since")
     facts: dict[str, object] = {"fenced_deployments": sorted(desired), "before": desired,
                                 "fencing": str(fencing)}
     roles = rds_probes.find_writer_and_replicas(ctx.handles, ctx.topology)
@@ -380,15 +380,15 @@ def _fence_primary(ctx: DrillContext) -> StageOutcome:
         raise CheckFailed("no DR read replica found to wait for", region=ctx.handles.secondary
                           .region, resource="rds", expected="one replica", observed=str(roles))
     else:
-        ctx.say(f"waiting until the replica lag of {replica.identifier} reads zero")
-        lag = wait_for(
-            WaitSpec(f"ReplicaLag of {replica.identifier} ({replica.region}) to read zero",
-                     deadline_s=deadline_s(ctx, LAG_ZERO_DEADLINE_S),
-                     poll_initial_s=ctx.poll.initial_s, poll_max_s=ctx.poll.max_s),
-            lambda: read_replica_lag(ctx, replica.identifier),
-            success=lag_is_zero,
-        ).value
+        from maip_drlib.drill import catch_up
+
+        ctx.say(f"waiting until {replica.identifier} has replayed every write (WAL position, "
+                "heartbeat or a commit replayed after writes stopped; never ReplicaLag alone)")
+        lag = catch_up.wait_caught_up(
+            ctx, catch_up.pair_of(ctx, ctx.handles.secondary, replica.identifier),
+            since=fenced_at, deadline_s=deadline_s(ctx, LAG_ZERO_DEADLINE_S))
         facts["replica_lag"] = str(lag)
+        facts["lag_decided_by"] = lag.method
     ctx.decisions.record(STAGE_1, "primary fenced", **{k: str(v) for k, v in facts.items()})
     return StageOutcome(STAGE_1, f"primary fenced: {len(desired)} deployments at 0, "
                         f"{facts['replica_lag']}", tuple(actions), facts)

@@ -26,7 +26,8 @@ declared the outage, and when, comes from the ``OutageDeclaration``.
 
 Not supported: independent outage signals (AWS Health events, a second vantage point) in place
 of the declaration; fencing at the database (RDS will not stop an instance that has replicas);
-the lag decision by WAL position (the ``ReplicaLag`` metric is read).
+a lag decision by the ``ReplicaLag`` figure alone (``drill.catch_up`` decides: WAL position,
+heartbeat, or a commit replayed after writes stopped).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from dataclasses import dataclass
 
 from maip_drlib.config import Topology
 from maip_drlib.drill.context import DrillContext, DrillOptions
-from maip_drlib.errors import DRError, GuardRefused, NotFound, Unreachable
+from maip_drlib.errors import DRError, GuardRefused, NotFound, Unreachable, WaitTimeout
 from maip_drlib.facts import DbInstanceFact, RdsRoles, ReplicationLag
 from maip_drlib.probes import kube as kube_probes
 from maip_drlib.probes import rds as rds_probes
@@ -48,6 +49,9 @@ SIMULATED_LAG_WINDOW_S = 3
 LIVE_LAG_WINDOW_S = 180
 # RDS statuses in which an instance takes no writes; every other status counts as serving.
 NOT_SERVING_STATUSES = frozenset({"stopped", "stopping", "deleting", "deleted"})
+# The promotion guard waits at most this long (platform seconds, one RDS idle period and a
+# margin) for the DR replica to replay a commit made after it began (no database access).
+CATCH_UP_GUARD_S = 360.0
 
 
 @dataclass(frozen=True)
@@ -193,12 +197,30 @@ def lag_window_s(ctx: DrillContext) -> int:
 
 
 def read_replica_lag(ctx: DrillContext, replica: str) -> ReplicationLag:
-    """The DR replica's latest ReplicaLag (its own region's CloudWatch)."""
-    return rds_probes.replica_lag(ctx.handles.secondary, replica, window_s=lag_window_s(ctx))
+    """Whether the DR replica has replayed every write (``drill.catch_up``): by WAL position
+    with database access, else by a commit replayed after this read began (``ReplicaLag``
+    read as now minus the last replayed commit), waiting at most one idle period of RDS
+    (``CATCH_UP_GUARD_S``); never ``ReplicaLag`` alone. Writes nothing."""
+    import time
+
+    from maip_drlib.drill import catch_up
+    from maip_drlib.drill.failover import deadline_s
+
+    pair = catch_up.pair_of(ctx, ctx.handles.secondary, replica)
+    try:
+        return catch_up.wait_caught_up(ctx, pair, since=time.time(), heartbeat=False,
+                                       deadline_s=deadline_s(ctx, CATCH_UP_GUARD_S))
+    except WaitTimeout as timeout:
+        last = timeout.last_observed
+        return last if isinstance(last, ReplicationLag) else catch_up.observe(ctx, pair)
 
 
 def lag_is_zero(lag: ReplicationLag) -> bool:
-    return lag.seconds is not None and lag.seconds <= LAG_ZERO_TOLERANCE_S
+    """Caught up as decided by ``drill.catch_up`` (WAL, heartbeat or replayed commit); a bare
+    ``ReplicaLag`` figure never reads as zero (it cannot tell an idle writer from lag)."""
+    from maip_drlib.drill.catch_up import ReplicaCatchUp
+
+    return isinstance(lag, ReplicaCatchUp) and lag.caught_up
 
 
 def running_deployments(handle: RegionHandle, namespace: str) -> tuple[str, ...]:
@@ -264,8 +286,8 @@ def judge_promotion(state: PrimaryWriterState, options: DrillOptions,
             return PromotionJudgement(False, "refused: planned failover not fenced", (
                 f"{stage}: refusing to promote in a planned failover before the fencing is "
                 f"done: {fencing or 'fencing not observed'}; replica lag: "
-                f"{lag or 'no DR replica found'} (expected <= {LAG_ZERO_TOLERANCE_S}s); run "
-                "failover 1 first"))
+                f"{lag or 'no DR replica found'} (expected: caught up by WAL position, "
+                "heartbeat or a commit replayed after writes stopped); run failover 1 first"))
         return PromotionJudgement(True, "allowed: planned failover, primary fenced")
     if declaration is None and not (options.planned and state.reachable):
         return PromotionJudgement(False, "refused: no outage declaration", (
