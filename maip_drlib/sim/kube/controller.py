@@ -1,15 +1,20 @@
 """A controller loop that plays the scheduler, kubelet, deployment and node controllers.
 
 Each tick it: follows ``desired_node_count`` (new nodes turn Ready after
-``node_start_seconds``); per deployment creates or removes pods toward ``spec.replicas``;
-schedules pending pods only on Ready nodes with room (``max_pods_per_node``), else leaves them
-Pending/Unschedulable; makes scheduled pods Ready ``pod_start_seconds`` after scheduling,
+``node_start_seconds``); removes pods whose grace period ended; per deployment creates pods
+toward ``spec.replicas`` or begins the graceful deletion of the surplus (Terminating pods
+are not counted as the deployment's, as the ReplicaSet controller does not count them);
+schedules pending pods on Ready nodes where their CPU and memory requests and a pod slot fit
+(``scheduler``), else leaves them Pending with PodScheduled False/Unschedulable and the
+scheduler's message; makes scheduled pods Ready ``pod_start_seconds`` after scheduling,
 unless the region's ``pods_never_ready`` fault holds them in that waiting reason (restart
 count rising for CrashLoopBackOff); marks pods on NotReady nodes not ready; deletes pods of
-removed nodes; and writes deployment and HPA status.
+removed nodes at once (the pod garbage collector's force deletion); and writes deployment
+and HPA status.
 
-Not supported: rolling updates (a changed template does not replace pods), eviction
-timeouts, affinity, taints, resource-based scheduling, HPA autoscaling decisions.
+Not supported: rolling updates (a changed template does not replace pods), node draining
+before a node group removes a node, eviction timeouts, affinity, taints beyond NotReady,
+preemption, HPA autoscaling decisions.
 """
 
 from __future__ import annotations
@@ -17,13 +22,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
 from maip_drlib.sim.faults import FaultState
 from maip_drlib.sim.kube import objects, podstatus
 from maip_drlib.sim.kube.apierrors import KubeApiError
+from maip_drlib.sim.kube.scheduler import Placement
 from maip_drlib.sim.kube.state import KubeCluster
 
 log = logging.getLogger(__name__)
@@ -54,7 +59,7 @@ class KubeController:
 
     def __init__(self, cluster: KubeCluster, *, faults: FaultState | None = None,
                  region: str | None = None, pod_start_seconds: float = 0.3,
-                 node_start_seconds: float = 0.5, max_pods_per_node: int = 30,
+                 node_start_seconds: float = 0.5, max_pods_per_node: int | None = None,
                  crash_restart_seconds: float = 1.0, poll_seconds: float = 0.05,
                  desired_node_count: Callable[[], int] | None = None):
         if poll_seconds <= 0 or poll_seconds > 0.1:
@@ -113,18 +118,20 @@ class KubeController:
             region_faults = self.faults.snapshot().region(self.region)
             fault = region_faults.pods_never_ready
             self._apply_nodes_fault(region_faults.nodes_not_ready)
+        self.cluster.finish_terminations()
         nodes, _ = self.cluster.list("nodes")
         ready_nodes = {node["metadata"]["name"]: node["status"]["addresses"][0]["address"]
                        for node in nodes if objects.node_is_ready(node)}
         node_names = {node["metadata"]["name"] for node in nodes}
         pods, _ = self.cluster.list("pods")
-        load = Counter(pod["spec"].get("nodeName") for pod in pods if pod["spec"].get("nodeName"))
+        load = Placement.of(nodes, pods, self.max_pods_per_node)
         deployments, _ = self.cluster.list("deployments")
         for deployment in deployments:
             owned = [pod for pod in pods if _owned_by(pod, deployment)]
             owned = self._drop_orphans(owned, node_names, load)
+            owned = [pod for pod in owned if not podstatus.pod_is_terminating(pod)]
             owned = self._resize(deployment, owned, load)
-            context = (ready_nodes, len(node_names), load, fault, now)
+            context = (ready_nodes, load, fault, now)
             owned = [self._advance(pod, *context) for pod in owned]
             meta = deployment["metadata"]
             self.cluster.update("deployments", meta["namespace"], meta["name"],
@@ -168,46 +175,51 @@ class KubeController:
                                                 if name not in pending])
 
     def _drop_orphans(self, owned: list[dict[str, Any]], node_names: set[str],
-                      load: Counter[str | None]) -> list[dict[str, Any]]:
+                      load: Placement) -> list[dict[str, Any]]:
         kept = []
         for pod in owned:
             node = pod["spec"].get("nodeName")
             if node and node not in node_names:
-                self._delete(pod, load)
+                self._force_delete(pod)
             else:
                 kept.append(pod)
         return kept
 
     def _resize(self, deployment: dict[str, Any], owned: list[dict[str, Any]],
-                load: Counter[str | None]) -> list[dict[str, Any]]:
+                load: Placement) -> list[dict[str, Any]]:
         desired = deployment["spec"].get("replicas", 1)
         if len(owned) > desired:
             ordered = sorted(owned, key=_removal_order)
             for pod in ordered[:len(owned) - desired]:
-                self._delete(pod, load)
+                self._terminate(pod, load)
             return ordered[len(owned) - desired:]
         for _ in range(desired - len(owned)):
             name = self.cluster.new_pod_name(deployment["metadata"]["name"])
             owned.append(self.cluster.create("pods", objects.pod(deployment, name)))
         return owned
 
-    def _delete(self, pod: dict[str, Any], load: Counter[str | None]) -> None:
-        node = pod["spec"].get("nodeName")
-        if node:
-            load[node] -= 1
+    def _terminate(self, pod: dict[str, Any], load: Placement) -> None:
+        """Graceful deletion (the pod keeps its node's resources until it is gone); an
+        unscheduled pod goes at once and frees nothing."""
+        try:
+            self.cluster.terminate_pod(pod["metadata"]["namespace"], pod["metadata"]["name"])
+        except KubeApiError:
+            return  # already gone
+
+    def _force_delete(self, pod: dict[str, Any]) -> None:
         try:
             self.cluster.delete("pods", pod["metadata"]["namespace"], pod["metadata"]["name"])
         except KubeApiError:
             return  # already gone
 
-    def _advance(self, pod: dict[str, Any], ready_nodes: dict[str, str], node_total: int,
-                 load: Counter[str | None], fault: str | None, now: float) -> dict[str, Any]:
+    def _advance(self, pod: dict[str, Any], ready_nodes: dict[str, str], load: Placement,
+                 fault: str | None, now: float) -> dict[str, Any]:
         original = pod
         pod = {**pod, "spec": dict(pod["spec"]), "status": dict(pod["status"])}
         uid, wall = pod["metadata"]["uid"], self.cluster.now()
         node = pod["spec"].get("nodeName")
         if not node:
-            self._schedule(pod, ready_nodes, node_total, load, now, wall)
+            self._schedule(pod, load, now, wall)
         elif podstatus.pod_is_running(pod):
             pod["status"]["conditions"] = [dict(c) for c in pod["status"].get("conditions", [])]
             podstatus.set_ready_condition(pod, node in ready_nodes)
@@ -224,20 +236,12 @@ class KubeController:
         except KubeApiError:
             return original
 
-    def _schedule(self, pod: dict[str, Any], ready_nodes: dict[str, str], node_total: int,
-                  load: Counter[str | None], now: float, wall: float) -> None:
-        room = [name for name in sorted(ready_nodes) if load[name] < self.max_pods_per_node]
-        if room:
-            chosen = min(room, key=lambda name: load[name])
-            load[chosen] += 1
-            podstatus.mark_scheduled(pod, chosen, ready_nodes[chosen], wall)
+    def _schedule(self, pod: dict[str, Any], load: Placement, now: float, wall: float) -> None:
+        room, message = load.choose(pod)
+        if room is not None:
+            podstatus.mark_scheduled(pod, room.name, room.address, wall)
             self._scheduled_at[pod["metadata"]["uid"]] = now
             return
-        full = len(ready_nodes)
-        message = (f"0/{node_total} nodes are available: "
-                   f"{node_total - full} node(s) were not ready, "
-                   f"{full} node(s) had too many pods.") if node_total else \
-            "no nodes available to schedule pods"
         podstatus.mark_unschedulable(pod, message, wall)
 
     def _hold(self, pod: dict[str, Any], reason: str, now: float, wall: float) -> None:

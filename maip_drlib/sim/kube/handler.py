@@ -173,7 +173,7 @@ class ApiRequestHandler(BaseHTTPRequestHandler):
             self._send_json(200, resources.patch_deployment(cluster, target, body,
                                                             content_type))
         elif store == "pods" and target.name and method == "DELETE":
-            self._send_json(200, resources.delete_pod(cluster, target))
+            self._send_json(200, resources.delete_pod(cluster, target, query, body))
         else:
             raise _not_allowed(method)
 

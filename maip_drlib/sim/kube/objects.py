@@ -2,8 +2,10 @@
 
 Shapes follow core/v1, apps/v1 and autoscaling/v2 closely enough for the official client's
 models and for kubectl. Zero-valued deployment status counts are omitted, as the real
-server does (``omitempty``): read them with a default of 0. Not supported: resource
-requests and limits, volumes, probes, taints and tolerations, topology spread.
+server does (``omitempty``): read them with a default of 0. Nodes report capacity and
+allocatable of their instance type (``capacity``); the services' containers request CPU and
+memory (``DeploymentSpec``) and their pods have a termination grace period. Not supported:
+resource limits, volumes, probes, taints and tolerations, topology spread.
 """
 
 from __future__ import annotations
@@ -14,9 +16,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from maip_drlib.sim.kube.capacity import DEFAULT_INSTANCE_TYPE, node_resources
+
 KUBELET_VERSION = "v1.29.15-eks-3abbec1"
 NODEGROUP_LABEL = "eks.amazonaws.com/nodegroup"
 POD_HASH_LABEL = "pod-template-hash"
+# What each simulated service's container requests (simulated figures). Chosen so that the
+# runbook's ``--replicas=4`` (32 pods, 16 vCPU requested) does not fit on the DR node group's
+# 2 standby m6i.xlarge nodes (3920m allocatable each: 14 pods fit) and does fit once the node
+# group has its failover size (8 nodes): the reason the runbook scales nodes first.
+DEFAULT_CPU_REQUEST = "500m"
+DEFAULT_MEMORY_REQUEST = "1Gi"
+# Kubernetes' default terminationGracePeriodSeconds (simulated seconds).
+DEFAULT_TERMINATION_GRACE_S = 30
 
 
 @dataclass(frozen=True)
@@ -29,6 +41,9 @@ class DeploymentSpec:
     port: int = 8080
     hpa_min_replicas: int | None = None
     hpa_max_replicas: int | None = None
+    cpu_request: str = DEFAULT_CPU_REQUEST
+    memory_request: str = DEFAULT_MEMORY_REQUEST
+    termination_grace_seconds: int = DEFAULT_TERMINATION_GRACE_S
 
 
 def timestamp(epoch_seconds: float | None = None) -> str:
@@ -62,7 +77,9 @@ def namespace(name: str) -> dict[str, Any]:
     }
 
 
-def node(name: str, *, region: str, nodegroup: str, index: int, ready: bool) -> dict[str, Any]:
+def node(name: str, *, region: str, nodegroup: str, index: int, ready: bool,
+         instance_type: str = DEFAULT_INSTANCE_TYPE) -> dict[str, Any]:
+    capacity, allocatable = node_resources(instance_type)
     zone = f"{region}{'abc'[index % 3]}"
     address = name.split(".")[0].removeprefix("ip-").replace("-", ".")
     machine_id = hashlib.sha256(name.encode()).hexdigest()
@@ -75,7 +92,8 @@ def node(name: str, *, region: str, nodegroup: str, index: int, ready: bool) -> 
                 "kubernetes.io/hostname": name,
                 "kubernetes.io/os": "linux",
                 "kubernetes.io/arch": "amd64",
-                "node.kubernetes.io/instance-type": "m5.xlarge",
+                "node.kubernetes.io/instance-type": instance_type,
+                "beta.kubernetes.io/instance-type": instance_type,
                 "topology.kubernetes.io/region": region,
                 "topology.kubernetes.io/zone": zone,
                 NODEGROUP_LABEL: nodegroup,
@@ -89,8 +107,8 @@ def node(name: str, *, region: str, nodegroup: str, index: int, ready: bool) -> 
                 {"type": "InternalIP", "address": address},
                 {"type": "Hostname", "address": name},
             ],
-            "capacity": {"cpu": "4", "memory": "15896Mi", "pods": "58"},
-            "allocatable": {"cpu": "3920m", "memory": "14879Mi", "pods": "58"},
+            "capacity": capacity,
+            "allocatable": allocatable,
             "nodeInfo": {
                 "machineID": machine_id[:32],
                 "systemUUID": f"ec2{machine_id[3:8]}-{machine_id[8:12]}-{machine_id[12:16]}-"
@@ -145,8 +163,11 @@ def deployment(ns: str, spec: DeploymentSpec) -> dict[str, Any]:
                         "name": spec.name, "image": spec.image,
                         "ports": [{"containerPort": spec.port, "protocol": "TCP"}],
                         "imagePullPolicy": "IfNotPresent",
+                        "resources": {"requests": {"cpu": spec.cpu_request,
+                                                   "memory": spec.memory_request}},
                     }],
                     "restartPolicy": "Always",
+                    "terminationGracePeriodSeconds": spec.termination_grace_seconds,
                 },
             },
             "strategy": {"type": "RollingUpdate",
@@ -235,8 +256,16 @@ def pod(deployment_object: dict[str, Any], name: str) -> dict[str, Any]:
             }],
         },
         "spec": {**template["spec"], "schedulerName": "default-scheduler"},
-        "status": {"phase": "Pending", "qosClass": "BestEffort"},
+        "status": {"phase": "Pending", "qosClass": qos_class(template["spec"])},
     }
+
+
+def qos_class(pod_spec: dict[str, Any]) -> str:
+    """BestEffort without requests, else Burstable (the simulation sets no limits)."""
+    containers = pod_spec.get("containers", [])
+    if any(container.get("resources", {}).get("requests") for container in containers):
+        return "Burstable"
+    return "BestEffort"
 
 
 def scale(deployment_object: dict[str, Any]) -> dict[str, Any]:

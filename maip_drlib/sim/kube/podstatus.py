@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from maip_drlib.sim.kube.objects import timestamp
+from maip_drlib.sim.kube.objects import qos_class, timestamp
 
 
 def _ip_for(name: str, prefix: str = "10.0") -> str:
@@ -40,7 +40,8 @@ def mark_unschedulable(pod: dict[str, Any], message: str, now: float) -> None:
     previous = pod["status"].get("conditions", [])
     if previous and previous[0].get("message") == message:
         condition["lastTransitionTime"] = previous[0]["lastTransitionTime"]
-    pod["status"] = {"phase": "Pending", "conditions": [condition], "qosClass": "BestEffort"}
+    pod["status"] = {"phase": "Pending", "conditions": [condition],
+                     "qosClass": qos_class(pod["spec"])}
 
 
 def mark_scheduled(pod: dict[str, Any], node_name: str, host_ip: str, now: float) -> None:
@@ -62,7 +63,7 @@ def mark_scheduled(pod: dict[str, Any], node_name: str, host_ip: str, now: float
              "state": {"waiting": {"reason": "ContainerCreating"}}}
             for container in _containers(pod)
         ],
-        "qosClass": "BestEffort",
+        "qosClass": qos_class(pod["spec"]),
     }
 
 
@@ -130,6 +131,11 @@ def set_ready_condition(pod: dict[str, Any], ready: bool) -> None:
             else:
                 condition["reason"] = "NodeNotReady" if pod_is_running(pod) else \
                     condition.get("reason", "ContainersNotReady")
+
+
+def pod_is_terminating(pod: dict[str, Any]) -> bool:
+    """Graceful deletion requested (``metadata.deletionTimestamp``): not an active pod."""
+    return bool(pod.get("metadata", {}).get("deletionTimestamp"))
 
 
 def pod_is_ready(pod: dict[str, Any]) -> bool:

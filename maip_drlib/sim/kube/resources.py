@@ -1,5 +1,6 @@
 """The API operations on a ``KubeCluster``: list (with selectors and pagination), get,
-deployment and scale updates, pod deletion. The HTTP handler parses; this module decides.
+deployment and scale updates, pod deletion (graceful: ``KubeCluster.terminate_pod``). The
+HTTP handler parses; this module decides.
 
 Not supported: create (POST) of any resource, deletion of anything but pods, dry runs,
 ``resourceVersionMatch``, ``sendInitialEvents``, status subresources.
@@ -206,5 +207,25 @@ def patch_deployment(cluster: KubeCluster, target: Target, body: bytes,
     return cluster.update("deployments", target.namespace, name, change)
 
 
-def delete_pod(cluster: KubeCluster, target: Target) -> dict[str, Any]:
-    return cluster.delete("pods", target.namespace, target.name or "")
+def delete_pod(cluster: KubeCluster, target: Target, query: dict[str, str] | None = None,
+               body: bytes = b"") -> dict[str, Any]:
+    """Graceful deletion: the pod (Terminating) as it is now; ``gracePeriodSeconds`` from the
+    query or a ``DeleteOptions`` body overrides the pod's own grace period (0: at once)."""
+    options = _parse_body(body) if body.strip() else {}
+    grace = (query or {}).get("gracePeriodSeconds")
+    if grace is None and options.get("gracePeriodSeconds") is not None:
+        grace = str(options["gracePeriodSeconds"])
+    seconds = None
+    if grace not in (None, ""):
+        try:
+            seconds = int(grace)
+        except ValueError as error:
+            raise bad_request(f"invalid gracePeriodSeconds: {grace!r}") from error
+    pod = cluster.terminate_pod(target.namespace or "", target.name or "", seconds)
+    return pod or cluster_status_success(target)
+
+
+def cluster_status_success(target: Target) -> dict[str, Any]:
+    """The ``Status`` a DELETE answers when the object went at once."""
+    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+            "details": {"name": target.name, "kind": "pods"}}

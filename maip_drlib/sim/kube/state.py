@@ -2,8 +2,17 @@
 
 Objects are plain dicts in the real JSON shapes, keyed by resource, namespace and name. Every
 write bumps a cluster-wide resourceVersion, stamps it on the object and appends a watch
-event. Reads return deep copies. Not supported: ReplicaSets, finalizers, garbage collection,
-generateName on create, resourceVersionMatch, event history longer than ``max_events``.
+event. Reads return deep copies.
+
+Pods end gracefully (``terminate_pod``): a deletion sets ``metadata.deletionTimestamp`` (when the
+pod will be gone) and ``deletionGracePeriodSeconds`` (the pod's ``terminationGracePeriodSeconds``,
+default 30, in simulated seconds; ``sim_clock`` turns them into real ones) and the pod stays,
+Terminating, until ``finish_terminations`` removes it after its grace period. A pod not bound
+to a node, or a grace period of 0, goes at once, as the API server does.
+
+Not supported: ReplicaSets, finalizers, garbage collection, generateName on create,
+resourceVersionMatch, event history longer than ``max_events``, containers that exit before
+their grace period ends (a pod always takes its whole grace period).
 """
 
 from __future__ import annotations
@@ -18,8 +27,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from maip_drlib.sim.clock import SimClock
 from maip_drlib.sim.kube import objects, podstatus
-from maip_drlib.sim.kube.apierrors import already_exists, conflict, gone, invalid, not_found
+from maip_drlib.sim.kube.apierrors import (
+    KubeApiError,
+    already_exists,
+    conflict,
+    gone,
+    invalid,
+    not_found,
+)
+from maip_drlib.sim.kube.capacity import DEFAULT_INSTANCE_TYPE, instance_type
+from maip_drlib.sim.kube.scheduler import Placement
 
 
 @dataclass(frozen=True)
@@ -58,9 +77,14 @@ class KubeCluster:
     """One region's cluster: nodes, namespaces, deployments, pods, services, HPAs."""
 
     def __init__(self, region: str = "us-east-1", *, nodegroup: str = "nodegroup",
-                 max_events: int = 10_000, clock: Callable[[], float] = time.time):
+                 max_events: int = 10_000, clock: Callable[[], float] = time.time,
+                 sim_clock: SimClock | None = None,
+                 node_instance_type: str = DEFAULT_INSTANCE_TYPE):
         self.region = region
         self._clock = clock
+        self.sim_clock = sim_clock or SimClock()
+        self.node_instance_type = instance_type(node_instance_type).name
+        self._terminations: dict[tuple[str, str], float] = {}  # (ns, pod) -> monotonic end
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)
         self._objects: dict[str, dict[tuple[str, str], dict[str, Any]]] = {
@@ -146,6 +170,8 @@ class KubeCluster:
             if key not in self._objects[resource]:
                 raise not_found(resource, name, RESOURCES[resource].group)
             removed = self._objects[resource].pop(key)
+            if resource == "pods":
+                self._terminations.pop(key, None)
             self._version += 1
             removed["metadata"]["resourceVersion"] = str(self._version)
             self._events.append(WatchEvent(self._version, resource, "DELETED",
@@ -183,16 +209,18 @@ class KubeCluster:
     # Seeding and node control ------------------------------------------------------------
 
     def seed(self, namespace: str, deployments: Iterable[objects.DeploymentSpec], nodes: int,
-             nodegroup: str, *, ready_pods: bool = True, max_pods_per_node: int = 30) -> None:
+             nodegroup: str, *, ready_pods: bool = True,
+             max_pods_per_node: int | None = None) -> None:
         """Create the namespace, ``nodes`` Ready nodes, and per deployment a Service (and an
-        HPA when the spec has HPA bounds); with ``ready_pods`` the pods already run."""
+        HPA when the spec has HPA bounds); with ``ready_pods`` the pods that fit the nodes
+        already run (``max_pods_per_node`` lowers the nodes' pod limit)."""
         with self._changed:
             self._nodegroup = nodegroup
             if ("", namespace) not in self._objects["namespaces"]:
                 self.create("namespaces", objects.namespace(namespace))
             self.set_node_count(nodes, ready=True)
-            node_names = [obj["metadata"]["name"] for obj in self.list("nodes")[0]]
-            slots = [name for _ in range(max_pods_per_node) for name in node_names]
+            placement = Placement.of(self.list("nodes")[0], self.list("pods")[0],
+                                     max_pods_per_node)
             for spec in deployments:
                 if spec.replicas < 0:
                     raise invalid("Deployment", spec.name, "spec.replicas",
@@ -205,15 +233,17 @@ class KubeCluster:
                     self.create("horizontalpodautoscalers", objects.hpa(
                         namespace, spec, spec.hpa_min_replicas or 1, spec.hpa_max_replicas))
                 pods = []
-                if ready_pods:
-                    for _ in range(min(spec.replicas, len(slots))):
-                        pods.append(self._create_running_pod(created, slots.pop(0)))
+                for _ in range(spec.replicas if ready_pods else 0):
+                    pod = objects.pod(created, self.new_pod_name(spec.name))
+                    room, _ = placement.choose(pod)
+                    if room is None:
+                        break  # the controller creates the rest, Pending
+                    pods.append(self._create_running_pod(pod, room.name))
                 self.update("deployments", namespace, spec.name,
                             lambda dep, pods=pods: podstatus.update_deployment_status(
                                 dep, pods, self.now()))
 
-    def _create_running_pod(self, deployment: dict[str, Any], node_name: str) -> dict[str, Any]:
-        pod = objects.pod(deployment, self.new_pod_name(deployment["metadata"]["name"]))
+    def _create_running_pod(self, pod: dict[str, Any], node_name: str) -> dict[str, Any]:
         node = self.get("nodes", None, node_name)
         podstatus.mark_scheduled(pod, node_name, node["status"]["addresses"][0]["address"],
                                  self.now())
@@ -250,7 +280,8 @@ class KubeCluster:
                 index = next(self._node_serial)
                 name = self._node_name(index)
                 node = objects.node(name, region=self.region, nodegroup=self._nodegroup,
-                                    index=index, ready=ready)
+                                    index=index, ready=ready,
+                                    instance_type=self.node_instance_type)
                 self._node_index[name] = index
                 self.create("nodes", node)
                 added.append(name)
@@ -286,3 +317,56 @@ class KubeCluster:
                 deployment["metadata"]["generation"] = \
                     deployment["metadata"].get("generation", 1) + 1
             return self.replace("deployments", deployment)
+
+    # Graceful pod deletion -----------------------------------------------------------------
+
+    def terminate_pod(self, namespace: str, name: str,
+                      grace_seconds: int | None = None) -> dict[str, Any]:
+        """Begin a pod's graceful deletion (see the module docstring); returns the pod as it
+        is now (Terminating), or as it was when it went at once. A second request may only
+        shorten the grace period, as on a real API server."""
+        with self._changed:
+            pod = self.get("pods", namespace, name)
+            if grace_seconds is None:
+                grace_seconds = int(pod["spec"].get("terminationGracePeriodSeconds",
+                                                    objects.DEFAULT_TERMINATION_GRACE_S))
+            if grace_seconds < 0:
+                raise invalid("DeleteOptions", name, "gracePeriodSeconds",
+                              f"Invalid value: {grace_seconds}: must be >= 0", "")
+            if not pod["spec"].get("nodeName") or \
+                    pod.get("status", {}).get("phase") in ("Succeeded", "Failed"):
+                grace_seconds = 0
+            meta = pod["metadata"]
+            current = meta.get("deletionGracePeriodSeconds")
+            if grace_seconds == 0:
+                return self._remove_pod(namespace, name)
+            if current is not None and grace_seconds >= current:
+                return pod
+            real_s = self.sim_clock.real_seconds(grace_seconds)
+            meta["deletionTimestamp"] = objects.timestamp(self.now() + real_s)
+            meta["deletionGracePeriodSeconds"] = grace_seconds
+            self._terminations[(namespace, name)] = time.monotonic() + real_s
+            return self.replace("pods", pod)
+
+    def finish_terminations(self) -> list[str]:
+        """Remove the pods whose grace period has ended; returns their names."""
+        with self._changed:
+            now = time.monotonic()
+            ended = [key for key, end in self._terminations.items() if end <= now]
+            for namespace, name in ended:
+                self._remove_pod(namespace, name)
+            return [name for _, name in ended]
+
+    def _remove_pod(self, namespace: str, name: str) -> dict[str, Any]:
+        self._terminations.pop((namespace, name), None)
+        try:
+            return self.delete("pods", namespace, name)
+        except KubeApiError as error:
+            if error.code == 404:
+                return {}
+            raise
+
+    def pods_present(self, namespace: str) -> int:
+        """Pods of ``namespace`` that exist, Terminating ones included (they may still write)."""
+        with self._lock:
+            return sum(1 for (ns, _) in self._objects["pods"] if ns == namespace)
