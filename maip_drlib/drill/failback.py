@@ -9,8 +9,10 @@ mutation behind ``require_execute``, reports progress with ``ctx.say`` and recor
    writer accepts no writes: a restored old writer beside the promoted one is split brain; it
    is detected, recorded and fenced by stopping it (RDS refuses to stop an instance that has
    read replicas: that stops the stage with the replicas named).
-2. resync: the DynamoDB global table ACTIVE in both regions with replication latency under a
-   limit; ``topology.failback_replica`` created in the primary region from the promoted
+2. resync: the DynamoDB global table ACTIVE in both regions, and a heartbeat item written to
+   the canary table in each region read back in the other within a limit (its measured delay
+   recorded; ``drill.dynamodb_heartbeat``: ``ReplicationLatency`` has no datapoint without
+   writes); ``topology.failback_replica`` created in the primary region from the promoted
    instance (its ARN, ``SourceRegion``) and caught up.
 3. weighted shift (``traffic.py``) with a soak per step; a degraded step shifts back to the
    last good weights and fails naming the step, region, metric and figure.
@@ -41,6 +43,7 @@ then; stage 4 records this as a decision.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -49,14 +52,16 @@ from botocore.exceptions import ClientError
 from maip_drlib.actions import eks as eks_actions
 from maip_drlib.actions import rds as rds_actions
 from maip_drlib.config import ScalingConfig
-from maip_drlib.drill import preconditions, traffic
+from maip_drlib.drill import catch_up, preconditions, traffic
+from maip_drlib.drill.catch_up import ReplicaCatchUp
 from maip_drlib.drill.context import DrillContext
+from maip_drlib.drill.dynamodb_heartbeat import replicate_heartbeat
 from maip_drlib.drill.failover import data_plane_drill_id
 from maip_drlib.drill.failover import deadline_s as platform_deadline
-from maip_drlib.drill.guards import lag_is_zero, lag_window_s, require_execute
+from maip_drlib.drill.guards import require_execute
 from maip_drlib.drill.outcome import StageOutcome
 from maip_drlib.errors import CheckFailed, NotFound, Unreachable
-from maip_drlib.facts import DbInstanceFact, NodesFact, RdsRoles, ReplicationLag
+from maip_drlib.facts import DbInstanceFact, NodesFact, RdsRoles
 from maip_drlib.probes import aws_api, error_code
 from maip_drlib.probes import dynamodb as dynamodb_probes
 from maip_drlib.probes import eks as eks_probes
@@ -111,14 +116,14 @@ def _wait_db(ctx: DrillContext, handle: RegionHandle, identifier: str, what: str
                     success=success, failure=_terminal).value
 
 
-def _wait_lag(ctx: DrillContext, handle: RegionHandle, replica: str, what: str,
-              success: Callable[[ReplicationLag], bool], deadline_s: float) -> ReplicationLag:
-    spec = WaitSpec(description=f"ReplicaLag of {replica} in {handle.region} {what}",
-                    deadline_s=deadline_s, poll_initial_s=ctx.poll.initial_s,
-                    poll_max_s=ctx.poll.max_s)
-    return wait_for(spec, lambda: rds_probes.replica_lag(handle, replica,
-                                                         window_s=lag_window_s(ctx)),
-                    success=success).value
+def _wait_lag(ctx: DrillContext, handle: RegionHandle, replica: str, deadline_s: float, *,
+              since: float | None = None, limit_s: float = 0.0) -> ReplicaCatchUp:
+    """Wait until ``replica`` replayed every write made before ``since`` (writes stopped), or
+    is within ``limit_s``: decided by WAL position, heartbeat or replayed commit
+    (``drill.catch_up``), never by ``ReplicaLag`` alone; the method is in the result."""
+    pair = catch_up.pair_of(ctx, handle, replica)
+    return catch_up.wait_caught_up(ctx, pair, since=since, limit_s=limit_s,
+                                   deadline_s=deadline_s)
 
 
 # --- Stage 1 -------------------------------------------------------------------------------
@@ -275,16 +280,18 @@ def stage_2_resync(ctx: DrillContext, *, max_dynamodb_latency_s: float = 5.0,
                               region=handle.region, resource=table,
                               expected="table and replicas ACTIVE", observed=str(fact))
     latencies = []
+    require_execute(ctx, STAGE_2, f"writing a heartbeat item into {ctx.topology.canary_table} "
+                    "in each region (DynamoDB replication)")
     for sender in ctx.handles:
-        receiver = next(h.region for h in ctx.handles if h.region != sender.region)
-        spec = WaitSpec(description=f"DynamoDB {table} replication to {receiver} under "
-                                    f"{max_dynamodb_latency_s:g}s",
-                        deadline_s=deadline_s, poll_initial_s=ctx.poll.initial_s,
-                        poll_max_s=ctx.poll.max_s)
-        lag = wait_for(spec, lambda s=sender, r=receiver: dynamodb_probes.replication_latency(
-            s, table, r), success=lambda observed: observed.seconds is not None
-            and observed.seconds <= max_dynamodb_latency_s).value
-        latencies.append(str(lag))
+        receiver = next(h for h in ctx.handles if h.region != sender.region)
+        beat = replicate_heartbeat(ctx, sender, receiver, deadline_s=deadline_s,
+                                   drill_id=data_plane_drill_id(drill_id, ctx))
+        if beat.delay_s > max_dynamodb_latency_s:
+            raise CheckFailed("DynamoDB replication slower than the limit",
+                              region=receiver.region, resource=beat.table,
+                              expected=f"heartbeat read within {max_dynamodb_latency_s:g}s",
+                              observed=str(beat))
+        latencies.append(str(beat))
     roles = _roles(ctx, STAGE_2)
     if roles.split_brain:
         raise CheckFailed("split brain: more than one writer; run failback stage 1 first",
@@ -307,9 +314,7 @@ def stage_2_resync(ctx: DrillContext, *, max_dynamodb_latency_s: float = 5.0,
     created = rds_actions.create_cross_region_replica(
         primary, ctx.handles.by_name(promoted.region), name, promoted.identifier,
         deadline_s=deadline_s, poll_max_s=ctx.poll.max_s).value
-    lag = _wait_lag(ctx, primary, name, f"under {max_replica_lag_s:g}s",
-                    lambda observed: observed.seconds is not None
-                    and observed.seconds <= max_replica_lag_s, deadline_s)
+    lag = _wait_lag(ctx, primary, name, deadline_s, limit_s=max_replica_lag_s)
     ctx.decisions.record(STAGE_2, "resynced", replica=str(created), replica_lag=str(lag),
                          dynamodb=latencies)
     continuity = _continuity(ctx, promoted, name, drill_id, deadline_s)
@@ -318,7 +323,8 @@ def stage_2_resync(ctx: DrillContext, *, max_dynamodb_latency_s: float = 5.0,
         summary += f"; data continuity: {continuity}"
     ctx.say(f"{STAGE_2}: {summary}")
     facts: dict[str, object] = {"failback_replica": str(created),
-                                "replica_lag_s": lag.seconds, "dynamodb": latencies}
+                                "replica_lag_s": lag.seconds, "dynamodb": latencies,
+                                "replica_lag_decided_by": lag.method}
     if continuity:
         facts["data_continuity"] = continuity
     return StageOutcome(STAGE_2, summary, tuple(actions), facts)
@@ -475,8 +481,7 @@ def stage_4_steady_state(ctx: DrillContext, *, standby_replicas: int = 1,
     failback = rds_probes.db_instance(primary, new_writer)
     if failback.role == "replica":
         _stop_writes(ctx, actions)
-        lag = _wait_lag(ctx, primary, new_writer, "to read zero (writes stopped)",
-                        lag_is_zero, deadline_s)
+        lag = _wait_lag(ctx, primary, new_writer, deadline_s, since=time.time())
         ctx.decisions.record(STAGE_4, "lag zero: promoting the failback replica",
                              replica=str(failback), lag=str(lag))
         require_execute(ctx, STAGE_4, f"promoting {new_writer}")
@@ -491,9 +496,8 @@ def stage_4_steady_state(ctx: DrillContext, *, standby_replicas: int = 1,
                           observed=str(failback))
     _scale_deployments(ctx, primary, topo.failover_replicas, actions)
     dr_replica = _fresh_dr_replica(ctx, failback, actions, deadline_s, delete_deadline_s)
-    lag = _wait_lag(ctx, secondary, dr_replica.identifier, f"under {max_replica_lag_s:g}s",
-                    lambda observed: observed.seconds is not None
-                    and observed.seconds <= max_replica_lag_s, deadline_s)
+    lag = _wait_lag(ctx, secondary, dr_replica.identifier, deadline_s,
+                    limit_s=max_replica_lag_s)
     _restore_pair(ctx, actions)
     _scale_dr_nodegroup(ctx, topo.secondary.standby_scaling, actions)
     _scale_deployments(ctx, secondary, standby_replicas, actions)
@@ -507,6 +511,7 @@ def stage_4_steady_state(ctx: DrillContext, *, standby_replicas: int = 1,
     ctx.say(f"{STAGE_4}: {summary}")
     return StageOutcome(STAGE_4, summary, tuple(actions), {
         "writer": str(failback), "dr_replica": str(dr_replica), "dr_replica_lag_s": lag.seconds,
+        "dr_replica_lag_decided_by": lag.method,
         "fenced": [str(f) for f in roles.fenced],
     })
 
