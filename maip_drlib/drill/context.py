@@ -110,6 +110,9 @@ class DrillContext:
     started_monotonic: float = field(default_factory=time.monotonic)
     # The drill's id (``--dr-drill-id``): keys the data-plane rows a stage writes.
     drill_id: str | None = None
+    # Facts read while a region answered, for the stages that must not ask it once it is
+    # declared down (``drill/region_facts.py``): e.g. its ALB's DNS name.
+    region_facts: dict[str, str] = field(default_factory=dict)
 
     def real_seconds(self, business_minutes: float) -> float:
         """Real seconds that ``business_minutes`` take on this target (simulations scale)."""

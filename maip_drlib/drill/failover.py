@@ -56,7 +56,7 @@ from maip_drlib.actions import eks as eks_actions
 from maip_drlib.actions import rds as rds_actions
 from maip_drlib.actions import route53 as route53_actions
 from maip_drlib.config import ScalingConfig, Topology
-from maip_drlib.drill import preconditions, synthetic
+from maip_drlib.drill import preconditions, region_facts, synthetic
 from maip_drlib.drill.context import DrillContext, SyntheticRequest
 from maip_drlib.drill.guards import (
     dr_replica,
@@ -243,13 +243,11 @@ def _region_of(ctx: DrillContext, resolved: ResolvedAddress) -> tuple[str | None
     match = _REGION_IN_DETAIL.search(resolved.detail)
     if match:
         return match.group(1), str(resolved)
-    for handle in (ctx.handles.secondary, ctx.handles.primary):
-        try:  # a region in outage cannot say its ALB's name: the other one may still match
-            alb = elb_probes.load_balancer(handle, ctx.topology.region(handle.region).alb_name)
-        except Unreachable:
-            continue
-        if resolved.host in _alb_addresses(ctx, alb.dns_name):
-            return handle.region, f"{resolved} = {alb.dns_name}"
+    # DR first; a primary declared down is not asked (region_facts: Route 53, facts read
+    # before the outage), and a region in outage cannot say its ALB's name anyway.
+    for region, dns_name in region_facts.alb_dns_names(ctx).items():
+        if resolved.host in _alb_addresses(ctx, dns_name):
+            return region, f"{resolved} = {dns_name}"
     return None, f"{resolved} matches no ALB of the topology"
 
 
@@ -305,6 +303,8 @@ def stage_1_primary_down(ctx: DrillContext) -> StageOutcome:
     (``guards.PrimaryWriterState.serving``: unreachable, stopped or gone, or with database
     access refusing writes)."""
     preconditions.require(ctx, "failover", 1)
+    # What stages 2-5 need of the primary, read before they must do without it.
+    region_facts.remember(ctx, STAGE_1)
     if ctx.options.planned:
         return _fence_primary(ctx)
     ctx.say("checking that the primary region is down (Kubernetes API and RDS writer)")
