@@ -14,10 +14,12 @@ cannot be connected. Every other status (``backing-up``, ``modifying``,
 ``storage-optimization``, ``rebooting``, ...) still takes writes and counts as serving. A
 login the database refuses, or a secret that cannot be read, proves nothing: still serving.
 
-Planned fencing (``FencingEvidence``): every deployment of the namespace in the primary
-region at 0, no pod of those deployments left (pods keep their connections over their grace
-period), and with database access no session of the services left on the old writer
-(``pg_stat_activity``, ``probes.postgres.service_sessions``); plus the DR replica's lag at
+Planned fencing (``FencingEvidence``, "writes stopped"): every deployment of the namespace in
+the primary region at 0, no pod of those deployments left (a Terminating pod counts: pods keep
+running and keep their connections over their grace period), and with database access no
+session of the services left on the old writer (``pg_stat_activity``,
+``probes.db_sessions``: the sessions of ``services_user`` when the target names it, else of
+every user but the suite's and RDS's, as the evidence states); plus the DR replica's lag at
 zero. ``verify.only_writer_in`` uses the same evidence to tell a fenced old writer from split
 brain after a planned promotion.
 
@@ -103,22 +105,27 @@ class FencingEvidence:
 
     region: str
     running: tuple[str, ...] = ()  # deployments still wanting replicas ("name=desired")
-    pods: tuple[str, ...] = ()  # pods of the services left
+    pods: tuple[str, ...] = ()  # pods of the services left, Terminating ones included
     sessions: tuple[str, ...] | None = None  # service sessions on the writer; None: not asked
     unknown: tuple[str, ...] = ()  # observations that failed: not proof of fencing
+    # Whose sessions were counted, and on which writer (probes.db_sessions.ServicesSessions).
+    session_scope: str | None = None
+    application: str = "primary application"
 
     @property
     def fenced(self) -> bool:
         return not (self.running or self.pods or self.sessions or self.unknown)
 
     def __str__(self) -> str:
+        more = f" (+{len(self.pods) - 10} more)" if len(self.pods) > 10 else ""
         parts = [f"deployments running: {', '.join(self.running) or 'none'}",
-                 f"pods left: {', '.join(self.pods[:10]) or 'none'}"]
+                 f"pods left: {', '.join(self.pods[:10]) or 'none'}{more}"]
+        scope = f" ({self.session_scope})" if self.session_scope else ""
         parts.append("service sessions: not checked (no database access)"
                      if self.sessions is None else
-                     f"service sessions: {', '.join(self.sessions[:10]) or 'none'}")
+                     f"service sessions{scope}: {', '.join(self.sessions[:10]) or 'none'}")
         parts += [f"unknown: {item}" for item in self.unknown]
-        return f"primary application in {self.region}: " + "; ".join(parts)
+        return f"{self.application} in {self.region}: " + "; ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -230,17 +237,26 @@ def running_deployments(handle: RegionHandle, namespace: str) -> tuple[str, ...]
 
 
 def service_pods(handle: RegionHandle, namespace: str) -> tuple[str, ...]:
-    """Pods of the namespace's deployments still present (any pod when none has a selector)."""
+    """Pods of the namespace's deployments still present (any pod when none has a selector);
+    a Terminating pod is still there (it runs, and holds its database connections, until its
+    grace period ends) and is shown so."""
     selectors = [item.selector for item in kube_probes.deployments(handle, namespace)
                  if item.selector]
-    return tuple(f"{pod.name} ({pod.phase})" for pod in kube_probes.pods(handle, namespace)
+    return tuple(f"{pod.name} ({pod.status})" for pod in kube_probes.pods(handle, namespace)
                  if not selectors or any(pod.matches(selector) for selector in selectors))
 
 
-def observe_fencing(ctx: DrillContext, writer: str | None = None) -> FencingEvidence:
-    """Deployments, pods and (with database access) service sessions on ``writer`` (default:
-    the topology's primary instance) in the primary region, as they are now."""
-    handle, namespace = ctx.handles.primary, ctx.topology.namespace
+def observe_fencing(ctx: DrillContext, writer: str | None = None, *,
+                    handle: RegionHandle | None = None,
+                    writer_handle: RegionHandle | None = None) -> FencingEvidence:
+    """Whether writes stopped at the application, as it is now: deployments and pods of the
+    namespace in ``handle``'s region (default: the primary) and, with database access, the
+    services' sessions (``probes.db_sessions``: of ``services_user`` when configured, else of
+    every non-suite user, and the evidence says which) on ``writer`` (default: the topology's
+    primary instance) in ``writer_handle``'s region (default: ``handle``'s)."""
+    handle = handle or ctx.handles.primary
+    writer_handle = writer_handle or handle
+    namespace = ctx.topology.namespace
     unknown: list[str] = []
     running: tuple[str, ...] = ()
     pods: tuple[str, ...] = ()
@@ -250,17 +266,24 @@ def observe_fencing(ctx: DrillContext, writer: str | None = None) -> FencingEvid
     except (Unreachable, NotFound) as error:
         unknown.append(f"Kubernetes in {handle.region}: {error}")
     sessions: tuple[str, ...] | None = None
-    if ctx.target.database is not None:
+    scope: str | None = None
+    access = ctx.target.database
+    if access is not None:
+        from maip_drlib.probes import db_sessions
         from maip_drlib.probes import postgres as pg_probes
 
         instance = writer or ctx.topology.primary.rds_instance
         try:
-            spec = pg_probes.connection_spec(handle, ctx.target.database, instance)
-            sessions = tuple(map(str, pg_probes.service_sessions(spec)))
+            spec = pg_probes.connection_spec(writer_handle, access, instance)
+            found = db_sessions.services_sessions(spec, access.services_user)
+            sessions, scope = tuple(map(str, found.sessions)), f"{found.scope} on {instance}"
         except (DRError, ValueError) as error:  # not seen is not proof of none
             unknown.append(f"sessions on {instance}: {error}")
+    application = ("primary application" if handle.region == ctx.handles.primary.region
+                   else "application")
     return FencingEvidence(region=handle.region, running=running, pods=pods,
-                           sessions=sessions, unknown=tuple(unknown))
+                           sessions=sessions, unknown=tuple(unknown), session_scope=scope,
+                           application=application)
 
 
 def judge_promotion(state: PrimaryWriterState, options: DrillOptions,

@@ -12,6 +12,9 @@ The kubernetes package and urllib3 are imported inside the functions that talk t
 (importing any part of the kubernetes package loads all of it: about 0.6 s), so importing the
 probes costs nothing until a Kubernetes API is called.
 
+``pods`` returns ``KubePodFact`` (a ``PodFact`` that also says whether the pod is Terminating
+and why the scheduler left it Pending).
+
 Not supported: label selectors given as expressions (deployments are matched to pods with
 ``matchLabels`` only), watches, custom resources, and namespaces other than the one asked for.
 """
@@ -21,6 +24,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from maip_drlib.errors import NotFound, Unreachable
@@ -37,6 +41,37 @@ from maip_drlib.facts import (
 
 if TYPE_CHECKING:
     from maip_drlib.regions import RegionHandle
+
+
+@dataclass(frozen=True)
+class KubePodFact(PodFact):
+    """A pod with what the drill needs beyond ``PodFact``: its graceful deletion
+    (``metadata.deletionTimestamp``: Terminating, still running and still connected to its
+    databases until its grace period ends) and the scheduler's reason when it is not placed."""
+
+    deletion_timestamp: str | None = None
+    grace_period_s: int | None = None
+    unschedulable: str | None = None  # the PodScheduled=False message
+
+    @property
+    def terminating(self) -> bool:
+        return self.deletion_timestamp is not None
+
+    @property
+    def status(self) -> str:
+        """What ``kubectl get pods`` shows in STATUS (Terminating, a waiting reason, phase)."""
+        if self.terminating:
+            return "Terminating"
+        return self.waiting_reason if self.waiting_reason and self.node else self.phase
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        if self.terminating:
+            text += (f" Terminating (grace {self.grace_period_s}s, gone by "
+                     f"{self.deletion_timestamp})")
+        if self.unschedulable:
+            text += f" unschedulable: {self.unschedulable}"
+        return text
 
 PAGE_SIZE = 250
 JSON = "application/json"
@@ -208,7 +243,15 @@ def _waiting_reasons(pod: dict[str, Any]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(reasons))
 
 
-def pods(handle: RegionHandle, namespace: str) -> tuple[PodFact, ...]:
+def _unschedulable(pod: dict[str, Any]) -> str | None:
+    for condition in _get(pod, "status", "conditions") or []:
+        if condition.get("type") == "PodScheduled" and condition.get("status") == "False":
+            return str(condition.get("message") or condition.get("reason") or "Unschedulable")
+    return None
+
+
+def pods(handle: RegionHandle, namespace: str) -> tuple[KubePodFact, ...]:
+    """Pods of ``namespace``, Terminating ones included (``KubePodFact.terminating``)."""
     facts = []
     for pod in paged(handle, f"/api/v1/namespaces/{namespace}/pods"):
         conditions = _get(pod, "status", "conditions") or []
@@ -216,8 +259,12 @@ def pods(handle: RegionHandle, namespace: str) -> tuple[PodFact, ...]:
         restarts = sum(int(container.get("restartCount") or 0)
                        for container in _get(pod, "status", "containerStatuses") or [])
         owners = _get(pod, "metadata", "ownerReferences") or []
+        grace = _get(pod, "metadata", "deletionGracePeriodSeconds")
         facts.append(
-            PodFact(
+            KubePodFact(
+                deletion_timestamp=_get(pod, "metadata", "deletionTimestamp"),
+                grace_period_s=int(grace) if grace is not None else None,
+                unschedulable=_unschedulable(pod),
                 namespace=namespace,
                 name=_get(pod, "metadata", "name"),
                 phase=str(_get(pod, "status", "phase") or "Unknown"),
