@@ -10,9 +10,10 @@ Production: a CREATE fails when a record with the same name, type and set identi
 once the batch's earlier changes are applied.
 
 This patch turns moto's journal check off (``ChangeList.__contains__`` answers False) and makes
-``FakeZone.add_rrset`` refuse a record whose name, type and set identifier exist. Not
-supported: atomicity of a refused batch (changes before the refused CREATE stay applied, as in
-moto), and the other reasons Route 53 refuses a CREATE.
+``FakeZone.add_rrset`` refuse a record whose name, type and set identifier exist (the path
+moto's CloudFormation records take). ChangeResourceRecordSets batches are replayed and checked
+as a whole by ``route53_change_batches``. Not supported: the other reasons Route 53 refuses a
+CREATE.
 """
 
 from __future__ import annotations

@@ -11,16 +11,18 @@ coexist with records that have a SetIdentifier. The batch is refused as a whole 
 not permitted because a conflicting RRSet of type A with the same DNS name already exists in
 zone maip.example.com." This is runbook erratum 3 (DESIGN.md 7).
 
-This patch computes the zone's records after the whole batch and refuses it, before anything is
-applied, if any name and type mixes routing policies. Not supported: CNAME-beside-anything
-rules, alias-to-self loops, DELETE value matching beyond moto's own checks.
+``conflict_in`` computes the zone's records after the whole batch and names the first name and
+type that mixes routing policies; ``route53_change_batches`` (which replaces moto's
+``change_resource_record_sets``) refuses such a batch, before anything is applied, with its
+other whole-batch rules. ``apply`` only checks the moto version. Not supported:
+CNAME-beside-anything rules, alias-to-self loops.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from maip_drlib.sim.aws.patches._support import MOTO_VERSION, check_moto_version, replace_method
+from maip_drlib.sim.aws.patches._support import MOTO_VERSION, check_moto_version
 
 PATCH_NAME = "route53_routing_rules"
 
@@ -95,23 +97,6 @@ def conflict_in(zone: Any, change_list: list[dict[str, Any]]) -> str | None:
     return None
 
 
-def _change(original: Any) -> Any:
-    def change_resource_record_sets(
-        self: Any, zoneid: str, change_list: list[dict[str, Any]]
-    ) -> None:
-        from moto.route53.exceptions import Route53ClientError
-
-        zone = self.get_hosted_zone(zoneid)
-        message = conflict_in(zone, change_list)
-        if message is not None:
-            raise Route53ClientError("InvalidChangeBatch", message)
-        return original(self, zoneid, change_list)
-
-    return change_resource_record_sets
-
-
 def apply() -> None:
+    """The rule is enforced by ``route53_change_batches``; this checks the moto pin only."""
     check_moto_version(PATCH_NAME, MOTO_VERSION)
-    from moto.route53.models import Route53Backend
-
-    replace_method(Route53Backend, "change_resource_record_sets", _change)
