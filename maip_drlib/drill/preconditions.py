@@ -20,6 +20,9 @@ What each stage needs (``check_*`` below; the first condition that fails is repo
   planned failover.
 - failover 4 and 5: the promoted DR writer, and clients reaching the DR region (stage 4
   scales DR for the traffic that stage 3 moved there; stage 5 checks DR serves it).
+- failover 3-5 in a declared outage (not planned) ask nothing of the primary region: the RDS
+  roles are read in DR only and where clients land is judged by the DR ALB
+  (``region_facts``).
 - failback 1: a completed failover (the promoted writer in DR).
 - failback 2: that, the primary back (its RDS API answers) and its old writer fenced (no
   second writer).
@@ -42,7 +45,7 @@ from functools import cached_property
 from typing import Any, Protocol
 
 from maip_drlib.config import Topology
-from maip_drlib.drill import traffic
+from maip_drlib.drill import region_facts, traffic
 from maip_drlib.drill.context import DrillContext, DrillOptions
 from maip_drlib.drill.guards import (
     FencingEvidence,
@@ -133,15 +136,22 @@ class RouteFacts:
 
 
 class PlatformView:
-    """The facts of ``StageState`` read from the platform, each once, when first asked."""
+    """The facts of ``StageState`` read from the platform, each once, when first asked.
 
-    def __init__(self, ctx: DrillContext):
+    ``skip_primary``: the primary region is declared down and the stage must not ask it
+    (failover 3-5): the RDS roles are read in DR only, the primary listed as not asked.
+    """
+
+    def __init__(self, ctx: DrillContext, *, skip_primary: bool = False):
         self._ctx = ctx
         self.topology = ctx.topology
         self.options = ctx.options
+        self.skip_primary = skip_primary
 
     @cached_property
     def roles(self) -> RdsRoles:
+        if self.skip_primary:
+            return region_facts.dr_roles(self._ctx)
         return rds_probes.find_writer_and_replicas(self._ctx.handles, self.topology)
 
     @cached_property
@@ -176,6 +186,11 @@ class PlatformView:
     def replica_lag(self) -> ReplicationLag | None:
         replica = dr_replica(self.roles, self.topology)
         return read_replica_lag(self._ctx, replica.identifier) if replica else None
+
+
+# Stages that must not ask a primary declared down (issue 14 item 6; region_facts.py).
+_WITHOUT_PRIMARY: frozenset[StageKey] = frozenset({("failover", 3), ("failover", 4),
+                                                   ("failover", 5)})
 
 
 # --- Conditions shared by several stages -----------------------------------------------------
@@ -454,7 +469,10 @@ def evaluate(state: StageState, phase: str, stage: int) -> PreconditionVerdict:
 def require(ctx: DrillContext, phase: str, stage: int,
             state: StageState | None = None) -> PreconditionVerdict:
     """Judge, record in ``ctx.decisions`` and refuse (``GuardRefused``) when not met."""
-    verdict = evaluate(state if state is not None else PlatformView(ctx), phase, stage)
+    if state is None:
+        state = PlatformView(ctx, skip_primary=(phase, stage) in _WITHOUT_PRIMARY
+                             and region_facts.primary_declared_down(ctx))
+    verdict = evaluate(state, phase, stage)
     decision = verdict.decision or (
         "precondition met: work already done" if verdict.already_done and verdict.ok
         else "precondition met" if verdict.ok else "refused: precondition not met")

@@ -11,6 +11,8 @@ outage, remembered in the ``DrillContext`` (``ctx.region_facts``) and recorded a
   is, from the facts remembered earlier in this drill, else from the API record's alias
   targets in Route 53 (an alias into the primary region, before failover 3 changes it). It is
   only used to label an answer "the primary"; "clients on DR" needs the DR ALB alone.
+- ``dr_roles``: the RDS writers and replicas seen in DR alone (the primary listed as "not
+  asked"), for the preconditions of failover 3-5.
 - ``remember(ctx, stage)``: read the facts while the primary answers (readiness, failover 1)
   and record them.
 
@@ -20,12 +22,15 @@ Route 53); IPv6-only ALBs.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from maip_drlib.errors import DRError
+from maip_drlib.errors import DRError, Unreachable
+from maip_drlib.facts import ApiUnreachable, DbInstanceFact, RdsRoles
 from maip_drlib.probes import elb as elb_probes
+from maip_drlib.probes import rds as rds_probes
 from maip_drlib.probes import route53 as route53_probes
 
 if TYPE_CHECKING:
@@ -101,4 +106,23 @@ def remember(ctx: DrillContext, stage: str) -> dict[str, str]:
     return names
 
 
-__all__ = ["alb_dns_names", "primary_declared_down", "remember"]
+def dr_roles(ctx: DrillContext) -> RdsRoles:
+    """The RDS roles seen in the DR region alone; the primary reported as not asked."""
+    handle, topology = ctx.handles.secondary, ctx.topology
+    not_asked = ApiUnreachable(region=ctx.handles.primary.region, target="rds",
+                               error="not asked: outage declared", elapsed_s=0.0)
+    started = time.monotonic()
+    try:
+        found = rds_probes.instances_named(handle, topology.rds_candidates)
+    except Unreachable as error:
+        return RdsRoles(writers=(), replicas=(), unreachable_regions=(not_asked, ApiUnreachable(
+            region=handle.region, target="rds", error=str(error),
+            elapsed_s=time.monotonic() - started)))
+    by_role: dict[str, list[DbInstanceFact]] = {"writer": [], "replica": [], "fenced": []}
+    for fact in found:
+        by_role[fact.role].append(fact)
+    return RdsRoles(writers=tuple(by_role["writer"]), replicas=tuple(by_role["replica"]),
+                    fenced=tuple(by_role["fenced"]), unreachable_regions=(not_asked,))
+
+
+__all__ = ["alb_dns_names", "dr_roles", "primary_declared_down", "remember"]
