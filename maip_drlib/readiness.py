@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 
 from maip_drlib.config import RegionTopology, Target, Topology
 from maip_drlib.errors import CheckFailed, DRError, NotFound, Unreachable
-from maip_drlib.facts import ApiUnreachable
+from maip_drlib.facts import ApiUnreachable, DbInstanceFact, ReplicationLag
 from maip_drlib.facts_platform import QuotaNotAvailable
 from maip_drlib.probes import (
     dynamodb,
@@ -188,7 +188,34 @@ def rds_writer_and_replica(inputs: ReadinessInputs) -> str:
         f"{r.identifier} ({r.region}, {r.status})" for r in cross_region)
 
 
+def _wal_distance(inputs: ReadinessInputs, writer: DbInstanceFact,
+                  replica: DbInstanceFact) -> str | None:
+    """With database access: the replica's WAL distance from the writer (read-only), or None
+    when it cannot be read (then the metric alone is reported, with its caveat)."""
+    from maip_drlib.probes import postgres
+
+    access = inputs.target.database
+    if access is None:
+        return None
+    try:
+        writer_spec = postgres.connection_spec(inputs.handles.by_name(writer.region), access,
+                                               writer.identifier)
+        spec = postgres.connection_spec(inputs.handles.by_name(replica.region), access,
+                                        replica.identifier)
+        fact = postgres.standby_lag(spec, writer_spec)
+    except DRError:
+        return None
+    if not fact.in_recovery or fact.lsn_distance_bytes is None:
+        return None
+    return str(fact) if not fact.caught_up else f"idle source: {fact}"
+
+
 def rds_replica_lag(inputs: ReadinessInputs) -> str:
+    """``ReplicaLag`` of each replica of the writer (read-only). RDS reports now minus the last
+    replayed commit: it climbs while the writer is idle. With database access the WAL
+    distance tells an idle writer (distance 0: passes, saying so) from a lagging replica;
+    without it, a figure over the threshold fails saying that it includes idle time. -1 or no
+    datapoint: not replicating."""
     roles = rds.find_writer_and_replicas(inputs.handles, inputs.topology)
     writer = roles.writer
     if writer is None:
@@ -198,11 +225,23 @@ def rds_replica_lag(inputs: ReadinessInputs) -> str:
     details = []
     for replica in roles.replicas_of(writer):
         lag = rds.replica_lag(inputs.handles.by_name(replica.region), replica.identifier)
-        if lag.seconds is None or lag.seconds > limit:
-            raise CheckFailed("RDS replica lag over threshold", region=replica.region,
-                              resource=replica.identifier, expected=f"<= {limit:g}s",
-                              observed=str(lag))
-        details.append(str(lag))
+        if lag.seconds is None or lag.seconds < 0:
+            raise CheckFailed("RDS replica not replicating (ReplicaLag -1 or no datapoint)",
+                              region=replica.region, resource=replica.identifier,
+                              expected=f"<= {limit:g}s", observed=str(lag))
+        if lag.seconds <= limit:
+            details.append(str(lag))
+            continue
+        wal = _wal_distance(inputs, writer, replica)
+        if wal is not None and wal.startswith("idle source"):
+            details.append(f"{lag} includes idle time; WAL distance 0: {wal}")
+            continue
+        raise CheckFailed("RDS replica lag over threshold", region=replica.region,
+                          resource=replica.identifier, expected=f"<= {limit:g}s",
+                          observed=f"{lag}; " + (wal or (
+                              "the figure includes idle time (now minus the last replayed "
+                              "commit); without database access an idle writer cannot be "
+                              "told from a lagging replica")))
     if not details:
         raise CheckFailed("no RDS replica to measure", region=writer.region,
                           resource=writer.identifier)
@@ -267,11 +306,23 @@ def dynamodb_global_table(inputs: ReadinessInputs) -> str:
     return "; ".join(details)
 
 
+def _measured(lag: ReplicationLag, sender: str, receiver: str) -> None:
+    """No ``ReplicationLatency`` datapoint in the window: DynamoDB publishes it only for items
+    replicated in the period, so nothing was measured -- ``NotChecked``, never a pass."""
+    if lag.seconds is None:
+        raise NotChecked(
+            f"not measured: no ReplicationLatency datapoint for {lag.resource} from {sender} "
+            f"to {receiver} in the last {dynamodb.LATENCY_WINDOW_S // 60} minutes (period "
+            f"{dynamodb.LATENCY_PERIOD_S} s): DynamoDB publishes it only for items "
+            "replicated in the period")
+
+
 def dynamodb_replication_latency(inputs: ReadinessInputs) -> str:
     table = inputs.topology.dynamodb_table
     limit = inputs.thresholds.dynamodb_replication_latency_s
     primary, secondary = inputs.handles.primary, inputs.handles.secondary
     lag = dynamodb.replication_latency(primary, table, secondary.region)
+    _measured(lag, primary.region, secondary.region)
     if lag.seconds is None or lag.seconds > limit:
         raise CheckFailed("DynamoDB replication latency over threshold", region=secondary.region,
                           resource=table, expected=f"<= {limit:g}s", observed=str(lag))
@@ -288,6 +339,7 @@ def dynamodb_replication_latency_to_primary(inputs: ReadinessInputs) -> str:
     limit = inputs.thresholds.dynamodb_replication_latency_s
     primary, secondary = inputs.handles.primary, inputs.handles.secondary
     lag = dynamodb.replication_latency(secondary, table, primary.region)
+    _measured(lag, secondary.region, primary.region)
     if lag.seconds is None or lag.seconds > limit:
         raise CheckFailed("DynamoDB replication latency back to the primary over threshold",
                           region=primary.region, resource=table, expected=f"<= {limit:g}s",

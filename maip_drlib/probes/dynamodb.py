@@ -19,6 +19,8 @@ from maip_drlib.regions import RegionHandle
 
 LATENCY_NAMESPACE = "AWS/DynamoDB"
 LATENCY_METRIC = "ReplicationLatency"
+LATENCY_WINDOW_S = 900
+LATENCY_PERIOD_S = 60
 
 
 def global_table(handle: RegionHandle, table: str) -> GlobalTableFact:
@@ -38,7 +40,8 @@ def global_table(handle: RegionHandle, table: str) -> GlobalTableFact:
 
 
 def replication_latency(handle: RegionHandle, table: str, receiving_region: str, *,
-                        window_s: int = 900, period_s: int = 60) -> ReplicationLag:
+                        window_s: int = LATENCY_WINDOW_S,
+                        period_s: int = LATENCY_PERIOD_S) -> ReplicationLag:
     """Worst latency of the latest minute from ``handle``'s region to ``receiving_region``.
 
     The runbook's query averages over 5-minute periods of the last hour, which hides a lag

@@ -161,6 +161,30 @@ class DataPlane:
         server = self.fleet.servers.get(instance)
         return None if server is None else (server.host, server.port)
 
+    def serves(self, instance: str) -> bool:
+        """Whether a real server stands behind ``instance`` (its ReplicaLag comes from it)."""
+        return self.fleet is not None and instance in self.fleet.servers
+
+    def replay_age_s(self, instance: str) -> float | None:
+        """Real seconds since the last commit ``instance`` replayed (None: not a standby,
+        nothing replayed, or not answering): what RDS's ReplicaLag reports, unscaled."""
+        from datetime import UTC, datetime
+
+        import psycopg
+
+        from maip_drlib.sim.postgres.probes import standby_lag
+
+        server = self.fleet.servers.get(instance) if self.fleet is not None else None
+        if server is None or not server.running:
+            return None
+        try:
+            lag = standby_lag(None, server)
+        except (psycopg.Error, OSError):  # a server going down: no figure, never raise
+            return None
+        if not lag.in_recovery or lag.replay_timestamp is None:
+            return None
+        return max(0.0, (datetime.now(UTC) - lag.replay_timestamp).total_seconds())
+
     def status(self) -> dict[str, Any]:
         """Servers (region, port, role), link state, DNS address; never a password."""
         servers: dict[str, Any] = {}

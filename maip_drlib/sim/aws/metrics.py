@@ -4,13 +4,19 @@ Every ``period_s`` (and once on ``publish_once``), in every region that is up (a
 outage is skipped: its CloudWatch is as unreachable as the rest of it):
 
 - ``AWS/RDS`` ``ReplicaLag`` (Seconds), dimension ``DBInstanceIdentifier``, for whichever
-  instance of that region is currently a read replica (discovered from RDS): the ``rds`` lag
-  fault, or 0 while writes are stopped at the application in the region of the replica's
-  source (``writes_stopped(region)``: no ready application pod there; a simplification: each
-  region's pods are taken to write to the writer of their own region's topology);
+  instance of that region is currently a read replica (discovered from RDS), as RDS reports
+  it (``replica_lag_model``): the real standby's replay age with the data plane; without it
+  the ``rds`` lag fault while the source region's application writes
+  (``writes_stopped(region)``: no ready application pod there; each region's pods are taken
+  to write to the writer of their own region's topology), the idle time once it stops, -1
+  under ``replication-cut`` or a source region in outage;
 - ``AWS/DynamoDB`` ``ReplicationLatency`` (Milliseconds), dimensions ``TableName`` AND
   ``ReceivingRegion`` (always the full set: moto matches dimensions by subset), in the sending
-  region, for each replica that ``describe_table`` lists;
+  region, ONLY for items delivered since the last round (``dynamodb_item_replication``), with
+  their measured delay (the largest per table and receiving region): no writes, no datapoint,
+  and none toward a region in outage. Each round, the simulated application of a region
+  whose services have ready pods writes one item into the business table
+  (``SIMULATED_TRAFFIC_KEY``: simulated traffic, as production's services write);
 - ``AWS/Kafka`` MSK Replicator metrics in the replicator's (target) region, dimension
   ``ReplicatorName``: ``ReplicationLatency`` (Milliseconds), ``MessageLag`` (Count, lag times
   ``ASSUMED_MESSAGES_PER_SECOND``), ``ReplicatorFailure`` (Count, 1 while FAILED);
@@ -27,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,8 +49,10 @@ from botocore.exceptions import (
 
 from maip_drlib.config import Topology
 from maip_drlib.sim.aws.clients import sim_client
+from maip_drlib.sim.aws.replica_lag_model import ReplicaLagModel
 from maip_drlib.sim.faults import FaultSnapshot, FaultState
 
+SIMULATED_TRAFFIC_KEY = "simulated-traffic"
 ASSUMED_MESSAGES_PER_SECOND = 100.0
 HEALTHY_TARGET_RESPONSE_TIME_S = 0.045
 ELB_5XX_PER_PERIOD_WHEN_FAILING = 120.0
@@ -62,6 +71,31 @@ class Datapoint:
     dimensions: tuple[tuple[str, str], ...]
     value: float
     unit: str
+
+
+def _runtime() -> Any:
+    from maip_drlib.sim.aws import runtime
+
+    try:
+        return runtime.current()
+    except RuntimeError:  # no simulation installed (a publisher used alone in a test)
+        return None
+
+
+def _time_scale() -> float:
+    installed = _runtime()
+    return installed.clock.time_scale if installed is not None else 1.0
+
+
+def _data_plane() -> Any:
+    installed = _runtime()
+    return getattr(installed, "data_plane", None)
+
+
+def _taken_deliveries() -> list[tuple[str, str, str, float]]:
+    from maip_drlib.sim.aws.patches.dynamodb_item_replication import take_deliveries
+
+    return take_deliveries()
 
 
 def _source_region(source: str, default: str) -> str:
@@ -89,6 +123,8 @@ class MetricPublisher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._clients: dict[tuple[str, str], Any] = {}
+        self._lag_model = ReplicaLagModel(_time_scale)
+        self._delivered: list[tuple[str, str, str, float]] = []
 
     def _client(self, service: str, region: str) -> Any:
         key = (service, region)
@@ -108,9 +144,10 @@ class MetricPublisher:
             for instance in page["DBInstances"]:
                 source = instance.get("ReadReplicaSourceDBInstanceIdentifier")
                 if source:
-                    lag = faults.lag_seconds.get("rds", 0.0)
-                    if self.writes_stopped(_source_region(source, region)):
-                        lag = 0.0
+                    source_region = _source_region(source, region)
+                    lag = self._lag_model.value(
+                        instance["DBInstanceIdentifier"], source_region, faults,
+                        self.writes_stopped(source_region), _data_plane())
                     found.append(Datapoint(
                         region, "AWS/RDS", "ReplicaLag",
                         (("DBInstanceIdentifier", instance["DBInstanceIdentifier"]),),
@@ -119,22 +156,30 @@ class MetricPublisher:
         return found
 
     def _dynamodb(self, region: str, faults: FaultSnapshot) -> list[Datapoint]:
-        table = self.topology.dynamodb_table
-        try:
-            described = self._client("dynamodb", region).describe_table(TableName=table)
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ResourceNotFoundException":
-                return []
-            raise
-        latency_ms = faults.lag_seconds.get("dynamodb", 0.0) * 1000.0
+        worst: dict[tuple[str, str], float] = {}
+        for table, source, destination, delay_s in self._delivered:
+            if source == region and not faults.region_down(destination):
+                key = (table, destination)
+                worst[key] = max(worst.get(key, 0.0), delay_s)
         return [
-            Datapoint(
-                region, "AWS/DynamoDB", "ReplicationLatency",
-                (("TableName", table), ("ReceivingRegion", replica["RegionName"])),
-                latency_ms, "Milliseconds",
-            )
-            for replica in described["Table"].get("Replicas", [])
+            Datapoint(region, "AWS/DynamoDB", "ReplicationLatency",
+                      (("TableName", table), ("ReceivingRegion", destination)),
+                      round(delay_s * 1000.0, 1), "Milliseconds")
+            for (table, destination), delay_s in sorted(worst.items())
         ]
+
+    def _application_writes(self, region: str) -> None:
+        """The simulated services of ``region`` write one item while they have ready pods."""
+        if self.writes_stopped(region):
+            return
+        from maip_drlib.sim.aws.seed import DYNAMODB_HASH_KEY, DYNAMODB_RANGE_KEY
+
+        with contextlib.suppress(ClientError):  # no table (yet): no traffic to replicate
+            self._client("dynamodb", region).put_item(
+                TableName=self.topology.dynamodb_table,
+                Item={DYNAMODB_HASH_KEY: {"S": f"{SIMULATED_TRAFFIC_KEY}#{region}"},
+                      DYNAMODB_RANGE_KEY: {"S": "latest"},
+                      "written_at": {"N": f"{time.time():.3f}"}})
 
     def _msk(self, region: str, faults: FaultSnapshot) -> list[Datapoint]:
         lag_s = faults.lag_seconds.get("msk", 0.0)
@@ -208,10 +253,13 @@ class MetricPublisher:
     def _publish_round(self) -> list[Datapoint]:
         faults = self.faults.snapshot()
         published: list[Datapoint] = []
+        self._delivered = _taken_deliveries()
         for place in (self.topology.primary, self.topology.secondary):
             region = place.region
             if faults.region_down(region):
                 continue
+            with contextlib.suppress(*_UNREACHABLE):
+                self._application_writes(region)
             try:
                 points = (self._rds(region, faults) + self._dynamodb(region, faults)
                           + self._msk(region, faults) + self._alb(region, faults))

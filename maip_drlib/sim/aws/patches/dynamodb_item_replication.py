@@ -24,11 +24,13 @@ between concurrent writes to the same key in two regions (the later DELIVERY win
 later write timestamp), TTL expiry, replication of a write made before the table became
 global, and deliveries across a server restart (``MotoServer.start`` installs a new runtime:
 queued deliveries of the old one are dropped). ``stop_delivery()`` ends the thread (bounded);
-the next replicated write starts it again.
+the next replicated write starts it again. Each delivery made is recorded with its delay
+(``take_deliveries``): the simulation's ``ReplicationLatency`` is published from these only.
 """
 
 from __future__ import annotations
 
+import collections
 import copy
 import heapq
 import inspect
@@ -49,7 +51,8 @@ LAG_STORE = "dynamodb"
 HELD_POLL_S = 0.05
 _STOP_TIMEOUT_S = 2.0
 
-__all__ = ["MOTO_VERSION", "PATCH_NAME", "apply", "pending_deliveries", "stop_delivery"]
+__all__ = ["MOTO_VERSION", "PATCH_NAME", "apply", "pending_deliveries", "stop_delivery",
+           "take_deliveries"]
 
 # Serialises every DynamoDB request with every delivery (moto's tables have no locks).
 _REQUEST_LOCK = threading.RLock()
@@ -67,6 +70,7 @@ class _Delivery:
     range_key: Any = field(compare=False)
     item: Any = field(compare=False)  # a deep copy of moto's Item; None: the item was deleted
     owner: Any = field(compare=False)  # the SimRuntime that was current at write time
+    written: float = field(compare=False, default=0.0)  # monotonic time of the write
 
 
 class _Replicator:
@@ -93,7 +97,7 @@ class _Replicator:
                     due=due, order=next(self._order), account_id=table.account_id,
                     table=table.name, source=table.region_name, destination=destination,
                     hash_key=hash_key, range_key=range_key, item=copy.deepcopy(item),
-                    owner=owner,
+                    owner=owner, written=now,
                 ))
             self._ensure_thread()
             self._changed.notify_all()
@@ -163,6 +167,20 @@ class _Replicator:
 
 
 _replicator = _Replicator()
+# Deliveries made since the metric publisher last took them: (table, source, destination,
+# delay in seconds). Bounded: a publisher that stops reading loses the oldest.
+_DELIVERED_MAX = 10000
+_delivered: collections.deque[tuple[str, str, str, float]] = collections.deque(
+    maxlen=_DELIVERED_MAX)
+
+
+def take_deliveries() -> list[tuple[str, str, str, float]]:
+    """The deliveries made since the last call (table, source, destination, delay_s): the
+    simulation's ``ReplicationLatency`` exists only for these, as DynamoDB's does."""
+    taken = []
+    while _delivered:
+        taken.append(_delivered.popleft())
+    return taken
 
 
 def pending_deliveries() -> int:
@@ -193,6 +211,8 @@ def _deliver(delivery: _Delivery) -> None:
             table.items[delivery.hash_key] = delivery.item
         if table.stream_shard is not None:
             table.stream_shard.add(current, delivery.item)
+    _delivered.append((delivery.table, delivery.source, delivery.destination,
+                       max(0.0, time.monotonic() - delivery.written)))
 
 
 def _replicate_after(original: Any, key_of: Callable[[Any, dict[str, Any]], dict[str, Any]]
