@@ -111,7 +111,8 @@ class HoldSample:
     degraded: str | None = None
 
     def fields(self) -> dict[str, Any]:
-        return {"at": self.at, "elapsed_s": round(self.elapsed_s, 3), "clients": self.clients,
+        return {"sampled_at": self.at, "elapsed_s": round(self.elapsed_s, 3),
+                "clients": self.clients,
                 "endpoint": self.endpoint, "dr_alb": self.dr_alb, "degraded": self.degraded}
 
     def line(self) -> str:
