@@ -186,9 +186,13 @@ def _write_live_config(simulation: Simulation, path: Path, name: str) -> Planned
     port = listeners.start()
     host = simulation.topology.record_name
     url = f"https://{host}" if port == 443 else f"https://{host}:{port}"
+    fleet = getattr(plane, "fleet", None)
+    database = (plane.database_access()  # only over TLS: a live target needs verify-full
+                if fleet is not None and getattr(fleet, "tls_enabled", False) else None)
     path.write_text(render_live_config(name, simulation.target(name, "sim"),
                                        public_endpoint_url=url,
-                                       aws_endpoint_url=simulation.aws_endpoint_url))
+                                       aws_endpoint_url=simulation.aws_endpoint_url,
+                                       database=database))
     click.echo(f"maip-dr sim: live target {name!r} in {path} ({url}; the API name's DNS "
                f"answers {', '.join(sorted(plan['addresses']))} are served on port {port}); "
                "export AWS_ENDPOINT_URL and the dummy keys first (the env file does)", err=True)

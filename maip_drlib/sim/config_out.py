@@ -68,13 +68,19 @@ def render_sim_config(target: Target, topology: Topology) -> str:
 
 def _database_lines(name: str, access: DatabaseAccess) -> list[str]:
     lines = ["", f"[targets.{name}.database]", _line("dbname", access.dbname),
-             _line("sslmode", access.sslmode), "", f"[targets.{name}.database.secret_ids]"]
+             _line("sslmode", access.sslmode)]
+    if access.sslrootcert is not None:
+        lines.append(_line("sslrootcert", str(access.sslrootcert)))
+    lines += ["", f"[targets.{name}.database.secret_ids]"]
     return lines + [_line(region, secret) for region, secret in access.secret_ids]
 
 
 def render_live_config(name: str, simulation_target: Target, *, public_endpoint_url: str,
-                       aws_endpoint_url: str) -> str:
-    """A ``live``-kind target ``name`` for the simulation ``simulation_target`` describes."""
+                       aws_endpoint_url: str, database: DatabaseAccess | None = None) -> str:
+    """A ``live``-kind target ``name`` for the simulation ``simulation_target`` describes.
+
+    ``database``: given only when the simulated PostgreSQL serves TLS; written with
+    ``sslmode = "verify-full"`` and ``sslrootcert`` (the simulation's CA), as production."""
     region = simulation_target.primary.region
     lines = [
         "# Written by 'maip-dr sim up --live-config-out': a LIVE-kind target aimed at a running",
@@ -87,8 +93,11 @@ def render_live_config(name: str, simulation_target: Target, *, public_endpoint_
         f"#   export AWS_DEFAULT_REGION={region}",
         "# Outages are injected from outside, through the sim target of --config-out:",
         "#   maip-dr --config <that file> sim fault outage --region us-east-1",
-        "# No [database] table: a live target needs sslmode require or verify-*, and the",
-        "# simulated PostgreSQL serves no TLS yet: the data-plane checks report 'not configured'.",
+        *(["# Database access over TLS: sslmode verify-full against the simulation's CA."]
+          if database is not None else
+          ["# No [database] table: a live target needs sslmode require or verify-*, and the",
+           "# simulated PostgreSQL serves no TLS yet: the data-plane checks report 'not "
+           "configured'."]),
         _line("default_target", name),
         "",
         f"[targets.{name}]",
@@ -105,4 +114,9 @@ def render_live_config(name: str, simulation_target: Target, *, public_endpoint_
             _line("kube_context", connection.kube_context),
             _line("kubeconfig", str(connection.kubeconfig)),
         ]
+    if database is not None:
+        lines += _database_lines(name, DatabaseAccess(
+            dbname=database.dbname, sslmode="verify-full",
+            sslrootcert=database.sslrootcert or simulation_target.ca_bundle,
+            secret_ids=database.secret_ids))
     return "\n".join(lines) + "\n"

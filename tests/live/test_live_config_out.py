@@ -173,3 +173,22 @@ def test_planned_listeners_share_one_port_and_skip_a_taken_one(backend: int) -> 
 def test_planned_listeners_bind_loopback_only() -> None:
     with pytest.raises(ValueError, match="loopback only"):
         PlannedListeners({"10.0.0.1": 443})
+
+
+def test_database_access_over_tls_is_written_with_verify_full(tmp_path: Path) -> None:
+    from maip_drlib.config import DatabaseAccess
+
+    simulation = _simulation_target(tmp_path)
+    access = DatabaseAccess(sslmode="disable", secret_ids=(
+        ("us-east-1", "maip/prod/db-credentials"), ("us-west-2", "maip/prod/db-credentials")))
+    text = render_live_config("rehearsal", simulation,
+                              public_endpoint_url="https://api.maip.example.com",
+                              aws_endpoint_url="http://127.0.0.1:5000", database=access)
+    path = tmp_path / "live.toml"
+    path.write_text(text)
+    database = load_config(path).target(None).database
+    assert database is not None
+    assert database.sslmode == "verify-full"
+    assert database.sslrootcert == tmp_path / "simulation-ca.pem"
+    assert dict(database.secret_ids) == dict(access.secret_ids)
+    assert "serves no TLS yet" not in text
