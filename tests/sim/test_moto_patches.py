@@ -19,7 +19,7 @@ from botocore.exceptions import ClientError
 
 from maip_drlib.sim.aws import patches
 from maip_drlib.sim.aws.clients import sim_client
-from maip_drlib.sim.aws.patches import _support, rds_promotion
+from maip_drlib.sim.aws.patches import _support, rds_phases, rds_promotion
 from maip_drlib.sim.aws.runtime import SimDurations
 from maip_drlib.sim.aws.server import MotoServer
 from maip_drlib.sim.clock import SimClock
@@ -84,12 +84,35 @@ def _writer(url: str, region: str, name: str, backups: int = 7) -> dict[str, Any
     )["DBInstance"]
 
 
+@pytest.fixture(autouse=True)
+def short_rds_phases(monkeypatch: pytest.MonkeyPatch) -> None:
+    """RDS phases short enough for this module's clock: creating 0.3 s, backing-up 0.1 s."""
+    monkeypatch.setattr(rds_phases, "RDS_PHASES", rds_phases.RdsPhaseDurations(
+        replica_creating_s=30, promotion_reboot_s=2, promoted_backing_up_s=10))
+
+
 def _cross_region_pair(url: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A writer in us-east-1 and its replica in us-west-2, once the replica is available."""
     writer = _writer(url, "us-east-1", _unique("writer"))
     replica = sim_client("rds", "us-west-2", url).create_db_instance_read_replica(
         DBInstanceIdentifier=_unique("replica"),
         SourceDBInstanceIdentifier=writer["DBInstanceArn"], SourceRegion="us-east-1",
     )["DBInstance"]
+    name = replica["DBInstanceIdentifier"]
+    return writer, _poll(lambda: _describe(url, "us-west-2", name),
+                         lambda seen: seen["DBInstanceStatus"] == "available")
+
+
+def _cross_region_pair_now(url: str, clock: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``_cross_region_pair`` under the test's stepped clock (past the replica's creating)."""
+    writer = _writer(url, "us-east-1", _unique("writer"))
+    name = _unique("replica")
+    sim_client("rds", "us-west-2", url).create_db_instance_read_replica(
+        DBInstanceIdentifier=name, SourceDBInstanceIdentifier=writer["DBInstanceArn"],
+        SourceRegion="us-east-1")
+    clock.advance(rds_phases.RDS_PHASES.replica_creating_s)
+    replica = _describe(url, "us-west-2", name)
+    assert replica["DBInstanceStatus"] == "available"
     return writer, replica
 
 
@@ -125,23 +148,142 @@ def test_applying_twice_changes_nothing(server: MotoServer) -> None:
 # RDS ----------------------------------------------------------------------------------
 
 
-def test_promotion_reads_available_then_modifying_then_standalone(
-    url: str, server: MotoServer
+class _SteppedClock:
+    """The runtime's clock, moved only by the test (simulated seconds at ``CLOCK``)."""
+
+    def __init__(self) -> None:
+        self.now = time.monotonic()
+
+    def deadline_after(self, simulated_s: float) -> float:
+        return self.now + CLOCK.real_seconds(simulated_s)
+
+    def advance(self, simulated_s: float) -> None:
+        self.now += CLOCK.real_seconds(simulated_s)
+
+
+@pytest.fixture
+def stepped_clock(server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> _SteppedClock:
+    clock = _SteppedClock()
+    monkeypatch.setattr(server.runtime, "now", lambda: clock.now)
+    monkeypatch.setattr(server.runtime, "deadline_after", clock.deadline_after)
+    return clock
+
+
+def test_promotion_reads_available_modifying_rebooting_backing_up_then_available(
+    url: str, server: MotoServer, stepped_clock: _SteppedClock
 ) -> None:
     server.runtime.durations = SimDurations(promotion_still_available_s=5, promotion_s=40)
-    writer, replica = _cross_region_pair(url)
+    writer, replica = _cross_region_pair_now(url, stepped_clock)
     name = replica["DBInstanceIdentifier"]
     rds = sim_client("rds", "us-west-2", url)
     assert rds.promote_read_replica(DBInstanceIdentifier=name)["DBInstance"][
         "DBInstanceStatus"] == "available"
-    _poll(lambda: _describe(url, "us-west-2", name),
-          lambda seen: seen["DBInstanceStatus"] == "modifying")
-    done = _poll(lambda: _describe(url, "us-west-2", name),
-                 lambda seen: seen["DBInstanceStatus"] == "available"
-                 and "ReadReplicaSourceDBInstanceIdentifier" not in seen)
-    assert done["DBInstanceIdentifier"] == name
+    seen = []
+    for step in (0, 6, 31, 2, 3, 10):  # simulated s: rebooting from 38, backing-up 40-50
+        stepped_clock.advance(step)
+        seen.append(_describe(url, "us-west-2", name)["DBInstanceStatus"])
+    assert seen == ["available", "modifying", "modifying", "rebooting", "backing-up",
+                    "available"]
+    assert "ReadReplicaSourceDBInstanceIdentifier" not in _describe(url, "us-west-2", name)
     source = _describe(url, "us-east-1", writer["DBInstanceIdentifier"])
     assert source["ReadReplicaDBInstanceIdentifiers"] == []
+
+
+def test_a_promoted_instance_backing_up_takes_no_replica(
+    url: str, server: MotoServer, stepped_clock: _SteppedClock
+) -> None:
+    server.runtime.durations = SimDurations(promotion_still_available_s=0, promotion_s=10)
+    _, replica = _cross_region_pair_now(url, stepped_clock)
+    name = replica["DBInstanceIdentifier"]
+    sim_client("rds", "us-west-2", url).promote_read_replica(DBInstanceIdentifier=name)
+    stepped_clock.advance(11)
+    backing_up = _describe(url, "us-west-2", name)
+    assert backing_up["DBInstanceStatus"] == "backing-up"
+    assert "ReadReplicaSourceDBInstanceIdentifier" not in backing_up  # standalone already
+    with pytest.raises(ClientError) as raised:  # not available yet: no replica of it
+        sim_client("rds", "us-east-1", url).create_db_instance_read_replica(
+            DBInstanceIdentifier=_unique("too-early"),
+            SourceDBInstanceIdentifier=backing_up["DBInstanceArn"], SourceRegion="us-west-2")
+    assert _error_code(raised) == "InvalidDBInstanceState"
+    stepped_clock.advance(rds_phases.RDS_PHASES.promoted_backing_up_s)
+    assert _describe(url, "us-west-2", name)["DBInstanceStatus"] == "available"
+
+
+def test_a_new_cross_region_replica_is_creating_first_and_cannot_be_promoted_then(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rds_phases, "RDS_PHASES", rds_phases.RdsPhaseDurations(
+        replica_creating_s=60))  # 0.6 s here
+    writer = _writer(url, "us-east-1", _unique("source"))
+    name = _unique("new-replica")
+    rds = sim_client("rds", "us-west-2", url)
+    created = rds.create_db_instance_read_replica(
+        DBInstanceIdentifier=name, SourceDBInstanceIdentifier=writer["DBInstanceArn"],
+        SourceRegion="us-east-1")["DBInstance"]
+    assert created["DBInstanceStatus"] == "creating"
+    seen = _describe(url, "us-west-2", name)
+    assert seen["DBInstanceStatus"] == "creating"
+    assert seen["ReadReplicaSourceDBInstanceIdentifier"] == writer["DBInstanceArn"]
+    with pytest.raises(ClientError) as raised:
+        rds.promote_read_replica(DBInstanceIdentifier=name)
+    assert _error_code(raised) == "InvalidDBInstanceState"
+    _poll(lambda: _describe(url, "us-west-2", name),
+          lambda seen: seen["DBInstanceStatus"] == "available")
+
+
+def _kms_key(url: str, region: str, alias: str) -> str:
+    kms = sim_client("kms", region, url)
+    key = kms.create_key(Description="test key")["KeyMetadata"]
+    kms.create_alias(AliasName=alias, TargetKeyId=key["KeyId"])
+    return str(key["Arn"])
+
+
+def test_a_cross_region_replica_of_an_encrypted_source_needs_a_destination_kms_key(
+    url: str
+) -> None:
+    alias = f"alias/{_unique('maip-rds')}"
+    source_key, destination_key = _kms_key(url, "us-east-1", alias), _kms_key(
+        url, "us-west-2", alias)
+    writer = sim_client("rds", "us-east-1", url).create_db_instance(
+        DBInstanceIdentifier=_unique("encrypted"), Engine="postgres",
+        DBInstanceClass="db.t3.micro", MasterUsername="maip",
+        MasterUserPassword="simulated-dummy", AllocatedStorage=20, BackupRetentionPeriod=7,
+        StorageEncrypted=True, KmsKeyId=source_key)["DBInstance"]
+    rds = sim_client("rds", "us-west-2", url)
+    base = {"SourceDBInstanceIdentifier": writer["DBInstanceArn"], "SourceRegion": "us-east-1"}
+    with pytest.raises(ClientError) as raised:  # AWS's answer without KmsKeyId
+        rds.create_db_instance_read_replica(DBInstanceIdentifier=_unique("plain"), **base)
+    assert _error_code(raised) == "InvalidParameterCombination"
+    assert raised.value.response["Error"]["Message"] == (
+        "Cannot create a cross region unencrypted read replica from encrypted source.")
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    for foreign in (source_key, "alias/no-such-key"):  # a key of another region, or none
+        with pytest.raises(ClientError) as raised:
+            rds.create_db_instance_read_replica(DBInstanceIdentifier=_unique("foreign"),
+                                                KmsKeyId=foreign, **base)
+        assert _error_code(raised) == "KMSKeyNotAccessibleFault"
+    name = _unique("encrypted-replica")
+    created = rds.create_db_instance_read_replica(DBInstanceIdentifier=name, KmsKeyId=alias,
+                                                  **base)["DBInstance"]
+    assert created["StorageEncrypted"] is True
+    assert created["KmsKeyId"] == destination_key
+    assert _describe(url, "us-west-2", name)["KmsKeyId"] == destination_key
+
+
+def test_an_unencrypted_source_takes_no_kms_key_across_regions(url: str) -> None:
+    alias = f"alias/{_unique('unused')}"
+    _kms_key(url, "us-west-2", alias)
+    writer = _writer(url, "us-east-1", _unique("plain-source"))
+    rds = sim_client("rds", "us-west-2", url)
+    with pytest.raises(ClientError) as raised:
+        rds.create_db_instance_read_replica(
+            DBInstanceIdentifier=_unique("refused"), KmsKeyId=alias,
+            SourceDBInstanceIdentifier=writer["DBInstanceArn"], SourceRegion="us-east-1")
+    assert _error_code(raised) == "InvalidParameterCombination"
+    created = rds.create_db_instance_read_replica(
+        DBInstanceIdentifier=_unique("plain-replica"),
+        SourceDBInstanceIdentifier=writer["DBInstanceArn"], SourceRegion="us-east-1")
+    assert created["DBInstance"]["StorageEncrypted"] is False
 
 
 def test_stuck_promotion_stays_modifying_until_the_fault_clears(
@@ -158,7 +300,7 @@ def test_stuck_promotion_stays_modifying_until_the_fault_clears(
     assert stuck["ReadReplicaSourceDBInstanceIdentifier"]
     faults.set_promotion("normal")
     _poll(lambda: _describe(url, "us-west-2", name),
-          lambda seen: seen["DBInstanceStatus"] == "available"
+          lambda seen: seen["DBInstanceStatus"] in ("backing-up", "available")
           and "ReadReplicaSourceDBInstanceIdentifier" not in seen)
 
 
@@ -236,7 +378,7 @@ def test_failback_replica_from_a_us_west_2_arn_links_both_sides(url: str) -> Non
         DBInstanceIdentifier=name, SourceDBInstanceIdentifier=promoted["DBInstanceArn"],
         SourceRegion="us-west-2",
     )["DBInstance"]
-    assert created["DBInstanceStatus"] == "available"
+    assert created["DBInstanceStatus"] == "creating"
     assert created["DBInstanceArn"].startswith("arn:aws:rds:us-east-1:")
     assert _describe(url, "us-east-1", name)[
         "ReadReplicaSourceDBInstanceIdentifier"] == promoted["DBInstanceArn"]

@@ -2,9 +2,13 @@
 
 What exists after ``seed_topology`` (names from ``Topology``): per region a VPC with two
 subnets, the EKS cluster and node group (at the region's ``standby_scaling``), the MSK cluster
-(ACTIVE) and the ALB with a target group and two registered targets; in us-east-1 the RDS
-postgres writer (automated backups on) and in us-west-2 its cross-region read replica (source
-given as ARN); the MSK replicator ``maip-prod-msk-replicator`` (in the DR region, primary ->
+(ACTIVE) and the ALB with a target group and two registered targets; per region a KMS key
+(``SIMULATED_KMS_ALIAS``, plus the alias the topology's ``kms_key_id`` names there); in
+us-east-1 the RDS postgres writer (automated backups on; encrypted with the primary's key when
+the topology names one, ``kms_key_id``, else unencrypted: the topology's documented meaning)
+and in us-west-2 its cross-region read replica (source given as ARN, ``KmsKeyId`` the DR key;
+already ``available``: the seeded platform predates the drill, ``rds_phases.settle_all``); the
+MSK replicator ``maip-prod-msk-replicator`` (in the DR region, primary ->
 DR); the DynamoDB global table with its replica; the RPO canary table (``canary_table``: a
 global table with its replica, key ``pk`` (S) + ``seq`` (N), TTL on ``expires_at``, empty);
 the hosted zone with the ``api`` A-alias FAILOVER pair (PRIMARY -> primary ALB, SECONDARY ->
@@ -17,7 +21,9 @@ primary region and replicated to DR (dummy values, never real secrets).
 
 Not supported: seeding into anything but the simulation's loopback server, re-seeding an
 already seeded server (names collide), HTTPS listeners (the ALBs listen on HTTP 80: no ACM
-certificate is simulated), IAM roles (role ARNs are formatted, never created).
+certificate is simulated), IAM roles (role ARNs are formatted, never created), a topology
+``kms_key_id`` that is a key id or key ARN (the simulation cannot choose a key's id: name an
+alias, ``alias/NAME`` or an alias ARN).
 """
 
 from __future__ import annotations
@@ -32,6 +38,11 @@ from typing import Any
 
 from maip_drlib.config import RegionTopology, Topology
 from maip_drlib.sim.aws.clients import sim_client as _new_sim_client
+from maip_drlib.sim.aws.seed_rds import (  # noqa: F401  (SIMULATED_*: this module's API)
+    SIMULATED_DB_PASSWORD,
+    SIMULATED_KMS_ALIAS,
+    seed_rds,
+)
 
 REPLICATOR_NAME = "maip-prod-msk-replicator"
 DYNAMODB_HASH_KEY = "merchant_id"
@@ -39,7 +50,6 @@ DYNAMODB_RANGE_KEY = "metric_date"
 CANARY_HASH_KEY = "pk"  # the RPO canary table (Topology.canary_table)
 CANARY_RANGE_KEY = "seq"
 CANARY_TTL_ATTRIBUTE = "expires_at"
-SIMULATED_DB_PASSWORD = "simulated-dummy-password"  # a documented dummy, never a secret
 _VPC_CIDRS = {0: "10.10.0.0/16", 1: "10.20.0.0/16"}
 SIMULATED_IMAGE_TAG = "1.42.0"  # the tag of every simulated deployment's image
 SIMULATED_SECRET_VALUE = '{"note": "simulated dummy, not a secret"}'
@@ -100,6 +110,7 @@ class SeedResult:
     replicator_arn: str = ""
     ecr_images: dict[str, tuple[str, ...]] = field(default_factory=dict)  # region -> repo:tag
     secret_arns: dict[str, str] = field(default_factory=dict)  # by name (primary ARN)
+    kms_key_arns: dict[str, str] = field(default_factory=dict)  # region -> RDS key ARN
 
     @property
     def alb_dns_names(self) -> dict[str, str]:
@@ -204,26 +215,8 @@ def _seed_region(endpoint_url: str, place: RegionTopology, topology: Topology, c
 
 
 def _seed_rds(endpoint_url: str, topology: Topology, result: SeedResult) -> None:
-    primary, secondary = topology.primary, topology.secondary
-    writer = sim_client("rds", primary.region, endpoint_url).create_db_instance(
-        DBInstanceIdentifier=primary.rds_instance,
-        Engine="postgres",
-        EngineVersion="15.7",
-        DBInstanceClass="db.r6g.large",
-        AllocatedStorage=100,
-        MasterUsername="maip_admin",
-        MasterUserPassword=SIMULATED_DB_PASSWORD,
-        BackupRetentionPeriod=7,
-        MultiAZ=True,
-    )["DBInstance"]
-    replica = sim_client("rds", secondary.region, endpoint_url).create_db_instance_read_replica(
-        DBInstanceIdentifier=secondary.rds_instance,
-        SourceDBInstanceIdentifier=writer["DBInstanceArn"],
-        SourceRegion=primary.region,
-        DBInstanceClass="db.r6g.large",
-    )["DBInstance"]
-    result.rds_arns[primary.rds_instance] = writer["DBInstanceArn"]
-    result.rds_arns[secondary.rds_instance] = replica["DBInstanceArn"]
+    seed_rds(lambda service, region: sim_client(service, region, endpoint_url), topology,
+             result.account_id, result.rds_arns, result.kms_key_arns)
 
 
 def _create_global_table(endpoint_url: str, topology: Topology, table: str,

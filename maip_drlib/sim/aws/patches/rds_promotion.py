@@ -6,15 +6,19 @@ keeps listing it in ``ReadReplicaDBInstanceIdentifiers``. Promoting an unknown i
 (KeyError).
 
 Production: the call returns while the status can still read ``available``; the status then
-goes ``modifying`` for minutes (the instance reboots); when done it is ``available`` with no
-source, and the source no longer lists it. Promoting an instance that is not a read replica is
-``InvalidDBInstanceState``.
+goes ``modifying`` for minutes and the instance reboots ("RDS reboots the DB instance before
+making it available", RDS User Guide, promoting a read replica); it is then a standalone
+instance with no source (the source no longer lists it) that takes its first backup
+(``backing-up``) before ``available``. Promoting an instance that is not a read replica, or
+that is not ``available`` (``backing-up``, ``creating``), is ``InvalidDBInstanceState``.
 
 This patch: the call records a pending promotion. ``available`` for
-``SimDurations.promotion_still_available_s`` simulated seconds, then ``modifying`` until
-``promotion_s`` simulated seconds have passed, then the fault decides (read at completion):
-``normal`` completes (unlinked both sides, ``available``); ``stuck`` keeps it ``modifying``
-until the fault is ``normal`` again; ``fail`` moves it to ``failed`` (a real, terminal RDS
+``SimDurations.promotion_still_available_s`` simulated seconds, then ``modifying``, then
+``rebooting`` for the last ``rds_phases.RDS_PHASES.promotion_reboot_s`` of ``promotion_s``
+simulated seconds, then the fault decides (read at completion): ``normal`` completes
+(unlinked both sides, ``backing-up`` for ``RDS_PHASES.promoted_backing_up_s``, then
+``available``); ``stuck`` keeps it ``modifying`` until the fault is ``normal`` again; ``fail``
+moves it to ``failed`` (a real, terminal RDS
 status: "the instance has failed and Amazon RDS can't recover it"; the botocore waiter
 ``db_instance_available`` treats it as a failure) and leaves it linked. State advances lazily,
 whenever any RDS instance is described, in every region of the account. Not supported: the
@@ -27,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from maip_drlib.sim.aws import runtime
+from maip_drlib.sim.aws.patches import rds_phases
 from maip_drlib.sim.aws.patches._support import MOTO_VERSION, check_moto_version, replace_method
 
 PATCH_NAME = "rds_promotion"
@@ -72,13 +77,17 @@ def unlink_from_source(backend: Any, database: Any) -> None:
 def _advance(backend: Any, database: Any, now: float) -> None:
     pending: PendingPromotion | None = getattr(database, _STATE_ATTR, None)
     if pending is None:
+        rds_phases.advance(database, now)
         return
     if now < pending.modifying_from:
         database.status = "available"
         return
-    database.status = "modifying"
+    rebooting_from = pending.complete_at - runtime.current().clock.real_seconds(
+        rds_phases.RDS_PHASES.promotion_reboot_s)
+    database.status = "rebooting" if now >= rebooting_from else "modifying"
     if now < pending.complete_at:
         return
+    database.status = "modifying"
     mode = runtime.current().faults.snapshot().promotion
     if mode == "stuck":
         return
@@ -89,11 +98,12 @@ def _advance(backend: Any, database: Any, now: float) -> None:
     unlink_from_source(backend, database)
     if pending.update_kwargs:
         database.update(**pending.update_kwargs)
-    database.status = "available"
+    rds_phases.start_phase(database, "backing-up", rds_phases.RDS_PHASES.promoted_backing_up_s)
 
 
 def advance_all(account_id: str) -> None:
-    """Move every pending promotion of the account forward to the current time."""
+    """Move every pending promotion and status phase (``rds_phases``) of the account forward
+    to the current time."""
     from moto.rds.models import rds_backends
 
     sim = runtime.current()
