@@ -61,7 +61,7 @@ class ReplicaCatchUp(ReplicationLag):
     def __str__(self) -> str:
         verdict = "caught up" if self.caught_up else (
             NOT_REPLICATING if NOT_REPLICATING in self.detail else "not caught up")
-        return (f"rds replica {self.resource} ({self.region}) of {self.writer or '?'}: "
+        return (f"rds lag of {self.resource} ({self.region}) behind {self.writer or '?'}: "
                 f"{verdict}, decided by {self.method}: {self.detail}")
 
 

@@ -55,6 +55,7 @@ class DataPlane:
         self._awaiting_promotion: set[str] = set()
         self._promotions: dict[str, threading.Thread] = {}
         self._promotion_failed: set[str] = set()
+        self._standby_seen: dict[str, Any] = {}  # instance -> first seen a standby (UTC)
 
     # Life cycle ---------------------------------------------------------------------------
 
@@ -181,9 +182,13 @@ class DataPlane:
             lag = standby_lag(None, server)
         except (psycopg.Error, OSError):  # a server going down: no figure, never raise
             return None
-        if not lag.in_recovery or lag.replay_timestamp is None:
+        if not lag.in_recovery:
             return None
-        return max(0.0, (datetime.now(UTC) - lag.replay_timestamp).total_seconds())
+        now = datetime.now(UTC)
+        # Nothing replayed yet (no commit since the standby started): RDS's own periodic
+        # writes would have given one; the age runs from when it was first seen a standby.
+        since = lag.replay_timestamp or self._standby_seen.setdefault(instance, now)
+        return max(0.0, (now - since).total_seconds())
 
     def status(self) -> dict[str, Any]:
         """Servers (region, port, role), link state, DNS address; never a password."""

@@ -11,6 +11,7 @@ import pytest
 
 from maip_drlib.config import Topology, embedded_target
 from maip_drlib.drill import failback, failover, guards, preconditions, verify
+from maip_drlib.drill.catch_up import ReplicaCatchUp
 from maip_drlib.drill.context import DrillContext, DrillOptions, OutageDeclaration
 from maip_drlib.drill.guards import FencingEvidence, PrimaryWriterState
 from maip_drlib.drill.preconditions import RouteFacts, evaluate
@@ -126,7 +127,8 @@ ON_PRIMARY = (PRIMARY, f"simulated DNS, region {PRIMARY}")
 SERVING = PrimaryWriterState(PRIMARY, True, OLD_WRITER)
 DOWN = PrimaryWriterState(PRIMARY, False, error="connection refused")
 FENCED_APP = FencingEvidence(PRIMARY, sessions=())
-LAG_ZERO = ReplicationLag("rds", DR, DR_REPLICA.identifier, 0.0)
+LAG_ZERO = ReplicaCatchUp("rds", DR, DR_REPLICA.identifier, 0.0, writer="maip-prod-postgres",
+                          method="wal", caught_up=True, detail="WAL distance 0 bytes")
 
 
 # --- Refusals: the state found, what is needed, the stage to run first ---------------------
@@ -326,3 +328,13 @@ def test_only_writer_tells_a_fenced_old_writer_from_split_brain(
         verify.only_writer_in(planned, "secondary")
     with pytest.raises(CheckFailed, match="not \\(only\\) where expected"):
         verify.only_writer_in(_ctx(monkeypatch, FakeState(), **vars(DECLARED)), "secondary")
+
+
+def test_a_bare_replica_lag_figure_never_reads_as_zero() -> None:
+    """ReplicaLag alone cannot tell an idle writer from lag: a metric figure of 0 is no proof."""
+    metric_zero = ReplicationLag("rds", DR, DR_REPLICA.identifier, 0.0)
+    assert not guards.lag_is_zero(metric_zero)
+    judged = guards.judge_promotion(PrimaryWriterState(PRIMARY, True, OLD_WRITER), PLANNED,
+                                    FENCED_APP, metric_zero)
+    assert not judged.allowed and "WAL position" in judged.message
+    assert guards.lag_is_zero(LAG_ZERO)
