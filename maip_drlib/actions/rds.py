@@ -7,9 +7,18 @@ failback replica is created in the destination region with the source given as i
 an instance already promoted, or a replica that already exists from the right source, is
 recognised and only waited for.
 
-Not supported: Aurora, encrypted cross-region replicas (no ``KmsKeyId``), option/parameter
-groups and subnet groups for the new replica (the source's are used unless given through
-``extra_kwargs``), and split-brain guards (the stage owns them, DESIGN.md section 4).
+A replica of an encrypted source is created with ``KmsKeyId``, a key of the destination
+region (KMS keys do not leave their region; without it AWS answers
+``InvalidParameterCombination``): the caller passes it (``kms_key_id``, from the topology's
+``kms_key_id`` of the destination); a source found encrypted with no key given refuses
+(``ConfigError``) before the create call. The new replica reads ``creating`` while AWS copies
+the source's snapshot across regions and restores it (tens of minutes:
+``DEFAULT_REPLICA_DEADLINE_S``); a promoted instance reboots and takes its first backup
+(``backing-up``) before it is ``available`` (``DEFAULT_PROMOTE_DEADLINE_S``).
+
+Not supported: Aurora, option/parameter groups and subnet groups for the new replica (the
+source's are used unless given through ``extra_kwargs``), and split-brain guards (the stage
+owns them, DESIGN.md section 4).
 """
 
 from __future__ import annotations
@@ -17,10 +26,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from maip_drlib.errors import GuardRefused, NotFound
+from maip_drlib.errors import ConfigError, GuardRefused, NotFound
 from maip_drlib.facts import DbInstanceFact
 from maip_drlib.probes import aws_api
 from maip_drlib.probes.rds import db_instance
+from maip_drlib.probes.rds_encryption import storage_encryption
 from maip_drlib.regions import RegionHandle
 from maip_drlib.waits import WaitOutcome, WaitSpec, wait_for
 
@@ -40,6 +50,10 @@ TERMINAL_STATUSES = frozenset({
     "inaccessible-encryption-credentials",
     "restore-error",
 })
+
+
+# A standalone writer on its way to ``available``: PromoteReadReplica's reboot and first backup.
+SETTLING_STATUSES = frozenset({"modifying", "rebooting", "backing-up"})
 
 
 def _terminal(fact: DbInstanceFact) -> str | None:
@@ -94,11 +108,15 @@ def create_cross_region_replica(
     deadline_s: float = DEFAULT_REPLICA_DEADLINE_S,
     poll_max_s: float = 30.0,
     extra_kwargs: Mapping[str, Any] | None = None,
+    kms_key_id: str | None = None,
+    kms_key_setting: str = "kms_key_id",
 ) -> WaitOutcome[DbInstanceFact]:
     """Create ``replica_id`` in ``destination`` replicating ``source_id`` (in ``source``).
 
     An existing ``replica_id`` that already replicates ``source_id`` is recognised and waited
-    for; one that is anything else refuses (``GuardRefused``) with nothing called.
+    for; one that is anything else refuses (``GuardRefused``) with nothing called. An
+    encrypted source needs ``kms_key_id`` (a key of ``destination``'s region, passed as
+    ``KmsKeyId``); without it ``ConfigError`` names ``kms_key_setting``, nothing called.
     """
     source_fact = db_instance(source, source_id)
     try:
@@ -119,6 +137,10 @@ def create_cross_region_replica(
             SourceDBInstanceIdentifier=source_fact.arn,
             SourceRegion=source.region,
         )
+        key = replica_kms_key(source, source_id, destination.region, kms_key_id,
+                              kms_key_setting)
+        if key is not None:
+            kwargs["KmsKeyId"] = key
         with aws_api(destination, "rds"):
             destination.client("rds").create_db_instance_read_replica(**kwargs)
     spec = WaitSpec(
@@ -132,3 +154,24 @@ def create_cross_region_replica(
         success=lambda fact: fact.status == "available" and fact.source_id == source_id,
         failure=_terminal,
     )
+
+
+def replica_kms_key(source: RegionHandle, source_id: str, destination_region: str,
+                    kms_key_id: str | None, kms_key_setting: str = "kms_key_id") -> str | None:
+    """The ``KmsKeyId`` of a cross-region replica of ``source_id``: ``kms_key_id`` when the
+    source is encrypted, None when it is not (or the replica stays in the source's region).
+
+    Raises ``ConfigError`` naming ``kms_key_setting`` when the source is encrypted and no key
+    is given (AWS would refuse the create call).
+    """
+    if source.region == destination_region:
+        return None
+    encryption = storage_encryption(source, source_id)
+    if not encryption.encrypted:
+        return None
+    if not kms_key_id:
+        raise ConfigError(
+            f"{source_id} ({source.region}) is encrypted: its read replica in "
+            f"{destination_region} needs a KMS key of {destination_region} (KmsKeyId) and the "
+            "config names none; nothing was changed", key=kms_key_setting)
+    return kms_key_id

@@ -52,7 +52,7 @@ from botocore.exceptions import ClientError
 from maip_drlib.actions import eks as eks_actions
 from maip_drlib.actions import rds as rds_actions
 from maip_drlib.config import ScalingConfig
-from maip_drlib.drill import catch_up, preconditions, traffic
+from maip_drlib.drill import catch_up, preconditions, replica_kms, traffic
 from maip_drlib.drill.catch_up import ReplicaCatchUp
 from maip_drlib.drill.context import DrillContext
 from maip_drlib.drill.dynamodb_heartbeat import replicate_heartbeat
@@ -271,6 +271,8 @@ def stage_2_resync(ctx: DrillContext, *, max_dynamodb_latency_s: float = 5.0,
     access, every row of the drill on the DR writer is on the replica (data continuity)."""
     preconditions.require(ctx, "failback", 2)
     deadline_s = platform_deadline(ctx, deadline_s)
+    kms_key = replica_kms.replica_key(ctx, STAGE_2, ctx.topology.secondary.rds_instance,
+                                      "secondary", "primary")  # before any write
     table = ctx.topology.dynamodb_table
     for handle in ctx.handles:
         fact = dynamodb_probes.global_table(handle, table)
@@ -310,10 +312,13 @@ def stage_2_resync(ctx: DrillContext, *, max_dynamodb_latency_s: float = 5.0,
         require_execute(ctx, STAGE_2, f"creating {name} in {primary.region}")
         ctx.say(f"{STAGE_2}: creating {name} in {primary.region} from {promoted.arn}")
         actions.append(f"rds:CreateDBInstanceReadReplica {name} ({primary.region}) from "
-                       f"{promoted.arn} SourceRegion={promoted.region}")
+                       f"{promoted.arn} SourceRegion={promoted.region}"
+                       + (f" KmsKeyId={kms_key}" if kms_key else ""))
     created = rds_actions.create_cross_region_replica(
         primary, ctx.handles.by_name(promoted.region), name, promoted.identifier,
-        deadline_s=deadline_s, poll_max_s=ctx.poll.max_s).value
+        deadline_s=platform_deadline(ctx, rds_actions.DEFAULT_REPLICA_DEADLINE_S),
+        poll_max_s=ctx.poll.max_s, kms_key_id=kms_key,
+        kms_key_setting=replica_kms.setting_name("primary")).value
     lag = _wait_lag(ctx, primary, name, deadline_s, limit_s=max_replica_lag_s)
     ctx.decisions.record(STAGE_2, "resynced", replica=str(created), replica_lag=str(lag),
                          dynamodb=latencies)
@@ -477,6 +482,8 @@ def stage_4_steady_state(ctx: DrillContext, *, standby_replicas: int = 1,
     delete_deadline_s = platform_deadline(ctx, delete_deadline_s)
     topo, primary, secondary = ctx.topology, ctx.handles.primary, ctx.handles.secondary
     new_writer = topo.failback_replica
+    dr_kms_key = replica_kms.replica_key(ctx, STAGE_4, new_writer, "primary",
+                                         "secondary")  # before writes stop
     actions: list[str] = []
     failback = rds_probes.db_instance(primary, new_writer)
     if failback.role == "replica":
@@ -487,15 +494,21 @@ def stage_4_steady_state(ctx: DrillContext, *, standby_replicas: int = 1,
         require_execute(ctx, STAGE_4, f"promoting {new_writer}")
         ctx.say(f"{STAGE_4}: promoting {new_writer} in {primary.region}")
         actions.append(f"rds:PromoteReadReplica {new_writer} ({primary.region})")
-        failback = rds_actions.promote_read_replica(primary, new_writer, deadline_s=deadline_s,
-                                                    poll_max_s=ctx.poll.max_s).value
+        failback = rds_actions.promote_read_replica(
+            primary, new_writer, poll_max_s=ctx.poll.max_s,
+            deadline_s=platform_deadline(ctx, rds_actions.DEFAULT_PROMOTE_DEADLINE_S)).value
+    elif failback.is_writer and failback.status in rds_actions.SETTLING_STATUSES:
+        ctx.say(f"{STAGE_4}: {failback}: waiting until it is available (a resumed promotion)")
+        failback = rds_actions.wait_for_standalone_writer(
+            primary, new_writer, poll_max_s=ctx.poll.max_s,
+            deadline_s=platform_deadline(ctx, rds_actions.DEFAULT_PROMOTE_DEADLINE_S)).value
     elif not (failback.is_writer and failback.status == "available"):
         raise CheckFailed("failback replica is neither a replica nor an available writer",
                           region=primary.region, resource=new_writer,
                           expected="replica of the DR writer, or available writer",
                           observed=str(failback))
     _scale_deployments(ctx, primary, topo.failover_replicas, actions)
-    dr_replica = _fresh_dr_replica(ctx, failback, actions, deadline_s, delete_deadline_s)
+    dr_replica = _fresh_dr_replica(ctx, failback, actions, delete_deadline_s, dr_kms_key)
     lag = _wait_lag(ctx, secondary, dr_replica.identifier, deadline_s,
                     limit_s=max_replica_lag_s)
     _restore_pair(ctx, actions)
@@ -576,7 +589,10 @@ def _stop_writes(ctx: DrillContext, actions: list[str]) -> None:
 
 
 def _fresh_dr_replica(ctx: DrillContext, writer: DbInstanceFact, actions: list[str],
-                      deadline_s: float, delete_deadline_s: float) -> DbInstanceFact:
+                      delete_deadline_s: float, kms_key_id: str | None) -> DbInstanceFact:
+    """The DR replica of the new writer (``kms_key_id``: the DR key, encrypted source); its
+    wait is sized for a cross-region snapshot copy and restore
+    (``rds_actions.DEFAULT_REPLICA_DEADLINE_S``)."""
     secondary, name = ctx.handles.secondary, ctx.topology.secondary.rds_instance
     try:
         old: DbInstanceFact | None = rds_probes.db_instance(secondary, name)
@@ -606,10 +622,13 @@ def _fresh_dr_replica(ctx: DrillContext, writer: DbInstanceFact, actions: list[s
         require_execute(ctx, STAGE_4, f"creating {name} in {secondary.region}")
         ctx.say(f"{STAGE_4}: creating {name} in {secondary.region} from {writer.arn}")
         actions.append(f"rds:CreateDBInstanceReadReplica {name} ({secondary.region}) from "
-                       f"{writer.arn} SourceRegion={writer.region}")
+                       f"{writer.arn} SourceRegion={writer.region}"
+                       + (f" KmsKeyId={kms_key_id}" if kms_key_id else ""))
     return rds_actions.create_cross_region_replica(
         secondary, ctx.handles.by_name(writer.region), name, writer.identifier,
-        deadline_s=deadline_s, poll_max_s=ctx.poll.max_s).value
+        deadline_s=platform_deadline(ctx, rds_actions.DEFAULT_REPLICA_DEADLINE_S),
+        poll_max_s=ctx.poll.max_s, kms_key_id=kms_key_id,
+        kms_key_setting=replica_kms.setting_name("secondary")).value
 
 
 def _wait_gone(ctx: DrillContext, handle: RegionHandle, name: str, deadline_s: float) -> None:
