@@ -3,7 +3,9 @@
 A token is ``k8s-aws-v1.`` + base64url (no padding) of an STS ``GetCallerIdentity`` URL,
 presigned for 60 s with the header ``x-k8s-aws-id: <cluster>`` among the signed headers. EKS
 accepts a token for 15 minutes; ``EksTokenProvider.token()`` caches one and makes a new one a
-minute before that, so long drills keep their Kubernetes access.
+minute before that, and as soon as the session's credentials change (an assumed role
+refreshed: a token signed with expired credentials is refused), so long drills keep their
+Kubernetes access. STS is signed for the token's region, at its regional endpoint.
 
 Tokens are bearer credentials: nothing here logs them, and ``repr`` of the provider omits them.
 
@@ -46,6 +48,8 @@ class EksTokenProvider:
         self._lock = threading.Lock()
         self._token: str | None = None
         self._made_at = 0.0
+        self._session = session
+        self._signed_with: str | None = None  # access key id the cached token was signed with
         client_kwargs: dict[str, Any] = {"region_name": region}
         if sts_endpoint_url:
             client_kwargs["endpoint_url"] = sts_endpoint_url
@@ -67,10 +71,16 @@ class EksTokenProvider:
             return 0.0
         return max(0.0, self._made_at + TOKEN_LIFETIME_S - self._clock())
 
+    def _access_key(self) -> str | None:
+        """The session's current access key id (refreshable credentials refresh here)."""
+        credentials = self._session.get_credentials()
+        return credentials.get_frozen_credentials().access_key if credentials else None
+
     def _fresh(self) -> bool:
         return (
             self._token is not None
             and self._clock() < self._made_at + TOKEN_LIFETIME_S - REFRESH_MARGIN_S
+            and self._access_key() == self._signed_with
         )
 
     def token(self) -> str:
@@ -78,6 +88,7 @@ class EksTokenProvider:
         with self._lock:
             if not self._fresh():
                 made_at = self._clock()
+                self._signed_with = self._access_key()
                 url = self._sts.generate_presigned_url(
                     "get_caller_identity",
                     Params={},

@@ -13,7 +13,10 @@ all (at the first call), raise ``CredentialsError`` (exit 2) before any request 
 answers of expired or rejected credentials and ``AccessDenied`` become ``CredentialsError`` /
 ``PermissionDenied`` naming the region and the IAM action (``maip_drlib.permissions``). For a
 live kube context whose user runs an exec plugin (``aws eks get-token``), the handle replaces
-the plugin with an ``EksTokenProvider`` that refreshes the bearer token before it expires.
+the plugin with an ``EksTokenProvider`` that refreshes the bearer token before it expires and
+when the session's credentials change. A live connection naming ``role_arn`` signs with that
+role, assumed through the region's own STS endpoint and refreshed before expiry
+(``maip_drlib.assumed_role``; ``session_name``: ``maip-dr-<drill id>``).
 
 Every session and Kubernetes client records its calls when ``MAIP_DR_RECORD_AWS_OPERATIONS``
 names a file (``maip_drlib.aws_operations``, for the least-privilege policies).
@@ -109,8 +112,11 @@ class RegionHandle:
         eks_cluster: str | None = None,
         policy: ClientPolicy | None = None,
         writes: WriteGate | None = None,
+        session_name: str | None = None,
     ):
         self.connection = connection
+        # The assumed role's session name (``maip-dr-<drill id>``; assumed_role.py).
+        self.session_name = session_name
         # Consent for writes, shared by the target's handles (write_gate.py): none by default.
         self.writes = writes if writes is not None else WriteGate.closed(target=target_name)
         self.target_name = target_name
@@ -165,6 +171,12 @@ class RegionHandle:
                     profile=self.connection.profile) from error
         else:
             session = boto3.Session(region_name=self.region)
+        if self.connection.role_arn and not self.simulated:
+            from maip_drlib.assumed_role import assumed_role_session, role_session_name
+
+            session = assumed_role_session(
+                session, self.connection, self.session_name or role_session_name(None),
+                self.policy.botocore_config())
         attach_error_translation(session, target=self.target_name, region=self.region,
                                  profile=self.connection.profile)
         attach_aws_recorder(session, target=self.target_name, region=self.region)
@@ -299,7 +311,8 @@ class RegionHandle:
             config_base_path=str(path.parent),
         )
         loader.load_and_set(configuration)
-        self.token_provider = EksTokenProvider(self.session, cluster, token_region)
+        self.token_provider = EksTokenProvider(self.session, cluster, token_region,
+                                               sts_endpoint_url=self.connection.endpoint_url)
         self.token_provider.install(configuration)
 
     def close(self) -> None:
@@ -381,7 +394,8 @@ class RegionHandles:
 
 
 def build_region_handles(target: Target, topology: Topology | None = None, *,
-                         writes: WriteGate | None = None) -> RegionHandles:
+                         writes: WriteGate | None = None,
+                         session_name: str | None = None) -> RegionHandles:
     """One handle per region of ``target``; the topology supplies EKS cluster names; both
     handles share ``writes``, the consent for mutating calls (``write_gate.py``): without it
     every write is refused, so a read-only command cannot write by mistake."""
@@ -393,6 +407,6 @@ def build_region_handles(target: Target, topology: Topology | None = None, *,
             eks_cluster = topology.region(connection.region).eks_cluster
         handles.append(
             RegionHandle(connection, target_name=target.name, simulated=target.simulated,
-                         eks_cluster=eks_cluster, writes=writes)
+                         eks_cluster=eks_cluster, writes=writes, session_name=session_name)
         )
     return RegionHandles(target=target, primary=handles[0], secondary=handles[1])
