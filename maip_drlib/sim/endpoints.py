@@ -57,6 +57,16 @@ class SimulationCA:
         path.write_bytes(self.ca_pem)
         return path
 
+    def issue_pem(self, *hostnames: str) -> tuple[bytes, bytes]:
+        """A new leaf certificate for ``hostnames``: (PEM chain, PEM private key).
+
+        For servers that take files rather than an ``SSLContext`` (the simulated
+        PostgreSQL); the key never leaves the simulation's own folder.
+        """
+        leaf = self._ca.issue_cert(*hostnames)
+        chain = b"".join(pem.bytes() for pem in leaf.cert_chain_pems)
+        return chain, leaf.private_key_pem.bytes()
+
 
 def health_document(components: dict[str, ComponentHealth],
                     down_components: tuple[str, ...]) -> tuple[int, dict[str, object]]:
