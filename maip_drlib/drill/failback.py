@@ -549,10 +549,13 @@ def _primary_services_back(ctx: DrillContext, actions: list[str]) -> None:
     ctx.say(f"{STAGE_3}: the primary's services were fenced at 0: scaling them to {replicas} "
             f"in {handle.region} before shifting traffic")
     from maip_drlib.actions import kube as kube_actions
+    from maip_drlib.drill import scale_wait
+    from maip_drlib.drill.failover import DEPLOYMENTS_DEADLINE_S
 
-    kube_actions.scale_all_deployments(handle, namespace, replicas,
-                                       poll_initial_s=ctx.poll.initial_s,
-                                       poll_max_s=ctx.poll.max_s)
+    kube_actions.scale_deployments(handle, namespace, replicas)
+    scale_wait.wait_deployments_ready(
+        handle, namespace, replicas, deadline_s=platform_deadline(ctx, DEPLOYMENTS_DEADLINE_S),
+        poll_initial_s=ctx.poll.initial_s, poll_max_s=ctx.poll.max_s)
     ctx.decisions.record(STAGE_3, "fenced primary services scaled back before the shift",
                          deployments=fenced, replicas=replicas)
     actions.append(f"kubernetes:scale {namespace} --all --replicas={replicas} ({handle.region})")
@@ -570,10 +573,14 @@ def _scale_deployments(ctx: DrillContext, handle: RegionHandle, replicas: int,
     # Imported here: it loads the kubernetes package, which collecting the scenarios does not
     # need.
     from maip_drlib.actions import kube as kube_actions
+    from maip_drlib.drill import scale_wait
+    from maip_drlib.drill.failover import DEPLOYMENTS_DEADLINE_S
 
-    kube_actions.scale_all_deployments(handle, namespace, replicas,
-                                       poll_initial_s=ctx.poll.initial_s,
-                                       poll_max_s=ctx.poll.max_s)
+    kube_actions.scale_deployments(handle, namespace, replicas)
+    if replicas:  # the wait names Pending pods' reasons (capacity) in its progress and error
+        scale_wait.wait_deployments_ready(
+            handle, namespace, replicas, deadline_s=platform_deadline(ctx, DEPLOYMENTS_DEADLINE_S),
+            poll_initial_s=ctx.poll.initial_s, poll_max_s=ctx.poll.max_s)
     actions.append(f"kubernetes:scale {namespace} --all --replicas={replicas} ({handle.region})")
 
 
@@ -586,6 +593,34 @@ def _stop_writes(ctx: DrillContext, actions: list[str]) -> None:
                              running=running)
     for handle in ctx.handles:
         _scale_deployments(ctx, handle, 0, actions)
+    # Writes stop when no pod is left (Terminating pods still write over their grace period)
+    # and, with database access, no session of the services remains on the DR writer.
+    from maip_drlib.drill.failover import FENCE_DEADLINE_S
+    from maip_drlib.drill.guards import FencingEvidence, observe_fencing
+    from maip_drlib.errors import WaitTimeout
+
+    writer = _promoted_writer(ctx, _roles(ctx, STAGE_4), STAGE_4)
+    writer_handle = ctx.handles.by_name(writer.region)
+
+    def observe() -> tuple[FencingEvidence, ...]:
+        return tuple(observe_fencing(ctx, writer.identifier, handle=handle,
+                                     writer_handle=writer_handle) for handle in ctx.handles)
+
+    ctx.say(f"{STAGE_4}: waiting until no pod of {namespace} is left in either region"
+            + (f" and no service session on {writer.identifier}" if ctx.target.database
+               else "") + " (writes stopped)")
+    try:
+        stopped = wait_for(
+            WaitSpec(f"no pod of {namespace} in either region and no service session on "
+                     f"{writer.identifier}", deadline_s=platform_deadline(ctx, FENCE_DEADLINE_S),
+                     poll_initial_s=ctx.poll.initial_s, poll_max_s=ctx.poll.max_s),
+            observe, success=lambda found: all(item.fenced for item in found)).value
+    except WaitTimeout as timeout:
+        raise CheckFailed(f"{STAGE_4}: writes did not stop at the application: {timeout}",
+                          resource=namespace, expected="no pod and no service session left",
+                          observed=str(timeout.last_observed)) from timeout
+    ctx.decisions.record(STAGE_4, "writes stopped at the application",
+                         evidence=[str(item) for item in stopped])
 
 
 def _fresh_dr_replica(ctx: DrillContext, writer: DbInstanceFact, actions: list[str],

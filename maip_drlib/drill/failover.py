@@ -572,15 +572,12 @@ def stage_4_scale_dr(ctx: DrillContext) -> StageOutcome:
                 "waiting until ready")
         from maip_drlib.actions import kube as kube_actions
 
-        readiness = kube_actions.scale_all_deployments(handle, namespace, replicas,
-                                                       deadline_s=limit,
-                                                       poll_initial_s=ctx.poll.initial_s,
-                                                       poll_max_s=ctx.poll.max_s).value
+        kube_actions.scale_deployments(handle, namespace, replicas)
         actions.append(f"kubernetes {handle.region}: scale {len(calls)} deployments in "
                        f"{namespace} to {replicas}")
     else:
         ctx.say(f"deployments in {namespace} already at {replicas}; waiting until ready")
-        readiness = _wait_ready(ctx, handle, namespace, replicas, limit)
+    readiness = _wait_ready(ctx, handle, namespace, replicas, limit)
     nodes = kube_probes.nodes(handle)
     facts = {"nodegroup": str(eks_probes.nodegroup_state(handle, place.eks_cluster,
                                                          place.nodegroup, include_updates=False)),
@@ -591,38 +588,27 @@ def stage_4_scale_dr(ctx: DrillContext) -> StageOutcome:
 
 def _wait_ready(ctx: DrillContext, handle: RegionHandle, namespace: str, replicas: int,
                 limit: float) -> DeploymentsReadiness:
-    from maip_drlib.actions.kube import DeploymentsReadiness
+    """Every deployment at ``replicas`` ready; each poll (the progress line) and the error
+    say why pods wait: Pending beyond the nodes' capacity names the scheduler's reason."""
+    from maip_drlib.drill import scale_wait
 
     try:
-        return wait_for(
-            WaitSpec(f"deployments in {namespace} ({handle.region}) to have {replicas} ready "
-                     "replicas", deadline_s=limit, poll_initial_s=ctx.poll.initial_s,
-                     poll_max_s=ctx.poll.max_s),
-            lambda: DeploymentsReadiness(
-                namespace, replicas, kube_probes.deployments(handle, namespace)),
-            success=lambda readiness: not readiness.not_ready,
-        ).value
+        return scale_wait.wait_deployments_ready(
+            handle, namespace, replicas, deadline_s=limit, poll_initial_s=ctx.poll.initial_s,
+            poll_max_s=ctx.poll.max_s).value.readiness
     except WaitTimeout as timeout:
-        raise CheckFailed(f"{STAGE_4}: {timeout}; {_pod_reasons(handle, namespace)}",
-                          region=handle.region, resource=namespace,
+        raise CheckFailed(f"{STAGE_4}: {timeout}", region=handle.region, resource=namespace,
                           expected=f"{replicas} ready replicas each",
                           observed=str(timeout.last_observed)) from timeout
 
 
 def _pod_reasons(handle: RegionHandle, namespace: str,
                  deployments: Sequence[DeploymentFact] | None = None) -> str:
-    """Pods not ready, with their waiting reasons (of ``deployments`` when given)."""
-    try:
-        pods = kube_probes.pods(handle, namespace)
-    except (Unreachable, NotFound) as error:
-        return f"pods unknown: {error}"
-    selectors = [item.selector for item in deployments or ()]
-    waiting = [pod for pod in pods if not pod.ready
-               and (not selectors or any(pod.matches(sel) for sel in selectors))]
-    if not waiting:
-        return "no pod waiting"
-    return "pods not ready: " + ", ".join(
-        f"{pod.name} ({','.join(pod.waiting_reasons) or pod.phase})" for pod in waiting[:20])
+    """Pods not ready (of ``deployments`` when given), counted by why they wait (the
+    scheduler's message for Pending pods, Terminating, container waiting reasons)."""
+    from maip_drlib.drill import scale_wait
+
+    return scale_wait.pod_reasons(handle, namespace, deployments)
 
 
 # --- Stage 5 ---------------------------------------------------------------------------------
