@@ -1,8 +1,11 @@
 """Route 53: the zone by name, the API record sets in their simple/failover/weighted forms,
 health-check status and change status. Route 53 is global: clients are signed for us-east-1.
 
-A health check is healthy when the majority of its checkers report ``Success``, as Route 53
-itself decides.
+A health check is healthy when MORE than 18 % of its checkers report ``Success``, as Route 53
+itself decides (Developer Guide, "How Amazon Route 53 determines whether a health check is
+healthy"): ``checkers_healthy``. Each observation is one checker's status; Route 53 changes it
+after FailureThreshold consecutive checks, so a probe sees a change up to RequestInterval x
+FailureThreshold after it happened.
 
 Not supported: private zones (a public zone is preferred when names collide), geolocation,
 latency and multivalue routing (parsed as kind ``other``), traffic policies.
@@ -24,6 +27,21 @@ from maip_drlib.facts import (
 )
 from maip_drlib.probes import aws_api, error_code
 from maip_drlib.regions import RegionHandle
+
+HEALTHY_SHARE_PERCENT = 18
+
+
+def checkers_healthy(successes: int, total: int) -> bool:
+    """Route 53's rule: healthy when more than 18 % of the checkers report healthy
+    (3 of 16 is 18.75 %: healthy; 2 of 16 is 12.5 %: unhealthy; no checker: unhealthy)."""
+    return total > 0 and successes * 100 > HEALTHY_SHARE_PERCENT * total
+
+
+def observations_healthy(observations: list[dict[str, Any]]) -> tuple[bool, int, int]:
+    """GetHealthCheckStatus observations -> (healthy, checkers reporting Success, checkers)."""
+    statuses = [str(item.get("StatusReport", {}).get("Status", "")) for item in observations]
+    successes = sum(1 for status in statuses if status.startswith("Success"))
+    return checkers_healthy(successes, len(statuses)), successes, len(statuses)
 
 
 def fqdn(name: str) -> str:
@@ -118,17 +136,14 @@ def health_check_status(handle: RegionHandle, health_check_id: str) -> HealthChe
         if error_code(error) == "NoSuchHealthCheck":
             raise NotFound(f"Route 53 health check {health_check_id} not found") from error
         raise
-    observations = tuple(
-        str(item.get("StatusReport", {}).get("Status", ""))
-        for item in response.get("HealthCheckObservations", [])
-    )
-    successes = sum(1 for status in observations if status.startswith("Success"))
+    raw = list(response.get("HealthCheckObservations", []))
+    healthy, successes, total = observations_healthy(raw)
     return HealthCheckStatus(
         health_check_id=health_check_id,
-        healthy=bool(observations) and successes * 2 > len(observations),
+        healthy=healthy,
         checkers_success=successes,
-        checkers_total=len(observations),
-        observations=observations,
+        checkers_total=total,
+        observations=tuple(str(item.get("StatusReport", {}).get("Status", "")) for item in raw),
     )
 
 

@@ -188,15 +188,32 @@ def test_publisher_thread_stops_within_its_bound(url: str, faults: FaultState) -
     assert publisher._thread is None
 
 
-def test_dns_answer_follows_the_failover_pair(url: str, seeded: SeedResult) -> None:
-    healthy = answer_for(TOPOLOGY.record_name, lambda region: True)
+def _seen_at_once(server: MotoServer, judge: Any) -> None:
+    """Route 53's checkers adopt ``judge`` now (the delay is pinned in test_route53_health)."""
+    server.runtime.health.set_region_healthy(judge)
+    server.runtime.health.settle()
+
+
+@pytest.fixture
+def judge_restored(server: MotoServer) -> Iterator[None]:
+    yield
+    _seen_at_once(server, server.runtime.health._default_region_healthy)
+
+
+@pytest.mark.usefixtures("judge_restored")
+def test_dns_answer_follows_the_failover_pair(url: str, seeded: SeedResult,
+                                              server: MotoServer) -> None:
+    healthy = answer_for(TOPOLOGY.record_name)
     assert (healthy.region, healthy.alb_dns_name) == (EAST, seeded.alb_dns_names[EAST])
     assert healthy.record_set_identifier == seeded.record_set_identifiers[EAST]
-    failed_over = answer_for(TOPOLOGY.record_name, lambda region: region != EAST)
+    _seen_at_once(server, lambda region: region != EAST)
+    failed_over = answer_for(TOPOLOGY.record_name)
     assert (failed_over.region, failed_over.alb_dns_name) == (WEST, seeded.alb_dns_names[WEST])
 
 
-def test_dns_answer_splits_weighted_records_by_weight(url: str, seeded: SeedResult) -> None:
+@pytest.mark.usefixtures("judge_restored")
+def test_dns_answer_splits_weighted_records_by_weight(url: str, seeded: SeedResult,
+                                                      server: MotoServer) -> None:
     name = f"shift.{TOPOLOGY.hosted_zone}"
     changes = [{"Action": "CREATE", "ResourceRecordSet": {
         "Name": name, "Type": "A", "SetIdentifier": region, "Weight": weight,
@@ -206,11 +223,11 @@ def test_dns_answer_splits_weighted_records_by_weight(url: str, seeded: SeedResu
     sim_client("route53", EAST, url).change_resource_record_sets(
         HostedZoneId=seeded.hosted_zone_id, ChangeBatch={"Changes": changes})
     rng = random.Random(7)
-    answers = [answer_for(name, lambda region: True, rng=rng).region for _ in range(2000)]
+    answers = [answer_for(name, rng=rng).region for _ in range(2000)]
     east_share = answers.count(EAST) / len(answers)
     assert 0.07 < east_share < 0.13
-    assert {answer_for(name, lambda region: region != WEST, rng=rng).region
-            for _ in range(20)} == {EAST}
+    _seen_at_once(server, lambda region: region != WEST)
+    assert {answer_for(name, rng=rng).region for _ in range(20)} == {EAST}
 
 
 def test_health_checks_map_to_the_region_of_their_alb(server: MotoServer,

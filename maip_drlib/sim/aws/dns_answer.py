@@ -9,10 +9,14 @@
   weight with ``rng`` (seed it for determinism); all weights 0 means equal chances;
 - simple alias: its target.
 
-A record's health is its health check's region (``HealthRegistry.region_of``) judged by
-``health_of_region``; a record without a health check but with ``EvaluateTargetHealth`` is
-judged by its alias target's region; otherwise it is healthy. The alias DNS name is mapped back
-to the ALB (moto's ELBv2 backends) and its region.
+A record's health is Route 53's view of it, with Route 53's delays: its health check as the
+simulated checkers see it (``HealthRegistry.check_healthy``: more than 18 % of 16 checkers,
+each changing after RequestInterval x FailureThreshold) and, with ``EvaluateTargetHealth``,
+its alias target's ALB target health (``HealthRegistry.target_healthy``); otherwise it is
+healthy. The registry judges each region with the simulation's own region judge, so
+``health_of_region`` (the same judge, as callers pass it) is no longer consulted: it is kept
+for callers, and an instant answer for tests comes from ``HealthRegistry.settle``. The alias
+DNS name is mapped back to the ALB (moto's ELBv2 backends) and its region.
 
 Not supported: non-alias answers (plain A records), latency/geolocation/multivalue policies,
 nested aliases, TTL caching (every call is a fresh answer), other accounts than moto's default.
@@ -81,36 +85,39 @@ def _alb_for(alias_dns_name: str) -> tuple[str, str]:
     raise NoDnsAnswer(f"alias target {alias_dns_name} is no load balancer of the simulation")
 
 
-def _healthy(record: Any, health_of_region: RegionHealth) -> bool:
+def _healthy(record: Any) -> bool:
+    registry = runtime.current().health
     if record.health_check_id:
         from moto.route53.models import route53_backends
+
+        from maip_drlib.sim.aws.patches.route53_health_status import spec_of
 
         health_check = route53_backends[_account_id()]["aws"].health_checks.get(
             record.health_check_id
         )
-        fqdn = health_check.fqdn if health_check is not None else None
-        region = runtime.current().health.region_of(record.health_check_id, fqdn)
-        return True if region is None else health_of_region(region)
+        if health_check is not None and not registry.check_healthy(spec_of(health_check)):
+            return False
     alias = record.alias_target or {}
     if alias.get("EvaluateTargetHealth"):
         region = region_named_in(alias.get("DNSName"))
-        return True if region is None else health_of_region(region)
+        if region is not None and not registry.target_healthy(region):
+            return False
     return True
 
 
-def _choose(records: list[Any], health_of_region: RegionHealth, rng: random.Random) -> Any:
+def _choose(records: list[Any], rng: random.Random) -> Any:
     failover = [record for record in records if record.failover]
     if failover:
         primary = next((r for r in failover if r.failover == "PRIMARY"), None)
         secondary = next((r for r in failover if r.failover == "SECONDARY"), None)
-        if primary is not None and _healthy(primary, health_of_region):
+        if primary is not None and _healthy(primary):
             return primary
-        if secondary is not None and _healthy(secondary, health_of_region):
+        if secondary is not None and _healthy(secondary):
             return secondary
         return primary or secondary
     weighted = [record for record in records if record.weight is not None]
     if weighted:
-        healthy = [r for r in weighted if _healthy(r, health_of_region)] or weighted
+        healthy = [r for r in weighted if _healthy(r)] or weighted
         weights = [float(r.weight) for r in healthy]
         if sum(weights) <= 0:
             weights = [1.0] * len(healthy)
@@ -118,13 +125,13 @@ def _choose(records: list[Any], health_of_region: RegionHealth, rng: random.Rand
     return records[0]
 
 
-def answer_for(record_name: str, health_of_region: RegionHealth, *,
+def answer_for(record_name: str, health_of_region: RegionHealth | None = None, *,
                rng: random.Random | None = None, record_type: str = "A") -> DnsAnswer:
     """The ALB (DNS name, region) that ``record_name`` resolves to right now."""
     records = [record for record in _records(record_name, record_type) if record.alias_target]
     if not records:
         raise NoDnsAnswer(f"no alias {record_type} record named {record_name}")
-    chosen = _choose(records, health_of_region, rng or random.Random())
+    chosen = _choose(records, rng or random.Random())
     alb_dns_name, region = _alb_for(chosen.alias_target["DNSName"])
     return DnsAnswer(alb_dns_name=alb_dns_name, region=region,
                      record_set_identifier=chosen.set_identifier)

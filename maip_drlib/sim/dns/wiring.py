@@ -2,8 +2,10 @@
 
 ``simulation_dns_server`` reads the hosted zone through the simulation's moto endpoint, gives
 each region's ALB its own planned loopback address (remembering the real endpoint port), and
-judges ``EvaluateTargetHealth`` by the ALB's region with the simulation's ``region_healthy``
-(the same judge its Route 53 health checks use), asked at most once per ``max_age_s``.
+judges ``EvaluateTargetHealth`` by the ALB's region as Route 53 sees its target health: the
+running simulation's ``HealthRegistry.target_healthy`` (the ALB's target health checks, with
+their delay; its judge is the simulation's ``region_healthy``), else, with no simulation
+runtime in this process, ``region_healthy`` itself, asked at most once per ``max_age_s``.
 ``plan_connect_to`` is the ``connect_to`` of ``maip_drlib.dns_answers.DnsResolver``: an
 answered planned address -> 127.0.0.1 and the real port, described with the ALB and its region
 (``region us-west-2``). ``plan_document`` is the same plan as JSON-ready data (address -> port,
@@ -21,6 +23,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from maip_drlib.sim.aws import runtime
 from maip_drlib.sim.aws.clients import sim_client
 from maip_drlib.sim.aws.runtime import region_named_in
 from maip_drlib.sim.dns.addresses import AddressPlan
@@ -44,7 +47,7 @@ def simulation_dns_server(endpoint_url: str, zone_name: str,
     for region, (dns_name, port) in albs.items():
         plan.register(dns_name, region, port=port)
 
-    judge = _remembered(region_healthy, max_age_s)
+    judge = _target_health(_remembered(region_healthy, max_age_s))
 
     def target_healthy(dns_name: str) -> bool:
         planned = plan.target(dns_name)
@@ -56,6 +59,19 @@ def simulation_dns_server(endpoint_url: str, zone_name: str,
                                 target_healthy=target_healthy, max_age_s=max_age_s,
                                 alias_ttl=alias_ttl, seed=seed)
     return server, plan
+
+
+def _target_health(fallback: RegionHealthy) -> RegionHealthy:
+    """The simulation runtime's delayed ALB target health when one runs here, else ``fallback``."""
+
+    def judge(region: str) -> bool:
+        try:
+            registry = runtime.current().health
+        except RuntimeError:
+            return fallback(region)
+        return registry.target_healthy(region)
+
+    return judge
 
 
 def _remembered(region_healthy: RegionHealthy, max_age_s: float) -> RegionHealthy:

@@ -6,9 +6,12 @@ by the Route 53 probe's own parser) and the status of every health check they na
 Route 53 client (the simulation's moto endpoint), and ``CachedZone`` keeps the last snapshot
 for ``max_age_s`` so that a burst of queries costs one read.
 
-A health check is healthy when more than half of its checkers report ``Success`` (the rule
-of the Route 53 probe). When a read fails (the Route 53 control plane is impaired),
-``CachedZone`` keeps answering from the last snapshot, as Route 53's data plane does.
+A health check is healthy when more than 18 % of its checkers report ``Success`` (Route 53's
+rule, the Route 53 probe's ``observations_healthy``); each checker's report already carries
+Route 53's RequestInterval x FailureThreshold delay (the simulated checkers), so the answers
+follow a health change with that delay (plus ``max_age_s``). When a read fails (the Route 53
+control plane is impaired), ``CachedZone`` keeps answering from the last snapshot, as Route
+53's data plane does.
 
 Not supported: private zones (a public zone of that name is preferred), reading more than one
 zone per source, health checks that cannot be read (they count as healthy, like a record
@@ -24,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from maip_drlib.facts import RecordSetFact
-from maip_drlib.probes.route53 import fqdn, parse_record_set
+from maip_drlib.probes.route53 import fqdn, observations_healthy, parse_record_set
 
 
 @dataclass(frozen=True)
@@ -55,10 +58,8 @@ ZoneSource = Callable[[], ZoneData]
 
 
 def checkers_say_healthy(observations: list[dict[str, Any]]) -> bool:
-    """Route 53 GetHealthCheckStatus observations: healthy when most checkers succeed."""
-    statuses = [str(item.get("StatusReport", {}).get("Status", "")) for item in observations]
-    successes = sum(1 for status in statuses if status.startswith("Success"))
-    return bool(statuses) and successes * 2 > len(statuses)
+    """Route 53 GetHealthCheckStatus observations: healthy when more than 18 % succeed."""
+    return observations_healthy(observations)[0]
 
 
 def _zone_id(client: Any, zone_name: str) -> str:
