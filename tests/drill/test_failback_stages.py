@@ -6,25 +6,31 @@ failback stages started there refuse with nothing changed.
 The state is reached with the actions directly (outage of us-east-1, promotion of the DR
 replica, DR scaled to failover capacity), then us-east-1 is restored: the old writer comes back
 beside the promoted one (split brain). The tests run in order and share one simulation.
+Its database is encrypted (the topology names a KMS key per region): the cross-region replicas
+of failback 2 and 4 are created with the destination's key, and refused without one.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
 from maip_drlib.actions import eks as eks_actions
 from maip_drlib.actions import kube as kube_actions
 from maip_drlib.actions import rds as rds_actions
+from maip_drlib.config import Topology
 from maip_drlib.drill import failback
 from maip_drlib.drill.context import DrillContext, DrillOptions, PollPolicy
-from maip_drlib.errors import CheckFailed, ConfigError, GuardRefused
+from maip_drlib.errors import CheckFailed, ConfigError, GuardRefused, NotFound
 from maip_drlib.probes import kube, rds, route53
 from maip_drlib.readiness import ReadinessInputs, Thresholds, run_readiness
 from maip_drlib.regions import build_region_handles
 from maip_drlib.resolvers import SimulationResolver
+from maip_drlib.sim.aws.patches.rds_phases import RDS_PHASES
+from maip_drlib.sim.aws.seed_rds import with_simulated_kms_keys
 from maip_drlib.sim.simulation import SimSettings, Simulation
 from maip_drlib.write_gate import WriteGate
 
@@ -34,7 +40,8 @@ LIMITS = {"max_5xx_per_min": 10.0, "max_latency_s": 1.0}
 
 @pytest.fixture(scope="module")
 def simulation() -> Iterator[Simulation]:
-    with Simulation(settings=SimSettings(time_scale=0.2, metric_period_s=0.5)) as running:
+    with Simulation(with_simulated_kms_keys(Topology()),
+                    settings=SimSettings(time_scale=0.2, metric_period_s=0.5)) as running:
         yield running
 
 
@@ -131,10 +138,42 @@ def test_restored_primary_is_split_brain_and_stage_1_fences_it(
     assert again.actions == () and again.facts["split_brain"] is False
 
 
-def test_stage_2_creates_and_catches_up_the_failback_replica_once(ctx: DrillContext) -> None:
+def _without_key(context: DrillContext, side: str) -> DrillContext:
+    topology = context.topology
+    place = replace(getattr(topology, side), kms_key_id=None)
+    return replace(context, topology=replace(topology, **{side: place}))
+
+
+def test_stage_2_without_the_primary_kms_key_refuses_before_any_write(
+        ctx: DrillContext) -> None:
+    before = len(ctx.decisions.entries)
+    with pytest.raises(ConfigError) as refused:
+        failback.stage_2_resync(_without_key(ctx, "primary"), deadline_s=30)
+    message = str(refused.value)
+    assert message.startswith("topology.primary.kms_key_id: failback 2: ")
+    assert "maip-prod-postgres-replica (us-west-2) is encrypted" in message
+    assert "\n" not in message
+    with pytest.raises(NotFound):
+        rds.db_instance(ctx.handles.primary, ctx.topology.failback_replica)
+    later = [d.decision for d in ctx.decisions.entries[before:]]
+    assert later == ["precondition met", "refused: the source is encrypted and the config "
+                     "names no KMS key for its replica's region"]  # and no heartbeat item
+
+
+def test_stage_2_creates_and_catches_up_the_failback_replica_once(
+        ctx: DrillContext, simulation: Simulation) -> None:
+    started = time.monotonic()
     outcome = failback.stage_2_resync(ctx, deadline_s=30)
+    # The replica read `creating` for the simulated snapshot copy and restore; the drill waited.
+    assert time.monotonic() - started >= simulation.clock.real_seconds(
+        RDS_PHASES.replica_creating_s)
     assert len(outcome.actions) == 1 and "maip-prod-postgres-new" in outcome.actions[0]
     assert "SourceRegion=us-west-2" in outcome.actions[0]
+    assert outcome.actions[0].endswith(" KmsKeyId=alias/maip-rds")
+    described = ctx.handles.primary.client("rds").describe_db_instances(
+        DBInstanceIdentifier=ctx.topology.failback_replica)["DBInstances"][0]
+    assert described["StorageEncrypted"] is True
+    assert described["KmsKeyId"] == simulation.seed.kms_key_arns["us-east-1"]  # type: ignore[union-attr]
     replica = rds.db_instance(ctx.handles.primary, ctx.topology.failback_replica)
     assert replica.role == "replica"
     assert replica.source_id == ctx.topology.secondary.rds_instance
@@ -201,9 +240,26 @@ def test_stage_3_shifts_to_the_primary_and_dns_follows(
     assert again.actions == ()
 
 
+def test_stage_4_without_the_dr_kms_key_refuses_before_writes_stop(ctx: DrillContext) -> None:
+    records, desired = _records(ctx), _desired(ctx)
+    with pytest.raises(ConfigError, match=r"^topology\.secondary\.kms_key_id: failback 4: "
+                       r"maip-prod-postgres-new \(us-east-1\) is encrypted"):
+        failback.stage_4_steady_state(_without_key(ctx, "secondary"), deadline_s=60,
+                                      delete_deadline_s=30)
+    assert _records(ctx) == records and _desired(ctx) == desired  # writes not stopped
+    replica = rds.db_instance(ctx.handles.primary, ctx.topology.failback_replica)
+    assert replica.role == "replica"  # not promoted
+    assert rds.db_instance(ctx.handles.secondary, ctx.topology.secondary.rds_instance).is_writer
+
+
 def test_stage_4_reaches_steady_state_and_readiness_passes(
         ctx: DrillContext, simulation: Simulation) -> None:
     outcome = failback.stage_4_steady_state(ctx, deadline_s=60, delete_deadline_s=30)
+    created = [a for a in outcome.actions if a.startswith("rds:CreateDBInstanceReadReplica")]
+    assert len(created) == 1 and created[0].endswith(" KmsKeyId=alias/maip-rds")
+    dr_kms = ctx.handles.secondary.client("rds").describe_db_instances(
+        DBInstanceIdentifier=ctx.topology.secondary.rds_instance)["DBInstances"][0]["KmsKeyId"]
+    assert dr_kms == simulation.seed.kms_key_arns["us-west-2"]  # type: ignore[union-attr]
     assert any(a.startswith("rds:PromoteReadReplica maip-prod-postgres-new") for a in
                outcome.actions)
     roles = rds.find_writer_and_replicas(ctx.handles, ctx.topology)

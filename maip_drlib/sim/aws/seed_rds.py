@@ -83,3 +83,15 @@ def seed_rds(client: Client, topology: Topology, account_id: str, rds_arns: dict
     rds_phases.settle_all(account_id)  # the seeded replica exists before the drill
     rds_arns[primary.rds_instance] = writer["DBInstanceArn"]
     rds_arns[secondary.rds_instance] = replica["DBInstanceArn"]
+
+
+def with_simulated_kms_keys(topology: Topology) -> Topology:
+    """``topology`` naming ``SIMULATED_KMS_ALIAS`` as the KMS key of each region that names
+    none: the simulation then seeds an encrypted writer the drill can replicate."""
+    from dataclasses import replace
+
+    def keyed(place: RegionTopology) -> RegionTopology:
+        return place if place.kms_key_id else replace(place, kms_key_id=SIMULATED_KMS_ALIAS)
+
+    return replace(topology, primary=keyed(topology.primary),
+                   secondary=keyed(topology.secondary))
