@@ -15,12 +15,15 @@ calls and are not listed. Failback stages are planned from the description below
 - failback 1: ``stop_db_instance`` of an old writer in us-east-1 found (or expected back)
   beside the promoted one (split-brain fence);
 - failback 2: ``create_db_instance_read_replica`` in us-east-1 of ``topology.failback_replica``
-  with the promoted instance's ARN as source and ``SourceRegion`` us-west-2;
+  with the promoted instance's ARN as source and ``SourceRegion`` us-west-2, and, when the
+  database is encrypted (read from the instances as found), ``KmsKeyId`` the primary region's
+  key (``topology.primary.kms_key_id``; without one the plan says the stage would refuse);
 - failback 3: one change batch replacing the failover pair by a weighted pair (primary 0, DR
   100: no traffic moves), then weights 10/90, 50/50, 90/10, 100/0 (primary/DR);
 - failback 4: DR deployments to 0 (write fence), promote the failback replica, primary
   deployments back to their pre-drill replicas (when they differ), delete the old promoted DR
-  instance (with a final snapshot), create a fresh DR replica from the new writer, restore
+  instance (with a final snapshot), create a fresh DR replica from the new writer
+  (``KmsKeyId`` the DR key, ``topology.secondary.kms_key_id``, when encrypted), restore
   the failover pair, DR node group back to its standby scaling, DR deployments back to
   ``DR_STANDBY_REPLICAS``.
 
@@ -40,7 +43,7 @@ from botocore.exceptions import ClientError
 
 from maip_drlib.actions.route53 import alias_record, record_set_dict
 from maip_drlib.config import ScalingConfig, Topology
-from maip_drlib.drill import failover, traffic
+from maip_drlib.drill import failover, replica_kms, traffic
 from maip_drlib.drill.context import DrillContext
 from maip_drlib.drill.guards import dr_replica
 from maip_drlib.drill.outcome import PlannedCall
@@ -49,6 +52,7 @@ from maip_drlib.facts import AlbFact, RdsRoles, RecordSetFact
 from maip_drlib.probes import eks as eks_probes
 from maip_drlib.probes import elb as elb_probes
 from maip_drlib.probes import rds as rds_probes
+from maip_drlib.probes.rds_encryption import storage_encryption
 from maip_drlib.probes.route53 import parse_record_set
 
 __all__ = ["FAILBACK_WEIGHTS", "WEIGHTED_SET_IDENTIFIERS", "PlannedCall", "plan_drill"]
@@ -214,9 +218,10 @@ def _plan_failback(ctx: DrillContext, model: _Model,
                           {"DBInstanceIdentifier": name}) for name in old_writers]
     # 2: the failback replica in us-east-1 from the promoted instance (source as ARN).
     new_id = topology.failback_replica
+    encrypted = _encrypted(ctx, model, promoted_id)
     calls.append(PlannedCall(FAILBACK_2, "rds", primary, "create_db_instance_read_replica", {
         "DBInstanceIdentifier": new_id, "SourceDBInstanceIdentifier": promoted_arn,
-        "SourceRegion": secondary}))
+        "SourceRegion": secondary, **_kms(ctx, model, encrypted, FAILBACK_2, "primary")}))
     # 3: the primary's services back if a planned failover fenced them at 0, then the failover
     # pair -> weighted pair, then the weighted shift.
     desired_now = model.primary_desired or {}
@@ -256,7 +261,8 @@ def _plan_failback(ctx: DrillContext, model: _Model,
                .replace(f":db:{promoted_id}", f":db:{new_id}"))
     calls.append(PlannedCall(FAILBACK_4, "rds", secondary, "create_db_instance_read_replica", {
         "DBInstanceIdentifier": topology.secondary.rds_instance,
-        "SourceDBInstanceIdentifier": new_arn, "SourceRegion": primary}))
+        "SourceDBInstanceIdentifier": new_arn, "SourceRegion": primary,
+        **_kms(ctx, model, encrypted, FAILBACK_4, "secondary")}))
     restore = [{"Action": "DELETE", "ResourceRecordSet": record}
                for record in _with_weights(weighted, FAILBACK_WEIGHTS[-1])]
     restore += [{"Action": "CREATE", "ResourceRecordSet": record}
@@ -269,6 +275,38 @@ def _plan_failback(ctx: DrillContext, model: _Model,
                                               dict.fromkeys(model.dr_desired, 0),
                                               DR_STANDBY_REPLICAS)
     return calls
+
+
+def _encrypted(ctx: DrillContext, model: _Model, promoted_id: str) -> bool | None:
+    """Whether the database is encrypted at rest (a replica is encrypted as its source, so
+    the first instance of the chain that answers tells): None when none answers."""
+    topology, handles = ctx.topology, ctx.handles
+    for handle, name in ((handles.secondary, promoted_id),
+                         (handles.primary, topology.failback_replica),
+                         (handles.primary, topology.primary.rds_instance)):
+        try:
+            return storage_encryption(handle, name).encrypted
+        except NotFound:
+            continue
+        except (ClientError, Unreachable) as error:
+            model.notes.append(f"RDS encryption of {name} unread: {error}")
+    model.notes.append("RDS encryption unknown: KmsKeyId may be needed by failback 2 and 4")
+    return None
+
+
+def _kms(ctx: DrillContext, model: _Model, encrypted: bool | None, stage: str,
+         side: replica_kms.Side) -> dict[str, str]:
+    """The ``KmsKeyId`` parameter of a replica created in ``side``'s region ({} unencrypted);
+    a placeholder, and a note that the stage would refuse, when no key is configured."""
+    if not encrypted:
+        return {}
+    key = getattr(ctx.topology, side).kms_key_id
+    if key:
+        return {"KmsKeyId": key}
+    setting = replica_kms.setting_name(side)
+    model.notes.append(f"{stage} would refuse: the database is encrypted and {setting} is "
+                       "not configured")
+    return {"KmsKeyId": f"<not configured: {setting}>"}
 
 
 def _health_check(records: tuple[RecordSetFact, ...], role: str) -> str | None:

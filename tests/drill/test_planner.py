@@ -1,18 +1,20 @@
 """The dry-run planner from the seeded state: its exact call list, and no mutating call.
 
 The same simulation then hosts the promotion-fault test: it needs the seeded, never promoted
-replica, and the planner leaves the state as it found it.
+replica, and the planner leaves the state as it found it. Its database is encrypted (the
+topology names a KMS key per region), so the replicas are planned with ``KmsKeyId``.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from itertools import groupby
 
 import pytest
 
-from maip_drlib.config import DatabaseAccess
+from maip_drlib.config import DatabaseAccess, Topology
 from maip_drlib.drill.context import DrillContext, DrillOptions, OutageDeclaration, PollPolicy
 from maip_drlib.drill.failover import stage_2_promote
 from maip_drlib.drill.planner import plan_drill
@@ -20,7 +22,14 @@ from maip_drlib.errors import CheckFailed
 from maip_drlib.probes import kube
 from maip_drlib.regions import RegionHandles
 from maip_drlib.resolvers import SimulationResolver
+from maip_drlib.sim.aws.seed_rds import with_simulated_kms_keys
 from maip_drlib.sim.simulation import Simulation
+
+
+@pytest.fixture(scope="module")
+def simulation() -> Iterator[Simulation]:
+    with Simulation(with_simulated_kms_keys(Topology()), time_scale=0.2) as running:
+        yield running
 
 
 def context(simulation: Simulation, handles: RegionHandles, **options: object) -> DrillContext:
@@ -83,6 +92,9 @@ def test_plan_from_the_seeded_state(handles: RegionHandles, simulation: Simulati
     source = str(failback_replica["SourceDBInstanceIdentifier"])
     assert source.startswith("arn:aws:rds:us-west-2:")
     assert failback_replica["SourceRegion"] == "us-west-2"
+    assert failback_replica["KmsKeyId"] == "alias/maip-rds"  # the primary's key: encrypted
+    fresh_dr = by_operation[("failback 4", "create_db_instance_read_replica")]
+    assert fresh_dr["KmsKeyId"] == "alias/maip-rds"  # topology.secondary.kms_key_id
     route = by_operation[("failover 3", "change_resource_record_sets")]["ChangeBatch"]
     record = route["Changes"][0]["ResourceRecordSet"]  # type: ignore[index]
     assert record["Failover"] == "PRIMARY" and "us-west-2" in record["AliasTarget"]["DNSName"]
@@ -94,6 +106,20 @@ def test_plan_from_the_seeded_state(handles: RegionHandles, simulation: Simulati
                for call in calls if call.stage == "failback 3"]
     assert weights == [[0, 100], [10, 90], [50, 50], [90, 10], [100, 0]]
     assert ctx.decisions.entries[-1].stage == "plan"
+
+
+def test_plan_says_a_replica_would_be_refused_without_its_region_kms_key(
+        handles: RegionHandles, simulation: Simulation) -> None:
+    ctx = context(simulation, handles, execute=False)
+    topology = replace(ctx.topology, primary=replace(ctx.topology.primary, kms_key_id=None))
+    calls = plan_drill(replace(ctx, topology=topology), phases=("failback",))
+    keys = {call.stage: call.parameters.get("KmsKeyId") for call in calls
+            if call.operation == "create_db_instance_read_replica"}
+    assert keys == {"failback 2": "<not configured: topology.primary.kms_key_id>",
+                    "failback 4": "alias/maip-rds"}
+    notes = ctx.decisions.entries[-1].evidence["notes"]
+    assert ("failback 2 would refuse: the database is encrypted and "
+            "topology.primary.kms_key_id is not configured") in notes
 
 
 def test_plan_lists_the_data_plane_write_with_database_access(
