@@ -84,8 +84,8 @@ def find_pair(ctx: DrillContext, zone_id: str, primary_alb: AlbFact,
     records = route53_probes.record_sets(ctx.handles.primary, zone_id,
                                          ctx.topology.record_name, "A")
     weighted = [r for r in records if r.kind == "weighted" and r.alias is not None]
-    primary = [r for r in weighted if r.alias and r.alias.dns_name == primary_alb.dns_name]
-    secondary = [r for r in weighted if r.alias and r.alias.dns_name == dr_alb.dns_name]
+    primary = [r for r in weighted if aliases(r, primary_alb.dns_name)]
+    secondary = [r for r in weighted if aliases(r, dr_alb.dns_name)]
     if len(primary) == 1 and len(secondary) == 1:
         return RecordPair("weighted", primary[0], secondary[0])
     failover = {r.failover: r for r in records if r.kind == "failover" and r.alias is not None}
@@ -94,10 +94,15 @@ def find_pair(ctx: DrillContext, zone_id: str, primary_alb: AlbFact,
     return None
 
 
+def _alb_name(dns_name: str) -> str:
+    return dns_name.rstrip(".").lower().removeprefix("dualstack.")
+
+
 def aliases(record: RecordSetFact, alb_dns_name: str) -> bool:
-    """Whether ``record`` is an alias of the ALB named ``alb_dns_name`` (case, final dot)."""
+    """Whether ``record`` is an alias of the ALB named ``alb_dns_name`` (whatever the case, the
+    final dot, and the ``dualstack.`` prefix Route 53's console gives ALB aliases)."""
     return (record.alias is not None
-            and record.alias.dns_name.rstrip(".").lower() == alb_dns_name.rstrip(".").lower())
+            and _alb_name(record.alias.dns_name) == _alb_name(alb_dns_name))
 
 
 def failover_pair_restored(records: Sequence[RecordSetFact], primary_alb: str,
