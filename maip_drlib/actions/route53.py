@@ -1,11 +1,14 @@
 """Route 53: change record sets, set the weights of a weighted pair, wait for INSYNC.
 
 Production Route 53 refuses a simple record beside a failover or weighted set of the same name
-and type (moto accepts it); ``change_record_sets`` refuses such a batch locally with
-``GuardRefused`` before any call, so a simulation cannot pass what production would reject.
+and type, a weighted or failover record without SetIdentifier, and a second PRIMARY (or
+SECONDARY) record of one name and type; ``change_record_sets`` refuses such a batch locally
+(``GuardRefused``, ``ConfigError``) before any call. Route 53 also applies a batch all or
+nothing and deletes a record only when the DELETE carries it exactly as it is: build DELETEs
+with ``record_set_dict`` from the record sets just read (the simulation enforces both).
 
 Not supported: traffic policies, geolocation/latency routing, CREATE-vs-UPSERT conflict checks
-beyond the simple-versus-routing-policy rule, batches larger than Route 53's limits.
+(Route 53 answers them), batches larger than Route 53's limits.
 """
 
 from __future__ import annotations
@@ -100,8 +103,20 @@ def check_routing_conflicts(existing: Sequence[RecordSetFact],
         else:
             after[_key(fact)] = fact
     by_name_type: dict[tuple[str, str], set[str]] = {}
+    roles: dict[tuple[str, str, str], int] = {}
     for fact in after.values():
         by_name_type.setdefault((fact.name, fact.type), set()).add(fact.kind)
+        if fact.kind in ("failover", "weighted") and not fact.set_identifier:
+            raise ConfigError(f"{fact.kind} record {fact.name} {fact.type} needs a "
+                              "SetIdentifier (Route 53 refuses it without one)",
+                              key="Changes.ResourceRecordSet.SetIdentifier")
+        if fact.failover:
+            role = (fact.name, fact.type, fact.failover)
+            roles[role] = roles.get(role, 0) + 1
+    for (name, record_type, role), count in sorted(roles.items()):
+        if count > 1:
+            raise GuardRefused(f"refusing Route 53 change: it would leave {count} {role} "
+                               f"failover records for {name} {record_type} (Route 53 allows one)")
     for (name, record_type), kinds in sorted(by_name_type.items()):
         if "simple" in kinds and kinds & {"failover", "weighted", "other"}:
             others = ", ".join(sorted(kinds - {"simple"}))
