@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from maip_drlib.config import Target, Topology
 from maip_drlib.drill import summary
@@ -42,6 +43,9 @@ from maip_drlib.evidence.manifest import Seal, seal
 from maip_drlib.evidence.redact import Redactor
 from maip_drlib.sim_client import SimulationClient
 from maip_drlib.write_gate import WriteGate
+
+if TYPE_CHECKING:
+    from maip_drlib.regions import RegionHandles
 
 Echo = Callable[[str], None]
 
@@ -279,11 +283,21 @@ def _note_interruption(plan: GamedayPlan, journal: Journal) -> None:
     plan.echo(f"maip-dr: attempt {number - 1} was interrupted in {where}; resuming")
 
 
+def _handles(plan: GamedayPlan, *, writes: WriteGate | None = None) -> RegionHandles:
+    """The game day's own handles (canaries, summary); an assumed role's session is named
+    ``maip-dr-<drill id>`` as in the pytest phases. Writes only with ``writes`` (consent is
+    checked by the CLI before the game day starts)."""
+    from maip_drlib.assumed_role import role_session_name
+    from maip_drlib.regions import build_region_handles
+
+    return build_region_handles(plan.target, plan.topology, writes=writes,
+                                session_name=role_session_name(plan.attempt.drill_id))
+
+
 def _start_canaries(plan: GamedayPlan, journal: Journal) -> object | None:
     """Canaries into the primary until the outage (game days only); None if it cannot."""
     from maip_drlib.drill.canaries import CanaryPlan, start_writer
     from maip_drlib.errors import DRError
-    from maip_drlib.regions import build_region_handles
 
     lag = 0.0
     if plan.control is not None:  # a simulation: size the window from the lag it simulates
@@ -292,8 +306,7 @@ def _start_canaries(plan: GamedayPlan, journal: Journal) -> object | None:
     canary_plan = CanaryPlan.for_target(plan.target, expected_lag_s=lag,
                                         window_s=plan.canary_window_s)
     plan.canary_plan = canary_plan
-    handles = build_region_handles(plan.target, plan.topology,  # consent checked by the CLI
-                                   writes=WriteGate.consented(target=plan.target.name))
+    handles = _handles(plan, writes=WriteGate.consented(target=plan.target.name))
     try:
         writer = start_writer(handles.primary, plan.topology, plan.attempt.drill_id,
                               canary_plan)
@@ -316,11 +329,9 @@ def _start_rds_canaries(plan: GamedayPlan, journal: Journal) -> object | None:
         return None
     from maip_drlib.drill.canaries import CanaryPlan, start_rds_writer
     from maip_drlib.errors import DRError
-    from maip_drlib.regions import build_region_handles
 
     canary_plan = CanaryPlan.for_target(plan.target)
-    handles = build_region_handles(plan.target, plan.topology,  # consent checked by the CLI
-                                   writes=WriteGate.consented(target=plan.target.name))
+    handles = _handles(plan, writes=WriteGate.consented(target=plan.target.name))
     instance = plan.topology.primary.rds_instance
     try:
         writer = start_rds_writer(handles.primary, plan.topology, access,
@@ -406,7 +417,6 @@ def _end_to_end(plan: GamedayPlan, results: list[dict],
 def _write_summary(plan: GamedayPlan, results: list[dict], timings: dict[str, float]) -> None:
     from maip_drlib.evidence.allure_meta import operator_of
     from maip_drlib.evidence.summary import write_summary
-    from maip_drlib.regions import build_region_handles
 
     rpo_rows: list[dict] = []
     for path in sorted(plan.attempt.path.parent.glob("attempt-*/rpo.json")):
@@ -414,7 +424,7 @@ def _write_summary(plan: GamedayPlan, results: list[dict], timings: dict[str, fl
     if not rpo_rows:
         rpo_rows = [{"store": store, "status": "not measured", "rpo_s": None}
                     for store in ("dynamodb", "rds", "msk")]
-    handles = build_region_handles(plan.target, plan.topology)
+    handles = _handles(plan)
     try:
         operator = str(operator_of(handles))
     finally:

@@ -65,9 +65,16 @@ def dr_write_gate(pytestconfig: pytest.Config) -> WriteGate:
 
 
 @pytest.fixture(scope="session")
-def dr_handles(dr_target: Target, dr_topology: Topology,
+def dr_handles(pytestconfig: pytest.Config, dr_target: Target, dr_topology: Topology,
                dr_write_gate: WriteGate) -> Iterator[RegionHandles]:
-    handles = build_region_handles(dr_target, dr_topology, writes=dr_write_gate)
+    """Both regions' handles; an assumed role's session is named for the drill
+    (``maip-dr-<drill id>``), so CloudTrail shows which drill made each call."""
+    from maip_drlib.assumed_role import role_session_name
+
+    drill_id = (pytestconfig.getoption("--dr-drill-id", default=None)
+                or os.environ.get("MAIP_DR_DRILL_ID"))
+    handles = build_region_handles(dr_target, dr_topology, writes=dr_write_gate,
+                                   session_name=role_session_name(drill_id))
     yield handles
     handles.close()
 
