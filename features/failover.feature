@@ -14,7 +14,7 @@ Feature: Fail over from us-east-1 to us-west-2
 
   @destructive @stage_2
   Scenario: The DR replica becomes a standalone writer
-    Given the RTO budget of this stage is 10 minutes
+    Given the RTO budget of this stage is 15 minutes
     And the platform is where this stage starts
     And the DR region holds the database replica or its promoted writer
     When the DR replica is promoted to a standalone writer

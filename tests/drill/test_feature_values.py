@@ -30,7 +30,7 @@ def _with_line(tmp_path: Path, feature: str, old: str, new: str) -> Path:
 
 
 @pytest.mark.parametrize(("feature", "old", "new", "culprit"), [
-    ("failover.feature", "the RTO budget of this stage is 10 minutes",
+    ("failover.feature", "the RTO budget of this stage is 15 minutes",
      "the RTO budget of this stage is 0 minutes", "0 in step"),
     ("readiness.feature", "the RDS replica lag is under 60 seconds",
      "the RDS replica lag is under -60 seconds", "-60 in step"),
@@ -64,7 +64,7 @@ def test_numbers_inside_words_and_paths_are_not_values(tmp_path: Path) -> None:
 
 def test_the_drill_stops_before_the_simulation_starts(tmp_path: Path, monkeypatch,
                                                       capsys) -> None:
-    folder = _with_line(tmp_path, "failover.feature", "the RTO budget of this stage is 10 minutes",
+    folder = _with_line(tmp_path, "failover.feature", "the RTO budget of this stage is 15 minutes",
                         "the RTO budget of this stage is 0 minutes")
     monkeypatch.setattr("maip_drlib.cli_drill.scenarios_root", lambda: folder.parent)
 

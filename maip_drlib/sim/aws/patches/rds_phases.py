@@ -40,7 +40,7 @@ class RdsPhaseDurations:
     # PromoteReadReplica: the last part of ``SimDurations.promotion_s`` reads ``rebooting``.
     promotion_reboot_s: float = 60.0
     # After PromoteReadReplica's reboot: the first backup of the standalone instance.
-    promoted_backing_up_s: float = 4 * 60.0
+    promoted_backing_up_s: float = 2 * 60.0
 
 
 RDS_PHASES = RdsPhaseDurations()
