@@ -153,8 +153,10 @@ class RegionConnection:
 
 SSL_MODES: tuple[str, ...] = ("disable", "allow", "prefer", "require", "verify-ca",
                               "verify-full")
-# A live target sends a database password or IAM token: it must use TLS.
-LIVE_SSL_MODES: tuple[str, ...] = ("require", "verify-ca", "verify-full")
+# A live target sends a database password or IAM token: it must use TLS and check that the
+# server is the RDS endpoint it asked for (``require`` and ``verify-ca`` do not check the
+# host name, so a man in the middle with any certificate of the CA would receive them).
+LIVE_SSL_MODES: tuple[str, ...] = ("verify-full",)
 DEFAULT_DB_NAME = "postgres"
 DEFAULT_DB_CONNECT_TIMEOUT_S = 5.0
 DEFAULT_DB_STATEMENT_TIMEOUT_S = 10.0

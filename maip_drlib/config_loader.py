@@ -37,8 +37,8 @@ Schema (every table rejects unknown keys)::
                                                            # required, loopback only
     [targets.<name>.database]                  # sim, live; optional (docs/data-plane.md)
     dbname = "postgres"                        # default "postgres"
-    sslmode = "verify-full"                    # libpq sslmode; live: require, verify-ca or
-                                               # verify-full (default); sim default: disable
+    sslmode = "verify-full"                    # libpq sslmode; live: verify-full only
+                                               # (the default); sim default: disable
     sslrootcert = "rds-global-bundle.pem"      # optional CA bundle, relative to the file
     connect_timeout_s = 5                      # > 0 seconds (whole seconds, rounded up)
     statement_timeout_s = 10                   # > 0 seconds, every statement
@@ -556,7 +556,8 @@ class _Loader:
         if "sslmode" in table:
             mode = self.string(table["sslmode"], f"{key}.sslmode")
             if mode not in allowed_modes:
-                why = (" (a live target sends a password or IAM token: TLS is required)"
+                why = (" (a live target sends a password or IAM token: TLS with the "
+                       "server's host name checked is required)"
                        if kind == "live" and mode in SSL_MODES else "")
                 raise self.fail(f"{key}.sslmode", f"expected one of "
                                 f"{', '.join(allowed_modes)}{why}, got {mode!r}")

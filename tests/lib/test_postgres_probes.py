@@ -371,6 +371,9 @@ iam_user = "maip_dr"
 
 @pytest.mark.parametrize(("database", "culprit"), [
     ('sslmode = "disable"\niam_user = "u"', "targets.prod.database.sslmode"),
+    # require / verify-ca do not check the host name: a live password could go to anyone
+    ('sslmode = "require"\niam_user = "u"', "targets.prod.database.sslmode"),
+    ('sslmode = "verify-ca"\niam_user = "u"', "targets.prod.database.sslmode"),
     ('iam_user = "u"\nsecret_ids = { us-east-1 = "a", us-west-2 = "b" }',
      "targets.prod.database.iam_user"),
     ('dbname = "maip"', "targets.prod.database.secret_ids"),
