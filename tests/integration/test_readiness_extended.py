@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 
-from maip_drlib import readiness
+from maip_drlib import readiness, readiness_capacity
 from maip_drlib.config import Target
 from maip_drlib.errors import CheckFailed
 from maip_drlib.facts_platform import QuotaFact
@@ -74,7 +74,7 @@ def test_quota_below_the_failover_need_fails(inputs: ReadinessInputs,
         return QuotaFact(DR, service_code, quota_code, "Running On-Demand Standard", 32.0,
                          "None")
 
-    monkeypatch.setattr(readiness.quotas, "service_quota", small_quota)
+    monkeypatch.setattr(readiness_capacity.quotas, "service_quota", small_quota)
     with pytest.raises(CheckFailed) as failure:
         readiness.dr_instance_quota(inputs)
     message = str(failure.value)

@@ -1,0 +1,240 @@
+"""Readiness checks of the data stores: RDS writer, replica and lag, DynamoDB, MSK (read-only).
+
+Lag is not a bare figure here. RDS for PostgreSQL reports ``ReplicaLag`` as now minus the
+last replayed commit: it climbs while the writer is idle, and -1 or no datapoint means the
+replica is not replicating. With database access the WAL distance tells an idle writer from a
+lagging replica; without it a figure over the threshold fails saying that it includes idle
+time. DynamoDB publishes ``ReplicationLatency`` only for items replicated in the period: no
+datapoint is "not measured" (``NotChecked``), never a pass.
+
+Not supported: Aurora, DynamoDB global tables of more than two regions, MSK Serverless.
+"""
+
+from __future__ import annotations
+
+from maip_drlib.errors import CheckFailed, DRError, NotFound
+from maip_drlib.facts import DbInstanceFact, ReplicationLag
+from maip_drlib.probes import dynamodb, msk, rds
+from maip_drlib.readiness_base import NotChecked, ReadinessInputs
+
+
+def rds_writer_and_replica(inputs: ReadinessInputs) -> str:
+    roles = rds.find_writer_and_replicas(inputs.handles, inputs.topology)
+    if roles.split_brain:
+        raise CheckFailed("more than one RDS writer (split brain)", resource="rds",
+                          expected="one writer", observed=str(roles))
+    writer = roles.writer
+    if writer is None:
+        raise CheckFailed("no RDS writer found", resource=", ".join(
+            inputs.topology.rds_candidates), expected="one available writer", observed=str(roles))
+    if writer.status != "available":
+        raise CheckFailed("RDS writer not available", region=writer.region,
+                          resource=writer.identifier, expected="available",
+                          observed=writer.status)
+    if writer.backup_retention_days <= 0:
+        raise CheckFailed("automated backups are off on the writer", region=writer.region,
+                          resource=writer.identifier, expected="backup retention > 0 days",
+                          observed=writer.backup_retention_days)
+    cross_region = [r for r in roles.replicas_of(writer) if r.region != writer.region]
+    if not cross_region:
+        raise CheckFailed("no cross-region replica replicates from the writer",
+                          region=writer.region, resource=writer.identifier,
+                          expected="a replica in the other region", observed=str(roles))
+    return f"writer {writer.identifier} ({writer.region}); replicas: " + ", ".join(
+        f"{r.identifier} ({r.region}, {r.status})" for r in cross_region)
+
+
+def _wal_distance(inputs: ReadinessInputs, writer: DbInstanceFact,
+                  replica: DbInstanceFact) -> str | None:
+    """With database access: the replica's WAL distance from the writer (read-only), or None
+    when it cannot be read (then the metric alone is reported, with its caveat)."""
+    from maip_drlib.probes import postgres
+
+    access = inputs.target.database
+    if access is None:
+        return None
+    try:
+        writer_spec = postgres.connection_spec(inputs.handles.by_name(writer.region), access,
+                                               writer.identifier)
+        spec = postgres.connection_spec(inputs.handles.by_name(replica.region), access,
+                                        replica.identifier)
+        fact = postgres.standby_lag(spec, writer_spec)
+    except DRError:
+        return None
+    if not fact.in_recovery or fact.lsn_distance_bytes is None:
+        return None
+    return str(fact) if not fact.caught_up else f"idle source: {fact}"
+
+
+def rds_replica_lag(inputs: ReadinessInputs) -> str:
+    """``ReplicaLag`` of each replica of the writer (read-only). RDS reports now minus the last
+    replayed commit: it climbs while the writer is idle. With database access the WAL
+    distance tells an idle writer (distance 0: passes, saying so) from a lagging replica;
+    without it, a figure over the threshold fails saying that it includes idle time. -1 or no
+    datapoint: not replicating."""
+    roles = rds.find_writer_and_replicas(inputs.handles, inputs.topology)
+    writer = roles.writer
+    if writer is None:
+        raise CheckFailed("no single RDS writer to measure lag against", resource="rds",
+                          observed=str(roles))
+    limit = inputs.thresholds.rds_replica_lag_s
+    details = []
+    for replica in roles.replicas_of(writer):
+        lag = rds.replica_lag(inputs.handles.by_name(replica.region), replica.identifier)
+        if lag.seconds is None or lag.seconds < 0:
+            raise CheckFailed("RDS replica not replicating (ReplicaLag -1 or no datapoint)",
+                              region=replica.region, resource=replica.identifier,
+                              expected=f"<= {limit:g}s", observed=str(lag))
+        if lag.seconds <= limit:
+            details.append(str(lag))
+            continue
+        wal = _wal_distance(inputs, writer, replica)
+        if wal is not None and wal.startswith("idle source"):
+            details.append(f"{lag} includes idle time; WAL distance 0: {wal}")
+            continue
+        raise CheckFailed("RDS replica lag over threshold", region=replica.region,
+                          resource=replica.identifier, expected=f"<= {limit:g}s",
+                          observed=f"{lag}; " + (wal or (
+                              "the figure includes idle time (now minus the last replayed "
+                              "commit); without database access an idle writer cannot be "
+                              "told from a lagging replica")))
+    if not details:
+        raise CheckFailed("no RDS replica to measure", region=writer.region,
+                          resource=writer.identifier)
+    return "; ".join(details)
+
+
+def rds_roles_in_postgres(inputs: ReadinessInputs) -> str:
+    """The writer and each replica asked over SQL through their RDS endpoints (the data plane):
+    the writer says it is one (``pg_is_in_recovery()`` false); each replica is a standby
+    replaying within the lag threshold (WAL distance from the writer; the last replayed
+    commit's age while behind). Without database access for the target: ``NotChecked``
+    ("not configured"), never a pass."""
+    from maip_drlib.probes import postgres
+
+    access = inputs.target.database
+    if access is None:
+        raise NotChecked(f"{postgres.NOT_CONFIGURED}: target {inputs.target.name!r} has no "
+                         f"database access ([targets.{inputs.target.name}.database])")
+    roles = rds.find_writer_and_replicas(inputs.handles, inputs.topology)
+    writer = roles.writer
+    if writer is None:
+        raise CheckFailed("no single RDS writer to ask", resource="rds", observed=str(roles))
+    limit = inputs.thresholds.rds_replica_lag_s
+    try:
+        writer_spec = postgres.connection_spec(inputs.handles.by_name(writer.region), access,
+                                               writer.identifier)
+        writer_role = postgres.database_role(writer_spec)
+        if writer_role.in_recovery:
+            raise CheckFailed("the RDS writer's database is in recovery", region=writer.region,
+                              resource=writer.identifier, expected="a writer",
+                              observed=str(writer_role))
+        details = [str(writer_role)]
+        for replica in roles.replicas_of(writer):
+            spec = postgres.connection_spec(inputs.handles.by_name(replica.region), access,
+                                            replica.identifier)
+            lag = postgres.standby_lag(spec, writer_spec)
+            if not lag.in_recovery or lag.lag_s is None or lag.lag_s > limit:
+                raise CheckFailed("the RDS replica's database is not a standby within the lag "
+                                  "threshold", region=replica.region,
+                                  resource=replica.identifier,
+                                  expected=f"a standby, lag <= {limit:g}s", observed=str(lag))
+            details.append(str(lag))
+    except postgres.NotConfigured as error:
+        raise NotChecked(str(error)) from error
+    if len(details) < 2:
+        raise CheckFailed("no RDS replica to ask", region=writer.region,
+                          resource=writer.identifier)
+    return "; ".join(details)
+
+
+def dynamodb_global_table(inputs: ReadinessInputs) -> str:
+    table = inputs.topology.dynamodb_table
+    details = []
+    for handle in inputs.handles:
+        fact = dynamodb.global_table(handle, table)
+        other = [h.region for h in inputs.handles if h.region != handle.region]
+        if fact.status != "ACTIVE" or any(fact.replica_status(r) != "ACTIVE" for r in other):
+            raise CheckFailed("DynamoDB global table not ACTIVE in both regions",
+                              region=handle.region, resource=table,
+                              expected="table and replicas ACTIVE", observed=str(fact))
+        details.append(str(fact))
+    return "; ".join(details)
+
+
+def _measured(lag: ReplicationLag, sender: str, receiver: str) -> None:
+    """No ``ReplicationLatency`` datapoint in the window: DynamoDB publishes it only for items
+    replicated in the period, so nothing was measured -- ``NotChecked``, never a pass."""
+    if lag.seconds is None:
+        raise NotChecked(
+            f"not measured: no ReplicationLatency datapoint for {lag.resource} from {sender} "
+            f"to {receiver} in the last {dynamodb.LATENCY_WINDOW_S // 60} minutes (period "
+            f"{dynamodb.LATENCY_PERIOD_S} s): DynamoDB publishes it only for items "
+            "replicated in the period")
+
+
+def dynamodb_replication_latency(inputs: ReadinessInputs) -> str:
+    table = inputs.topology.dynamodb_table
+    limit = inputs.thresholds.dynamodb_replication_latency_s
+    primary, secondary = inputs.handles.primary, inputs.handles.secondary
+    lag = dynamodb.replication_latency(primary, table, secondary.region)
+    _measured(lag, primary.region, secondary.region)
+    if lag.seconds is None or lag.seconds > limit:
+        raise CheckFailed("DynamoDB replication latency over threshold", region=secondary.region,
+                          resource=table, expected=f"<= {limit:g}s", observed=str(lag))
+    return str(lag)
+
+
+def dynamodb_replication_latency_to_primary(inputs: ReadinessInputs) -> str:
+    """Writes made in DR reach the primary within the limit (what failback relies on).
+
+    Stated in features/replication.feature only; not one of ``readiness_checks()`` (one
+    DynamoDB lag row in the CLI table; the simulation's lag fault moves both directions).
+    """
+    table = inputs.topology.dynamodb_table
+    limit = inputs.thresholds.dynamodb_replication_latency_s
+    primary, secondary = inputs.handles.primary, inputs.handles.secondary
+    lag = dynamodb.replication_latency(secondary, table, primary.region)
+    _measured(lag, secondary.region, primary.region)
+    if lag.seconds is None or lag.seconds > limit:
+        raise CheckFailed("DynamoDB replication latency back to the primary over threshold",
+                          region=primary.region, resource=table, expected=f"<= {limit:g}s",
+                          observed=str(lag))
+    return str(lag)
+
+
+def msk_clusters_active(inputs: ReadinessInputs) -> str:
+    details = []
+    for handle, names in ((inputs.handles.primary, inputs.topology.primary.msk_cluster),
+                          (inputs.handles.secondary, inputs.topology.secondary.msk_cluster)):
+        found = {c.name: c for c in msk.clusters(handle, (names,))}
+        cluster = found.get(names)
+        if cluster is None:
+            raise NotFound(f"MSK cluster {names} not found in {handle.region}")
+        if cluster.state != "ACTIVE":
+            raise CheckFailed("MSK cluster not ACTIVE", region=handle.region, resource=names,
+                              expected="ACTIVE", observed=cluster.state)
+        details.append(str(cluster))
+    return "; ".join(details)
+
+
+def msk_replicator(inputs: ReadinessInputs) -> str:
+    handle = inputs.handles.secondary
+    contains = inputs.topology.replicator_name_contains
+    found = msk.replicators(handle, contains)
+    if not found:
+        raise NotFound(f"no MSK replicator whose name contains {contains!r} in {handle.region}")
+    limit = inputs.thresholds.msk_replication_latency_s
+    details = []
+    for replicator in found:
+        if replicator.state != "RUNNING":
+            raise CheckFailed("MSK replicator not RUNNING", region=handle.region,
+                              resource=replicator.name, expected="RUNNING",
+                              observed=replicator.state)
+        lag = msk.replicator_lag(handle, replicator.name)
+        if lag.seconds is None or lag.seconds > limit:
+            raise CheckFailed("MSK replication latency over threshold", region=handle.region,
+                              resource=replicator.name, expected=f"<= {limit:g}s",
+                              observed=str(lag))
+        details.append(f"{replicator}; {lag}")
+    return "; ".join(details)
