@@ -6,7 +6,8 @@ platform seconds (a simulated minute takes ``time_scale`` real seconds).
 
 - With the data plane: the real standby's replay age (``DataPlane.replay_age_s``), scaled to
   platform seconds; it grows while the source is idle and under ``replication-cut``; -1 when
-  the standby has replayed nothing or does not answer.
+  the instance is not a standby or does not answer (a standby that has replayed nothing yet
+  ages from when it was first seen, as RDS's own writes would give it a commit).
 - Without it (modelled): the ``rds`` lag fault while the source region's application writes;
   once writes stop there, the time since the last commit, reset every ``RDS_IDLE_WRITE_S``
   (RDS's own write); -1 under ``replication-cut`` or while the source region is in outage.
