@@ -11,7 +11,9 @@ Model (simulated): ``CHECKER_REGIONS`` x ``CHECKERS_PER_REGION`` = 16 checkers, 
 spread evenly over one interval (checkers do not coordinate). ``CheckTrack.advance`` runs the
 polls due up to a simulated time with a result per checker, so a change of the endpoint shows
 in the health check between (FailureThreshold - 1) x RequestInterval and FailureThreshold x
-RequestInterval after it happened. A checker's observation is its current view (after the
+RequestInterval after it happened (the simulation's sampler runs at most one poll per checker
+each time it looks, so under load or at small time scales a change shows later, never
+earlier). A checker's observation is its current view (after the
 threshold), and the time of its last poll. ``target_track`` models an ALB's target health
 (EvaluateTargetHealth) the same way with one checker and the target group defaults (30 s,
 2 failures to become unhealthy, 5 successes to become healthy).
@@ -88,14 +90,21 @@ class CheckTrack:
                                  now_s)
             for index, checker in enumerate(members)}
 
-    def advance(self, now_s: float, result_of: Callable[[Checker], bool]) -> None:
-        """Run every poll due at or before ``now_s``; ``result_of`` is what a checker sees
-        now (every poll missed since the last call sees it too)."""
+    def advance(self, now_s: float, result_of: Callable[[Checker], bool], *,
+                catch_up: bool = True) -> None:
+        """Run the polls due at or before ``now_s``; ``result_of`` is what a checker sees now.
+
+        ``catch_up=False`` runs at most one poll per checker and skips the others due (a
+        sampler that looked late cannot tell what the missed polls saw: one sample must not
+        count as several results, so a late sampler makes changes slower, never faster)."""
         for checker, view in self.views.items():
             while view.next_poll_s <= now_s:
                 result = result_of(checker)
                 view.last_poll_s = view.next_poll_s
                 view.next_poll_s += self.interval_s
+                if not catch_up and view.next_poll_s <= now_s:
+                    skipped = int((now_s - view.next_poll_s) // self.interval_s) + 1
+                    view.next_poll_s += skipped * self.interval_s
                 if result == view.healthy:
                     view.streak = 0
                     continue

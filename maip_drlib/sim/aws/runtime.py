@@ -224,7 +224,7 @@ class HealthRegistry:
         now = self.now_s()
         result = self._result_of(region)
         with self._lock:
-            track.advance(now, result)
+            track.advance(now, result, catch_up=False)
 
     def _all_tracks(self) -> list[tuple[CheckTrack, str | None]]:
         with self._lock:
@@ -274,7 +274,7 @@ class HealthRegistry:
                     if region not in seen:
                         seen[region] = self._result_of(region)
                     with self._lock:
-                        track.advance(now, seen[region])
+                        track.advance(now, seen[region], catch_up=False)
             except Exception:  # the judge reads a simulation being torn down: keep sampling
                 _log.debug("route53 checkers: sampling failed", exc_info=True)
 
