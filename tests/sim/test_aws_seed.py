@@ -13,11 +13,13 @@ from typing import Any
 
 import jmespath
 import pytest
+from maip_cli_helpers import wait_until
 
 from maip_drlib.config import Topology
 from maip_drlib.sim.aws.clients import sim_client
 from maip_drlib.sim.aws.dns_answer import answer_for
 from maip_drlib.sim.aws.metrics import MetricPublisher
+from maip_drlib.sim.aws.patches.dynamodb_item_replication import pending_deliveries
 from maip_drlib.sim.aws.seed import REPLICATOR_NAME, SeedResult, seed_topology
 from maip_drlib.sim.aws.server import MotoServer
 from maip_drlib.sim.clock import SimClock
@@ -156,11 +158,17 @@ def test_metrics_are_published_with_full_dimensions_for_the_runbook_query(
     faults.set_lag("rds", 4.0)
     faults.set_lag("msk", 2.0)
     faults.set_endpoint(EAST, http_status=503)
-    published = MetricPublisher(url, faults, TOPOLOGY, period_s=60).publish_once()
+    publisher = MetricPublisher(url, faults, TOPOLOGY, period_s=60)
+    # ReplicationLatency exists only for items delivered: the first round's simulated
+    # application writes (pods Ready) are delivered 1.5 s later, the next round publishes them.
+    assert {p.region for p in publisher.publish_once()} == {EAST, WEST}
+    wait_until("the simulated writes to be delivered", lambda: pending_deliveries() == 0,
+               timeout_s=30)
+    published = publisher.publish_once()
     assert {p.region for p in published} == {EAST, WEST}
     dynamo = _metric(url, EAST, "AWS/DynamoDB", "ReplicationLatency",
                      {"TableName": TOPOLOGY.dynamodb_table, "ReceivingRegion": WEST})
-    assert dynamo and dynamo[-1]["Average"] == 1500.0
+    assert dynamo and 1500.0 <= dynamo[-1]["Average"] < 1500.0 + 5000.0  # measured delay
     replica_lag = _metric(url, WEST, "AWS/RDS", "ReplicaLag",
                           {"DBInstanceIdentifier": TOPOLOGY.secondary.rds_instance})
     assert replica_lag and replica_lag[-1]["Average"] == 4.0
