@@ -163,3 +163,24 @@ def test_dynamodb_latency_measured_is_judged_against_the_limit(
                                                 dynamodb_replication_latency_s=0.5))
     with pytest.raises(CheckFailed, match="over threshold"):
         readiness.dynamodb_replication_latency(strict)
+
+
+def test_the_gherkin_steps_skip_a_latency_not_measured_with_the_reason(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scenario is skipped (the evidence reads "skipped" and the reason), never passed."""
+    from maip_drlib.pytest_dr.fixtures import DeclaredOutage
+    from steps import readiness_steps, replication_steps
+
+    _latency(monkeypatch, None)
+    with pytest.raises(pytest.skip.Exception, match=r"^not checked: not measured: no "
+                       r"ReplicationLatency datapoint .* from us-east-1 to us-west-2"):
+        readiness_steps.dynamodb_latency(dr_readiness_inputs=_inputs(), seconds=5.0,
+                                         dr_declared_outage=DeclaredOutage(None, None, print))
+    with pytest.raises(pytest.skip.Exception, match=r"^not checked: not measured: .* from "
+                       r"us-west-2 to us-east-1"):
+        replication_steps.dynamodb_latency_to_primary(dr_readiness_inputs=_inputs(),
+                                                      seconds=5.0)
+    _latency(monkeypatch, 9.0)  # measured and over the limit: a failure, not a skip
+    with pytest.raises(CheckFailed, match="over threshold"):
+        replication_steps.dynamodb_latency_to_primary(dr_readiness_inputs=_inputs(),
+                                                      seconds=5.0)
