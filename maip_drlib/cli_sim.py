@@ -117,7 +117,9 @@ def sim_up(env_file: Path | None, config_out: Path | None, target_name: str,
         from maip_drlib.sim.simulation import SimSettings
 
         kwargs["settings"] = SimSettings(data_plane=True)
-    simulation = Simulation(**kwargs)
+    from maip_drlib.config import simulation_topology
+
+    simulation = Simulation(simulation_topology(), **kwargs)  # the embedded run's topology
     click.echo("maip-dr sim: starting the simulated MAIP platform on 127.0.0.1 ...", err=True)
     simulation.start()
     listeners: PlannedListeners | None = None
@@ -192,7 +194,7 @@ def _write_live_config(simulation: Simulation, path: Path, name: str) -> Planned
     path.write_text(render_live_config(name, simulation.target(name, "sim"),
                                        public_endpoint_url=url,
                                        aws_endpoint_url=simulation.aws_endpoint_url,
-                                       database=database))
+                                       database=database, topology=simulation.topology))
     click.echo(f"maip-dr sim: live target {name!r} in {path} ({url}; the API name's DNS "
                f"answers {', '.join(sorted(plan['addresses']))} are served on port {port}); "
                "export AWS_ENDPOINT_URL and the dummy keys first (the env file does)", err=True)

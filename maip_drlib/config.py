@@ -7,7 +7,7 @@ environment.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -234,6 +234,23 @@ class Target:
     @property
     def connections(self) -> tuple[RegionConnection, RegionConnection]:
         return (self.primary, self.secondary)
+
+
+# The KMS key alias the simulation creates in each region and encrypts its RDS writer with
+# (sim/aws/seed_rds.py). Only the configuration of a run without a config file (the
+# embedded simulation, ``sim up``) names it: a config file's topology names its own keys.
+SIMULATION_KMS_KEY = "alias/maip-rds"
+
+
+def simulation_topology(base: Topology | None = None) -> Topology:
+    """``base`` (default: the runbook's topology) with the simulation's KMS key in each region
+    that names none: the simulated platform is encrypted, as production RDS usually is."""
+    base = base or Topology()
+    return replace(base,
+                   primary=replace(base.primary,
+                                   kms_key_id=base.primary.kms_key_id or SIMULATION_KMS_KEY),
+                   secondary=replace(base.secondary,
+                                     kms_key_id=base.secondary.kms_key_id or SIMULATION_KMS_KEY))
 
 
 @dataclass(frozen=True)

@@ -116,6 +116,7 @@ from maip_drlib.config import (
     ScalingConfig,
     Target,
     Topology,
+    simulation_topology,
 )
 from maip_drlib.errors import ConfigError
 from maip_drlib.kubeconfig_check import check_context
@@ -176,8 +177,12 @@ _KMS_ARN = re.compile(rf"^arn:aws(-cn|-us-gov)?:kms:([a-z0-9-]+):\d{{12}}:(key/{
 
 
 def default_config() -> Config:
-    """The runbook's topology and no targets (the embedded target is added at run time)."""
-    return Config(topology=Topology(), targets={}, source=None, default_target=None)
+    """The runbook's topology and no targets (the embedded target is added at run time).
+
+    Without a config file the only targets are simulated, so the topology names the
+    simulation's KMS key (``config.simulation_topology``): the embedded game day creates its
+    cross-region replicas of an encrypted writer, as production does."""
+    return Config(topology=simulation_topology(), targets={}, source=None, default_target=None)
 
 
 def load_config(path: Path | None) -> Config:

@@ -5,8 +5,9 @@ Strings are written as TOML basic strings (JSON escaping is a subset of TOML's).
 data plane on, the target gets its ``[targets.<name>.database]`` table (a Secrets Manager
 secret per region, ``sslmode = "disable"``) and its ``dns_nameservers`` (the simulation's
 loopback DNS server: the drill stages then see the public name through real DNS answers,
-docs/simulated-dns.md). Not supported: writing topology overrides (a ``sim up`` process always
-runs the default topology).
+docs/simulated-dns.md). Of the topology only the KMS keys are written (``[topology.primary]``
+and ``[topology.secondary]`` ``kms_key_id``: the simulated writer is encrypted with them). Not
+supported: other topology overrides (a ``sim up`` process runs the default topology).
 
 The live-kind target proves the production path (docs/live-rehearsal.md): it names no control
 URL and no endpoint URL (boto3 takes ``AWS_ENDPOINT_URL`` from the environment, credentials
@@ -63,7 +64,18 @@ def render_sim_config(target: Target, topology: Topology) -> str:
         ]
     if target.database is not None:
         lines += _database_lines(target.name, target.database)
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _topology_lines(topology)) + "\n"
+
+
+def _topology_lines(topology: Topology | None) -> list[str]:
+    """The topology's KMS keys (the simulation encrypts its writer with them: the drill must
+    name them to create its cross-region replicas); nothing else of the topology."""
+    lines: list[str] = []
+    for side in ("primary", "secondary"):
+        key = getattr(topology, side).kms_key_id if topology is not None else None
+        if key:
+            lines += ["", f"[topology.{side}]", _line("kms_key_id", key)]
+    return lines
 
 
 def _database_lines(name: str, access: DatabaseAccess) -> list[str]:
@@ -76,7 +88,8 @@ def _database_lines(name: str, access: DatabaseAccess) -> list[str]:
 
 
 def render_live_config(name: str, simulation_target: Target, *, public_endpoint_url: str,
-                       aws_endpoint_url: str, database: DatabaseAccess | None = None) -> str:
+                       aws_endpoint_url: str, database: DatabaseAccess | None = None,
+                       topology: Topology | None = None) -> str:
     """A ``live``-kind target ``name`` for the simulation ``simulation_target`` describes.
 
     ``database``: given only when the simulated PostgreSQL serves TLS; written with
@@ -119,4 +132,4 @@ def render_live_config(name: str, simulation_target: Target, *, public_endpoint_
             dbname=database.dbname, sslmode="verify-full",
             sslrootcert=database.sslrootcert or simulation_target.ca_bundle,
             secret_ids=database.secret_ids))
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _topology_lines(topology)) + "\n"

@@ -192,3 +192,27 @@ def test_database_access_over_tls_is_written_with_verify_full(tmp_path: Path) ->
     assert database.sslrootcert == tmp_path / "simulation-ca.pem"
     assert dict(database.secret_ids) == dict(access.secret_ids)
     assert "serves no TLS yet" not in text
+
+
+def test_both_written_configs_name_the_simulations_kms_keys(tmp_path: Path) -> None:
+    """The simulated writer is encrypted with the topology's keys: a config written for it
+    names them, or failback 2 and 4 would refuse to create their replicas."""
+    from maip_drlib.config import SIMULATION_KMS_KEY, simulation_topology
+    from maip_drlib.sim.config_out import render_sim_config
+
+    topology = simulation_topology()
+    simulation = _simulation_target(tmp_path)
+    live = tmp_path / "live.toml"
+    live.write_text(render_live_config("rehearsal", simulation, topology=topology,
+                                       public_endpoint_url="https://api.maip.example.com",
+                                       aws_endpoint_url="http://127.0.0.1:5000"))
+    sim = tmp_path / "sim.toml"
+    sim.write_text(render_sim_config(simulation, topology))
+    for path in (live, sim):
+        loaded = load_config(path).topology
+        assert loaded.primary.kms_key_id == SIMULATION_KMS_KEY
+        assert loaded.secondary.kms_key_id == SIMULATION_KMS_KEY
+    # a config file without keys stays unencrypted; only the run without a config file names them
+    assert load_config(None).topology.primary.kms_key_id == SIMULATION_KMS_KEY
+    from maip_drlib.config import Topology
+    assert Topology().primary.kms_key_id is None
