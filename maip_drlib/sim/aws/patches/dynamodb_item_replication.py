@@ -114,17 +114,21 @@ class _Replicator:
             self._thread.start()
 
     def stop(self, timeout_s: float = _STOP_TIMEOUT_S) -> bool:
-        """Stop the thread and drop what is queued; True if it ended within ``timeout_s``."""
+        """Stop the thread and drop what is queued and the deliveries not yet taken (they
+        belong to this server: a later one publishes none of them); True if it ended within
+        ``timeout_s``."""
         with self._changed:
             self._stopping = True
             self._queue.clear()
             self._last_due.clear()
             thread = self._thread
             self._changed.notify_all()
+        ended = True
         if thread is not None:
             thread.join(timeout=timeout_s)
-            return not thread.is_alive()
-        return True
+            ended = not thread.is_alive()
+        _delivered.clear()
+        return ended
 
     def _take_ready(self) -> tuple[list[_Delivery], float | None]:
         """Pop what is due and deliverable; the seconds to wait next (None: until notified)."""
