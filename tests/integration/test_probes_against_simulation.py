@@ -3,13 +3,15 @@ then a primary-region outage: probes answer "unreachable" within seconds, and co
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
+from maip_cli_helpers import wait_until
 
 from maip_drlib.config import Target
 from maip_drlib.errors import Unreachable
-from maip_drlib.facts import ApiUnreachable, NodesFact
+from maip_drlib.facts import ApiUnreachable, NodesFact, ReplicationLag
 from maip_drlib.probes import dynamodb, eks, elb, endpoint, kube, msk, rds, route53
 from maip_drlib.readiness import ReadinessInputs, Thresholds, run_readiness
 from maip_drlib.regions import RegionHandles
@@ -72,13 +74,20 @@ def test_route53_pair_health_and_dr_alb(handles: RegionHandles, simulation: Simu
         assert route53.health_check_status(handles.primary, record.health_check_id).healthy
 
 
+def _measured(lag: ReplicationLag) -> ReplicationLag | None:
+    return lag if lag.seconds is not None else None
+
+
 def test_dynamodb_and_msk(handles: RegionHandles, simulation: Simulation) -> None:
     topology = simulation.topology
     table = dynamodb.global_table(handles.primary, topology.dynamodb_table)
     assert table.status == "ACTIVE" and table.replica_status("us-west-2") == "ACTIVE"
-    latency = dynamodb.replication_latency(handles.primary, topology.dynamodb_table,
-                                           "us-west-2")
-    assert latency.seconds is not None and latency.seconds < 5
+    # A datapoint exists only for items delivered (the simulated services write each round).
+    latency = wait_until("a ReplicationLatency datapoint us-east-1 -> us-west-2",
+                         lambda: _measured(dynamodb.replication_latency(
+                             handles.primary, topology.dynamodb_table, "us-west-2")),
+                         timeout_s=30)
+    assert latency.seconds < 5
     clusters = msk.clusters(handles.secondary, (topology.secondary.msk_cluster,))
     assert [c.state for c in clusters] == ["ACTIVE"]
     replicators = msk.replicators(handles.secondary, topology.replicator_name_contains)
@@ -101,9 +110,10 @@ def test_readiness_passes_then_lag_fault_names_store(handles: RegionHandles, tar
                              SimulationResolver(target.control_url or ""), Thresholds())
     results = run_readiness(inputs)
     assert all(r.passed for r in results), [r for r in results if not r.passed]
-    simulation.faults.set_lag("dynamodb", 30.0)
+    # Deliveries now take 8 s: the datapoint of the first one late exists only once it landed.
+    simulation.faults.set_lag("dynamodb", 8.0)
     try:
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while True:  # the metric publisher picks the fault up within its period
             failed = [r for r in run_readiness(inputs) if not r.passed]
             if failed or time.monotonic() > deadline:
@@ -112,7 +122,9 @@ def test_readiness_passes_then_lag_fault_names_store(handles: RegionHandles, tar
     finally:
         simulation.faults.set_lag("dynamodb", 0.5)
     assert [r.name for r in failed] == ["DynamoDB replication latency"]
-    assert "us-west-2" in failed[0].detail and "30.000s" in failed[0].detail
+    assert "us-west-2" in failed[0].detail and "over threshold" in failed[0].detail
+    figure = re.search(r"dynamodb lag of \S+ \(us-west-2\): (\d+\.\d{3})s", failed[0].detail)
+    assert figure and 8.0 <= float(figure.group(1)) < 8.0 + 5.0, failed[0].detail  # measured
 
 
 def test_primary_outage_is_unreachable_fast_and_recovers(

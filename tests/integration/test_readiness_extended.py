@@ -9,11 +9,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from maip_cli_helpers import wait_until
 
 from maip_drlib import readiness, readiness_capacity
 from maip_drlib.config import Target
 from maip_drlib.errors import CheckFailed
 from maip_drlib.facts_platform import QuotaFact
+from maip_drlib.probes import dynamodb
 from maip_drlib.readiness import NotChecked, ReadinessInputs, Thresholds, run_readiness
 from maip_drlib.regions import RegionHandles
 from maip_drlib.resolvers import SimulationResolver
@@ -54,8 +56,20 @@ def test_quota_is_not_available_in_the_simulation_never_a_pass(
         readiness.dr_instance_quota(inputs)
 
 
+def _replicated_both_ways(inputs: ReadinessInputs) -> None:
+    """DynamoDB publishes ReplicationLatency only for items delivered: wait (bounded) until
+    the simulated services' writes have been delivered in both directions."""
+    table, handles = inputs.topology.dynamodb_table, inputs.handles
+    for sender, receiver in ((handles.primary, handles.secondary),
+                             (handles.secondary, handles.primary)):
+        wait_until(f"a ReplicationLatency datapoint {sender.region} -> {receiver.region}",
+                   lambda s=sender, r=receiver: dynamodb.replication_latency(
+                       s, table, r.region).seconds is not None, timeout_s=30)
+
+
 def test_run_readiness_has_every_check_and_reports_not_checked(
         inputs: ReadinessInputs) -> None:
+    _replicated_both_ways(inputs)
     results = run_readiness(inputs)
     assert len(results) == len(readiness.readiness_checks(inputs.topology)) == 23
     assert all(r.passed for r in results), [r for r in results if not r.passed]
@@ -187,6 +201,7 @@ def test_certificate_from_an_untrusted_ca_fails(inputs: ReadinessInputs) -> None
 
 def test_dynamodb_latency_back_to_the_primary(inputs: ReadinessInputs,
                                               simulation: Simulation) -> None:
+    _replicated_both_ways(inputs)
     assert "us-east-1" in readiness.dynamodb_replication_latency_to_primary(inputs)
     with pytest.raises(CheckFailed) as failure:
         readiness.dynamodb_replication_latency_to_primary(
