@@ -20,7 +20,8 @@ class Row:
 ROWS: dict[str, Row] = {
     "lag-rds": Row("RDS replica lag 120 s (threshold 60 s)",
                    "readiness fails: RDS replica lag over threshold, region, replica, figure"),
-    "lag-dynamodb": Row("DynamoDB replication latency 30 s (threshold 5 s)",
+    "lag-dynamodb": Row("DynamoDB replication delayed 8 s (threshold 5 s); the simulated "
+                        "services write, the metric exists once an item is delivered",
                         "readiness fails: DynamoDB latency over threshold, region, table, figure"),
     "lag-msk": Row("MSK replication latency 300 s (threshold 60 s)",
                    "readiness fails: replicator latency over threshold, region, replicator"),
