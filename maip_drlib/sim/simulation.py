@@ -167,7 +167,7 @@ class Simulation:
                                 image=f"{account}.dkr.ecr.{region}.amazonaws.com/maip/{name}:"
                                       f"{SIMULATED_IMAGE_TAG}")
                  for name in self.settings.services]
-        cluster = KubeCluster(region, nodegroup=place.nodegroup)
+        cluster = KubeCluster(region, nodegroup=place.nodegroup, sim_clock=self.clock)
         cluster.seed(self.topology.namespace, specs, nodes=place.standby_scaling.desired_size,
                      nodegroup=place.nodegroup)
         api = FakeKubeApiServer(cluster, ssl_context=ca.server_context(), token=self._kube_token,
@@ -242,13 +242,13 @@ class Simulation:
         return components
 
     def writes_stopped(self, region: str) -> bool:
-        """Whether writes are stopped at the application in ``region``: no ready pod in the
-        namespace (the simulation's model: pods write to their own region's writer)."""
+        """Whether writes are stopped at the application in ``region``: no pod of the
+        namespace left, Terminating ones included (they keep their connections over their
+        grace period; the simulation's model: pods write to their own region's writer)."""
         place = self._regions.get(region)
         if place is None:
             return False
-        deployments, _ = place.cluster.list("deployments", self.topology.namespace)
-        return not any((d.get("status", {}).get("readyReplicas") or 0) for d in deployments)
+        return place.cluster.pods_present(self.topology.namespace) == 0
 
     def publish_metrics_now(self) -> None:
         """Publish one round of CloudWatch metrics now (tests that must not wait a period)."""
