@@ -315,6 +315,8 @@ def _stage_command(ctx: click.Context, target: Target, phase: str, drill_id: str
         parts.append("--dr-planned")
     elif opts.get("dr_declare_outage"):
         parts += ["--dr-declare-outage", "'REASON'"]
+    if opts.get("soak_step"):
+        parts += ["--soak-step", f"{opts['soak_step']:g}"]
     del phase  # filled in from where the run stopped
     return " ".join(parts)
 
@@ -331,6 +333,8 @@ def _resume_command(ctx: click.Context, target: Target, drill_id: str, opts: dic
         parts.append("--dr-planned")
     elif target.kind == "live":
         parts += ["--dr-declare-outage", "'REASON'"]
+    if opts.get("soak_step"):
+        parts += ["--soak-step", f"{opts['soak_step']:g}"]
     return " ".join(parts)
 
 

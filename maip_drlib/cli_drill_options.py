@@ -101,6 +101,19 @@ def check_hold(minutes: float | None, resume: tuple[str, int] | None) -> object 
     return feature_thresholds(scenarios_root() / "features")
 
 
+def soak_step_option(ctx: click.Context, param: click.Parameter, value: str | None
+                     ) -> float | None:
+    """``--soak-step SECONDS``: each weighted failback step's soak in real seconds (10 to
+    3600), or one ConfigError line (exit 2) before anything starts."""
+    from maip_drlib.drill.context import MAX_SOAK_STEP_S, MIN_SOAK_STEP_S
+
+    seconds = _positive_seconds(ctx, param, value)
+    if seconds is not None and not MIN_SOAK_STEP_S <= seconds <= MAX_SOAK_STEP_S:
+        raise ConfigError(f"expected {MIN_SOAK_STEP_S:g} to {MAX_SOAK_STEP_S:g} seconds, got "
+                          f"{value}", key="--soak-step")
+    return seconds
+
+
 def safety_options(func: click.decorators.FC) -> click.decorators.FC:
     for option in reversed([
         click.option("--dr-execute", is_flag=True, help="Allow mutating stages (implied by "
@@ -128,6 +141,12 @@ def safety_options(func: click.decorators.FC) -> click.decorators.FC:
                      callback=lease_ttl_option,
                      help="Lease expiry after the last heartbeat, 15 to 3600 (default: the "
                           "topology's lease_ttl_s, 60)."),
+        click.option("--soak-step", "soak_step", default=None, metavar="SECONDS",
+                     callback=soak_step_option,
+                     help="Soak each weighted failback step (failback 3) this many real "
+                          "seconds, 10 to 3600, instead of the feature's 2 minutes: for "
+                          "rehearsals and tests; journalled as an override. Default: the "
+                          "feature's value."),
     ]):
         func = option(func)
     return func
@@ -148,6 +167,8 @@ def dr_args(target: Target, config_path: Path, opts: dict,
         args.append("--dr-planned")
     if opts.get("dr_pause_between_stages"):
         args.append("--dr-pause-between-stages")
+    if opts.get("soak_step"):
+        args += ["--dr-soak-step", f"{opts['soak_step']:g}"]
     return args
 
 

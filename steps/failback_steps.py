@@ -42,8 +42,14 @@ def failback_replica(dr_context: DrillContext) -> None:
                     "{latency:g} seconds"), target_fixture="stage_outcome")
 def weighted_shift(dr_context: DrillContext, steps: str, soak: float, max_5xx: float,
                    latency: float) -> StageOutcome:
+    soak_s = dr_context.options.soak_step_s or dr_context.real_seconds(soak)
+    if dr_context.options.soak_step_s:  # an operator's override of the feature: journalled
+        dr_context.decisions.record(
+            "failback 3", f"soak per step overridden by --dr-soak-step: {soak_s:g} s",
+            option="--dr-soak-step", soak_step_s=soak_s, feature_minutes=soak,
+            feature_seconds=dr_context.real_seconds(soak))
     return _report(failback.stage_3_weighted_shift(
-        dr_context, steps=parse_weights(steps), soak_s=dr_context.real_seconds(soak),
+        dr_context, steps=parse_weights(steps), soak_s=soak_s,
         max_5xx_per_min=max_5xx, max_latency_s=latency))
 
 

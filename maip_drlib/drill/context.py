@@ -36,6 +36,10 @@ class OutageDeclaration:
                    declared_at=datetime.now(UTC).isoformat(timespec="seconds"))
 
 
+MIN_SOAK_STEP_S = 10.0  # --dr-soak-step: the shortest soak that still sees a 5XX minute start
+MAX_SOAK_STEP_S = 3600.0
+
+
 @dataclass(frozen=True)
 class DrillOptions:
     """The safety flags of DESIGN.md section 4, as given on the command line."""
@@ -44,6 +48,10 @@ class DrillOptions:
     planned: bool = False  # --dr-planned: fence at the application instead of an outage
     declared_outage: OutageDeclaration | None = None  # --dr-declare-outage
     dry_run: bool = False  # --dr-dry-run: plan only, no mutating call
+    # --dr-soak-step SECONDS: real seconds of each weighted failback step's soak instead of
+    # the feature's minutes (rehearsals and tests; at least MIN_SOAK_STEP_S). None: the
+    # feature's value (2 minutes per step in production).
+    soak_step_s: float | None = None
 
 
 @dataclass(frozen=True)

@@ -5,15 +5,33 @@ Read once, at the edge, from pytest's config into a frozen ``DrRunOptions``.
 
 from __future__ import annotations
 
+import argparse
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from maip_drlib.drill.context import DrillOptions, OutageDeclaration
+from maip_drlib.drill.context import (
+    MAX_SOAK_STEP_S,
+    MIN_SOAK_STEP_S,
+    DrillOptions,
+    OutageDeclaration,
+)
 
 TAGS = ("readiness", "replication", "failover", "failback", "destructive", "rpo")
 STAGE_TAGS = tuple(f"stage_{n}" for n in range(1, 6))
+
+
+def soak_step_seconds(value: str) -> float:
+    """``--dr-soak-step``: finite seconds within the bounds (argparse says which option)."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = float("nan")
+    if not MIN_SOAK_STEP_S <= seconds <= MAX_SOAK_STEP_S:  # false for nan
+        raise argparse.ArgumentTypeError(
+            f"expected {MIN_SOAK_STEP_S:g} to {MAX_SOAK_STEP_S:g} seconds, got {value!r}")
+    return seconds
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -36,6 +54,10 @@ def add_options(parser: pytest.Parser) -> None:
                     help="Plan only: list the mutating calls, run no destructive scenario.")
     group.addoption("--dr-results", type=Path, default=None,
                     help="Write the stage results (JSON) here.")
+    group.addoption("--dr-soak-step", type=soak_step_seconds, default=None, metavar="SECONDS",
+                    help=f"Soak each weighted failback step this many real seconds instead of "
+                         f"the feature's minutes ({MIN_SOAK_STEP_S:g} to {MAX_SOAK_STEP_S:g}); "
+                         "journalled as an override. Default: the feature's 2 minutes.")
     group.addoption("--dr-data-plane", choices=("auto", "on", "off"), default="auto",
                     help="Embedded target only: run the simulation with its data plane (real "
                          "PostgreSQL behind RDS, a DNS server). auto (default): when "
@@ -54,6 +76,7 @@ class DrRunOptions:
     dry_run: bool
     results_path: Path | None
     data_plane: bool | None = None  # --dr-data-plane: None is "auto"
+    soak_step_s: float | None = None  # --dr-soak-step
 
     @classmethod
     def from_pytest(cls, config: pytest.Config) -> DrRunOptions:
@@ -65,10 +88,12 @@ class DrRunOptions:
             pause_between_stages=bool(get("--dr-pause-between-stages")),
             dry_run=bool(get("--dr-dry-run")), results_path=get("--dr-results"),
             data_plane={"on": True, "off": False}.get(get("--dr-data-plane")),
+            soak_step_s=get("--dr-soak-step"),
         )
 
     def drill_options(self) -> DrillOptions:
         declaration = (OutageDeclaration.now(self.declare_outage)
                        if self.declare_outage else None)
         return DrillOptions(execute=self.execute and not self.dry_run, planned=self.planned,
-                            declared_outage=declaration, dry_run=self.dry_run)
+                            declared_outage=declaration, dry_run=self.dry_run,
+                            soak_step_s=self.soak_step_s)
