@@ -67,9 +67,10 @@ def sim_group() -> None:
                    "simulation, to rehearse the production path: no control URL and no AWS "
                    "endpoint URL (export AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, "
                    "AWS_SECRET_ACCESS_KEY and AWS_DEFAULT_REGION, e.g. by sourcing "
-                   "--env-file), the simulation's kubeconfig, CA and DNS server, no database "
-                   "access (the simulated PostgreSQL has no TLS yet). Needs --data-plane; "
-                   "docs/live-rehearsal.md.")
+                   "--env-file), the simulation's kubeconfig, CA and DNS server, and database "
+                   "access with sslmode verify-full against the simulation's CA (only when "
+                   "the simulated PostgreSQL serves TLS: binaries built with OpenSSL, such as "
+                   "Debian's postgresql). Needs --data-plane; docs/live-rehearsal.md.")
 @click.option("--live-target-name", default="live", show_default=True, callback=_target_name,
               help="Name of the target written by --live-config-out.")
 @click.option("--time-scale", type=str, default=None, callback=_time_scale,

