@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from maip_drlib.config import Topology
+from maip_drlib.config import Topology, simulation_topology
 from maip_drlib.config_loader import default_config, describe_config, load_config
 from maip_drlib.errors import ConfigError
 
@@ -98,7 +98,11 @@ def error_of(folder: Path, text: str) -> str:
 def test_none_gives_defaults():
     config = load_config(None)
     assert config == default_config()
-    assert config.topology == Topology()
+    # without a config file only simulated targets exist: the runbook's topology with the
+    # simulation's KMS key in each region (the simulated writer is encrypted)
+    assert config.topology == simulation_topology(Topology())
+    assert config.topology.primary.kms_key_id == "alias/maip-rds"
+    assert Topology().primary.kms_key_id is None
     assert config.targets == {}
 
 
