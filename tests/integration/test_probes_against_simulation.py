@@ -144,10 +144,15 @@ def test_primary_outage_is_unreachable_fast_and_recovers(
         assert zone.name == topology.hosted_zone
         assert rds.db_instance(handles.secondary, topology.secondary.rds_instance).status == (
             "available")
-        health = endpoint.endpoint_health(target.public_endpoint_url + "/actuator/health",
-                                          resolver=SimulationResolver(target.control_url or ""),
-                                          ca_bundle=target.ca_bundle)
-        assert "region us-west-2" in (health.resolved_address or ""), str(health)
+        # Route 53's checkers see the outage after RequestInterval x FailureThreshold of
+        # simulated time; then the failover pair answers with DR
+        def dr_answers() -> object:
+            health = endpoint.endpoint_health(
+                target.public_endpoint_url + "/actuator/health",
+                resolver=SimulationResolver(target.control_url or ""), ca_bundle=target.ca_bundle)
+            return "region us-west-2" in (health.resolved_address or "") and health
+
+        wait_until("the failover pair to answer with DR", dr_answers, timeout_s=60)
     finally:
         simulation.faults.restore_region("us-east-1")
     deadline = time.monotonic() + 10
