@@ -94,6 +94,18 @@ def _ok(flag: bool | None, missing: str = "n/a") -> str:
     return missing if flag is None else ("ok" if flag else "OVER")
 
 
+def _outcome(r: dict[str, Any]) -> str:
+    """A skipped check that could not be made says so (never just "skipped", which reads as
+    chosen): "skipped (not measured)" for a metric with no datapoint, "skipped (not checked)"
+    for another check the platform could not answer."""
+    message = str(r.get("message") or "")
+    if r.get("outcome") == "skipped" and "not measured" in message:
+        return "skipped (not measured)"
+    if r.get("outcome") == "skipped" and "not checked" in message:
+        return "skipped (not checked)"
+    return str(r.get("outcome"))
+
+
 def _markdown(data: dict[str, Any]) -> str:
     sim = data["simulated"]
     lines = []
@@ -115,7 +127,7 @@ def _markdown(data: dict[str, Any]) -> str:
               "|---|---|---|---:|---:|---:|---|"]
     for r in data["stages"]:
         head = f"{r.get('phase')} {r.get('stage') or ''}".strip()
-        lines.append(f"| {head} | {r.get('scenario', '')} | {r.get('outcome')} | "
+        lines.append(f"| {head} | {r.get('scenario', '')} | {_outcome(r)} | "
                      f"{_fmt(r.get('duration_s'), '.2f')} | "
                      f"{_fmt(r.get('simulated_minutes'), '.2f')} | "
                      f"{_fmt(r.get('rto_budget_minutes'))} | {_ok(r.get('rto_ok'), '-')} |")

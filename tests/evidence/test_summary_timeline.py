@@ -116,3 +116,25 @@ def test_timeline_is_a_png_of_sensible_size(tmp_path: Path) -> None:
 def test_timeline_with_no_stage_still_draws(tmp_path: Path) -> None:
     path = write_timeline([], tmp_path / "t.png", simulated=False)
     assert _png_size(path)[0] > 0
+
+
+def test_a_check_that_measured_nothing_says_so_in_the_stage_table(tmp_path: Path) -> None:
+    skipped = [
+        {"phase": "readiness", "stage": None, "scenario": "The merchant analytics table "
+         "replicates to DR", "outcome": "skipped", "duration_s": 0.1, "simulated_minutes": None,
+         "rto_budget_minutes": None, "rto_ok": None, "error_kind": None,
+         "message": "not checked: not measured: no ReplicationLatency datapoint in the last 15 "
+                    "minutes (period 60 s)"},
+        {"phase": "readiness", "stage": None, "scenario": "The DR region's EC2 quota covers "
+         "the failover nodes", "outcome": "skipped", "duration_s": 0.0,
+         "simulated_minutes": None, "rto_budget_minutes": None, "rto_ok": None,
+         "error_kind": None, "message": "not checked: quota not available"},
+    ]
+    md_path, _ = write_summary(
+        tmp_path, results=RESULTS + skipped, rpo=RPO,
+        target={"name": "embedded", "kind": "embedded"}, operator="ops", simulated=True,
+        time_scale=0.5, drill_id="gameday-2", rto_end_to_end={}, redactor=Redactor([]))
+    text = md_path.read_text()
+    assert "| The merchant analytics table replicates to DR | skipped (not measured) |" in text
+    assert "| The DR region's EC2 quota covers the failover nodes | skipped (not checked) |" in text
+    assert "| DR is scaled to the failover capacity | skipped |" in text  # chosen: plain
