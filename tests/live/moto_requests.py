@@ -14,7 +14,9 @@ RPC v2 CBOR protocol (``/service/S/operation/OP``), else the HTTP method of a RE
 
 ``simulation_own`` tells the simulation's own writes apart: its metrics publisher puts the
 datapoints AWS itself would publish (namespaces ``AWS/...``, which CloudWatch refuses from any
-customer, so never the suite's). Not supported: S3 reads by POST (select), multipart bodies.
+customer, so never the suite's) and, standing in for the platform's services, one DynamoDB item
+per region (hash key ``simulated-traffic#<region>``) while their pods run. Not supported: S3
+reads by POST (select), multipart bodies.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import requests
+
+from maip_drlib.sim.aws.metrics import SIMULATED_TRAFFIC_KEY
+from maip_drlib.sim.aws.seed import DYNAMODB_HASH_KEY
 
 READ_PREFIXES = ("Describe", "List", "Get", "Query", "Scan", "BatchGet", "Head", "Lookup",
                  "Search")
@@ -49,8 +54,12 @@ class Recorded:
 
     @property
     def simulation_own(self) -> bool:
-        return (self.operation == "PutMetricData"
-                and str(self.body.get("Namespace", "")).startswith("AWS/"))
+        if self.operation == "PutMetricData":
+            return str(self.body.get("Namespace", "")).startswith("AWS/")
+        if self.operation == "PutItem":  # the simulated services' own traffic (one item)
+            key = self.body.get("Item", {}).get(DYNAMODB_HASH_KEY, {}).get("S", "")
+            return str(key).startswith(f"{SIMULATED_TRAFFIC_KEY}#")
+        return False
 
     def __str__(self) -> str:
         table = self.body.get("TableName")
