@@ -66,7 +66,7 @@ ROWS: dict[str, Row] = {
                               "failover 1 passes: primary down"),
     "promotion-fails": Row("RDS promotion ends in a terminal state (`failed`)",
                            "failover 2 fails at once, not at its deadline: instance, status"),
-    "promotion-stuck": Row("promotion stuck in `modifying` past the 10-minute budget, then "
+    "promotion-stuck": Row("promotion stuck in `modifying` past its 15-minute budget, then "
                            "completes", "failover 2 passes late: RTO verdict fails, drill goes on"),
     "route53-impaired-pair-switched": Row(
         "Route 53 control plane answers 503 during the us-east-1 outage, pair already switched",

@@ -9,9 +9,11 @@ simulated wait); the ceilings asserted here are generous bounds, not speed goals
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from fault_rows import Recorder
@@ -368,9 +370,18 @@ def _reset_failed_promotion(identifier: str) -> None:
     database.status = "available"
 
 
+def _stage_2_budget_minutes() -> float:
+    """Failover 2's RTO budget, read from features/failover.feature (one source of truth)."""
+    text = (Path(__file__).resolve().parents[2] / "features" / "failover.feature").read_text()
+    found = re.search(r"Scenario: The DR replica becomes a standalone writer\n\s+Given the RTO "
+                      r"budget of this stage is (\d+) minutes", text)
+    assert found, "failover 2's RTO budget is not in features/failover.feature"
+    return float(found.group(1))
+
+
 def test_promotion_stuck_past_budget_fails_rto_and_the_drill_goes_on(
         simulation: Simulation, ctx: DrillContext, record: Recorder) -> None:
-    budget_s = ctx.real_seconds(10)  # features/failover.feature: stage 2 within 10 minutes
+    budget_s = ctx.real_seconds(_stage_2_budget_minutes())  # as the Gherkin says
     simulation.faults.set_promotion("stuck")
     release = threading.Timer(budget_s + 1.0, lambda: simulation.faults.set_promotion("normal"))
     record.start()
