@@ -11,10 +11,15 @@ Faults: a region outage kills that region's servers (SIGKILL, as a lost host); r
 region starts them again from their data (an old writer comes back a writer: split brain);
 the ``replication_cut`` fault cuts every standby's link (and restoring it reconnects them).
 
+The servers also serve TLS when their binaries are built with OpenSSL
+(``Simulation._serve_database_tls``, a certificate of the simulation's CA for 127.0.0.1); the
+sim targets connect without it, live-kind targets with ``verify-full``.
+
 Not supported: two instances with the same identifier in two regions, IAM database
-authentication, TLS, password rotation, servers for RDS instances the simulation did not
-build itself (an instance created with ``create_db_instance`` after start-up has no server:
-its endpoint stays moto's), any address but 127.0.0.1.
+authentication, refusing plain connections (RDS's ``rds.force_ssl``), password rotation,
+servers for RDS instances the simulation did not build itself (an instance created with
+``create_db_instance`` after start-up has no server: its endpoint stays moto's), any address
+but 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -136,7 +141,8 @@ class DataPlane:
     # What clients are told ----------------------------------------------------------------
 
     def database_access(self) -> DatabaseAccess:
-        """How the library reaches these servers (secret per region, no TLS)."""
+        """How a sim target reaches these servers: a secret per region, ``sslmode disable``
+        (the servers also serve TLS when built with OpenSSL: live-kind targets use it)."""
         return DatabaseAccess(sslmode="disable", secret_ids=tuple(
             (region, DB_SECRET_NAME)
             for region in (self.topology.primary.region, self.topology.secondary.region)))
