@@ -12,8 +12,11 @@ mutation behind ``require_execute``, reports progress with ``ctx.say`` and recor
 2. resync: the DynamoDB global table ACTIVE in both regions, and a heartbeat item written to
    the canary table in each region read back in the other within a limit (its measured delay
    recorded; ``drill.dynamodb_heartbeat``: ``ReplicationLatency`` has no datapoint without
-   writes); ``topology.failback_replica`` created in the primary region from the promoted
-   instance (its ARN, ``SourceRegion``) and caught up.
+   writes); the failback replica created in the primary region from the promoted instance
+   (its ARN, ``SourceRegion``) and caught up. Its name is whichever of the primary region's
+   two names (``topology.primary.rds_instance``, ``topology.failback_replica``) is not in use
+   there (``drill.failback_names``): after a completed failback the writer has one of them;
+   with both in use the stage refuses before any write, naming the instance to delete first.
 3. weighted shift (``traffic.py``) with a soak per step; a degraded step shifts back to the
    last good weights and fails naming the step, region, metric and figure.
 4. steady state by planned switchover. Writes are stopped at the application by scaling every
@@ -31,7 +34,7 @@ database (``probes.postgres.database_role``): PostgreSQL saying it is a writer (
 recovery) is split brain, handled as the RDS roles' split brain (recorded, fenced by stopping
 it before any traffic shift); a database that does not answer is recorded, not a verdict.
 Stage 2, once the failback replica is caught up, runs ``rpo.rds_continuity.data_continuity``
-from the DR writer to ``topology.failback_replica`` for the drill id (``drill_id``, else the
+from the DR writer to the failback replica for the drill id (``drill_id``, else the
 failover's ``STAGE_DRILL_ID``) and fails naming the missing rows.
 
 Not supported: fencing at the network (security groups) or by revoking credentials; Aurora;
@@ -52,7 +55,7 @@ from botocore.exceptions import ClientError
 from maip_drlib.actions import eks as eks_actions
 from maip_drlib.actions import rds as rds_actions
 from maip_drlib.config import ScalingConfig
-from maip_drlib.drill import catch_up, preconditions, replica_kms, traffic
+from maip_drlib.drill import catch_up, failback_names, preconditions, replica_kms, traffic
 from maip_drlib.drill.catch_up import ReplicaCatchUp
 from maip_drlib.drill.context import DrillContext
 from maip_drlib.drill.dynamodb_heartbeat import replicate_heartbeat
@@ -182,17 +185,26 @@ def _database_writers(ctx: DrillContext, roles: RdsRoles, promoted: DbInstanceFa
                       known: list[DbInstanceFact]) -> list[DbInstanceFact]:
     """The old primary writer when its database says it is a writer (data plane only).
 
-    Without database access nothing is asked (empty). The instance is the topology's primary
-    writer while RDS lists it available and not as a replica; its role is asked and recorded
-    also when RDS already counts it as a writer (then it is not added twice). A database that
-    does not answer (stopped, unreachable) is recorded and is no split brain.
+    Without database access nothing is asked (empty). The old writer is an instance of either
+    of the primary region's names (``probes.rds.primary_writer_names``) while RDS lists it
+    available and not as a replica; its role is asked and recorded also when RDS already
+    counts it as a writer (then it is not added twice). A database that does not answer
+    (stopped, unreachable) is recorded and is no split brain.
     """
     if ctx.target.database is None:
         return []
+    found: list[DbInstanceFact] = []
+    for name in rds_probes.primary_writer_names(ctx.topology):
+        found += _database_writer(ctx, name, promoted, known)
+    return found
+
+
+def _database_writer(ctx: DrillContext, name: str, promoted: DbInstanceFact,
+                     known: list[DbInstanceFact]) -> list[DbInstanceFact]:
     from maip_drlib.probes import postgres as pg_probes
 
-    name, handle = ctx.topology.primary.rds_instance, ctx.handles.primary
-    if name == promoted.identifier and handle.region == promoted.region:
+    handle, access = ctx.handles.primary, ctx.target.database
+    if access is None or (name == promoted.identifier and handle.region == promoted.region):
         return []
     try:
         fact = rds_probes.db_instance(handle, name)
@@ -202,8 +214,7 @@ def _database_writers(ctx: DrillContext, roles: RdsRoles, promoted: DbInstanceFa
         return []
     ctx.say(f"{STAGE_1}: asking the database of {name} ({handle.region}) whether it is a writer")
     try:
-        role = pg_probes.database_role(pg_probes.connection_spec(handle, ctx.target.database,
-                                                                 name))
+        role = pg_probes.database_role(pg_probes.connection_spec(handle, access, name))
     except (Unreachable, CheckFailed, NotFound) as error:
         ctx.decisions.record(STAGE_1, "old writer's database not asked", instance=name,
                              region=handle.region, error=str(error))
@@ -254,7 +265,7 @@ def _fence(ctx: DrillContext, old: DbInstanceFact, actions: list[str],
                           observed=old.status)
     stopped = _wait_db(ctx, handle, old.identifier, "to be stopped (fenced)",
                        lambda fact: fact.status == "stopped", deadline_s)
-    ctx.decisions.record(STAGE_1, "old writer fenced (stopped)", **evidence,
+    ctx.decisions.record(STAGE_1, failback_names.FENCED_DECISION, **evidence,
                          now=stopped.status)
     return stopped
 
@@ -271,6 +282,8 @@ def stage_2_resync(ctx: DrillContext, *, max_dynamodb_latency_s: float = 5.0,
     access, every row of the drill on the DR writer is on the replica (data continuity)."""
     preconditions.require(ctx, "failback", 2)
     deadline_s = platform_deadline(ctx, deadline_s)
+    naming = failback_names.require_name(  # before any write
+        ctx, STAGE_2, _promoted_writer(ctx, _roles(ctx, STAGE_2), STAGE_2).identifier)
     kms_key = replica_kms.replica_key(ctx, STAGE_2, ctx.topology.secondary.rds_instance,
                                       "secondary", "primary")  # before any write
     table = ctx.topology.dynamodb_table
@@ -299,7 +312,8 @@ def stage_2_resync(ctx: DrillContext, *, max_dynamodb_latency_s: float = 5.0,
         raise CheckFailed("split brain: more than one writer; run failback stage 1 first",
                           resource="rds", expected="one writer", observed=str(roles))
     promoted = _promoted_writer(ctx, roles, STAGE_2)
-    primary, name = ctx.handles.primary, ctx.topology.failback_replica
+    primary, name = ctx.handles.primary, naming.name
+    assert name is not None  # require_name refused otherwise
     actions: list[str] = []
     try:
         existing: DbInstanceFact | None = rds_probes.db_instance(primary, name)
@@ -481,7 +495,7 @@ def stage_4_steady_state(ctx: DrillContext, *, standby_replicas: int = 1,
     deadline_s = platform_deadline(ctx, deadline_s)
     delete_deadline_s = platform_deadline(ctx, delete_deadline_s)
     topo, primary, secondary = ctx.topology, ctx.handles.primary, ctx.handles.secondary
-    new_writer = topo.failback_replica
+    new_writer = _failback_replica_name(ctx)
     dr_kms_key = replica_kms.replica_key(ctx, STAGE_4, new_writer, "primary",
                                          "secondary")  # before writes stop
     actions: list[str] = []
@@ -527,6 +541,21 @@ def stage_4_steady_state(ctx: DrillContext, *, standby_replicas: int = 1,
         "dr_replica_lag_decided_by": lag.method,
         "fenced": [str(f) for f in roles.fenced],
     })
+
+
+def _failback_replica_name(ctx: DrillContext) -> str:
+    """Failback 2's replica under either primary name (replicating from the DR writer), or
+    the writer it was promoted to (a resumed stage 4)."""
+    roles = _roles(ctx, STAGE_4)
+    promoted = preconditions.dr_writer_of(roles, ctx.topology)
+    found = ((failback_names.failback_replica(roles, ctx.topology, promoted) if promoted
+              else None) or failback_names.primary_writer(roles, ctx.topology))
+    if found is None:
+        raise CheckFailed(f"{STAGE_4}: no failback replica in the primary region; run "
+                          "failback 2 first", region=ctx.topology.primary.region,
+                          resource=" or ".join(rds_probes.primary_writer_names(ctx.topology)),
+                          expected="a replica of the DR writer", observed=str(roles))
+    return found.identifier
 
 
 def _running(handle: RegionHandle, namespace: str, replicas: int) -> list[str]:

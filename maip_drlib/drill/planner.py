@@ -14,10 +14,14 @@ calls and are not listed. Failback stages are planned from the description below
 
 - failback 1: ``stop_db_instance`` of an old writer in us-east-1 found (or expected back)
   beside the promoted one (split-brain fence);
-- failback 2: ``create_db_instance_read_replica`` in us-east-1 of ``topology.failback_replica``
-  with the promoted instance's ARN as source and ``SourceRegion`` us-west-2, and, when the
-  database is encrypted (read from the instances as found), ``KmsKeyId`` the primary region's
-  key (``topology.primary.kms_key_id``; without one the plan says the stage would refuse);
+- failback 2: ``create_db_instance_read_replica`` in us-east-1 of the failback replica, named
+  as the stage names it (``failback_names.choose`` over the primary region's instances as
+  found: the name of ``topology.primary.rds_instance`` / ``topology.failback_replica`` not in
+  use there; with both in use a placeholder saying which to delete, and a note that the stage
+  would refuse), with the promoted instance's ARN as source and ``SourceRegion`` us-west-2,
+  and, when the database is encrypted (read from the instances as found), ``KmsKeyId`` the
+  primary region's key (``topology.primary.kms_key_id``; without one the plan says the stage
+  would refuse);
 - failback 3: one change batch replacing the failover pair by a weighted pair (primary 0, DR
   100: no traffic moves), then weights 10/90, 50/50, 90/10, 100/0 (primary/DR);
 - failback 4: DR deployments to 0 (write fence), promote the failback replica, primary
@@ -43,7 +47,7 @@ from botocore.exceptions import ClientError
 
 from maip_drlib.actions.route53 import alias_record, record_set_dict
 from maip_drlib.config import ScalingConfig, Topology
-from maip_drlib.drill import failover, replica_kms, traffic
+from maip_drlib.drill import failback_names, failover, replica_kms, traffic
 from maip_drlib.drill.context import DrillContext
 from maip_drlib.drill.guards import dr_replica
 from maip_drlib.drill.outcome import PlannedCall
@@ -185,7 +189,7 @@ def _promoted(roles: RdsRoles, topology: Topology) -> RdsRoles:
     old = tuple(replace(item, replicas=()) for item in roles.writers)
     return RdsRoles(writers=(*old, writer),
                     replicas=tuple(item for item in roles.replicas if item != replica),
-                    unreachable_regions=roles.unreachable_regions)
+                    unreachable_regions=roles.unreachable_regions, fenced=roles.fenced)
 
 
 def _apply(records: tuple[RecordSetFact, ...], changes: list[dict]) -> tuple[RecordSetFact, ...]:
@@ -213,11 +217,13 @@ def _plan_failback(ctx: DrillContext, model: _Model,
     # 1: fence an old writer beside the promoted one (or the one expected back with us-east-1).
     old_writers = [item.identifier for item in model.roles.writers if item.region == primary]
     if not old_writers and any(item.region == primary for item in model.roles.unreachable_regions):
-        old_writers = [topology.primary.rds_instance]
+        old_writers = [f"<the writer back in {primary}: "
+                       f"{' or '.join(rds_probes.primary_writer_names(topology))}>"]
     calls += [PlannedCall(FAILBACK_1, "rds", primary, "stop_db_instance",
                           {"DBInstanceIdentifier": name}) for name in old_writers]
     # 2: the failback replica in us-east-1 from the promoted instance (source as ARN).
-    new_id = topology.failback_replica
+    new_id = _failback_replica_name(ctx, model, promoted.identifier if promoted else None,
+                                    tuple(old_writers))
     encrypted = _encrypted(ctx, model, promoted_id)
     calls.append(PlannedCall(FAILBACK_2, "rds", primary, "create_db_instance_read_replica", {
         "DBInstanceIdentifier": new_id, "SourceDBInstanceIdentifier": promoted_arn,
@@ -275,6 +281,26 @@ def _plan_failback(ctx: DrillContext, model: _Model,
                                               dict.fromkeys(model.dr_desired, 0),
                                               DR_STANDBY_REPLICAS)
     return calls
+
+
+def _failback_replica_name(ctx: DrillContext, model: _Model, promoted_id: str | None,
+                           fenced: tuple[str, ...]) -> str:
+    """Failback 2's name by the stage's own rule over the primary region as found now (no
+    drill stage creates or deletes a primary-region instance before failback 2); ``fenced``:
+    the old writers failback 1 is planned to fence."""
+    try:
+        chosen = failback_names.choose(ctx.topology, failback_names.read(ctx), promoted_id,
+                                       fenced)
+    except (ClientError, Unreachable) as error:
+        model.notes.append(f"failback 2: the primary region's instances unread ({error}); "
+                           f"the name shown is {ctx.topology.failback_replica}, the stage "
+                           "takes the one not in use")
+        return ctx.topology.failback_replica
+    if chosen.name is not None:
+        return chosen.name
+    model.notes.append(chosen.refusal(FAILBACK_2).replace(
+        f"{FAILBACK_2}: refusing to start:", f"{FAILBACK_2} would refuse:"))
+    return f"<no free name: delete {chosen.delete_first or 'the older instance'} first>"
 
 
 def _encrypted(ctx: DrillContext, model: _Model, promoted_id: str) -> bool | None:

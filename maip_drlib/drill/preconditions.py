@@ -26,11 +26,15 @@ What each stage needs (``check_*`` below; the first condition that fails is repo
 - failback 1: a completed failover (the promoted writer in DR).
 - failback 2: that, the primary back (its RDS API answers) and its old writer fenced (no
   second writer).
-- failback 3: that, and the data resynced (``topology.failback_replica`` in the primary region
-  replicating from the DR writer).
+- failback 3: that, and the data resynced (the failback replica in the primary region, under
+  either of its names ``topology.primary.rds_instance`` / ``topology.failback_replica``,
+  replicating from the DR writer; ``drill.failback_names``).
 - failback 4: failback 3's state with the weighted pair at 100/0 to the primary (each record
-  aliasing its own region's ALB); or, resumed, the failback replica already promoted and the
-  records at 100/0 or the failover pair restored (PRIMARY -> primary ALB, SECONDARY -> DR ALB).
+  aliasing its own region's ALB); or, resumed, the failback replica already promoted (a
+  primary-region writer under either name) and the records at 100/0, or the failover pair
+  restored (PRIMARY -> primary ALB, SECONDARY -> DR ALB) with that writer the only one. Two
+  writers with the pair as before the drill is an old writer restored beside the DR writer
+  (failback 1's to fence), not a resumed stage 4.
 
 Facts are read lazily through a ``PlatformView`` (only what a check asks for); tests give a
 plain object with the same attributes. Not supported: preconditions of readiness and RPO
@@ -45,7 +49,7 @@ from functools import cached_property
 from typing import Any, Protocol
 
 from maip_drlib.config import Topology
-from maip_drlib.drill import region_facts, traffic
+from maip_drlib.drill import failback_names, region_facts, traffic
 from maip_drlib.drill.context import DrillContext, DrillOptions
 from maip_drlib.drill.guards import (
     FencingEvidence,
@@ -256,12 +260,13 @@ def _primary_back_and_fenced(state: StageState, key: StageKey,
 
 def _resynced(state: StageState, key: StageKey,
               promoted: DbInstanceFact) -> PreconditionVerdict | None:
-    name, region = state.topology.failback_replica, state.topology.primary.region
-    if any(r.identifier == name and r.region == region for r in
-           state.roles.replicas_of(promoted)):
+    topo = state.topology
+    if failback_names.failback_replica(state.roles, topo, promoted) is not None:
         return None
-    return _verdict(state, key, False, f"no failback replica {name} in {region} replicating "
-                    f"from {promoted.identifier} ({state.roles})",
+    names = " or ".join(rds_probes.primary_writer_names(topo))
+    return _verdict(state, key, False, f"no failback replica ({names}) in "
+                    f"{topo.primary.region} replicating from {promoted.identifier} "
+                    f"({state.roles})",
                     "the data resynced (the failback replica replicating from the DR writer)",
                     run_first="failback 2")
 
@@ -395,16 +400,19 @@ def check_failback_4(state: StageState) -> PreconditionVerdict:
     topo = state.topology
     needed = ("weights at 100/0 to the primary (primary record -> primary ALB, DR record -> "
               "DR ALB) and the failback replica replicating from the DR writer")
-    failback = next((w for w in state.roles.writers if w.identifier == topo.failback_replica
-                     and w.region == topo.primary.region), None)
+    failback = failback_names.primary_writer(state.roles, topo)
+    split = state.roles.split_brain
     if failback is not None:  # resumed after the promotion: the records must agree
         route = state.route
-        if route.weighted_back or route.pair_restored:
+        if route.weighted_back or (route.pair_restored and not split):
             return _verdict(state, key, True, f"already promoted: {failback}; {route}", needed,
                             already_done=route.pair_restored)
-        return _verdict(state, key, False, f"traffic not back on the primary: {route}",
-                        needed, hint="the failback replica is already promoted: point the "
-                        "records at the primary ALB by hand, then re-run")
+        if not split:
+            return _verdict(state, key, False, f"traffic not back on the primary: {route}",
+                            needed, hint="the failback replica is already promoted: point "
+                            "the records at the primary ALB by hand, then re-run")
+        # Two writers, traffic not weighted back: an old writer restored beside the DR writer
+        # (either name may be the old writer); the checks below refuse it (failback 1).
     refused = _promoted(state, key)
     if refused is not None:
         return refused

@@ -6,6 +6,11 @@ for cross-region replicas); an instance with no source that is ``stopped`` is ``
 accepts no writes: an old writer fenced after a failover), never a writer. Note that RDS starts
 a stopped instance again by itself after seven days: fencing by stopping is temporary.
 
+The primary region's database has two names (``primary_writer_names``): the topology's
+``primary.rds_instance`` and ``failback_replica``. Each completed failback makes the other one
+the writer (failback 2 creates its replica under the name not in use), so neither name is
+assumed to be the writer; roles are read from RDS.
+
 Not supported: Aurora clusters (DB clusters), Multi-AZ DB clusters, and candidates outside the
 topology's names.
 """
@@ -13,6 +18,7 @@ topology's names.
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -71,21 +77,43 @@ def db_instance(handle: RegionHandle, identifier: str) -> DbInstanceFact:
     return _fact(handle, instances[0])
 
 
-def instances_named(handle: RegionHandle, identifiers: tuple[str, ...]) -> list[DbInstanceFact]:
-    """Those of ``identifiers`` that exist in the region (one filtered, paginated call)."""
-    facts: list[DbInstanceFact] = []
+def primary_writer_names(topology: Topology) -> tuple[str, str]:
+    """The two names of the primary region's database, either of which may be its writer:
+    ``topology.primary.rds_instance`` and ``topology.failback_replica`` (the ONE place that
+    says so; the failback replica takes whichever is free, ``drill.failback_names``)."""
+    return (topology.primary.rds_instance, topology.failback_replica)
+
+
+def _described(handle: RegionHandle, identifiers: tuple[str, ...]) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {
         "Filters": [{"Name": "db-instance-id", "Values": list(identifiers)}]
     }
     with aws_api(handle, "rds"):
         while True:
             page = handle.client("rds").describe_db_instances(**kwargs)
-            facts.extend(_fact(handle, item) for item in page.get("DBInstances", [])
+            items.extend(item for item in page.get("DBInstances", [])
                          if item.get("DBInstanceIdentifier") in identifiers)
             marker = page.get("Marker")
             if not marker:
-                return facts
+                return items
             kwargs["Marker"] = marker
+
+
+def instances_named(handle: RegionHandle, identifiers: tuple[str, ...]) -> list[DbInstanceFact]:
+    """Those of ``identifiers`` that exist in the region (one filtered, paginated call)."""
+    return [_fact(handle, item) for item in _described(handle, identifiers)]
+
+
+def instances_created(handle: RegionHandle, identifiers: tuple[str, ...]
+                      ) -> list[tuple[DbInstanceFact, datetime | None]]:
+    """Those of ``identifiers`` that exist in the region, each with its ``InstanceCreateTime``
+    (None when RDS gives none: an instance still ``creating``)."""
+    found = []
+    for item in _described(handle, identifiers):
+        created = item.get("InstanceCreateTime")
+        found.append((_fact(handle, item), created if isinstance(created, datetime) else None))
+    return found
 
 
 def find_writer_and_replicas(handles: RegionHandles, topology: Topology) -> RdsRoles:

@@ -55,6 +55,15 @@ FENCED_BACK = RdsRoles(writers=(DR_WRITER,), replicas=(), fenced=(FENCED,))
 RESYNCED = RdsRoles(writers=(DR_WRITER,), replicas=(FAILBACK_REPLICA,), fenced=(FENCED,))
 FAILBACK_PROMOTED = RdsRoles(writers=(DR_WRITER, db(TOPO.failback_replica, PRIMARY)),
                              replicas=(), fenced=(FENCED,))
+NEW_WRITER = db(TOPO.failback_replica, PRIMARY)
+STEADY_AGAIN = RdsRoles(writers=(NEW_WRITER,), replicas=(
+    db(TOPO.secondary.rds_instance, DR, source=NEW_WRITER.arn),), fenced=(FENCED,))
+# The second drill: the writer was maip-prod-postgres-new, the failback replica takes the
+# free name maip-prod-postgres (the first drill's fenced writer was deleted).
+FENCED_NEW = db(TOPO.failback_replica, PRIMARY, status="stopped")
+RESYNCED_AGAIN = RdsRoles(writers=(DR_WRITER,), replicas=(
+    db(TOPO.primary.rds_instance, PRIMARY, source=DR_WRITER.arn),), fenced=(FENCED_NEW,))
+PROMOTED_AGAIN = RdsRoles(writers=(DR_WRITER, OLD_WRITER), replicas=(), fenced=(FENCED_NEW,))
 
 
 def record(kind: str, target: str, *, role: str | None = None, weight: int | None = None
@@ -165,7 +174,17 @@ REFUSALS = [
      "traffic not back on the primary", "failback 3"),
     ("failback", 4, FakeState(roles=RESYNCED, route_value=WEIGHTS_CROSSED),
      "traffic not back on the primary", "failback 3"),
+    # Two writers, traffic not weighted back: under either name that may be an old writer
+    # restored beside the DR writer, never taken for a promoted failback replica (stage 4
+    # would delete the DR writer): failback 1 fences it.
     ("failback", 4, FakeState(roles=FAILBACK_PROMOTED, route_value=PAIR_SWITCHED),
+     "split brain", "failback 1"),
+    ("failback", 4, FakeState(roles=FAILBACK_PROMOTED, route_value=PAIR),
+     "split brain", "failback 1"),
+    ("failback", 4, FakeState(roles=SPLIT_BRAIN, route_value=PAIR), "split brain",
+     "failback 1"),
+    ("failback", 4, FakeState(roles=RdsRoles(writers=(NEW_WRITER,), replicas=()),
+                              route_value=PAIR_SWITCHED),
      "traffic not back on the primary", None),
 ]
 
@@ -199,7 +218,10 @@ PASSES = [
     ("failback", 3, FakeState(roles=RESYNCED), False),
     ("failback", 4, FakeState(roles=RESYNCED, route_value=WEIGHTS_BACK), False),
     ("failback", 4, FakeState(roles=FAILBACK_PROMOTED, route_value=WEIGHTS_BACK), False),
-    ("failback", 4, FakeState(roles=FAILBACK_PROMOTED, route_value=PAIR), True),
+    ("failback", 4, FakeState(roles=STEADY_AGAIN, route_value=PAIR), True),
+    ("failback", 3, FakeState(roles=RESYNCED_AGAIN), False),
+    ("failback", 4, FakeState(roles=RESYNCED_AGAIN, route_value=WEIGHTS_BACK), False),
+    ("failback", 4, FakeState(roles=PROMOTED_AGAIN, route_value=WEIGHTS_BACK), False),
 ]
 
 
