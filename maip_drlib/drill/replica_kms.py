@@ -1,7 +1,9 @@
 """The KMS key of a cross-region read replica the drill creates, decided before any write.
 
-Failback 2 creates ``topology.failback_replica`` in the primary region from the promoted DR
-instance; failback 4 creates a fresh DR replica from the new writer in the primary region.
+Failback 2 creates the failback replica in the primary region from the promoted DR instance
+(named ``topology.primary.rds_instance`` or ``topology.failback_replica``, whichever is free:
+``drill.failback_names``); failback 4 creates a fresh DR replica from the new writer in the
+primary region.
 When the source is encrypted, AWS needs ``KmsKeyId``, a key of the destination region (KMS
 keys do not leave their region: CreateDBInstanceReadReplica, RDS API Reference): the
 topology's ``kms_key_id`` of that region (``[topology.primary]`` or ``[topology.secondary]``).
@@ -9,8 +11,9 @@ A stage asks here first, before its first write, and refuses (``ConfigError``, e
 line naming the config key when the source is encrypted and the config names no key.
 
 The source is found by name (the promoted instance is ``topology.secondary.rds_instance``, the
-new writer ``topology.failback_replica``); an absent source is left to the stage's own checks
-(None here). Not supported: a replica key different from the topology's (one key per region).
+new writer the failback replica failback 4 found under either primary name); an absent source
+is left to the stage's own checks (None here). Not supported: a replica key different from the
+topology's (one key per region).
 """
 
 from __future__ import annotations
