@@ -68,9 +68,13 @@ def test_weighted_pair_answers_in_proportion_and_can_become_failover_again(
             for place in (topo.primary, topo.secondary)}
     weights = {topo.primary.region: 10, topo.secondary.region: 90}
     changes = [{"Action": "DELETE", "ResourceRecordSet": record_set_dict(r)} for r in failover]
+    # The first test left the primary's writer stopped, so its endpoint is unhealthy and a
+    # record evaluating target health would get no answer (as in Route 53): this test is
+    # about the proportions alone.
     changes += [{"Action": "CREATE", "ResourceRecordSet": alias_record(
         topo.record_name, alb.dns_name, alb.canonical_zone_id, set_identifier=f"w-{region}",
-        weight=weights[region])} for region, alb in albs.items()]
+        weight=weights[region], evaluate_target_health=False)}
+        for region, alb in albs.items()]
     change_record_sets(handles.primary, zone, changes, deadline_s=10)
     runtime.current().health.settle()  # earlier tests' outages: healthy again at once
     rng = random.Random(7)
