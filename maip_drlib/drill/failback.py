@@ -282,10 +282,10 @@ def stage_2_resync(ctx: DrillContext, *, max_dynamodb_latency_s: float = 5.0,
     access, every row of the drill on the DR writer is on the replica (data continuity)."""
     preconditions.require(ctx, "failback", 2)
     deadline_s = platform_deadline(ctx, deadline_s)
-    naming = failback_names.require_name(  # before any write
-        ctx, STAGE_2, _promoted_writer(ctx, _roles(ctx, STAGE_2), STAGE_2).identifier)
     kms_key = replica_kms.replica_key(ctx, STAGE_2, ctx.topology.secondary.rds_instance,
                                       "secondary", "primary")  # before any write
+    naming = failback_names.require_name(  # before any write
+        ctx, STAGE_2, _promoted_writer(ctx, _roles(ctx, STAGE_2), STAGE_2).identifier)
     table = ctx.topology.dynamodb_table
     for handle in ctx.handles:
         fact = dynamodb_probes.global_table(handle, table)

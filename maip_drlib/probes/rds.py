@@ -84,6 +84,16 @@ def primary_writer_names(topology: Topology) -> tuple[str, str]:
     return (topology.primary.rds_instance, topology.failback_replica)
 
 
+def primary_writer_name(handle: RegionHandle, topology: Topology) -> str:
+    """The name the primary region's writer has now: the writer (available first) among
+    ``primary_writer_names`` in ``handle``'s region, else ``topology.primary.rds_instance``
+    (for canaries and messages that name the writer; roles are decided elsewhere)."""
+    writers = [fact for fact in instances_named(handle, primary_writer_names(topology))
+               if fact.role == "writer"]
+    writers.sort(key=lambda fact: fact.status != "available")
+    return writers[0].identifier if writers else topology.primary.rds_instance
+
+
 def _described(handle: RegionHandle, identifiers: tuple[str, ...]) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {

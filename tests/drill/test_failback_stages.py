@@ -1,7 +1,8 @@
 """Failback stages 1-4 against the embedded simulation, from the post-failover state.
 
 The first tests run from the steady state (before the module's ``ctx`` fixture fails over):
-failback stages started there refuse with nothing changed.
+failback 3 started there refuses, and failback 4 finds its own end state (its work done, no
+call); nothing changes.
 
 The state is reached with the actions directly (outage of us-east-1, promotion of the DR
 replica, DR scaled to failover capacity), then us-east-1 is restored: the old writer comes back
@@ -84,8 +85,7 @@ def _desired(context: DrillContext) -> dict[str, list[int]]:
             for h in context.handles}
 
 
-def test_failback_from_the_steady_state_refuses_with_nothing_changed(
-        simulation: Simulation) -> None:
+def test_failback_from_the_steady_state_changes_nothing(simulation: Simulation) -> None:
     context = _context(simulation)
     try:
         records, desired = _records(context), _desired(context)
@@ -93,13 +93,17 @@ def test_failback_from_the_steady_state_refuses_with_nothing_changed(
         with pytest.raises(GuardRefused, match=r"failback 3: refusing to start: found no "
                            r"writer in the DR region.*run the failover \(failover 1-5\) first"):
             failback.stage_3_weighted_shift(context, soak_s=0, **LIMITS)
-        with pytest.raises(GuardRefused, match="failback 4: refusing to start"):
-            failback.stage_4_steady_state(context, deadline_s=5, delete_deadline_s=5)
+        # The steady state is failback 4's end state whichever primary name the writer has
+        # (each completed failback alternates them): its work is done, it makes no call.
+        assert failback.stage_4_steady_state(context, deadline_s=5,
+                                             delete_deadline_s=5).actions == ()
         assert _records(context) == records  # no traffic sent to DR
         assert _desired(context) == desired  # no writes stopped
         assert str(rds.find_writer_and_replicas(context.handles, context.topology)) == roles
         refused = [d for d in context.decisions.entries if d.decision.startswith("refused")]
-        assert [d.stage for d in refused] == ["failback 3", "failback 4"]
+        assert [d.stage for d in refused] == ["failback 3"]
+        assert any(d.stage == "failback 4" and d.decision == "precondition met: work already "
+                   "done" for d in context.decisions.entries)
     finally:
         context.handles.close()
 

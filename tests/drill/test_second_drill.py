@@ -103,6 +103,7 @@ def test_first_drill_ends_with_the_new_name_as_writer(
     roles = rds.find_writer_and_replicas(handles, simulation.topology)
     assert roles.writer is not None and roles.writer.identifier == SECOND_NAME
     assert [f.identifier for f in roles.fenced] == [FIRST_NAME]  # left stopped, not deleted
+    assert rds.primary_writer_name(handles.primary, simulation.topology) == SECOND_NAME
     assert _steady_state(ctx) == []
 
 
@@ -166,6 +167,7 @@ def test_second_failback_uses_the_free_name_and_ends_in_steady_state(
     roles = rds.find_writer_and_replicas(handles, topology)
     assert roles.writer is not None and roles.writer.identifier == FIRST_NAME
     assert [f.identifier for f in roles.fenced] == [SECOND_NAME]
+    assert rds.primary_writer_name(handles.primary, topology) == FIRST_NAME
     dr = rds.db_instance(handles.secondary, topology.secondary.rds_instance)
     assert dr.source_id == FIRST_NAME
     started = time.monotonic()
