@@ -26,6 +26,7 @@ from maip_cli_helpers import (
     SimUpProcess,
     maip_dr_env,
     sim_up_in,
+    wait_until,
     wait_until_lease_heartbeat_stale,
 )
 
@@ -156,12 +157,31 @@ def lagging_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimUpProce
         yield running
 
 
+def _wait_for_dynamodb_latency_over(config: Path, seconds: float) -> None:
+    """As in DynamoDB, ReplicationLatency has a datapoint only once a lagging item has been
+    delivered: wait (bounded) until DR's figure shows the lag, as readiness will read it."""
+    from maip_drlib.config_loader import load_config
+    from maip_drlib.probes.dynamodb import replication_latency
+    from maip_drlib.regions import build_region_handles
+
+    loaded = load_config(config)
+    handles = build_region_handles(loaded.target(None), loaded.topology)
+    try:
+        wait_until("DynamoDB ReplicationLatency toward DR over the threshold", lambda: (
+            (replication_latency(handles.primary, loaded.topology.dynamodb_table,
+                                 loaded.topology.secondary.region).seconds or 0) > seconds),
+            timeout_s=60)
+    finally:
+        handles.close()
+
+
 def test_replication_lag_before_the_outage_shows_as_rpo(lagging_sim: SimUpProcess) -> None:
     """A 7-second DynamoDB lag injected before the game day: readiness flags it (a no-go the
     operator accepts, recorded), the outage loses the canaries still in flight, and the RPO
     check fails against its 5-second target."""
     lag = lagging_sim.maip_dr(["sim", "fault", "lag", "--store", "dynamodb", "--seconds", "7"])
     assert lag.returncode == 0, lag.stderr
+    _wait_for_dynamodb_latency_over(lagging_sim.config, 5.0)
     reason = "lag injected to measure the RPO"
     result = lagging_sim.maip_dr(["gameday", *FLAGS, "--drill-id", "lag-test",
                                   "--dr-accept-readiness-failures", reason], timeout=600)
