@@ -32,6 +32,11 @@ Feature: DR readiness preflight
     Then one RDS writer is available with automated backups and a replica in the other region
     And the RDS replica lag is under 60 seconds
 
+  # Failback 2 names its replica with whichever of the primary region's two database names is
+  # free and refuses when both are in use: found here, before the failover, not at failback 2.
+  Scenario: The database can fail back after a failover
+    Then failback 2 has a free name for its replica in the primary region
+
   Scenario: The databases say they are a writer and a streaming standby
     Then PostgreSQL says the RDS writer is a writer and its replica a standby within 60 seconds
 

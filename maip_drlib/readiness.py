@@ -58,6 +58,7 @@ from maip_drlib.readiness_data import (
     dynamodb_replication_latency_to_primary,
     msk_clusters_active,
     msk_replicator,
+    rds_failback_name_free,
     rds_replica_lag,
     rds_roles_in_postgres,
     rds_writer_and_replica,
@@ -72,7 +73,8 @@ __all__ = [
     "dynamodb_global_table", "dynamodb_replication_latency",
     "dynamodb_replication_latency_to_primary", "eks_cluster_active",
     "endpoint_certificate_valid", "endpoint_up", "msk_clusters_active", "msk_replicator",
-    "nodes_ready", "rds_replica_lag", "rds_roles_in_postgres", "rds_writer_and_replica",
+    "nodes_ready", "rds_failback_name_free", "rds_replica_lag", "rds_roles_in_postgres",
+    "rds_writer_and_replica",
     "readiness_checks", "route53_failover_pair", "run_readiness",
 ]
 
@@ -180,6 +182,7 @@ def readiness_checks(topology: Topology) -> tuple[Check, ...]:
         Check("RDS writer and cross-region replica", "both", rds_writer_and_replica),
         Check("RDS replica lag", s, rds_replica_lag),
         Check("RDS roles and lag in PostgreSQL", "both", rds_roles_in_postgres),
+        Check("RDS failback replica has a free name", p, rds_failback_name_free),
         Check("DynamoDB global table ACTIVE", "both", dynamodb_global_table),
         Check("DynamoDB replication latency", s, dynamodb_replication_latency),
         Check("MSK clusters ACTIVE", "both", msk_clusters_active),

@@ -148,6 +148,40 @@ def rds_roles_in_postgres(inputs: ReadinessInputs) -> str:
     return "; ".join(details)
 
 
+def rds_failback_name_free(inputs: ReadinessInputs) -> str:
+    """Failback 2 will have a name for its replica in the primary region (read-only).
+
+    The primary region's database has two names (``rds.primary_writer_names``); failback 2
+    creates its replica under the one not in use and refuses (exit 3) when both are, e.g. an
+    earlier drill's fenced old writer not deleted yet. A game day must not fail over to find
+    that at failback 2: this asks failback 2's own rule (``drill.failback_names.choose``) over
+    the primary region now. The primary's writer counts as the old writer this drill fences
+    (kept); after a failover, a replica of the DR writer under either name is failback 2's own
+    (passes). Fails naming the instance to delete first."""
+    from maip_drlib.drill import failback_names
+
+    topology = inputs.topology
+    roles = rds.find_writer_and_replicas(inputs.handles, topology)
+    primary, secondary = topology.primary.region, topology.secondary.region
+    promoted = next((w.identifier for w in roles.writers if w.region == secondary), None)
+    fenced = tuple(w.identifier for w in roles.writers if w.region == primary)
+    chosen = failback_names.choose(
+        topology, failback_names.read_primary(inputs.handles.primary, topology), promoted,
+        fenced)
+    names = " or ".join(rds.primary_writer_names(topology))
+    if chosen.name is None:
+        which = chosen.delete_first or "the one that is not the primary's old writer"
+        raise CheckFailed(f"failback 2 would refuse: both names of the primary region's "
+                          f"database are in use; delete {which} first (an earlier drill's "
+                          "fenced old writer: reconcile its data, then delete it with a final "
+                          "snapshot)", region=primary, resource=chosen.delete_first or names,
+                          expected=f"a free name ({names}) for the failback replica",
+                          observed="; ".join(chosen.in_use))
+    state = "already replicating from the DR writer" if chosen.replicating else "free"
+    return (f"failback 2 names its replica {chosen.name} ({state} in {primary}); in use: "
+            f"{'; '.join(chosen.in_use) or 'none'}")
+
+
 def dynamodb_global_table(inputs: ReadinessInputs) -> str:
     table = inputs.topology.dynamodb_table
     details = []

@@ -93,6 +93,12 @@ def rds_lag(dr_readiness_inputs: ReadinessInputs, seconds: float) -> None:
     _report(readiness.rds_replica_lag(_with(dr_readiness_inputs, rds_replica_lag_s=seconds)))
 
 
+@then("failback 2 has a free name for its replica in the primary region")
+@expected_under_declared_outage
+def rds_failback_name(dr_readiness_inputs: ReadinessInputs) -> None:
+    _report(readiness.rds_failback_name_free(dr_readiness_inputs))
+
+
 @then(parsers.parse("PostgreSQL says the RDS writer is a writer and its replica a standby "
                     "within {seconds:g} seconds"))
 @expected_under_declared_outage

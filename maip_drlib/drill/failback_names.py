@@ -16,7 +16,9 @@ other. Rule (``choose``):
   failback 1 fenced one of them (``FENCED_DECISION`` in the decisions), else the older of the
   two by ``InstanceCreateTime`` (the writer of the drill before), else the only stopped one.
 
-The planner asks ``choose`` over the same read, so a dry run shows the name the stage uses.
+The planner asks ``choose`` over the same read, so a dry run shows the name the stage uses;
+the readiness check ``rds_failback_name_free`` (``readiness_data``) asks it before a game day,
+so a drill never fails over to find at failback 2 that it cannot fail back.
 Failback 3 and 4 (and their preconditions) find the replica, or after the promotion the writer,
 under either name (``failback_replica``, ``primary_writer``).
 
@@ -35,6 +37,7 @@ from maip_drlib.drill.context import DrillContext
 from maip_drlib.errors import GuardRefused
 from maip_drlib.facts import DbInstanceFact, RdsRoles
 from maip_drlib.probes import rds as rds_probes
+from maip_drlib.regions import RegionHandle
 
 Found = Sequence[tuple[DbInstanceFact, datetime | None]]
 FENCED_DECISION = "old writer fenced (stopped)"  # failback 1's decision, evidence ``instance``
@@ -63,8 +66,14 @@ class FailbackName:
 
 def read(ctx: DrillContext) -> list[tuple[DbInstanceFact, datetime | None]]:
     """The instances of either name in the primary region, with their creation times."""
-    return rds_probes.instances_created(ctx.handles.primary,
-                                        rds_probes.primary_writer_names(ctx.topology))
+    return read_primary(ctx.handles.primary, ctx.topology)
+
+
+def read_primary(handle: RegionHandle, topology: Topology
+                 ) -> list[tuple[DbInstanceFact, datetime | None]]:
+    """``read`` without a drill context (the readiness check asks the same): the instances of
+    either name in ``handle``'s region (the primary's), with their creation times."""
+    return rds_probes.instances_created(handle, rds_probes.primary_writer_names(topology))
 
 
 def choose(topology: Topology, found: Found, promoted_id: str | None,
@@ -133,4 +142,4 @@ def primary_writer(roles: RdsRoles, topology: Topology) -> DbInstanceFact | None
 
 
 __all__ = ["FENCED_DECISION", "FailbackName", "choose", "failback_replica", "fenced_by_this_run",
-           "primary_writer", "read", "require_name"]
+           "primary_writer", "read", "read_primary", "require_name"]

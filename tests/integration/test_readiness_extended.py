@@ -49,6 +49,13 @@ def test_each_new_check_passes_on_the_seeded_simulation(inputs: ReadinessInputs)
     assert "valid until" in readiness.endpoint_certificate_valid(inputs)
 
 
+def test_failback_name_is_free_on_the_seeded_simulation(inputs: ReadinessInputs) -> None:
+    topology = inputs.topology
+    detail = readiness.rds_failback_name_free(inputs)
+    assert detail.startswith(f"failback 2 names its replica {topology.failback_replica} "
+                             f"(free in {topology.primary.region})")
+
+
 def test_quota_is_not_available_in_the_simulation_never_a_pass(
         inputs: ReadinessInputs) -> None:
     # moto 5.2.5's Service Quotas knows only "vpc" quotas: ec2 answers NoSuchResourceException.
@@ -71,7 +78,7 @@ def test_run_readiness_has_every_check_and_reports_not_checked(
         inputs: ReadinessInputs) -> None:
     _replicated_both_ways(inputs)
     results = run_readiness(inputs)
-    assert len(results) == len(readiness.readiness_checks(inputs.topology)) == 23
+    assert len(results) == len(readiness.readiness_checks(inputs.topology)) == 24
     assert all(r.passed for r in results), [r for r in results if not r.passed]
     unchecked = [r for r in results if not r.checked]
     # This simulation has no data plane: the PostgreSQL check is "not configured", no pass.
