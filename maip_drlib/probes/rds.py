@@ -60,8 +60,9 @@ def _fact(handle: RegionHandle, data: dict[str, Any]) -> DbInstanceFact:
     )
 
 
-def db_instance(handle: RegionHandle, identifier: str) -> DbInstanceFact:
-    """One instance; NotFound when it does not exist in the handle's region."""
+def describe_instance(handle: RegionHandle, identifier: str) -> dict[str, Any]:
+    """RDS's own description of one instance; NotFound when it does not exist in the handle's
+    region."""
     try:
         with aws_api(handle, "rds"):
             response = handle.client("rds").describe_db_instances(
@@ -74,7 +75,12 @@ def db_instance(handle: RegionHandle, identifier: str) -> DbInstanceFact:
     instances = response.get("DBInstances", [])
     if not instances:
         raise NotFound(f"RDS instance {identifier} not found in {handle.region}")
-    return _fact(handle, instances[0])
+    return instances[0]
+
+
+def db_instance(handle: RegionHandle, identifier: str) -> DbInstanceFact:
+    """One instance; NotFound when it does not exist in the handle's region."""
+    return _fact(handle, describe_instance(handle, identifier))
 
 
 def primary_writer_names(topology: Topology) -> tuple[str, str]:

@@ -13,10 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from botocore.exceptions import ClientError
-
-from maip_drlib.errors import NotFound
-from maip_drlib.probes import aws_api, error_code
+from maip_drlib.probes.rds import describe_instance
 from maip_drlib.regions import RegionHandle
 
 
@@ -37,18 +34,7 @@ class StorageEncryption:
 
 def storage_encryption(handle: RegionHandle, identifier: str) -> StorageEncryption:
     """The encryption of ``identifier`` in the handle's region; NotFound when it is absent."""
-    try:
-        with aws_api(handle, "rds"):
-            response = handle.client("rds").describe_db_instances(
-                DBInstanceIdentifier=identifier)
-    except ClientError as error:
-        if error_code(error) == "DBInstanceNotFound":
-            raise NotFound(f"RDS instance {identifier} not found in {handle.region}") from error
-        raise
-    instances = response.get("DBInstances", [])
-    if not instances:
-        raise NotFound(f"RDS instance {identifier} not found in {handle.region}")
-    data = instances[0]
+    data = describe_instance(handle, identifier)
     encrypted = bool(data.get("StorageEncrypted"))
     return StorageEncryption(identifier=identifier, region=handle.region, encrypted=encrypted,
                              kms_key_id=str(data["KmsKeyId"]) if encrypted
