@@ -386,6 +386,19 @@ def test_failback_replica_from_a_us_west_2_arn_links_both_sides(url: str) -> Non
         "ReadReplicaDBInstanceIdentifiers"] == [created["DBInstanceArn"]]
 
 
+def test_a_cross_region_replica_has_its_own_creation_time(url: str) -> None:
+    # moto copies the source, InstanceCreateTime included; failback 2's name rule compares it.
+    source = _writer(url, "us-west-2", _unique("source"))
+    name = _unique("created")
+    sim_client("rds", "us-east-1", url).create_db_instance_read_replica(
+        DBInstanceIdentifier=name, SourceDBInstanceIdentifier=source["DBInstanceArn"],
+        SourceRegion="us-west-2")
+    replica = _describe(url, "us-east-1", name)
+    source_created = _describe(url, "us-west-2", source["DBInstanceIdentifier"])[
+        "InstanceCreateTime"]
+    assert replica["InstanceCreateTime"] > source_created
+
+
 def test_a_replica_of_an_instance_without_backups_is_refused(url: str) -> None:
     source = _writer(url, "us-west-2", _unique("nobackups"), backups=0)
     with pytest.raises(ClientError) as raised:

@@ -6,8 +6,9 @@ us-west-2 instance's ARN as source and ``SourceRegion us-west-2`` (the CLI's
 ``--destination-region`` option (runbook erratum, DESIGN.md 7).
 
 moto 5.2.5: works and links both sides (the source lists the replica's ARN), but the replica is
-a shallow copy of its source: it inherits the source's status (``modifying``, ``failed``) and
-this suite's pending-promotion record; it also accepts a source without automated backups.
+a shallow copy of its source: it inherits the source's status (``modifying``, ``failed``),
+its ``InstanceCreateTime`` and this suite's pending-promotion record; it also accepts a source
+without automated backups.
 
 moto also copies the source's ``KmsKeyId`` into another region and accepts a replica of an
 encrypted source without ``KmsKeyId``.
@@ -23,7 +24,9 @@ from encrypted source."; a key the destination region does not hold is
 instance" (``InvalidParameterCombination``). A new replica is ``creating`` while the source's
 snapshot is copied and restored (``rds_phases``).
 
-This patch enforces those, and gives the replica its own state: ``creating`` for
+This patch enforces those, and gives the replica its own state: its own creation time
+(``InstanceCreateTime``: when it was created, which failback 2's name rule compares,
+``drill.failback_names``); ``creating`` for
 ``rds_phases.RDS_PHASES.replica_creating_s`` simulated seconds, then ``available``; encrypted
 with the destination's key (``KmsKeyId`` resolved to the key's ARN in the destination region)
 or not, as its source; no pending promotion, no replicas of its own. Not supported:
@@ -45,6 +48,7 @@ __all__ = ["MOTO_VERSION", "PATCH_NAME", "apply"]
 
 def _create(original: Any) -> Any:
     def create_db_instance_read_replica(self: Any, db_kwargs: dict[str, Any]) -> Any:
+        from moto.core.utils import utcnow
         from moto.rds.exceptions import DBInstanceAlreadyExists, RDSClientError
 
         database_id = db_kwargs["db_instance_identifier"]
@@ -65,6 +69,7 @@ def _create(original: Any) -> Any:
             )
         kms_key_arn = _replica_kms_key(self, source, db_kwargs.get("kms_key_id"))
         replica = original(self, db_kwargs)
+        replica.created = replica.instance_create_time = utcnow()  # its own, not the source's
         replica.maip_pending_promotion = None
         replica.replicas = []
         replica.storage_encrypted = bool(source.storage_encrypted)
