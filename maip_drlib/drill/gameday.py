@@ -329,11 +329,13 @@ def _start_rds_canaries(plan: GamedayPlan, journal: Journal) -> object | None:
         return None
     from maip_drlib.drill.canaries import CanaryPlan, start_rds_writer
     from maip_drlib.errors import DRError
+    from maip_drlib.probes import rds as rds_probes
 
     canary_plan = CanaryPlan.for_target(plan.target)
     handles = _handles(plan, writes=WriteGate.consented(target=plan.target.name))
-    instance = plan.topology.primary.rds_instance
     try:
+        # The writer of the primary's two names (after a failback it may be the other one).
+        instance = rds_probes.primary_writer_name(handles.primary, plan.topology)
         writer = start_rds_writer(handles.primary, plan.topology, access,
                                   plan.attempt.drill_id, canary_plan)
     except DRError as error:

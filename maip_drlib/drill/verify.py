@@ -5,6 +5,7 @@ Each returns a one-line detail or raises ``CheckFailed`` with evidence; none mut
 
 from __future__ import annotations
 
+from maip_drlib.drill import failback_names
 from maip_drlib.drill.context import DrillContext
 from maip_drlib.drill.guards import observe_fencing, primary_writer_state
 from maip_drlib.errors import CheckFailed
@@ -128,14 +129,17 @@ def endpoint_up_from(ctx: DrillContext, role: str) -> str:
 
 
 def failback_replica_replicates(ctx: DrillContext) -> str:
+    """Failback 2's replica, under either primary name (``drill.failback_names``),
+    replicates from the writer."""
     roles = rds.find_writer_and_replicas(ctx.handles, ctx.topology)
-    replica = next((r for r in roles.replicas
-                    if r.identifier == ctx.topology.failback_replica), None)
     writer = roles.writer
-    if replica is None or writer is None or replica not in roles.replicas_of(writer):
+    replica = (failback_names.failback_replica(roles, ctx.topology, writer) if writer
+               else None)
+    if replica is None:
         raise CheckFailed("the failback replica does not replicate from the writer",
                           region=ctx.topology.primary.region,
-                          resource=ctx.topology.failback_replica, observed=str(roles))
+                          resource=" or ".join(rds.primary_writer_names(ctx.topology)),
+                          observed=str(roles))
     return str(replica)
 
 

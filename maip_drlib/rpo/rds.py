@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from maip_drlib.actions.postgres import INSERT_SQL, KIND_RPO, TABLE, ensure_canary_table
 from maip_drlib.config import DatabaseAccess, Topology
 from maip_drlib.errors import NotFound
+from maip_drlib.probes import rds as rds_probes
 from maip_drlib.probes.postgres import (
     DbConnectionSpec,
     connect,
@@ -172,10 +173,16 @@ class RdsCanaryStore:
 
 def rds_store(topology: Topology, access: DatabaseAccess | None) -> RdsCanaryStore:
     """The store over the topology's RDS instance in each region (``NotConfigured`` without
-    ``access``, raised when a writer is made or canaries are read)."""
+    ``access``, raised when a writer is made or canaries are read). In the primary region
+    that is the writer of its two names (``probes.rds.primary_writer_name``: after a
+    completed failback the writer may be ``topology.failback_replica``, the other name a
+    stopped old writer)."""
 
     def locate(place: RegionClients) -> DbConnectionSpec:
-        instance = topology.region(place.region).rds_instance
+        if place.region == topology.primary.region:
+            instance = rds_probes.primary_writer_name(place, topology)  # type: ignore[arg-type]
+        else:
+            instance = topology.region(place.region).rds_instance
         return connection_spec(place, access, instance)  # type: ignore[arg-type]
 
     return RdsCanaryStore(locate)

@@ -5,8 +5,10 @@ After a completed failback the primary writer is ``topology.failback_replica``
 is left stopped (failback 4 says to reconcile and delete it). The second drill's failback 2
 must create its replica under the primary region's other name: with both names in use it
 refuses before any write, naming the instance to delete; once that is deleted, it (and the
-planner) use ``maip-prod-postgres`` and the second drill ends in steady state. The tests run
-in order and share one simulation.
+planner) use ``maip-prod-postgres`` and the second drill ends in steady state. Readiness
+fails on the stale old writer (``readiness_data.rds_failback_name_free``, naming it) so a game
+day stops at go/no-go before a failover it could not fail back from; every other check passes.
+The tests run in order and share one simulation.
 """
 
 from __future__ import annotations
@@ -28,7 +30,12 @@ from maip_drlib.drill.failover import (
 from maip_drlib.drill.planner import FAILBACK_2, FAILBACK_4, plan_drill
 from maip_drlib.errors import GuardRefused, NotFound
 from maip_drlib.probes import rds
-from maip_drlib.readiness import ReadinessInputs, Thresholds, run_readiness
+from maip_drlib.readiness import (
+    ReadinessInputs,
+    Thresholds,
+    rds_failback_name_free,
+    run_readiness,
+)
 from maip_drlib.regions import RegionHandles, build_region_handles
 from maip_drlib.resolvers import SimulationResolver
 from maip_drlib.sim.simulation import SimSettings, Simulation
@@ -37,6 +44,7 @@ from maip_drlib.write_gate import WriteGate
 
 PRIMARY = "us-east-1"
 FIRST_NAME, SECOND_NAME = "maip-prod-postgres", "maip-prod-postgres-new"
+NAME_CHECK = "RDS failback replica has a free name"
 
 
 @pytest.fixture(scope="module")
@@ -81,13 +89,22 @@ def _planned_replica_name(ctx: DrillContext) -> object:
     return created[0].parameters["DBInstanceIdentifier"]
 
 
-def _steady_state(ctx: DrillContext) -> list[str]:
-    def failed() -> list[str]:
-        return [r.detail for r in run_readiness(ReadinessInputs(
-            ctx.handles, ctx.topology, ctx.target, ctx.resolver, Thresholds())) if not r.passed]
+def _inputs(ctx: DrillContext) -> ReadinessInputs:
+    return ReadinessInputs(ctx.handles, ctx.topology, ctx.target, ctx.resolver, Thresholds())
 
-    return wait_for(WaitSpec("readiness passing", deadline_s=30, poll_initial_s=0.2,
-                             poll_max_s=0.5), failed, success=lambda found: not found).value
+
+def _steady_state(ctx: DrillContext, stale: str) -> list[str]:
+    """Readiness's failures once every check but the failback-name one passes; that one must
+    fail naming ``stale`` (the drill's fenced old writer, left for the operator to delete)."""
+    def failed() -> list[tuple[str, str]]:
+        return [(r.name, r.detail) for r in run_readiness(_inputs(ctx)) if not r.passed]
+
+    found = wait_for(WaitSpec("readiness passing but for the failback name", deadline_s=30,
+                              poll_initial_s=0.2, poll_max_s=0.5), failed,
+                     success=lambda found: all(name == NAME_CHECK for name, _ in found)).value
+    assert len(found) == 1 and found[0][1].startswith("failback 2 would refuse: both names")
+    assert f"delete {stale} first" in found[0][1]
+    return [detail for name, detail in found if name != NAME_CHECK]
 
 
 def test_first_drill_ends_with_the_new_name_as_writer(
@@ -104,7 +121,7 @@ def test_first_drill_ends_with_the_new_name_as_writer(
     assert roles.writer is not None and roles.writer.identifier == SECOND_NAME
     assert [f.identifier for f in roles.fenced] == [FIRST_NAME]  # left stopped, not deleted
     assert rds.primary_writer_name(handles.primary, simulation.topology) == SECOND_NAME
-    assert _steady_state(ctx) == []
+    assert _steady_state(ctx, FIRST_NAME) == []
 
 
 def test_planner_with_both_names_in_use_says_failback_2_would_refuse(
@@ -154,6 +171,7 @@ def test_second_failback_uses_the_free_name_and_ends_in_steady_state(
                       poll_max_s=0.3), gone, success=bool)
     ctx = _ctx(simulation, handles)
     assert _planned_replica_name(_ctx(simulation, handles, execute=False)) == FIRST_NAME
+    assert f"names its replica {FIRST_NAME} (free" in rds_failback_name_free(_inputs(ctx))
     resync = failback.stage_2_resync(ctx, deadline_s=30)
     assert len(resync.actions) == 1
     assert resync.actions[0].startswith(f"rds:CreateDBInstanceReadReplica {FIRST_NAME} "
@@ -171,6 +189,6 @@ def test_second_failback_uses_the_free_name_and_ends_in_steady_state(
     dr = rds.db_instance(handles.secondary, topology.secondary.rds_instance)
     assert dr.source_id == FIRST_NAME
     started = time.monotonic()
-    assert _steady_state(ctx) == []
+    assert _steady_state(ctx, SECOND_NAME) == []
     assert time.monotonic() - started < 30
     assert failback.stage_4_steady_state(ctx, deadline_s=60, delete_deadline_s=30).actions == ()
