@@ -53,6 +53,8 @@ from maip_drlib.readiness_capacity import (
     endpoint_certificate_valid,
 )
 from maip_drlib.readiness_data import (
+    FAILBACK_NAME_CHECK,
+    FAILBACK_NAME_SCENARIO,
     dynamodb_global_table,
     dynamodb_replication_latency,
     dynamodb_replication_latency_to_primary,
@@ -65,7 +67,8 @@ from maip_drlib.readiness_data import (
 )
 
 __all__ = [
-    "DEFAULT_REQUIRED_SECRETS", "ECR_LOOKUP_CONCURRENCY", "ROLES", "Check", "CheckFunction",
+    "DEFAULT_REQUIRED_SECRETS", "ECR_LOOKUP_CONCURRENCY", "FAILBACK_NAME_CHECK",
+    "FAILBACK_NAME_SCENARIO", "ROLES", "Check", "CheckFunction",
     "CheckResult", "NotChecked", "ReadinessInputs", "Thresholds", "dr_alb_active",
     "dr_alb_healthy_targets", "dr_autoscalers_allow_failover_replicas",
     "dr_has_every_deployment", "dr_images_in_registry", "dr_instance_quota",
@@ -182,7 +185,7 @@ def readiness_checks(topology: Topology) -> tuple[Check, ...]:
         Check("RDS writer and cross-region replica", "both", rds_writer_and_replica),
         Check("RDS replica lag", s, rds_replica_lag),
         Check("RDS roles and lag in PostgreSQL", "both", rds_roles_in_postgres),
-        Check("RDS failback replica has a free name", p, rds_failback_name_free),
+        Check(FAILBACK_NAME_CHECK, p, rds_failback_name_free),
         Check("DynamoDB global table ACTIVE", "both", dynamodb_global_table),
         Check("DynamoDB replication latency", s, dynamodb_replication_latency),
         Check("MSK clusters ACTIVE", "both", msk_clusters_active),

@@ -148,6 +148,13 @@ def rds_roles_in_postgres(inputs: ReadinessInputs) -> str:
     return "; ".join(details)
 
 
+# The registry's name of ``rds_failback_name_free`` and its Gherkin scenario. After a completed
+# failback it fails by design (the drill's fenced old writer awaits the operator's delete): the
+# drill's own checks after failback note it (failback 4, the game day's readiness-after phase).
+FAILBACK_NAME_CHECK = "RDS failback replica has a free name"
+FAILBACK_NAME_SCENARIO = "The database can fail back after a failover"
+
+
 def rds_failback_name_free(inputs: ReadinessInputs) -> str:
     """Failback 2 will have a name for its replica in the primary region (read-only).
 
