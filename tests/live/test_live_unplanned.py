@@ -62,6 +62,10 @@ def test_an_unplanned_failover_and_failback_stage_by_stage(rehearsal: Rehearsal)
     decided(decisions, "failback 2", "resynced", r"decided by wal")
     decided(decisions, "failback 4", "lag zero", r"decided by wal")
     assert_soak_override(decisions)
+    # The drill's fenced old writer awaits the operator's reconcile-and-delete: until then
+    # readiness fails on that one check (the next game day's go/no-go), naming it
     after = rehearsal.live(["readiness"])
+    assert after.returncode == 1 and "maip-prod-postgres first" in output(after), output(after)
+    after = rehearsal.live(["readiness", "--", "-k", "not can_fail_back_after_a_failover"])
     assert after.returncode == 0, output(after)
     assert "readiness of 'live' [live]: PASS" in after.stdout, output(after)
