@@ -12,10 +12,13 @@ Not supported: Aurora, DynamoDB global tables of more than two regions, MSK Serv
 
 from __future__ import annotations
 
+import math
+
 from maip_drlib.errors import CheckFailed, DRError, NotFound
 from maip_drlib.facts import DbInstanceFact, ReplicationLag
 from maip_drlib.probes import dynamodb, msk, rds
 from maip_drlib.readiness_base import NotChecked, ReadinessInputs
+from maip_drlib.regions import RegionHandle
 
 
 def rds_writer_and_replica(inputs: ReadinessInputs) -> str:
@@ -203,6 +206,28 @@ def dynamodb_global_table(inputs: ReadinessInputs) -> str:
     return "; ".join(details)
 
 
+def _latency_period(inputs: ReadinessInputs) -> tuple[int, int]:
+    """(window, period) in real seconds for ``ReplicationLatency``: 15 minutes and 60 s, in
+    business time. A simulation's clock is scaled (``time_scale``) but its CloudWatch is not,
+    so its window and period are scaled here (at least 1 s): unscaled, one 60-second period
+    would hold two business hours, e.g. a backlog drained right after the primary came back
+    would still be the newest figure when failback 4 asks again."""
+    scale = inputs.target.time_scale if inputs.target.simulated else None
+    if not scale:
+        return dynamodb.LATENCY_WINDOW_S, dynamodb.LATENCY_PERIOD_S
+    factor = scale / 60.0
+    return (max(2, math.ceil(dynamodb.LATENCY_WINDOW_S * factor)),
+            max(1, round(dynamodb.LATENCY_PERIOD_S * factor)))
+
+
+def _latency(inputs: ReadinessInputs, sender: RegionHandle, receiver: str) -> ReplicationLag:
+    window_s, period_s = _latency_period(inputs)
+    lag = dynamodb.replication_latency(sender, inputs.topology.dynamodb_table, receiver,
+                                       window_s=window_s, period_s=period_s)
+    _measured(lag, sender.region, receiver)
+    return lag
+
+
 def _measured(lag: ReplicationLag, sender: str, receiver: str) -> None:
     """No ``ReplicationLatency`` datapoint in the window: DynamoDB publishes it only for items
     replicated in the period, so nothing was measured -- ``NotChecked``, never a pass."""
@@ -218,8 +243,7 @@ def dynamodb_replication_latency(inputs: ReadinessInputs) -> str:
     table = inputs.topology.dynamodb_table
     limit = inputs.thresholds.dynamodb_replication_latency_s
     primary, secondary = inputs.handles.primary, inputs.handles.secondary
-    lag = dynamodb.replication_latency(primary, table, secondary.region)
-    _measured(lag, primary.region, secondary.region)
+    lag = _latency(inputs, primary, secondary.region)
     if lag.seconds is None or lag.seconds > limit:
         raise CheckFailed("DynamoDB replication latency over threshold", region=secondary.region,
                           resource=table, expected=f"<= {limit:g}s", observed=str(lag))
@@ -235,8 +259,7 @@ def dynamodb_replication_latency_to_primary(inputs: ReadinessInputs) -> str:
     table = inputs.topology.dynamodb_table
     limit = inputs.thresholds.dynamodb_replication_latency_s
     primary, secondary = inputs.handles.primary, inputs.handles.secondary
-    lag = dynamodb.replication_latency(secondary, table, primary.region)
-    _measured(lag, secondary.region, primary.region)
+    lag = _latency(inputs, secondary, primary.region)
     if lag.seconds is None or lag.seconds > limit:
         raise CheckFailed("DynamoDB replication latency back to the primary over threshold",
                           region=primary.region, resource=table, expected=f"<= {limit:g}s",

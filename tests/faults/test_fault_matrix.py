@@ -24,6 +24,7 @@ from maip_drlib.errors import CheckFailed, DRError, WaitFailed, WaitTimeout
 from maip_drlib.probes import rds as rds_probes
 from maip_drlib.probes import route53 as route53_probes
 from maip_drlib.readiness import (
+    NotChecked,
     ReadinessInputs,
     Thresholds,
     dynamodb_global_table,
@@ -108,6 +109,8 @@ def _failure(check: Callable[[ReadinessInputs], str], inputs: ReadinessInputs
         check(inputs)
     except CheckFailed as failed:
         return failed
+    except NotChecked:  # e.g. no ReplicationLatency datapoint yet: nothing delivered
+        return None
     return None
 
 

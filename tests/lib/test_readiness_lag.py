@@ -53,8 +53,10 @@ class Handles:
         return iter((self.primary, self.secondary))
 
 
-def _inputs(database: DatabaseAccess | None = None) -> ReadinessInputs:
-    target = SimpleNamespace(name="t", database=database)
+def _inputs(database: DatabaseAccess | None = None, *,
+            time_scale: float | None = None) -> ReadinessInputs:
+    target = SimpleNamespace(name="t", database=database, simulated=time_scale is not None,
+                             time_scale=time_scale)
     return ReadinessInputs(Handles(), TOPOLOGY, target, None,  # type: ignore[arg-type]
                            Thresholds(rds_replica_lag_s=60.0))
 
@@ -184,3 +186,26 @@ def test_the_gherkin_steps_skip_a_latency_not_measured_with_the_reason(
     with pytest.raises(CheckFailed, match="over threshold"):
         replication_steps.dynamodb_latency_to_primary(dr_readiness_inputs=_inputs(),
                                                       seconds=5.0)
+
+
+@pytest.mark.parametrize(("time_scale", "window_s", "period_s"), [
+    (None, 900, 60),    # live: CloudWatch's own 15 minutes and 60-second period
+    (0.5, 8, 1),        # a simulation at 0.5 s per business minute: the same business time
+    (60.0, 900, 60),    # a simulation in real time
+])
+def test_dynamodb_latency_is_read_over_15_business_minutes_in_60_business_second_periods(
+        monkeypatch: pytest.MonkeyPatch, time_scale: float | None, window_s: int,
+        period_s: int) -> None:
+    """A simulation's clock is scaled but its CloudWatch is not: unscaled, one period would
+    hold hours of business time (a backlog drained when the primary came back would still be
+    the newest figure at failback 4)."""
+    asked: list[tuple[int, int]] = []
+
+    def latency(handle, table, receiving, *, window_s: int, period_s: int) -> ReplicationLag:
+        asked.append((window_s, period_s))
+        return ReplicationLag("dynamodb", receiving, table, 0.5, datetime(2026, 12, 6, tzinfo=UTC))
+
+    monkeypatch.setattr(dynamodb_probes, "replication_latency", latency)
+    readiness_data.dynamodb_replication_latency(_inputs(time_scale=time_scale))
+    readiness_data.dynamodb_replication_latency_to_primary(_inputs(time_scale=time_scale))
+    assert asked == [(window_s, period_s)] * 2
