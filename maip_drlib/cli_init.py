@@ -95,8 +95,13 @@ def _toml_value(value: object) -> str:
 def _region_lines(side: str, region: RegionTopology) -> list[str]:
     lines = [f"# [topology.{side}]                 # {region.region} (the region is fixed)"]
     for item in fields(RegionTopology):
-        if item.name != "region":
-            lines.append(f"# {item.name} = {_toml_value(getattr(region, item.name))}")
+        value = getattr(region, item.name)
+        if item.name == "region":
+            continue
+        if value is None:  # no default: say so, never a value that reads "None"
+            lines.append(f"# ({item.name}: not set by default; see docs/configuration.md)")
+        else:
+            lines.append(f"# {item.name} = {_toml_value(value)}")
     return lines
 
 
