@@ -32,6 +32,7 @@ from maip_drlib.facts import NodesFact
 from maip_drlib.probes import eks, kube, rds, route53
 from maip_drlib.regions import RegionHandles, build_region_handles
 from maip_drlib.resolvers import SimulationResolver
+from maip_drlib.sim.aws import runtime
 from maip_drlib.sim.simulation import SimSettings, Simulation
 from maip_drlib.waits import WaitSpec, wait_for
 from maip_drlib.write_gate import WriteGate
@@ -139,6 +140,10 @@ class TestUnplannedOutage:
         allowed = [d for d in ctx.decisions.entries if d.decision == "allowed: declared outage"]
         assert allowed and allowed[0].evidence["declared_by"]
         simulation.faults.restore_region(PRIMARY)  # the pair answers the primary again
+        # Route 53's checkers and the ALB's target health see the primary back only after
+        # their thresholds (pinned in tests/sim/test_route53_health.py); this test is about
+        # stage 3 with the control plane impaired, so they adopt the endpoints' state now.
+        runtime.current().health.settle()
         try:
             wait_for(WaitSpec("clients back on the primary", deadline_s=30, poll_initial_s=0.1,
                               poll_max_s=0.3), lambda: clients_region(simulation),
