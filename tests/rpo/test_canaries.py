@@ -131,7 +131,9 @@ def test_the_canary_table_is_seeded_as_a_global_table_with_a_ttl(
 
 def test_an_outage_stops_the_writer_and_the_canaries_in_flight_are_lost(
         sim: Simulation, handles: RegionHandles) -> None:
-    writer, measured, drill_id, outage_at = _drill(sim, handles, lag_s=0.2, run_s=1.0)
+    # 0.5 s in flight: a writer stalled longer than the lag on a loaded machine would have
+    # every acknowledged canary delivered before the outage (seen once in CI with 0.2 s)
+    writer, measured, drill_id, outage_at = _drill(sim, handles, lag_s=0.5, run_s=1.0)
     acked = writer.acknowledged
     assert len(acked) >= 5 and [c.seq for c in acked] == list(range(1, len(acked) + 1))
     failure = writer.failure
@@ -140,7 +142,7 @@ def test_an_outage_stops_the_writer_and_the_canaries_in_flight_are_lost(
     assert writer.stopped_reason is not None
     assert writer.stopped_reason.startswith("write failed: put_item maip-dr-canaries")
     assert measured.lost >= 1 and measured.lost == measured.acknowledged - measured.found
-    assert measured.rpo_s is not None and 0.05 <= measured.rpo_s <= 0.6
+    assert measured.rpo_s is not None and 0.05 <= measured.rpo_s <= 1.0
     assert measured.last_acked_seq == acked[-1].seq
     assert measured.waited_s >= SETTLE_S - 0.05  # the missing ones never arrived
     # The lost canaries were in the dead region: they arrive once it is restored.
