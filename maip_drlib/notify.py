@@ -132,10 +132,47 @@ def _label(result: Mapping[str, Any]) -> str:
     return f"{head}: {result.get('scenario', '')}".strip()
 
 
+def _readiness_runs_folded(stages: list[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Each run of consecutive readiness checks as one row ("readiness: 10 checks, 9 passed,
+    1 skipped"; failed when one failed), so the drill's own stages fit the table; the report
+    lists every check."""
+    folded: list[Mapping[str, Any]] = []
+    run: list[Mapping[str, Any]] = []
+
+    def flush() -> None:
+        if not run:
+            return
+        counts: dict[str, int] = {}
+        for r in run:
+            counts[str(r.get("outcome", "?"))] = counts.get(str(r.get("outcome", "?")), 0) + 1
+        said = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items()))
+        minutes = [r.get("simulated_minutes") for r in run]
+        folded.append({
+            "phase": run[0].get("phase"), "scenario": f"{len(run)} checks, {said}",
+            "outcome": "failed" if counts.get("failed") else "passed",
+            "duration_s": sum(float(r.get("duration_s") or 0.0) for r in run),
+            "simulated_minutes": (sum(float(m) for m in minutes if m is not None)
+                                  if any(m is not None for m in minutes) else None)})
+        run.clear()
+
+    for r in stages:
+        if str(r.get("phase", "")).startswith("readiness") and not r.get("stage"):
+            if run and run[-1].get("phase") != r.get("phase"):
+                flush()
+            run.append(r)
+            continue
+        flush()
+        folded.append(r)
+    flush()
+    return folded
+
+
 def stage_table(stages: list[Mapping[str, Any]], max_rows: int = MAX_TABLE_ROWS) -> str:
-    """A fixed-width text table of the stages (for a code block)."""
+    """A fixed-width text table of the stages (for a code block); each readiness run is one
+    row (``_readiness_runs_folded``)."""
     if not stages:
         return "(no stage ran)"
+    stages = _readiness_runs_folded(stages)
     rows = [(_label(r)[:60], str(r.get("outcome", "?")), _num(r.get("duration_s")),
              _num(r.get("simulated_minutes")), _num(r.get("rto_budget_minutes"), "g"),
              _ok(r.get("rto_ok"), "-")) for r in stages[:max_rows]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import socket
 import time
 from pathlib import Path
@@ -210,6 +211,25 @@ def test_stage_table_is_bounded():
     table = stage_table(many, max_rows=10)
     assert len(table.splitlines()) == 12 and "35 more stage(s)" in table
     assert stage_table([]) == "(no stage ran)"
+
+
+def test_each_readiness_run_is_one_row_so_every_drill_stage_fits():
+    def check(n: int, outcome: str = "passed", phase: str = "readiness") -> dict:
+        return {"phase": phase, "stage": None, "scenario": f"check {n}", "outcome": outcome,
+                "duration_s": 0.5}
+
+    drill = [dict(STAGES[1], phase=phase, stage=n, outcome="passed")
+             for phase, count in (("failover", 5), ("failback", 4)) for n in range(1, count + 1)]
+    stages = ([check(n) for n in range(9)] + [check(9, "skipped")] + drill
+              + [check(n, phase="readiness-after") for n in range(9)]
+              + [check(9, "failed", "readiness-after")])
+    table = stage_table(stages)
+    lines = table.splitlines()
+    assert len(lines) == 1 + 1 + 9 + 1 and "more stage" not in table  # head, 2 folded, 9
+    assert re.match(r"readiness: 10 checks, 9 passed, 1 skipped +passed", lines[1])
+    assert re.match(r"readiness-after: 10 checks, 1 failed, 9 passed +failed", lines[-1])
+    assert all(any(line.startswith(f"{phase} {n}:") for line in lines)
+               for phase, count in (("failover", 5), ("failback", 4)) for n in range(1, count + 1))
 
 
 def test_readiness_message(receiver):
