@@ -193,17 +193,8 @@ def rds_failback_name_free(inputs: ReadinessInputs) -> str:
 
 
 def dynamodb_global_table(inputs: ReadinessInputs) -> str:
-    table = inputs.topology.dynamodb_table
-    details = []
-    for handle in inputs.handles:
-        fact = dynamodb.global_table(handle, table)
-        other = [h.region for h in inputs.handles if h.region != handle.region]
-        if fact.status != "ACTIVE" or any(fact.replica_status(r) != "ACTIVE" for r in other):
-            raise CheckFailed("DynamoDB global table not ACTIVE in both regions",
-                              region=handle.region, resource=table,
-                              expected="table and replicas ACTIVE", observed=str(fact))
-        details.append(str(fact))
-    return "; ".join(details)
+    facts = dynamodb.require_active_in_both(inputs.handles, inputs.topology.dynamodb_table)
+    return "; ".join(str(fact) for fact in facts)
 
 
 def _latency_period(inputs: ReadinessInputs) -> tuple[int, int]:

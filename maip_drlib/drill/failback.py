@@ -287,13 +287,7 @@ def stage_2_resync(ctx: DrillContext, *, max_dynamodb_latency_s: float = 5.0,
     naming = failback_names.require_name(  # before any write
         ctx, STAGE_2, _promoted_writer(ctx, _roles(ctx, STAGE_2), STAGE_2).identifier)
     table = ctx.topology.dynamodb_table
-    for handle in ctx.handles:
-        fact = dynamodb_probes.global_table(handle, table)
-        others = [h.region for h in ctx.handles if h.region != handle.region]
-        if fact.status != "ACTIVE" or any(fact.replica_status(r) != "ACTIVE" for r in others):
-            raise CheckFailed("DynamoDB global table not ACTIVE in both regions",
-                              region=handle.region, resource=table,
-                              expected="table and replicas ACTIVE", observed=str(fact))
+    dynamodb_probes.require_active_in_both(ctx.handles, table)
     latencies = []
     require_execute(ctx, STAGE_2, f"writing a heartbeat item into {ctx.topology.canary_table} "
                     "in each region (DynamoDB replication)")

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
-from maip_drlib.errors import NotFound
+from maip_drlib.errors import CheckFailed, NotFound
 from maip_drlib.facts import GlobalTableFact, ReplicationLag
 from maip_drlib.probes import aws_api, error_code
 from maip_drlib.probes.cloudwatch import latest_datapoint
-from maip_drlib.regions import RegionHandle
+from maip_drlib.regions import RegionHandle, RegionHandles
 
 LATENCY_NAMESPACE = "AWS/DynamoDB"
 LATENCY_METRIC = "ReplicationLatency"
@@ -55,3 +55,18 @@ def replication_latency(handle: RegionHandle, table: str, receiving_region: str,
     seconds = None if point.value is None else point.value / 1000.0
     return ReplicationLag(store="dynamodb", region=receiving_region, resource=table,
                           seconds=seconds, measured_at=point.timestamp)
+
+
+def require_active_in_both(handles: RegionHandles, table: str) -> list[GlobalTableFact]:
+    """``table`` and its replica toward the other region ACTIVE, read in each region;
+    ``CheckFailed`` naming the first region where it is not (readiness and failback 2)."""
+    facts = []
+    for handle in handles:
+        fact = global_table(handle, table)
+        others = [h.region for h in handles if h.region != handle.region]
+        if fact.status != "ACTIVE" or any(fact.replica_status(r) != "ACTIVE" for r in others):
+            raise CheckFailed("DynamoDB global table not ACTIVE in both regions",
+                              region=handle.region, resource=table,
+                              expected="table and replicas ACTIVE", observed=str(fact))
+        facts.append(fact)
+    return facts
