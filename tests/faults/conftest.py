@@ -2,10 +2,10 @@
 
 Every row records (outcome, seconds to verdict); at the end of the session the figures are
 written to ``fault-matrix.json`` in pytest's base temporary folder and, with
-``--write-fault-matrix FILE`` (repeatable), the table of each FILE (between its
-``<!-- matrix -->`` markers) is replaced by the run's table. The option is registered when this
-folder is named on the command line (``pytest tests/faults --write-fault-matrix
-docs/fault-matrix.md --write-fault-matrix README.md``).
+``--write-fault-matrix FILE``, the table of FILE (between its ``<!-- matrix -->`` markers) is
+replaced by the run's table. The option is registered when this folder is named on the command
+line (``pytest tests/faults --write-fault-matrix docs/fault-matrix.md``). Generated tables live
+in ``docs/`` only: a ``README.md`` target is refused before the run (a usage error).
 """
 
 from __future__ import annotations
@@ -24,9 +24,26 @@ _MARKERS = re.compile(r"(<!-- matrix -->\n).*?(<!-- /matrix -->)", re.DOTALL)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--write-fault-matrix", action="append", default=[], metavar="FILE",
+    parser.addoption("--write-fault-matrix", default=None, metavar="FILE",
                      help="Write the measured fault matrix table into FILE (between its "
-                          "<!-- matrix --> markers); repeatable.")
+                          "<!-- matrix --> markers): docs/fault-matrix.md. A README.md is "
+                          "refused (generated tables live in docs/ only).")
+
+
+def matrix_target(value: str | None) -> Path | None:
+    """The file ``--write-fault-matrix`` writes, or None; a README.md is refused (the README
+    links docs/fault-matrix.md and holds no generated table)."""
+    if value is None:
+        return None
+    path = Path(value)
+    if path.name.lower() == "readme.md":
+        raise pytest.UsageError(f"--write-fault-matrix {value}: the fault matrix lives in "
+                                "docs/fault-matrix.md only, never in a README")
+    return path
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    matrix_target(config.getoption("--write-fault-matrix", default=None))  # refuse early
 
 
 @pytest.fixture()
@@ -37,18 +54,19 @@ def record() -> Recorder:
 @pytest.fixture(scope="session", autouse=True)
 def _write_matrix(request: pytest.FixtureRequest,
                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    target = matrix_target(request.config.getoption("--write-fault-matrix", default=None))
     yield
     if not MEASURED:
         return
     out = tmp_path_factory.getbasetemp() / "fault-matrix.json"
     out.write_text(json.dumps(MEASURED, indent=2, sort_keys=True))
     table = render(MEASURED)
-    for target in request.config.getoption("--write-fault-matrix", default=None) or ():
-        path = Path(target)
-        text = path.read_text() if path.exists() else "<!-- matrix -->\n<!-- /matrix -->\n"
-        if not _MARKERS.search(text):
-            raise pytest.UsageError(f"{target}: no <!-- matrix --> ... <!-- /matrix --> markers")
-        path.write_text(_MARKERS.sub(lambda m: m.group(1) + table + m.group(2), text))
+    if target is None:
+        return
+    text = target.read_text() if target.exists() else "<!-- matrix -->\n<!-- /matrix -->\n"
+    if not _MARKERS.search(text):
+        raise pytest.UsageError(f"{target}: no <!-- matrix --> ... <!-- /matrix --> markers")
+    target.write_text(_MARKERS.sub(lambda m: m.group(1) + table + m.group(2), text))
 
 
 @pytest.fixture(scope="module")
