@@ -261,6 +261,8 @@ class Config:
     targets: dict[str, Target]
     source: str | None = None
     default_target: str | None = None
+    # [features] paths: a team's own feature folders (absolute, checked by the loader).
+    feature_paths: tuple[Path, ...] = ()
 
     def target(self, name: str | None) -> Target:
         from maip_drlib.errors import ConfigError

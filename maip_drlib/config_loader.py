@@ -47,6 +47,10 @@ Schema (every table rejects unknown keys)::
     [targets.<name>.database.secret_ids]       # Secrets Manager secret id per region (both)
     us-east-1 = "maip/prod/db-credentials"
     us-west-2 = "maip/prod/db-credentials"
+    [features]                                 # optional (docs/own-checks.md)
+    paths = ["checks"]                         # folders of a team's own .feature files,
+                                               # relative to the file; each must exist and
+                                               # hold a .feature file
 
 A target without a ``database`` table has no data-plane access: the database checks (writer
 or standby, real lag, accepts writes, RDS RPO, data continuity) report "not configured",
@@ -386,7 +390,7 @@ class _Loader:
     # -- document -----------------------------------------------------------------------------
 
     def config(self, document: Mapping[str, Any]) -> Config:
-        self.only_keys(document, {"topology", "default_target", "targets"}, "")
+        self.only_keys(document, {"topology", "default_target", "targets", "features"}, "")
         topology = Topology()
         if "topology" in document:
             topology = self.topology(self.table(document["topology"], "topology"))
@@ -407,8 +411,27 @@ class _Loader:
                     "default_target", f"expected the name of a target (defined: {known}), "
                     f"got {default_target!r}"
                 )
+        feature_paths = self.features(document["features"]) if "features" in document else ()
         return Config(topology=topology, targets=targets, source=self.source,
-                      default_target=default_target)
+                      default_target=default_target, feature_paths=feature_paths)
+
+    def features(self, value: Any) -> tuple[Path, ...]:
+        """``[features] paths``: folders of a team's own .feature files, relative to the
+        config file's folder (``maip_drlib.feature_dirs``)."""
+        from maip_drlib.feature_dirs import check_feature_folder, merge_folders
+
+        table = self.table(value, "features")
+        self.only_keys(table, {"paths"}, "features")
+        paths = table.get("paths", [])
+        if not isinstance(paths, list):
+            raise self.fail("features.paths", f"expected a list of folders, got "
+                            f"{_type_name(paths)}")
+        folders = []
+        for index, item in enumerate(paths):
+            key = f"features.paths[{index}]"
+            folders.append(check_feature_folder(self.string(item, key), _printable(key),
+                                                base_dir=self.base_dir, source=self.source))
+        return merge_folders(folders)
 
     def scaling(self, value: Any, key: str) -> ScalingConfig:
         table = self.table(value, key)
@@ -753,6 +776,8 @@ def describe_config(config: Config) -> str:
             value = f"{value.min_size}/{value.desired_size}/{value.max_size} (min/desired/max)"
         lines.append(f"  {item.name}: {value}")
     lines.append(f"default_target: {config.default_target or '-'}")
+    if config.feature_paths:
+        lines.append("features: " + ", ".join(str(path) for path in config.feature_paths))
     if not config.targets:
         lines.append("targets: none (the embedded simulation is used)")
     else:
