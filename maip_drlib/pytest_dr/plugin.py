@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Generator
+from pathlib import Path
 
 import pytest
 
@@ -33,6 +34,11 @@ MARKER_HELP = {
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     add_options(parser)
+    parser.getgroup("maip-dr").addoption(
+        "--dr-features", action="append", default=[], metavar="DIR",
+        help="Also run the scenarios of this folder of .feature files (a team's own checks, "
+             "bound to the suite's steps: docs/own-checks.md); repeatable, added to the "
+             "config's [features] paths.")
 
 
 def _fail_session(message: str, code: int) -> None:
@@ -78,9 +84,29 @@ def pytest_configure(config: pytest.Config) -> None:
         _fail_session(f"--dr-confirm must repeat the target's name {target.name!r} to run "
                       f"mutating stages on a {target.kind} target ({given}); nothing was called",
                       3)
+    try:
+        _configure_feature_folders(config, loaded.feature_paths)
+    except ConfigError as error:
+        _fail_session(str(error), error.exit_code)
+        return
     config.stash[CONFIG_KEY] = loaded
     config.stash[TARGET_KEY] = target
     config.stash[TRACKER_KEY] = StageTracker(target.time_scale)
+
+
+def _configure_feature_folders(config: pytest.Config, from_config: tuple) -> None:
+    """The team folders of this session: the config's ``[features] paths`` and every
+    ``--dr-features DIR`` (relative to the invocation folder), for the scenarios module."""
+    from maip_drlib.feature_dirs import check_feature_folder, merge_folders
+    from maip_drlib.pytest_dr import feature_paths
+
+    given = [check_feature_folder(value, "--dr-features", base_dir=config.invocation_params.dir)
+             for value in config.getoption("--dr-features") or ()]
+    folders = merge_folders(from_config, given)
+    steps = sys.modules.get("steps")  # the step package the root conftest loaded
+    ours = (Path(steps.__file__).resolve().parent.parent if steps and steps.__file__
+            else Path(config.rootpath)) / "features"
+    feature_paths.configure(config, folders, ours)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
