@@ -22,6 +22,7 @@ from pathlib import Path
 import click
 
 from maip_drlib.cli_consent import consent_options, require_write_consent
+from maip_drlib.cli_features import feature_folders, features_args, features_option
 from maip_drlib.cli_output import Output, output_options, start_output, supports_output
 from maip_drlib.cli_passthrough import check_passthrough
 from maip_drlib.config import Target
@@ -43,14 +44,17 @@ PASSTHROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
                    "RDS, a DNS server); with it the database role check runs. Refused (exit "
                    "2) for sim and live targets.")
 @consent_options("publishing the readiness metrics (--metrics-namespace)")
+@features_option
 @click.pass_context
 def readiness_command(ctx: click.Context, as_json: bool, quiet: bool,
                       metrics_namespace: str | None, data_plane: bool | None,
-                      dr_execute: bool, dr_confirm: str | None) -> None:
+                      dr_execute: bool, dr_confirm: str | None,
+                      features: tuple[Path, ...]) -> None:
     """Read-only preflight of both regions; safe at any time, also against production.
 
     Checks EKS, node groups, capacity and quotas, deployments, images, secrets, RDS, DynamoDB,
-    MSK, Route 53, the DR load balancer and the public endpoint (features/readiness.feature).
+    MSK, Route 53, the DR load balancer and the public endpoint (features/readiness.feature),
+    and the @readiness scenarios of a team's own folders (--features DIR, [features] paths).
     Safety: the checks never write and need no safety flag; on sim and live targets
     --metrics-namespace (a write) needs --dr-execute --dr-confirm NAME (exit 3 before any call
     otherwise). Extra arguments go to pytest (-k, -x, -v; the suite's own options are
@@ -80,6 +84,7 @@ def readiness_command(ctx: click.Context, as_json: bool, quiet: bool,
         dr_args += ["--dr-target", root["target_name"]]
     if data_plane is not None:
         dr_args += ["--dr-data-plane", "on" if data_plane else "off"]
+    dr_args += features_args(feature_folders(load_cli_config(ctx), features))
     banner = " (SIMULATED platform)" if target.simulated else ""
     output.info(f"Readiness of target {target.name!r} [{target.kind}]{banner}")
     started = time.monotonic()
