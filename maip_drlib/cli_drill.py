@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import tempfile
 import time
 from collections.abc import Iterator
@@ -42,6 +43,7 @@ from maip_drlib.cli_drill_options import (
     reason_option,
     safety_options,
 )
+from maip_drlib.cli_features import feature_folders, features_option
 from maip_drlib.cli_lease import drill_lease
 from maip_drlib.cli_output import (
     Output,
@@ -184,6 +186,7 @@ def _summary_json(attempt_dir: Path) -> dict:
                    "failback 3's limits, and fails back early (the drill fails) when DR "
                    "degrades. Not with a resume from failback.")
 @operations_options
+@features_option
 @output_options
 @click.pass_context
 def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
@@ -232,6 +235,7 @@ def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
     with _drill_target(ctx, data_plane=data_plane) as (config, target, config_path, hosted):
         if hosted:
             opts.update(dr_execute=True, dr_confirm=target.name)
+        opts["features"] = feature_folders(config, opts.get("features"))  # type: ignore[arg-type]
         check_live_credentials(target, config)
         drill = drill_id or new_drill_id("gameday")
         with drill_lease(config, target, drill, opts, output) as (lease, grant):
@@ -317,6 +321,8 @@ def _stage_command(ctx: click.Context, target: Target, phase: str, drill_id: str
         parts += ["--dr-declare-outage", "'REASON'"]
     if opts.get("soak_step"):
         parts += ["--soak-step", f"{opts['soak_step']:g}"]
+    for folder in opts.get("features") or ():
+        parts += ["--features", shlex.quote(str(folder))]
     del phase  # filled in from where the run stopped
     return " ".join(parts)
 
@@ -335,6 +341,8 @@ def _resume_command(ctx: click.Context, target: Target, drill_id: str, opts: dic
         parts += ["--dr-declare-outage", "'REASON'"]
     if opts.get("soak_step"):
         parts += ["--soak-step", f"{opts['soak_step']:g}"]
+    for folder in opts.get("features") or ():
+        parts += ["--features", shlex.quote(str(folder))]
     return " ".join(parts)
 
 
@@ -369,6 +377,7 @@ def parse_resume(text: str) -> tuple[str, int]:
 @click.argument("phase", type=click.Choice(["failover", "failback"]))
 @click.argument("number", type=click.IntRange(1, 5))
 @safety_options
+@features_option
 @output_options
 @click.pass_context
 def stage_command(ctx: click.Context, phase: str, number: int, reports_dir: Path,
@@ -399,6 +408,7 @@ def stage_command(ctx: click.Context, phase: str, number: int, reports_dir: Path
         raise GuardRefused("a mutating stage on a live target needs --dr-declare-outage REASON "
                            "or --dr-planned, as a game day does; nothing was called")
     with _drill_target(ctx) as (config, target, config_path, _hosted):
+        opts["features"] = feature_folders(config, opts.get("features"))  # type: ignore[arg-type]
         drill = drill_id or new_drill_id(f"{phase}-{number}")
         held = (drill_lease(config, target, drill, opts, output) if opts.get("dr_execute")
                 else contextlib.nullcontext())

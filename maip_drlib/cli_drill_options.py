@@ -169,6 +169,8 @@ def dr_args(target: Target, config_path: Path, opts: dict,
         args.append("--dr-pause-between-stages")
     if opts.get("soak_step"):
         args += ["--dr-soak-step", f"{opts['soak_step']:g}"]
+    for folder in opts.get("features") or ():  # a team's own feature folders (cli_features)
+        args += ["--dr-features", str(folder)]
     return args
 
 
