@@ -4,8 +4,9 @@ The subprocess is the unit of an attempt: an interrupted pytest leaves the simul
 by the calling process) and the evidence in place. Three pytest plugins are not loaded
 (``FAST_START``): the cache, Hypothesis's (no scenario uses it, and its terminal summary
 imports the whole library: 0.6-4 s per phase) and the unraisable-exception one (two full
-garbage collections per run). Not supported: running the scenarios from an installation
-without the project's ``features/`` and ``steps/`` folders.
+garbage collections per run). The scenarios run from a clone's top folder, or from the copy
+a wheel install carries in ``maip_drlib/_scenarios`` (``maip_drlib.scenarios_home``).
+Not supported: an installation with neither (one line says so, exit 2).
 """
 
 from __future__ import annotations
@@ -19,10 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from maip_drlib.errors import ConfigError
 from maip_drlib.evidence.redact import Redactor
+from maip_drlib.scenarios_home import scenarios_home
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Plugins a drill run does without: the cache (a drill is not re-run by failures),
 # Hypothesis (no scenario uses it; its terminal summary imports the whole library) and the
 # unraisable-exception plugin (two full garbage collections per run, about 0.1 s; an
@@ -41,11 +41,8 @@ class PytestRun:
 
 
 def scenarios_root() -> Path:
-    root = PROJECT_ROOT
-    if not (root / "features").is_dir() or not (root / "steps").is_dir():
-        raise ConfigError(f"the feature files are not next to the library (looked in {root}); "
-                          "run from a clone of the project")
-    return root
+    """The pytest root of the scenarios: the clone's top, else the packaged copy."""
+    return scenarios_home()
 
 
 def _pump(source: IO[str], sink: IO[str], redactor: Redactor) -> None:
