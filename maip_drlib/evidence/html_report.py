@@ -1,12 +1,16 @@
 """A drill's browsable report: one self-contained Allure 3 ``index.html``.
 
-Runs the project's locally installed Allure 3 (npm ``allure``, pinned in ``package.json``,
-installed by ``npm ci`` in the project root; no Java) with ``allurerc.mjs`` (awesome plugin,
-``singleFile: true``, the drill's categories) on every attempt's ``allure-results`` of one
-drill, into ``reports/<drill id>/html/`` (derived output, outside the attempts' manifests).
-The page renders from ``file://`` with no network.
+Runs Allure 3 (npm ``allure``, pinned in ``package.json``; no Java), found by
+``maip_drlib.evidence.allure_install`` (``--allure``/``MAIP_DR_ALLURE``, the clone's
+``node_modules``, or the per-user cache that ``maip-dr report --install-allure`` fills), with
+this installation's ``allurerc.mjs`` (awesome plugin, ``singleFile: true``, the drill's
+categories) on every attempt's ``allure-results`` of one drill, into
+``reports/<drill id>/html/`` (derived output, outside the attempts' manifests). When the
+configuration does not sit beside that Allure's ``node_modules`` (an installed wheel, an
+explicit path), it is staged in a temporary folder with a ``node_modules/allure`` symlink, so
+its ``import ... from "allure"`` resolves. The page renders from ``file://`` with no network.
 
-Not supported: a global ``allure`` on PATH (the pinned local one only), Allure 2, history or
+Not supported: an ``allure`` on PATH that is not named with ``--allure``, Allure 2, history or
 trend across drills, and publishing the report anywhere.
 """
 
@@ -15,51 +19,39 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from maip_drlib.errors import DRError
+from maip_drlib.evidence.allure_install import (
+    AllureTool,
+    ReportFailed,
+    ReportToolMissing,
+    find_allure,
+)
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-INSTALL_HINT = "install it with `npm ci` in the project root (needs Node.js 20+ and npm)"
+__all__ = ["AllureTool", "ReportFailed", "ReportToolMissing", "build_report", "find_allure",
+           "results_dirs", "staged_config", "strip_analytics"]
 GENERATE_TIMEOUT_S = 300
 
 
-class ReportToolMissing(DRError):
-    """Node.js or the project's Allure 3 package is not installed (exit 4)."""
-
-    exit_code = 4
-
-
-class ReportFailed(DRError):
-    """Allure ran but did not produce the report (exit 4)."""
-
-    exit_code = 4
-
-
-@dataclass(frozen=True)
-class AllureTool:
-    node: str
-    allure_js: Path
-    config: Path
-
-
-def find_allure(project_root: Path = PROJECT_ROOT) -> AllureTool:
-    """The locally installed Allure 3 and Node.js, or ReportToolMissing saying how to get them."""
-    node = shutil.which("node")
-    if node is None:
-        raise ReportToolMissing(f"Node.js (node) is not on PATH: {INSTALL_HINT}")
-    allure_js = project_root / "node_modules" / "allure" / "cli.js"
-    if not allure_js.is_file():
-        candidates = sorted((project_root / "node_modules" / "allure").glob("**/cli.js"))
-        if not candidates:
-            raise ReportToolMissing(f"Allure 3 is not installed in {project_root}/node_modules: "
-                                    f"{INSTALL_HINT}")
-        allure_js = candidates[0]
-    config = project_root / "allurerc.mjs"
-    if not config.is_file():
-        raise ReportToolMissing(f"{config} is missing (the Allure 3 config of this project)")
-    return AllureTool(node=node, allure_js=allure_js, config=config)
+@contextmanager
+def staged_config(tool: AllureTool) -> Iterator[Path]:
+    """The configuration file to pass to ``allure generate``: ``tool.config`` itself when its
+    folder's ``node_modules/allure`` is this Allure, else a copy in a temporary folder beside a
+    ``node_modules/allure`` symlink to ``tool.package`` (removed afterwards)."""
+    beside = tool.config.parent / "node_modules" / "allure"
+    if beside.is_dir() and beside.resolve() == tool.package.resolve():
+        yield tool.config
+        return
+    with tempfile.TemporaryDirectory(prefix="maip-dr-allure-") as folder:
+        staged = Path(folder) / tool.config.name
+        shutil.copyfile(tool.config, staged)
+        (Path(folder) / "node_modules").mkdir()
+        (Path(folder) / "node_modules" / "allure").symlink_to(tool.package.resolve(),
+                                                              target_is_directory=True)
+        yield staged
 
 
 def results_dirs(drill_dir: Path) -> list[Path]:
@@ -73,25 +65,25 @@ def results_dirs(drill_dir: Path) -> list[Path]:
     return sorted(found, key=number)
 
 
-def build_report(drill_dir: Path, *, tool: AllureTool | None = None,
-                 report_name: str | None = None) -> Path:
-    """Generate ``<drill_dir>/html/index.html`` from all attempts; return its path."""
+def build_report(drill_dir: Path, *, tool: AllureTool, report_name: str | None = None) -> Path:
+    """Generate ``<drill_dir>/html/index.html`` from all attempts with ``tool`` (see
+    ``find_allure``); return its path."""
     drill_dir = Path(drill_dir).resolve()
     if not drill_dir.is_dir():
         raise ReportFailed(f"{drill_dir}: no such drill folder")
     sources = results_dirs(drill_dir)
     if not sources:
         raise ReportFailed(f"{drill_dir}: no attempt has allure-results to report")
-    tool = tool or find_allure()
     output = drill_dir / "html"
-    command = [tool.node, str(tool.allure_js), "generate", "--config", str(tool.config),
-               "--output", str(output), "--report-name",
-               report_name or f"MAIP DR drill {drill_dir.name}", *map(str, sources)]
-    try:
-        done = subprocess.run(command, cwd=tool.config.parent, capture_output=True, text=True,
-                              timeout=GENERATE_TIMEOUT_S, env=_quiet_env(), check=False)
-    except subprocess.TimeoutExpired as error:
-        raise ReportFailed(f"allure generate took over {GENERATE_TIMEOUT_S}s") from error
+    with staged_config(tool) as config:
+        command = [tool.node, str(tool.allure_js), "generate", "--config", str(config),
+                   "--output", str(output), "--report-name",
+                   report_name or f"MAIP DR drill {drill_dir.name}", *map(str, sources)]
+        try:
+            done = subprocess.run(command, cwd=config.parent, capture_output=True, text=True,
+                                  timeout=GENERATE_TIMEOUT_S, env=_quiet_env(), check=False)
+        except subprocess.TimeoutExpired as error:
+            raise ReportFailed(f"allure generate took over {GENERATE_TIMEOUT_S}s") from error
     index = output / "index.html"
     if done.returncode != 0 or not index.is_file():
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
