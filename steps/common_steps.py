@@ -12,6 +12,8 @@ from maip_drlib.pytest_dr.stages import phase_of, set_rto_budget, stage_of
 
 @given(parsers.parse("the RTO budget of this stage is {minutes:g} minutes"))
 def rto_budget(request: pytest.FixtureRequest, minutes: float) -> None:
+    """Sets the stage's RTO budget in simulated minutes; over it the stage fails its RTO verdict,
+    not the drill."""
     set_rto_budget(request.node, minutes)
 
 

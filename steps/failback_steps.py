@@ -23,17 +23,22 @@ def _report(outcome: StageOutcome) -> StageOutcome:
 @when("the restored primary region is checked and any old writer is fenced",
       target_fixture="stage_outcome")
 def primary_restored(dr_context: DrillContext) -> StageOutcome:
+    """Failback 1 (mutating): checks the restored primary region and fences any old writer found
+    there (split brain)."""
     return _report(failback.stage_1_primary_restored(dr_context))
 
 
 @when(parsers.parse("the data is resynced with a replication latency under {seconds:g} seconds"),
       target_fixture="stage_outcome")
 def resync(dr_context: DrillContext, seconds: float) -> StageOutcome:
+    """Failback 2 (mutating): resyncs DynamoDB and creates the primary region's replica of the DR
+    writer, within that latency."""
     return _report(failback.stage_2_resync(dr_context, max_dynamodb_latency_s=seconds))
 
 
 @then("the failback replica in the primary region replicates from the writer")
 def failback_replica(dr_context: DrillContext) -> None:
+    """Checks that the failback replica in the primary region replicates from the current writer."""
     print(verify.failback_replica_replicates(dr_context))
 
 
@@ -42,6 +47,8 @@ def failback_replica(dr_context: DrillContext) -> None:
                     "{latency:g} seconds"), target_fixture="stage_outcome")
 def weighted_shift(dr_context: DrillContext, steps: str, soak: float, max_5xx: float,
                    latency: float) -> StageOutcome:
+    """Failback 3 (mutating): shifts traffic back in the weighted steps given, soaking each and
+    shifting back on 5XX or latency over the limits."""
     soak_s = dr_context.options.soak_step_s or dr_context.real_seconds(soak)
     if dr_context.options.soak_step_s:  # an operator's override of the feature: journalled
         dr_context.decisions.record(
@@ -56,16 +63,21 @@ def weighted_shift(dr_context: DrillContext, steps: str, soak: float, max_5xx: f
 @when("the writer moves back to the primary region by a planned switchover",
       target_fixture="stage_outcome")
 def steady_state(dr_context: DrillContext) -> StageOutcome:
+    """Failback 4 (mutating): planned switchover of the writer back to the primary region, fresh DR
+    replica, record pair restored, DR scaled to standby."""
     return _report(failback.stage_4_steady_state(dr_context))
 
 
 @then("the failover pair points each record at its own region's load balancer")
 def pair_restored(dr_context: DrillContext) -> None:
+    """Checks that each failover record points at its own region's load balancer again."""
     print(verify.failover_pair_restored(dr_context))
 
 
 @then("the readiness preflight passes again")
 def readiness_again(dr_readiness_inputs: ReadinessInputs) -> None:
+    """Runs the whole readiness preflight again and fails on any failed check (except this drill's
+    own fenced old writer)."""
     failed = [r for r in readiness.run_readiness(dr_readiness_inputs) if not r.passed]
     for result in failed:  # this drill's fenced old writer, left for the operator to delete
         if result.name == readiness.FAILBACK_NAME_CHECK:

@@ -60,42 +60,54 @@ def _report(detail: str) -> None:
 @then(parsers.parse("the EKS cluster in the {role} region is ACTIVE"))
 @expected_under_declared_outage
 def eks_cluster_active(dr_readiness_inputs: ReadinessInputs, role: str) -> None:
+    """Checks that the topology's EKS cluster in the named region (primary or secondary) is
+    ACTIVE."""
     _report(readiness.eks_cluster_active(dr_readiness_inputs, role))
 
 
 @then(parsers.parse("every Kubernetes node in the {role} region is Ready"))
 @expected_under_declared_outage
 def nodes_ready(dr_readiness_inputs: ReadinessInputs, role: str) -> None:
+    """Checks that every Kubernetes node of the named region's cluster is Ready."""
     _report(readiness.nodes_ready(dr_readiness_inputs, role))
 
 
 @then("the DR node group can take a scaling update")
 @expected_under_declared_outage
 def dr_nodegroup(dr_readiness_inputs: ReadinessInputs) -> None:
+    """Checks that the DR node group is ACTIVE with no update in progress, so it can be scaled."""
     _report(readiness.dr_nodegroup_can_scale(dr_readiness_inputs))
 
 
 @then("every primary deployment also exists in DR")
 @expected_under_declared_outage
 def deployments_in_dr(dr_readiness_inputs: ReadinessInputs) -> None:
+    """Checks that every deployment of the services' namespace in the primary region also exists in
+    DR."""
     _report(readiness.dr_has_every_deployment(dr_readiness_inputs))
 
 
 @then("one RDS writer is available with automated backups and a replica in the other region")
 @expected_under_declared_outage
 def rds_writer(dr_readiness_inputs: ReadinessInputs) -> None:
+    """Checks that one RDS writer is available with automated backups and has a replica in the
+    other region."""
     _report(readiness.rds_writer_and_replica(dr_readiness_inputs))
 
 
 @then(parsers.parse("the RDS replica lag is under {seconds:g} seconds"))
 @expected_under_declared_outage
 def rds_lag(dr_readiness_inputs: ReadinessInputs, seconds: float) -> None:
+    """Checks that the RDS replica lags the writer by less than that many seconds (WAL distance
+    when the writer is idle)."""
     _report(readiness.rds_replica_lag(_with(dr_readiness_inputs, rds_replica_lag_s=seconds)))
 
 
 @then("failback 2 has a free name for its replica in the primary region")
 @expected_under_declared_outage
 def rds_failback_name(dr_readiness_inputs: ReadinessInputs) -> None:
+    """Checks that one of the primary region's two database names is free for failback 2's
+    replica."""
     _report(readiness.rds_failback_name_free(dr_readiness_inputs))
 
 
@@ -103,6 +115,8 @@ def rds_failback_name(dr_readiness_inputs: ReadinessInputs) -> None:
                     "within {seconds:g} seconds"))
 @expected_under_declared_outage
 def rds_roles_in_postgres(dr_readiness_inputs: ReadinessInputs, seconds: float) -> None:
+    """Asks PostgreSQL itself that the writer is a writer and the replica a streaming standby
+    within that lag (skipped without database access)."""
     try:
         _report(readiness.rds_roles_in_postgres(
             _with(dr_readiness_inputs, rds_replica_lag_s=seconds)))
@@ -113,12 +127,15 @@ def rds_roles_in_postgres(dr_readiness_inputs: ReadinessInputs, seconds: float) 
 @then("the DynamoDB global table is ACTIVE in both regions")
 @expected_under_declared_outage
 def dynamodb_table(dr_readiness_inputs: ReadinessInputs) -> None:
+    """Checks that the DynamoDB global table is ACTIVE with a replica in both regions."""
     _report(readiness.dynamodb_global_table(dr_readiness_inputs))
 
 
 @then(parsers.parse("the DynamoDB replication latency to DR is under {seconds:g} seconds"))
 @expected_under_declared_outage
 def dynamodb_latency(dr_readiness_inputs: ReadinessInputs, seconds: float) -> None:
+    """Checks DynamoDB ReplicationLatency to DR against that limit (skipped as not measured when
+    nothing replicated in the period)."""
     try:
         _report(readiness.dynamodb_replication_latency(
             _with(dr_readiness_inputs, dynamodb_replication_latency_s=seconds)))
@@ -129,6 +146,7 @@ def dynamodb_latency(dr_readiness_inputs: ReadinessInputs, seconds: float) -> No
 @then("both MSK clusters are ACTIVE")
 @expected_under_declared_outage
 def msk_clusters(dr_readiness_inputs: ReadinessInputs) -> None:
+    """Checks that both MSK clusters are ACTIVE."""
     _report(readiness.msk_clusters_active(dr_readiness_inputs))
 
 
@@ -136,6 +154,7 @@ def msk_clusters(dr_readiness_inputs: ReadinessInputs) -> None:
                     "{seconds:g} seconds"))
 @expected_under_declared_outage
 def msk_replicator(dr_readiness_inputs: ReadinessInputs, seconds: float) -> None:
+    """Checks that the MSK replicator is RUNNING with replication latency under that limit."""
     _report(readiness.msk_replicator(
         _with(dr_readiness_inputs, msk_replication_latency_s=seconds)))
 
@@ -143,18 +162,22 @@ def msk_replicator(dr_readiness_inputs: ReadinessInputs, seconds: float) -> None
 @then("the API's failover record pair exists with healthy health checks")
 @expected_under_declared_outage
 def failover_pair(dr_readiness_inputs: ReadinessInputs) -> None:
+    """Checks that the API's PRIMARY and SECONDARY failover records exist, each with a healthy
+    health check."""
     _report(readiness.route53_failover_pair(dr_readiness_inputs))
 
 
 @then("the DR load balancer is active")
 @expected_under_declared_outage
 def dr_alb(dr_readiness_inputs: ReadinessInputs) -> None:
+    """Checks that the DR load balancer is active."""
     _report(readiness.dr_alb_active(dr_readiness_inputs))
 
 
 @then("the public endpoint reports UP")
 @expected_under_declared_outage
 def endpoint_up(dr_readiness_inputs: ReadinessInputs) -> None:
+    """Checks that the public endpoint's health URL answers status UP."""
     _report(readiness.endpoint_up(dr_readiness_inputs))
 
 
@@ -162,6 +185,8 @@ def endpoint_up(dr_readiness_inputs: ReadinessInputs) -> None:
                     "{pods:d} pods per node"))
 @expected_under_declared_outage
 def dr_subnet_capacity(dr_readiness_inputs: ReadinessInputs, nodes: int, pods: int) -> None:
+    """Checks that the DR node group's subnets have free addresses for that many nodes and pods per
+    node."""
     _report(readiness.dr_subnet_capacity(
         _with(dr_readiness_inputs, failover_nodes=nodes, pods_per_node=pods)))
 
@@ -169,6 +194,8 @@ def dr_subnet_capacity(dr_readiness_inputs: ReadinessInputs, nodes: int, pods: i
 @then(parsers.parse("the DR region's EC2 On-Demand vCPU quota covers {nodes:d} nodes"))
 @expected_under_declared_outage
 def dr_instance_quota(dr_readiness_inputs: ReadinessInputs, nodes: int) -> None:
+    """Checks that the DR region's EC2 On-Demand vCPU quota covers that many failover nodes
+    (skipped where the quota has no value)."""
     try:
         _report(readiness.dr_instance_quota(_with(dr_readiness_inputs, failover_nodes=nodes)))
     except readiness.NotChecked as error:
@@ -178,6 +205,8 @@ def dr_instance_quota(dr_readiness_inputs: ReadinessInputs, nodes: int) -> None:
 @then(parsers.parse("no DR autoscaler would hold a deployment away from {replicas:d} replicas"))
 @expected_under_declared_outage
 def dr_autoscalers(dr_readiness_inputs: ReadinessInputs, replicas: int) -> None:
+    """Checks that no DR HorizontalPodAutoscaler's maximum would hold a deployment below that many
+    replicas."""
     _report(readiness.dr_autoscalers_allow_failover_replicas(
         _with(dr_readiness_inputs, failover_replicas=replicas)))
 
@@ -185,12 +214,15 @@ def dr_autoscalers(dr_readiness_inputs: ReadinessInputs, replicas: int) -> None:
 @then("every image the DR deployments run is in the DR region's own registry")
 @expected_under_declared_outage
 def dr_images(dr_readiness_inputs: ReadinessInputs) -> None:
+    """Checks that every image the DR deployments run is in the DR region's own ECR registry."""
     _report(readiness.dr_images_in_registry(dr_readiness_inputs))
 
 
 @then("these secrets the services need are replicated to DR:")
 @expected_under_declared_outage
 def dr_secrets(dr_readiness_inputs: ReadinessInputs, datatable: list[list[str]]) -> None:
+    """Checks that every secret of the data table (column 'secret') is replicated to the DR
+    region."""
     header, *rows = datatable
     if header != ["secret"] or not rows:
         raise ValueError(f"expected a table with the column 'secret' and one row per secret, "
@@ -205,6 +237,8 @@ def dr_secrets(dr_readiness_inputs: ReadinessInputs, datatable: list[list[str]])
                     "target group"))
 @expected_under_declared_outage
 def dr_alb_targets(dr_readiness_inputs: ReadinessInputs, count: int) -> None:
+    """Checks that every target group of the DR load balancer has at least that many healthy
+    targets."""
     _report(readiness.dr_alb_healthy_targets(_with(dr_readiness_inputs,
                                                    min_healthy_targets=count)))
 
@@ -212,5 +246,6 @@ def dr_alb_targets(dr_readiness_inputs: ReadinessInputs, count: int) -> None:
 @then(parsers.parse("the API's TLS certificate stays valid for at least {days:g} more days"))
 @expected_under_declared_outage
 def certificate_validity(dr_readiness_inputs: ReadinessInputs, days: float) -> None:
+    """Checks that the API's TLS certificate stays valid for at least that many more days."""
     _report(readiness.endpoint_certificate_valid(
         _with(dr_readiness_inputs, certificate_min_days=days)))

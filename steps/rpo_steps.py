@@ -26,6 +26,8 @@ def dr_attempt_dir(pytestconfig: pytest.Config) -> Path | None:
 @when("the canaries the primary acknowledged before the outage are looked up in DR",
       target_fixture="rpo_measurement")
 def look_up_canaries(dr_context: DrillContext, dr_attempt_dir: Path | None) -> RpoMeasurement:
+    """Looks up in DR the DynamoDB canaries the primary acknowledged before the outage (a game
+    day's own; skipped when there are none)."""
     try:
         return rpo_check.measure_from_canaries(dr_context, dr_attempt_dir)
     except rpo_check.NotMeasured as error:
@@ -36,6 +38,8 @@ def look_up_canaries(dr_context: DrillContext, dr_attempt_dir: Path | None) -> R
       target_fixture="rpo_measurement")
 def look_up_rds_canaries(dr_context: DrillContext,
                          dr_attempt_dir: Path | None) -> RpoMeasurement:
+    """Looks up in DR the RDS canaries the primary acknowledged before the outage (skipped without
+    database access or canaries)."""
     try:
         return rpo_check.measure_from_canaries(dr_context, dr_attempt_dir, store=RDS_STORE)
     except rpo_check.NotMeasured as error:  # also "not configured" (no database access)
@@ -45,6 +49,8 @@ def look_up_rds_canaries(dr_context: DrillContext,
 @then(parsers.parse("the DynamoDB data loss window is within {seconds:g} seconds"))
 def within_target(rpo_measurement: RpoMeasurement, dr_attempt_dir: Path | None,
                   seconds: float, dr_context: DrillContext) -> None:
+    """Checks that the measured DynamoDB data loss window (RPO) is within that many seconds, and
+    records it."""
     if dr_attempt_dir is not None:
         rpo_check.record(dr_attempt_dir, rpo_measurement, seconds)
     print(rpo_check.assert_within(rpo_measurement, seconds,
@@ -54,4 +60,6 @@ def within_target(rpo_measurement: RpoMeasurement, dr_attempt_dir: Path | None,
 @then(parsers.parse("the RDS data loss window is within {seconds:g} seconds"))
 def rds_within_target(rpo_measurement: RpoMeasurement, dr_attempt_dir: Path | None,
                       seconds: float, dr_context: DrillContext) -> None:
+    """Checks that the measured RDS data loss window (RPO) is within that many seconds, and records
+    it."""
     within_target(rpo_measurement, dr_attempt_dir, seconds, dr_context)
