@@ -114,12 +114,14 @@ def _register_commands() -> None:
     from maip_drlib.cli_readiness import readiness_command
     from maip_drlib.cli_report import report_command
     from maip_drlib.cli_sim import sim_group
+    from maip_drlib.cli_steps import steps_command
 
     cli.add_command(gameday_command)
     cli.add_command(stage_command)
     cli.add_command(plan_command)
     cli.add_command(readiness_command)
     cli.add_command(sim_group)
+    cli.add_command(steps_command)
     cli.add_command(config_group)
     cli.add_command(report_command)
     cli.add_command(verify_command)
