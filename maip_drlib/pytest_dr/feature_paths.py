@@ -97,7 +97,7 @@ def check_files(folders: tuple[Path, ...], markers: set[str]) -> None:
             try:
                 feature = FeatureParser(str(path.parent), path.name).parse()
             except GherkinParseError as error:
-                raise ConfigError(f"{path}: line {error.line}: {error.message}",
+                raise ConfigError(f"{path}: line {error.line}: {' '.join(error.message.split())}",
                                   key="--dr-features") from error
             except (OSError, UnicodeDecodeError) as error:
                 raise ConfigError(f"{path}: cannot read: {error}",
