@@ -1,0 +1,62 @@
+"""One game day with ``--features examples/own-checks``: the team's scenarios run in both
+readiness phases and appear in the evidence (results, summary.md, Allure results) sealed in
+the attempt's manifest."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from maip_cli_helpers import run_maip_dr
+
+from maip_drlib.drill.pytest_runner import scenarios_root
+
+pytestmark = pytest.mark.gameday
+
+EXAMPLE = scenarios_root() / "examples" / "own-checks"
+LEDGER = ("The ledger database has a replica in DR", "The ledger service runs in both regions")
+
+
+def test_a_game_day_shows_the_teams_scenarios_in_its_evidence(tmp_path: Path) -> None:
+    """The example copied out of the clone, as a team keeps its own folder."""
+    team = tmp_path / "own-checks"
+    shutil.copytree(EXAMPLE, team)
+    reports = tmp_path / "reports"
+    result = run_maip_dr(["--json", "gameday", "--no-data-plane", "--reports", str(reports),
+                          "--features", "own-checks"], tmp_path, timeout=420, cwd=tmp_path)
+    # Exit 1 is accepted only for a stage over its RTO budget (a loaded machine): no scenario
+    # may fail; the team's own must pass.
+    assert result.returncode in (0, 1), result.stderr[-4000:]
+    document = json.loads(result.stdout)
+    attempt = Path(document["evidence"])
+    assert attempt.parent.parent == reports
+    check_evidence(attempt)
+
+
+def check_evidence(attempt: Path) -> None:
+    """The team's scenarios in the attempt's results, summary.md, Allure results and
+    manifest; no scenario of the drill failed."""
+    failed = [(path.name, r["scenario"]) for path in attempt.glob("results-*.json")
+              if not path.name.endswith(".decisions.json")
+              for r in json.loads(path.read_text()) if r["outcome"] == "failed"]
+    assert not failed, failed
+    for phase_file in ("results-readiness.json", "results-readiness-after.json"):
+        results = json.loads((attempt / phase_file).read_text())
+        outcomes = {r["scenario"]: r["outcome"] for r in results}
+        assert {name: outcomes.get(name) for name in LEDGER} == dict.fromkeys(LEDGER, "passed"), \
+            phase_file
+    summary = (attempt / "summary.md").read_text()
+    assert all(name in summary for name in LEDGER)
+    titles, files = [], []
+    for path in (attempt / "allure-results").glob("*-result.json"):
+        data = json.loads(path.read_text())
+        if "ledger-readiness.feature" in data.get("fullName", ""):
+            titles.append((data["titlePath"], data["status"]))
+            files.append(f"allure-results/{path.name}")
+    # Two scenarios in each readiness phase, filed under own-checks (outside the rootdir).
+    assert titles == [(["own-checks", "own-checks", "Ledger team readiness"], "passed")] * 4
+    sealed = {entry["path"] for entry in json.loads((attempt / "manifest.json").read_text())
+              ["files"]}
+    assert set(files) <= sealed and "results-readiness.json" in sealed
