@@ -8,8 +8,11 @@ moto's state is process-global, so each module that needs a simulation gets its 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
 
 import pytest
+from tier_guard import check_tiers, tier_of, unit_guard
 
 from maip_drlib.config import Target
 from maip_drlib.regions import RegionHandles, build_region_handles
@@ -49,3 +52,35 @@ def moto_endpoint() -> Iterator[str]:
         yield f"http://{host}:{port}"
     finally:
         server.stop()
+
+
+# --- test tiers (docs/testing.md) -------------------------------------------------------------
+
+TESTS_ROOT = Path(__file__).resolve().parent
+STEPS_ROOT = TESTS_ROOT.parent / "steps"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The runbook's scenarios in steps/ run against the embedded simulation: tier ``sim``.
+    Then every test under tests/ must carry exactly one tier (before ``-m`` selects)."""
+    for item in items:
+        if STEPS_ROOT in item.path.parents and not tier_of(item):
+            item.add_marker(pytest.mark.sim)
+    check_tiers(items, TESTS_ROOT)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    with _guard_if_unit(item):
+        yield
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    with _guard_if_unit(item):
+        yield
+
+
+def _guard_if_unit(item: pytest.Item) -> AbstractContextManager[None]:
+    return unit_guard() if item.get_closest_marker("unit") is not None else nullcontext()

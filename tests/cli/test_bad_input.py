@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from maip_cli_helpers import kubeconfig_text
 
+pytestmark = pytest.mark.sim
+
 CASES = {
     "malformed TOML": ("[targets.x\nkind = 'sim'", "line 1"),
     "unknown top-level key": ("colour = 'blue'\n", "colour"),

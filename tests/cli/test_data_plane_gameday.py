@@ -27,7 +27,7 @@ from maip_cli_helpers import BIN_DIR, SimUpProcess, sim_up_in, wait_until
 from maip_drlib.evidence.journal import scan_journal
 from maip_drlib.sim.postgres import find_binaries, search_places
 
-pytestmark = pytest.mark.cli
+pytestmark = [pytest.mark.gameday, pytest.mark.cli]
 
 WALL_CEILING_S = 120.0  # generous: the "under 2 minutes"; the figure is printed
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from maip_cli_helpers import BIN_DIR, SimUpProcess, maip_dr_env
 
-pytestmark = pytest.mark.cli
+pytestmark = [pytest.mark.gameday, pytest.mark.cli]
 
 DESCRIBE = ("aws rds describe-db-instances --region {region} --query "
             "'DBInstances[].[DBInstanceIdentifier,DBInstanceStatus,"

@@ -32,7 +32,7 @@ from maip_cli_helpers import (
 
 from maip_drlib.evidence.journal import scan_journal, verify_chain
 
-pytestmark = pytest.mark.cli
+pytestmark = [pytest.mark.gameday, pytest.mark.cli]
 
 KILL_DEADLINE_S = 180
 FLAGS = ["--dr-execute", "--dr-confirm", "sim"]

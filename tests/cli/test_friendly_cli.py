@@ -23,7 +23,7 @@ from maip_drlib.cli_help import missing_help
 from maip_drlib.config_loader import load_config
 from maip_drlib.regions import build_region_handles
 
-pytestmark = pytest.mark.cli
+pytestmark = [pytest.mark.sim, pytest.mark.cli]
 
 ANSI = re.compile(r"\x1b\[")
 EKS_ONLY = ["-k", "eks_clusters"]  # one readiness scenario: the output modes, not the checks

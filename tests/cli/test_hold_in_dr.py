@@ -11,7 +11,7 @@ import pytest
 
 from maip_drlib.evidence.journal import read_journal
 
-pytestmark = pytest.mark.cli
+pytestmark = [pytest.mark.gameday, pytest.mark.cli]
 
 
 @pytest.mark.parametrize(("args", "says"), [

@@ -27,6 +27,8 @@ from maip_drlib.evidence.journal import read_journal
 from maip_drlib.regions import build_region_handles
 from maip_drlib.write_gate import WriteGate
 
+pytestmark = pytest.mark.sim
+
 TTL_S = 15.0  # LEASE_TTL_MIN_S
 # Short game days: resume at the last failback stage (two pytest phases) and select no
 # scenario; only the lease is under test here.

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.cli
+pytestmark = [pytest.mark.sim, pytest.mark.cli]
 
 PRODUCTION = "https://10.0.0.1:443"  # nothing listens there; it must never be tried
 

@@ -9,6 +9,8 @@ import pytest
 
 from maip_drlib.sim.postgres import find_binaries, search_places
 
+pytestmark = pytest.mark.sim
+
 DATABASE_ROLES = "The databases say they are a writer and a streaming standby"
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from test_bad_input import UNREACHED_SIM, assert_one_line, kubeconfig_text
 
-pytestmark = pytest.mark.cli
+pytestmark = [pytest.mark.sim, pytest.mark.cli]
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from maip_cli_helpers import BIN_DIR, maip_dr_env, wait_until
 
-pytestmark = pytest.mark.cli
+pytestmark = [pytest.mark.sim, pytest.mark.cli]
 
 
 def _journal(reports: Path) -> list[dict]:

@@ -54,6 +54,7 @@ def _aws_cli() -> str | None:
 
 
 pytestmark = [
+    pytest.mark.sim,
     pytest.mark.cli,
     pytest.mark.skipif(_aws_cli() is None, reason="the stock AWS CLI is not installed (set "
                        "MAIP_TEST_AWS_CLI or put aws on PATH; .ci/run installs it)"),

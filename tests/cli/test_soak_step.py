@@ -19,7 +19,7 @@ from maip_drlib.drill.context import DecisionLog, DrillOptions
 from maip_drlib.drill.outcome import StageOutcome
 from maip_drlib.pytest_dr.options import DrRunOptions, soak_step_seconds
 
-pytestmark = pytest.mark.cli
+pytestmark = [pytest.mark.sim, pytest.mark.cli]
 
 
 @pytest.mark.parametrize(("args", "says"), [

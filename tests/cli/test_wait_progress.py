@@ -14,6 +14,8 @@ from maip_drlib import waits
 from maip_drlib.errors import WaitTimeout
 from maip_drlib.waits import Progress, WaitSpec, progress_from_setting, wait_for
 
+pytestmark = pytest.mark.sim
+
 
 class FakeTime:
     def __init__(self) -> None:

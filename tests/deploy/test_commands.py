@@ -14,6 +14,8 @@ from deploy_commands import (
     workflow_commands,
 )
 
+pytestmark = pytest.mark.unit
+
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 ENTRYPOINT = ["maip-dr"]  # the image's ENTRYPOINT (checked in test_dockerfile.py)

@@ -14,6 +14,8 @@ import yaml
 from maip_drlib.config_loader import load_config
 from maip_drlib.regions import _is_eks_exec
 
+pytestmark = pytest.mark.sim
+
 ROOT = Path(__file__).resolve().parents[2]
 KUBE = ROOT / "deploy" / "kubernetes"
 KUBERNETES_VERSION = "1.31.0"  # an EKS standard-support release; the schemas ship with the package

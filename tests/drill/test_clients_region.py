@@ -15,6 +15,8 @@ from maip_drlib.drill.context import DrillContext
 from maip_drlib.errors import CheckFailed
 from maip_drlib.resolvers import ResolvedAddress
 
+pytestmark = pytest.mark.unit
+
 DR_ALB_ADDRESS = "198.51.100.7"  # TEST-NET-2: never dialled, getaddrinfo is replaced
 
 

@@ -32,6 +32,8 @@ from maip_drlib.resolvers import SimulationResolver
 from maip_drlib.sim.simulation import SimSettings, Simulation
 from maip_drlib.write_gate import WriteGate
 
+pytestmark = pytest.mark.sim
+
 DELAY_RE = re.compile(r"heartbeat item (heartbeat#\S+)/(\d+) read in (\S+) after "
                       r"(\d+\.\d{3})s \(decided by heartbeat item\)")
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from maip_drlib.config import Topology
 from maip_drlib.drill.failback_names import choose, failback_replica, primary_writer
 from maip_drlib.facts import DbInstanceFact, RdsRoles
 from maip_drlib.probes.rds import primary_writer_names
+
+pytestmark = pytest.mark.unit
 
 TOPOLOGY = Topology()
 OLD, NEW = "maip-prod-postgres", "maip-prod-postgres-new"

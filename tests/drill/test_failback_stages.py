@@ -35,6 +35,8 @@ from maip_drlib.sim.aws.seed_rds import with_simulated_kms_keys
 from maip_drlib.sim.simulation import SimSettings, Simulation
 from maip_drlib.write_gate import WriteGate
 
+pytestmark = pytest.mark.sim
+
 SOAK_S = 0.3
 NAME_CHECK = "RDS failback replica has a free name"
 LIMITS = {"max_5xx_per_min": 10.0, "max_latency_s": 1.0}

@@ -37,6 +37,8 @@ from maip_drlib.sim.simulation import SimSettings, Simulation
 from maip_drlib.waits import WaitSpec, wait_for
 from maip_drlib.write_gate import WriteGate
 
+pytestmark = pytest.mark.sim
+
 PRIMARY, DR = "us-east-1", "us-west-2"
 
 

@@ -27,6 +27,8 @@ from maip_drlib.resolvers import ResolvedAddress, SimulationResolver
 from maip_drlib.sim.simulation import SimSettings, Simulation
 from maip_drlib.write_gate import WriteGate
 
+pytestmark = pytest.mark.sim
+
 PRIMARY, DR = "us-east-1", "us-west-2"
 ELSEWHERE = "127.0.0.9"  # where a primary answer points; never dialled (DR serves)
 

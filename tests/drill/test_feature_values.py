@@ -12,6 +12,8 @@ from maip_drlib.drill import feature_values
 from maip_drlib.drill.pytest_runner import scenarios_root
 from maip_drlib.errors import ConfigError
 
+pytestmark = pytest.mark.unit
+
 FEATURES = scenarios_root() / "features"
 
 

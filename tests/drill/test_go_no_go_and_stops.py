@@ -24,6 +24,8 @@ from maip_drlib.evidence.redact import Redactor
 from maip_drlib.pytest_dr.fixtures import DeclaredOutage
 from steps.readiness_steps import expected_under_declared_outage
 
+pytestmark = pytest.mark.unit
+
 
 @dataclass
 class FakeAttempt:

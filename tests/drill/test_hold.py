@@ -18,6 +18,8 @@ from maip_drlib.regions import build_region_handles
 from maip_drlib.resolvers import SimulationResolver
 from maip_drlib.sim.simulation import SimSettings, Simulation
 
+pytestmark = pytest.mark.sim
+
 FEATURES = scenarios_root() / "features"
 
 

@@ -31,6 +31,8 @@ from maip_drlib.errors import ConfigError
 from maip_drlib.regions import RegionHandles
 from maip_drlib.sim.simulation import Simulation
 
+pytestmark = pytest.mark.sim
+
 TTL_S = 15.0  # the minimum: the heartbeat every 5 s, stale after 10 s
 
 

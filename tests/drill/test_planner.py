@@ -25,6 +25,8 @@ from maip_drlib.resolvers import SimulationResolver
 from maip_drlib.sim.aws.seed_rds import with_simulated_kms_keys
 from maip_drlib.sim.simulation import Simulation
 
+pytestmark = pytest.mark.sim
+
 
 @pytest.fixture(scope="module")
 def simulation() -> Iterator[Simulation]:

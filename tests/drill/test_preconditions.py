@@ -25,6 +25,8 @@ from maip_drlib.facts import (
     ReplicationLag,
 )
 
+pytestmark = pytest.mark.unit
+
 TOPO = Topology()
 PRIMARY, DR = TOPO.primary.region, TOPO.secondary.region
 PRIMARY_ALB, DR_ALB = "maip-prod-alb-1.us-east-1.elb.amazonaws.com", \

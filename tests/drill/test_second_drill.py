@@ -42,6 +42,8 @@ from maip_drlib.sim.simulation import SimSettings, Simulation
 from maip_drlib.waits import WaitSpec, wait_for
 from maip_drlib.write_gate import WriteGate
 
+pytestmark = pytest.mark.gameday
+
 PRIMARY = "us-east-1"
 FIRST_NAME, SECOND_NAME = "maip-prod-postgres", "maip-prod-postgres-new"
 NAME_CHECK = "RDS failback replica has a free name"

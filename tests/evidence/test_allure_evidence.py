@@ -19,6 +19,8 @@ import pytest
 from maip_drlib.evidence.allure_meta import CATEGORIES
 from maip_drlib.sim.aws.seed import SIMULATED_DB_PASSWORD
 
+pytestmark = pytest.mark.sim
+
 ROOT = Path(__file__).resolve().parents[2]
 DRILL_ID = "evidence-test"
 

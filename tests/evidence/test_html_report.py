@@ -29,6 +29,7 @@ CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium") or ""
                 None)
 
 pytestmark = [
+    pytest.mark.sim,
     pytest.mark.skipif(shutil.which("node") is None, reason="Node.js (node) is not installed"),
     pytest.mark.skipif(not (ROOT / "node_modules" / "allure" / "cli.js").is_file(),
                        reason="Allure 3 is not installed: run `npm ci` in the project root"),

@@ -24,6 +24,8 @@ from maip_drlib.evidence.journal import (
 )
 from maip_drlib.evidence.redact import MARK, Redactor
 
+pytestmark = pytest.mark.sim
+
 DRILL = "gameday-20240101T000000Z"
 SECRET = "dummy-db-password-123"
 AT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")

@@ -11,6 +11,8 @@ import pytest
 from maip_drlib.evidence import log_redaction
 from maip_drlib.evidence.redact import MARK, Redactor
 
+pytestmark = pytest.mark.sim
+
 pytest_plugins = ["pytester"]
 
 SECRET = "dummy-db-password-for-the-log-test"

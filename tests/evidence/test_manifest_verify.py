@@ -21,6 +21,8 @@ from maip_drlib.evidence.manifest import (
 from maip_drlib.evidence.redact import Redactor
 from maip_drlib.evidence.verify import verify_drill
 
+pytestmark = pytest.mark.unit
+
 DRILL = "gameday-20240101T000000Z"
 KEY = b"dummy-hmac-key-0123456789abcdef"
 

@@ -10,6 +10,8 @@ import pytest
 
 from maip_drlib.evidence.redact import MARK, Redactor, default_redactor, is_secret_key
 
+pytestmark = pytest.mark.unit
+
 # Dummy values only (AWS's documented example keys and made-up strings).
 DB_PASSWORD = "Db-p@ss/w0rd+x y?~Zq"
 WEBHOOK_SECRET = "T0123/B0456/abcdefghijklmnopqrstuvwx"

@@ -6,9 +6,13 @@ import json
 import struct
 from pathlib import Path
 
+import pytest
+
 from maip_drlib.evidence.redact import Redactor
 from maip_drlib.evidence.summary import write_summary
 from maip_drlib.evidence.timeline import write_timeline
+
+pytestmark = pytest.mark.unit
 
 DUMMY_SECRET = "sample-dummy-secret-9f2c"
 

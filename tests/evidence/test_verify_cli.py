@@ -15,6 +15,8 @@ from maip_drlib.evidence.journal import Journal
 from maip_drlib.evidence.manifest import seal
 from maip_drlib.evidence.redact import Redactor
 
+pytestmark = pytest.mark.sim
+
 KEY = "dummy-hmac-key-0123456789abcdef"
 MAIP_DR = Path(sys.executable).parent / "maip-dr"
 

@@ -43,6 +43,8 @@ from maip_drlib.sim.simulation import Simulation
 from maip_drlib.waits import WaitSpec, wait_for
 from maip_drlib.write_gate import WriteGate
 
+pytestmark = pytest.mark.sim
+
 PRIMARY, DR = "us-east-1", "us-west-2"
 CEILING_S = 60.0  # no verdict may take longer than this (proof that waits are bounded)
 

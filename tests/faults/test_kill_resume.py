@@ -31,7 +31,7 @@ from maip_cli_helpers import BIN_DIR, SimUpProcess, sim_up_in, wait_until_lease_
 
 from maip_drlib.evidence.journal import scan_journal
 
-pytestmark = pytest.mark.cli
+pytestmark = [pytest.mark.gameday, pytest.mark.cli]
 
 FLAGS = ["--dr-execute", "--dr-confirm", "sim", "--dr-lease-ttl", "15"]
 DRILL = "fault-matrix-kill"

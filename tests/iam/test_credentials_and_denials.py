@@ -26,6 +26,8 @@ from maip_drlib.permissions import check_credentials, iam_action, is_mutating
 from maip_drlib.regions import RegionHandle
 from maip_drlib.write_gate import WriteGate
 
+pytestmark = pytest.mark.sim
+
 BIN_DIR = Path(sys.executable).parent
 
 STS_ERROR = ('<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error>'

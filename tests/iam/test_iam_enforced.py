@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.sim
+
 SCRIPT = Path(__file__).with_name("enforced_run.py")
 
 

@@ -27,7 +27,7 @@ from maip_drlib.permissions import OPERATOR_POLICY, iam_action
 CONFIG = Path(__file__).with_name("custom_topology.toml")
 SIM_ACCOUNT = "123456789012"  # moto's account: the simulation's ARNs
 
-pytestmark = pytest.mark.cli
+pytestmark = [pytest.mark.sim, pytest.mark.cli]
 
 
 def test_prints_the_policies_of_the_configs_topology_and_names_the_placeholders(

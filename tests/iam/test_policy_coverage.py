@@ -49,6 +49,8 @@ from maip_drlib.permissions import (
     load_policy_actions,
 )
 
+pytestmark = pytest.mark.gameday
+
 FIX = f"run `{REGENERATE_COMMAND}` and review the diff of policies/"
 
 

@@ -44,6 +44,8 @@ from maip_drlib.permissions import (
     is_mutating_action,
 )
 
+pytestmark = pytest.mark.unit
+
 CUSTOM_CONFIG = Path(__file__).with_name("custom_topology.toml")
 ACCOUNT = "111122223333"
 REGIONS = ["us-east-1", "us-west-2"]

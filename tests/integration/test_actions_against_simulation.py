@@ -17,6 +17,8 @@ from maip_drlib.probes import elb, kube, rds, route53
 from maip_drlib.regions import RegionHandles
 from maip_drlib.sim.simulation import Simulation
 
+pytestmark = pytest.mark.sim
+
 FAST_POLL_S = 0.3
 
 

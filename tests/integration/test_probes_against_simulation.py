@@ -18,6 +18,8 @@ from maip_drlib.regions import RegionHandles
 from maip_drlib.resolvers import SimulationResolver
 from maip_drlib.sim.simulation import Simulation
 
+pytestmark = pytest.mark.sim
+
 OUTAGE_VERDICT_CEILING_S = 5.0  # a probe of a downed region answers within a few seconds
 
 

@@ -23,6 +23,8 @@ from maip_drlib.sim.aws.seed import SIMULATED_IMAGE_TAG, image_manifest
 from maip_drlib.sim.kube.objects import DeploymentSpec, hpa
 from maip_drlib.sim.simulation import Simulation
 
+pytestmark = pytest.mark.sim
+
 DR = "us-west-2"
 
 

@@ -33,7 +33,11 @@ progress, completion, errors, exit codes): [command-line.md](command-line.md).
 def _context(path: str) -> click.Context:
     """The click context chain of ``path`` ('maip-dr sim up'), as the command line builds it."""
     names = path.split()[1:]
-    ctx = click.Context(cli, info_name="maip-dr", terminal_width=WIDTH, max_content_width=WIDTH)
+    # The group's context_settings (-h as well as --help), as cli.main() applies them; click
+    # caches each command's help option on first use, so a context without them would make
+    # the text depend on which test built a context first.
+    ctx = click.Context(cli, info_name="maip-dr", terminal_width=WIDTH, max_content_width=WIDTH,
+                        **cli.context_settings)
     command: click.Command = cli
     for name in names:
         assert isinstance(command, click.Group)

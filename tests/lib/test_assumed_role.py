@@ -16,6 +16,8 @@ from maip_drlib.config import RegionConnection, Target
 from maip_drlib.eks_token import EksTokenProvider, decode_token
 from maip_drlib.regions import LIVE_POLICY, build_region_handles
 
+pytestmark = pytest.mark.sim
+
 PRIMARY_ROLE = "arn:aws:iam::111122223333:role/maip-dr"
 DR_ROLE = "arn:aws:iam::444455556666:role/maip-dr"
 

@@ -10,6 +10,8 @@ import pytest
 from maip_drlib.config_loader import describe_config, load_config
 from maip_drlib.errors import ConfigError
 
+pytestmark = pytest.mark.unit
+
 ROLE = "arn:aws:iam::111122223333:role/maip-dr"
 DR_ROLE = "arn:aws:iam::444455556666:role/ops/maip-dr"
 

@@ -17,6 +17,8 @@ from maip_drlib import config_loader
 from maip_drlib.config_loader import MAX_CONFIG_BYTES, load_config
 from maip_drlib.errors import ConfigError
 
+pytestmark = pytest.mark.unit
+
 
 def write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "c.toml"

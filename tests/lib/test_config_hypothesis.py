@@ -35,6 +35,8 @@ from maip_drlib.errors import ConfigError
 from maip_drlib.kubeconfig_check import loopback_problem, read_kubeconfig
 from maip_drlib.loopback import is_loopback_url
 
+pytestmark = pytest.mark.unit
+
 settings.register_profile("ci", max_examples=300, deadline=None, derandomize=True,
                           database=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", max_examples=2000, deadline=None)

@@ -9,6 +9,8 @@ from maip_drlib.config import Topology, simulation_topology
 from maip_drlib.config_loader import default_config, describe_config, load_config
 from maip_drlib.errors import ConfigError
 
+pytestmark = pytest.mark.unit
+
 FULL = """
 default_target = "prod"
 

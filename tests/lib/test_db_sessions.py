@@ -18,6 +18,8 @@ from maip_drlib.probes.db_sessions import services_sessions
 from maip_drlib.probes.postgres import DbConnectionSpec, DbEndpoint, DbLogin, DbSettings, connect
 from maip_drlib.sim.postgres import PostgresFleet, find_binaries, search_places
 
+pytestmark = pytest.mark.sim
+
 SERVICES_USER = "maip_services"
 SETTINGS = DbSettings(sslmode="disable", connect_timeout_s=2, statement_timeout_s=5)
 

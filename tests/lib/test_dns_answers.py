@@ -30,6 +30,8 @@ from maip_drlib.errors import ConfigError
 from maip_drlib.facts import RecordSetFact
 from maip_drlib.sim.dns import AddressPlan, SimDnsServer, ZoneResolver
 
+pytestmark = pytest.mark.sim
+
 ZONE = "example.test."
 API = f"api.{ZONE}"
 EAST_ALB = "east-alb-1.us-east-1.elb.amazonaws.com"

@@ -8,6 +8,8 @@ import pytest
 
 from maip_drlib.eks_token import EksTokenProvider, decode_token
 
+pytestmark = pytest.mark.unit
+
 
 class Clock:
     def __init__(self) -> None:

@@ -16,6 +16,8 @@ from maip_drlib.errors import ConfigError, NotFound
 from maip_drlib.probes.endpoint import endpoint_health
 from maip_drlib.resolvers import ResolvedAddress, SimulationResolver
 
+pytestmark = pytest.mark.sim
+
 API_HOST = "api.maip.example.com"
 URL = f"https://{API_HOST}/actuator/health"
 

@@ -17,6 +17,8 @@ from maip_drlib.probes import kube
 from maip_drlib.regions import RegionHandle
 from maip_drlib.write_gate import WriteGate
 
+pytestmark = pytest.mark.sim
+
 sim_kube = pytest.importorskip("maip_drlib.sim.kube")
 
 NAMESPACE = "maip-services"

@@ -10,7 +10,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from maip_drlib.drill import pytest_runner
+
+pytestmark = pytest.mark.sim
 
 REPO = Path(__file__).resolve().parents[2]
 

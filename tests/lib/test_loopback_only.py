@@ -22,6 +22,8 @@ from maip_drlib.loopback import is_loopback_url
 from maip_drlib.regions import RegionHandle, build_region_handles
 from maip_drlib.sim.kube.kubeconfig import KubeContextSpec, kubeconfig_dict
 
+pytestmark = pytest.mark.sim
+
 LOOPBACK = "https://127.0.0.1:6443"
 PRODUCTION = "https://10.0.0.1:443"
 

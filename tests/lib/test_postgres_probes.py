@@ -50,6 +50,8 @@ from maip_drlib.regions import RegionHandles
 from maip_drlib.rpo.rds import rds_store
 from maip_drlib.sim.postgres import PostgresFleet, find_binaries, search_places
 
+pytestmark = pytest.mark.sim
+
 EAST, WEST = "us-east-1", "us-west-2"
 NO_POSTGRES = "no PostgreSQL binaries found; looked in: " + "; ".join(search_places())
 SETTINGS = DbSettings(sslmode="disable", connect_timeout_s=2, statement_timeout_s=5)

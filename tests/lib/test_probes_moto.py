@@ -12,6 +12,8 @@ from maip_drlib.config import ScalingConfig, Topology
 from maip_drlib.errors import ConfigError, GuardRefused, NotFound
 from maip_drlib.probes import cloudwatch, dynamodb, eks, elb, rds, route53
 
+pytestmark = pytest.mark.sim
+
 TOPOLOGY = Topology()
 DR_ALB_ZONE_ERRATUM = "Z35SXDOTRQ7X7K"
 

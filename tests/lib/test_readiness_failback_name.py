@@ -19,6 +19,8 @@ from maip_drlib.facts import DbInstanceFact, RdsRoles
 from maip_drlib.probes import rds as rds_probes
 from maip_drlib.readiness import ReadinessInputs, Thresholds
 
+pytestmark = pytest.mark.unit
+
 TOPOLOGY = Topology()
 EAST, WEST = TOPOLOGY.primary.region, TOPOLOGY.secondary.region
 OLD, NEW = TOPOLOGY.primary.rds_instance, TOPOLOGY.failback_replica

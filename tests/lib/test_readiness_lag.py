@@ -28,6 +28,8 @@ from maip_drlib.probes import rds as rds_probes
 from maip_drlib.probes.postgres import StandbyLagFact
 from maip_drlib.readiness import Check, NotChecked, ReadinessInputs, Thresholds
 
+pytestmark = pytest.mark.unit
+
 TOPOLOGY = Topology()
 EAST, WEST = TOPOLOGY.primary.region, TOPOLOGY.secondary.region
 WRITER_ARN = f"arn:aws:rds:{EAST}:123456789012:db:{TOPOLOGY.primary.rds_instance}"

@@ -10,6 +10,8 @@ from maip_drlib.config import RegionConnection, Target, Topology
 from maip_drlib.errors import ConfigError
 from maip_drlib.regions import RegionHandle, build_region_handles
 
+pytestmark = pytest.mark.sim
+
 
 def kubeconfig(tmp_path: Path, *, exec_user: bool = False) -> Path:
     user: dict = {"token": "static-test-token"}

@@ -34,6 +34,8 @@ from maip_drlib.resolvers import (
 from maip_drlib.sim.control import NO_DNS_PLAN, ControlServer
 from maip_drlib.sim.dns import AddressPlan, SimDnsServer, ZoneResolver, plan_document
 
+pytestmark = pytest.mark.sim
+
 ZONE = "maip.example.com."
 API = "api.maip.example.com"
 EAST_ALB = "maip-prod-alb-1.us-east-1.elb.amazonaws.com"

@@ -8,6 +8,8 @@ from maip_drlib.actions.route53 import alias_record, check_routing_conflicts
 from maip_drlib.errors import ConfigError, GuardRefused
 from maip_drlib.probes.route53 import parse_record_set
 
+pytestmark = pytest.mark.unit
+
 NAME = "api.maip.example.com"
 
 

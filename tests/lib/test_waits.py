@@ -6,6 +6,8 @@ from botocore.exceptions import ClientError
 from maip_drlib.errors import Unreachable, WaitFailed, WaitTimeout
 from maip_drlib.waits import WaitSpec, wait_for
 
+pytestmark = pytest.mark.unit
+
 
 class FakeClock:
     def __init__(self) -> None:

@@ -23,6 +23,8 @@ from maip_drlib.errors import PermissionDenied, Unreachable, WaitTimeout
 from maip_drlib.probes.answers import degraded
 from maip_drlib.waits import Progress, WaitSpec, is_transient, set_progress, wait_for
 
+pytestmark = pytest.mark.unit
+
 
 class FakeClock:
     def __init__(self) -> None:

@@ -14,6 +14,8 @@ from maip_drlib.errors import GuardRefused
 from maip_drlib.regions import build_region_handles
 from maip_drlib.write_gate import WriteGate, is_aws_write
 
+pytestmark = pytest.mark.sim
+
 NOTHING_LISTENS = "http://127.0.0.1:9"
 
 

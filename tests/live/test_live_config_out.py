@@ -19,6 +19,8 @@ from maip_drlib.errors import ConfigError
 from maip_drlib.sim.config_out import render_live_config
 from maip_drlib.sim.planned_listeners import PlannedListeners
 
+pytestmark = pytest.mark.sim
+
 # Another block than the simulation's plan (127.100.0.0/24): no clash with a running sim.
 PLANNED = ("127.100.7.1", "127.100.7.2")
 

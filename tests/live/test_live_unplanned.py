@@ -28,7 +28,7 @@ from rehearsal_env import (
     start_rehearsal,
 )
 
-pytestmark = pytest.mark.cli
+pytestmark = [pytest.mark.gameday, pytest.mark.cli]
 
 
 @pytest.fixture(scope="module")

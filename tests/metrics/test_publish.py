@@ -20,6 +20,8 @@ from maip_drlib.metrics_publish import (
 from maip_drlib.readiness import CheckResult
 from maip_drlib.regions import RegionHandles
 
+pytestmark = pytest.mark.sim
+
 PRIMARY, SECONDARY = "us-east-1", "us-west-2"
 
 SUMMARY: dict[str, Any] = {

@@ -27,6 +27,8 @@ from maip_drlib.notify import (
     stage_table,
 )
 
+pytestmark = pytest.mark.sim
+
 STAGES = [
     {"phase": "readiness", "stage": None, "scenario": "Both regions are ready",
      "outcome": "passed", "duration_s": 1.2},

@@ -21,6 +21,8 @@ from maip_drlib.evidence.redact import Redactor
 from maip_drlib.evidence.summary import write_summary
 from maip_drlib.notify import WebhookSettings
 
+pytestmark = pytest.mark.sim
+
 SECRET = "ops-secret-hook-51a2c7"
 PATH = f"/services/T0SIM/B0SIM/{SECRET}"
 FAILED = {"phase": "failover", "stage": 3, "scenario": "Clients reach the DR ALB",

@@ -44,7 +44,7 @@ from maip_drlib.notify import WEBHOOK_URL_ENV
 from maip_drlib.regions import RegionHandles, build_region_handles
 from maip_drlib.write_gate import WriteGate
 
-pytestmark = pytest.mark.cli
+pytestmark = [pytest.mark.gameday, pytest.mark.cli]
 
 NAMESPACE = "MAIP/DR-e2e"
 PREFIX = "dr/e2e"

@@ -19,6 +19,8 @@ import requests
 
 from maip_drlib.drill.lease import HOLDER_ALIVE_PREFIX, DrillLease, Holder, lease_key
 
+pytestmark = pytest.mark.sim
+
 pytest_plugins = ["pytester"]
 
 TABLE = "maip-dr-drill-lease"

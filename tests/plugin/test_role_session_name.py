@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import requests
 
+pytestmark = pytest.mark.sim
+
 pytest_plugins = ["pytester"]
 
 CONFTEST = """

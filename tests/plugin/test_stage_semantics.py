@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from maip_cli_helpers import kubeconfig_text
 
+pytestmark = pytest.mark.sim
+
 pytest_plugins = ["pytester"]
 
 FEATURE = """

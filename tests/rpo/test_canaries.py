@@ -30,6 +30,8 @@ from maip_drlib.sim.aws.metrics import SIMULATED_TRAFFIC_KEY
 from maip_drlib.sim.aws.seed import DYNAMODB_HASH_KEY
 from maip_drlib.sim.simulation import Simulation
 
+pytestmark = pytest.mark.sim
+
 EAST = "us-east-1"
 INTERVAL_S = 0.1
 SETTLE_S = 0.6

@@ -33,6 +33,8 @@ from maip_drlib.rpo.rds_continuity import data_continuity
 from maip_drlib.rpo.writer import WriteRejected
 from maip_drlib.sim.postgres import PostgresFleet, find_binaries, search_places
 
+pytestmark = pytest.mark.sim
+
 EAST, WEST = "us-east-1", "us-west-2"
 INTERVAL_S = 0.05
 TTL_S = 3600.0

@@ -25,6 +25,8 @@ from maip_drlib.sim.aws.server import MotoServer
 from maip_drlib.sim.clock import SimClock
 from maip_drlib.sim.faults import FaultState
 
+pytestmark = pytest.mark.sim
+
 TOPOLOGY = Topology()
 EAST, WEST = TOPOLOGY.primary.region, TOPOLOGY.secondary.region
 

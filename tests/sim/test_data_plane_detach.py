@@ -13,6 +13,8 @@ from maip_drlib.sim.aws import runtime
 from maip_drlib.sim.postgres import find_binaries, search_places
 from maip_drlib.sim.simulation import SimSettings, Simulation
 
+pytestmark = pytest.mark.sim
+
 if find_binaries() is None:
     pytest.skip("no PostgreSQL binaries; looked in: " + "; ".join(search_places()),
                 allow_module_level=True)

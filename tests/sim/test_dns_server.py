@@ -38,6 +38,8 @@ from maip_drlib.sim.dns import (
 from maip_drlib.sim.dns.routing import choose
 from maip_drlib.sim.faults import FaultState
 
+pytestmark = pytest.mark.sim
+
 REGIONS = ("us-east-1", "us-west-2")
 ZONE = "maip.example.com"
 EAST_ALB = "maip-prod-alb-1.us-east-1.elb.amazonaws.com"

@@ -20,6 +20,8 @@ from maip_drlib.sim.aws.server import MotoServer
 from maip_drlib.sim.clock import SimClock
 from maip_drlib.sim.faults import FaultState
 
+pytestmark = pytest.mark.sim
+
 EAST, WEST = "us-east-1", "us-west-2"
 ACCOUNT = "123456789012"
 

@@ -24,6 +24,8 @@ from maip_drlib.sim.aws.middleware import RequestScope, api_fault_decision
 from maip_drlib.sim.control import FAULT_ROUTES, BadRequest
 from maip_drlib.sim.faults import ApiFault, FaultState
 
+pytestmark = pytest.mark.unit
+
 REGIONS = ("us-east-1", "us-west-2")
 
 

@@ -30,6 +30,8 @@ from maip_drlib.sim.kube import (
     write_kubeconfig,
 )
 
+pytestmark = pytest.mark.sim
+
 REGION = "us-east-1"
 NAMESPACE = "maip-services"
 TOKEN = "sim-token-primary"

@@ -32,7 +32,7 @@ from maip_drlib.sim.kube import (
 )
 
 KUBECTL = shutil.which("kubectl")
-pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl is not on PATH")
+pytestmark = [pytest.mark.sim, pytest.mark.skipif(KUBECTL is None, reason="kubectl is not on PATH")]
 NAMESPACE = "maip-services"
 TOKEN = "sim-token-kubectl"
 

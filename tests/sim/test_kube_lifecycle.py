@@ -39,6 +39,8 @@ from maip_drlib.sim.kube.capacity import INSTANCE_TYPES, node_resources
 from maip_drlib.sim.simulation import MAIP_SERVICES
 from maip_drlib.write_gate import WriteGate
 
+pytestmark = pytest.mark.sim
+
 KUBECTL = shutil.which("kubectl")
 NAMESPACE = "maip-services"
 TOKEN = "sim-token-lifecycle"

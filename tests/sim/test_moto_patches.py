@@ -25,6 +25,8 @@ from maip_drlib.sim.aws.server import MotoServer
 from maip_drlib.sim.clock import SimClock
 from maip_drlib.sim.faults import FaultState
 
+pytestmark = pytest.mark.sim
+
 REGIONS = ("us-east-1", "us-west-2")
 # 0.6 real seconds per simulated minute: one simulated second is 10 ms.
 CLOCK = SimClock(time_scale=0.6)

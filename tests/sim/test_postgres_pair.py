@@ -36,6 +36,8 @@ from maip_drlib.sim.postgres import (
 from maip_drlib.sim.postgres.processes import alive
 from maip_drlib.sim.postgres.runas import binaries_for, server_user
 
+pytestmark = pytest.mark.sim
+
 BINARIES = find_binaries()
 needs_postgres = pytest.mark.skipif(
     BINARIES is None,

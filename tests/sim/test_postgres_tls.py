@@ -34,10 +34,10 @@ def _ssl_binaries() -> PgBinaries | None:
     return None
 
 
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.sim, pytest.mark.skipif(
     _ssl_binaries() is None,
     reason=f"no PostgreSQL built with OpenSSL in {DEBIAN}/<major>/bin (.ci/run installs "
-           f"Debian's postgresql; also searched: {'; '.join(search_places())})")
+           f"Debian's postgresql; also searched: {'; '.join(search_places())})")]
 
 
 @pytest.fixture(scope="module")

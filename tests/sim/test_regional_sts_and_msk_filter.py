@@ -18,6 +18,8 @@ from maip_drlib.sim.aws.server import MotoServer
 from maip_drlib.sim.clock import SimClock
 from maip_drlib.sim.faults import FaultState
 
+pytestmark = pytest.mark.sim
+
 REGIONS = ("us-east-1", "us-west-2")
 CLOSED = (ConnectionClosedError, EndpointConnectionError)
 

@@ -22,6 +22,8 @@ from maip_drlib.sim.data_plane import DataPlane
 from maip_drlib.sim.faults import FaultState
 from maip_drlib.sim.postgres import PostgresFleet, find_binaries, search_places, wait_caught_up
 
+pytestmark = pytest.mark.sim
+
 if find_binaries() is None:
     pytest.skip("no PostgreSQL binaries; looked in: " + "; ".join(search_places()),
                 allow_module_level=True)

@@ -17,6 +17,8 @@ from maip_drlib.sim.aws.replica_lag_model import (
 )
 from maip_drlib.sim.faults import FaultState
 
+pytestmark = pytest.mark.unit
+
 EAST, WEST = "us-east-1", "us-west-2"
 REPLICA = "maip-prod-postgres-replica"
 

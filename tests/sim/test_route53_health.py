@@ -27,6 +27,8 @@ from maip_drlib.sim.aws.server import MotoServer
 from maip_drlib.sim.clock import SimClock
 from maip_drlib.sim.faults import FaultState
 
+pytestmark = pytest.mark.sim
+
 EAST, WEST = "us-east-1", "us-west-2"
 SCALE = 0.6  # real seconds per simulated minute: one simulated second is 10 ms
 

@@ -18,6 +18,8 @@ from maip_drlib.sim.aws.server import MotoServer
 from maip_drlib.sim.clock import SimClock
 from maip_drlib.sim.faults import FaultState
 
+pytestmark = pytest.mark.sim
+
 EAST_ALB = "maip-prod-alb-1.us-east-1.elb.amazonaws.com"
 WEST_ALB = "maip-prod-dr-alb-1.us-west-2.elb.amazonaws.com"
 

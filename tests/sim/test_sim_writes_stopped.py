@@ -11,6 +11,8 @@ import pytest
 from maip_drlib.sim.simulation import SimSettings, Simulation
 from maip_drlib.waits import WaitSpec, wait_for
 
+pytestmark = pytest.mark.sim
+
 PRIMARY = "us-east-1"
 
 

@@ -19,6 +19,8 @@ from maip_drlib.sim.aws.dns_answer import answer_for
 from maip_drlib.sim.simulation import Simulation
 from maip_drlib.sim_client import SimulationClient
 
+pytestmark = pytest.mark.sim
+
 
 def test_restore_after_promotion_shows_two_writers(simulation: Simulation,
                                                    handles: RegionHandles) -> None:

@@ -24,6 +24,8 @@ from maip_drlib.sim.aws.server import MotoServer
 from maip_drlib.sim.clock import SimClock
 from maip_drlib.sim.faults import FaultState
 
+pytestmark = pytest.mark.sim
+
 REGION = "us-west-2"
 ACCOUNT = "123456789012"
 MANIFEST = ('{"schemaVersion": 2, "mediaType": '

@@ -10,6 +10,8 @@ import pytest
 from maip_drlib.regions import RegionHandles
 from maip_drlib.report_upload import content_type, upload_evidence, upload_report
 
+pytestmark = pytest.mark.sim
+
 REGION = "us-west-2"
 DRILL = "gameday-20260101T000000Z"
 
