@@ -29,6 +29,9 @@ SCENARIO_FILES = (
     ("package.json", "."),
     ("package-lock.json", "."),
     ("allurerc.mjs", "."),
+    # The IAM policies and the operations list `maip-dr iam policies` reads and checks.
+    ("policies/*.json", "policies"),
+    ("policies/*.yaml", "policies"),
 )
 # The clone's [tool.pytest.ini_options] addopts that the scenarios need (test tiers and the
 # timeout belong to the test suite, not to a drill).

@@ -54,7 +54,11 @@ REJECTED_CODES = frozenset({"InvalidClientTokenId", "UnrecognizedClientException
                             "InvalidAccessKeyId", "AuthFailure", "SignatureDoesNotMatch",
                             "InvalidSignatureException", "InvalidToken"})
 
-POLICY_DIR = Path(__file__).resolve().parents[1] / "policies"
+_LIBRARY = Path(__file__).resolve().parent
+# policies/ at the top of a clone, or the copy an installed wheel carries in _scenarios/.
+POLICY_DIR = next((folder for folder in (_LIBRARY.parent / "policies",
+                                         _LIBRARY / "_scenarios" / "policies")
+                   if (folder / "operations.json").is_file()), _LIBRARY.parent / "policies")
 READONLY_POLICY = "iam-readonly.json"
 OPERATOR_POLICY = "iam-drill-operator.json"
 METRICS_POLICY = "iam-metrics-publisher.json"  # readiness --metrics-namespace: an add-on

@@ -138,6 +138,7 @@ def test_the_wheel_ships_the_scenarios_and_the_allure_manifest(installed):
                 "allurerc.mjs"}
     expected |= {f"features/{p.name}" for p in (ROOT / "features").glob("*.feature")}
     expected |= {f"steps/{p.name}" for p in (ROOT / "steps").glob("*.py")}
+    expected |= {f"policies/{p.name}" for p in (ROOT / "policies").iterdir()}
     assert shipped == expected
     assert not any(name.startswith(("features/", "steps/", "conftest.py")) for name in names)
 
@@ -160,6 +161,12 @@ def test_the_step_catalogue_reads_the_packaged_steps(installed):
     done = installed.maip_dr("steps", timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Given the RTO budget of this stage is {minutes} minutes" in done.stdout
+
+
+def test_the_iam_policies_come_from_the_packaged_policies(installed):
+    done = installed.maip_dr("iam", "policies", "--account-id", "123456789012", timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "arn:aws:rds:us-east-1:123456789012:db:maip-prod-postgres" in done.stdout
 
 
 def test_readiness_from_an_empty_folder(installed):
