@@ -12,6 +12,7 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 import pytest
+from shared_gameday import SharedGameDay, shared_gameday
 from tier_guard import check_tiers, tier_of, unit_guard
 
 from maip_drlib.config import Target
@@ -38,6 +39,13 @@ def handles(simulation: Simulation, target: Target) -> Iterator[RegionHandles]:
                                  writes=WriteGate.consented(target=target.name))
     yield built
     built.close()
+
+
+@pytest.fixture(scope="session")
+def embedded_gameday(tmp_path_factory: pytest.TempPathFactory) -> SharedGameDay:
+    """The session's one embedded game day (tests/shared_gameday.py), for tests that only
+    inspect what it printed and wrote; run by the first test (or xdist worker) that asks."""
+    return shared_gameday(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")

@@ -1,9 +1,10 @@
 """The game day with the data plane, as users run it.
 
 - ``maip-dr gameday`` (the README's main job: the embedded simulation, its data plane on by
-  default) once: RDS and DynamoDB RPO side by side in the summary and on the terminal, the
-  promoted database accepts a write, failback catches the split brain and checks data
-  continuity, within a generous wall-time ceiling;
+  default; the session's shared game day, tests/shared_gameday.py): RDS and DynamoDB RPO side
+  by side in the summary and on the terminal, the promoted database accepts a write, failback
+  catches the split brain and checks data continuity (its wall time is printed; the speed goal
+  is measured in benchmarks/);
 - against ``sim up --data-plane`` with the replication link cut before the drill: every RDS
   canary is lost, the RDS RPO is over its target and the RPO check fails the drill (the cut
   is healed once the RPO phase is over, so failback runs as usual);
@@ -17,19 +18,18 @@ import io
 import json
 import re
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from maip_cli_helpers import BIN_DIR, SimUpProcess, sim_up_in, wait_until
+from shared_gameday import SharedGameDay
 
 from maip_drlib.evidence.journal import scan_journal
 from maip_drlib.sim.postgres import find_binaries, search_places
 
 pytestmark = [pytest.mark.gameday, pytest.mark.cli]
 
-WALL_CEILING_S = 120.0  # generous: the issue's "under 2 minutes"; the figure is printed
 
 
 def _sim_config(folder: Path) -> Path:
@@ -87,14 +87,11 @@ def _needs_postgres() -> None:
         pytest.skip("no PostgreSQL binaries; looked in: " + "; ".join(search_places()))
 
 
-def test_gameday_runs_the_data_plane_by_default(maip_dr, tmp_path: Path) -> None:
+def test_gameday_runs_the_data_plane_by_default(embedded_gameday: SharedGameDay) -> None:
     _needs_postgres()
-    started = time.monotonic()
-    result = maip_dr(["gameday", "--drill-id", "data-plane"], timeout=600, cwd=tmp_path)
-    wall = time.monotonic() - started
-    print(f"maip-dr gameday (data plane on): {wall:.1f}s wall (ceiling {WALL_CEILING_S:g}s)")
-    output = result.stdout[-3000:] + result.stderr[-3000:]
-    assert result.returncode == 0, output
+    result = embedded_gameday
+    print(f"maip-dr gameday (data plane on): {result.wall_s:.1f}s wall")
+    assert result.returncode == 0, result.output
     assert "verdict: PASS (exit 0)" in result.stdout
     assert "with its data plane: PostgreSQL and DNS" in result.stderr
     assert "accepts writes" in result.stdout  # failover 2 on the promoted database
@@ -102,7 +99,7 @@ def test_gameday_runs_the_data_plane_by_default(maip_dr, tmp_path: Path) -> None
                     if line.startswith("RPO per store: "))
     assert re.search(r"dynamodb \d+\.\d{3} s \(\d+ canaries lost; target 5 s: ok\); "
                      r"rds \d+\.\d{3} s \(\d+ canaries lost; target 5 s: ok\)", rpo_line), rpo_line
-    attempt = tmp_path / "reports" / "data-plane" / "attempt-1"
+    attempt = result.attempt
     summary = json.loads((attempt / "summary.json").read_text())
     rows = {row["store"]: row for row in summary["rpo"]}
     for store in ("dynamodb", "rds"):
@@ -112,7 +109,6 @@ def test_gameday_runs_the_data_plane_by_default(maip_dr, tmp_path: Path) -> None
     assert "| dynamodb | " in text and "| rds | " in text
     decisions = (attempt / "results-failback.decisions.json").read_text()
     assert "old writer's database role: writer" in decisions and "data continuity" in decisions
-    assert wall < WALL_CEILING_S, f"{wall:.1f}s over the {WALL_CEILING_S:g}s ceiling"
 
 
 CUT_WINDOW_S = 7.0  # canaries written before the outage: over the 5 s RPO target when all lost

@@ -1,8 +1,7 @@
 """The drill from the command line, as users run it:
 
-- ``maip-dr gameday --no-data-plane`` on the embedded simulation (the README's main job
-  without PostgreSQL; tests/cli/test_data_plane_gameday.py runs it as is) passes every stage
-  and fills ``reports/``;
+- ``maip-dr gameday`` on the embedded simulation (the README's main job: the session's shared
+  game day, tests/shared_gameday.py) passes every stage and fills ``reports/``;
 - against a running ``sim up``: without ``--dr-execute`` nothing changes (checked with the
   stock AWS CLI) and the flag is named; a wrong ``--dr-confirm`` is refused; with both the
   game day passes and the AWS CLI shows the steady state of failback stage 4;
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from maip_cli_helpers import BIN_DIR, SimUpProcess, maip_dr_env
+from shared_gameday import SharedGameDay
 
 pytestmark = [pytest.mark.gameday, pytest.mark.cli]
 
@@ -42,16 +42,16 @@ def _env(workdir: Path) -> dict[str, str]:
     return env
 
 
-def test_embedded_gameday_passes_every_stage_and_fills_reports(maip_dr, tmp_path: Path) -> None:
-    result = maip_dr(["gameday", "--no-data-plane"], timeout=600, cwd=tmp_path)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+def test_embedded_gameday_passes_every_stage_and_fills_reports(
+        embedded_gameday: SharedGameDay) -> None:
+    result = embedded_gameday
+    assert result.returncode == 0, result.output
     assert "verdict: PASS (exit 0)" in result.stdout
-    assert "without its data plane" not in result.stderr  # asked for, not a missing PostgreSQL
     rpo_line = next(line for line in result.stdout.splitlines() if line.startswith("RPO per"))
-    assert "; rds not measured" in rpo_line and "dynamodb " in rpo_line, rpo_line
+    assert "dynamodb " in rpo_line and "rds " in rpo_line, rpo_line
     for stage in ("failover 1", "failover 5", "failback 1", "failback 4"):
         assert stage in result.stdout
-    attempts = list((tmp_path / "reports").glob("gameday-*/attempt-1"))
+    attempts = list((result.workdir / "reports").glob("*/attempt-1"))
     assert len(attempts) == 1
     results = [r for path in sorted(attempts[0].glob("results-*.json"))
                if not path.name.endswith(".decisions.json")

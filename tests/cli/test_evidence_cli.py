@@ -24,11 +24,11 @@ import pytest
 from maip_cli_helpers import (
     BIN_DIR,
     SimUpProcess,
-    maip_dr_env,
     sim_up_in,
     wait_until,
     wait_until_lease_heartbeat_stale,
 )
+from shared_gameday import SECRETS, SharedGameDay
 
 from maip_drlib.evidence.journal import scan_journal, verify_chain
 
@@ -114,15 +114,6 @@ def test_sigkill_in_failover_stage_2_then_resume(sim: SimUpProcess) -> None:
         evidence.write_bytes(original)
 
 
-SECRETS = {
-    "AWS_ACCESS_KEY_ID": "AKIAMAIPDUMMY0000001",
-    "AWS_SECRET_ACCESS_KEY": "dummySecretKeyForTheEvidenceTest0000000X",
-    "AWS_SESSION_TOKEN": "DummySessionTokenForTheEvidenceTestAAAAAAAAAAAAAAAA==",
-    "MAIP_DR_HMAC_KEY": "dummy-hmac-key-for-the-evidence-test",
-    "MAIP_DR_WEBHOOK_URL": "https://hooks.example.test/services/T0DUMMY/B0DUMMY/dummyWebhook01",
-}
-
-
 def _forms(value: str) -> set[str]:
     raw = value.encode()
     return {value, urllib.parse.quote(value, safe=""), urllib.parse.quote_plus(value),
@@ -130,17 +121,12 @@ def _forms(value: str) -> set[str]:
             base64.urlsafe_b64encode(raw).decode().rstrip("=")}
 
 
-def test_no_secret_in_anything_a_game_day_writes(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    home.mkdir()
-    env = maip_dr_env(home)
-    env.update(SECRETS)
-    # DEBUG: botocore logs every signed request; pytest captures it for the Allure "log".
-    result = subprocess.run([str(BIN_DIR / "maip-dr"), "gameday", "--log-level=DEBUG"],
-                            capture_output=True,
-                            text=True, env=env, timeout=600, cwd=tmp_path, check=False)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    written = [p for p in (tmp_path / "reports").rglob("*") if p.is_file()]
+def test_no_secret_in_anything_a_game_day_writes(embedded_gameday: SharedGameDay) -> None:
+    """The session's shared game day ran with these secrets in its environment and pytest
+    logging at DEBUG (botocore's signed requests)."""
+    result = embedded_gameday
+    assert result.returncode == 0, result.output
+    written = [p for p in (result.workdir / "reports").rglob("*") if p.is_file()]
     assert len(written) > 20
     haystacks = {"stdout": result.stdout, "stderr": result.stderr}
     haystacks.update({str(p): p.read_bytes().decode("utf-8", "replace") for p in written})

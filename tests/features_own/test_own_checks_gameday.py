@@ -1,38 +1,27 @@
-"""One game day with ``--features examples/own-checks``: the team's scenarios run in both
-readiness phases and appear in the evidence (results, summary.md, Allure results) sealed in
-the attempt's manifest."""
+"""The session's shared game day ran with ``--features`` (a copy of examples/own-checks): the
+team's scenarios run in both readiness phases and appear in the evidence (results, summary.md,
+Allure results) sealed in the attempt's manifest."""
 
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
-from maip_cli_helpers import run_maip_dr
-
-from maip_drlib.drill.pytest_runner import scenarios_root
+from shared_gameday import SharedGameDay
 
 pytestmark = pytest.mark.gameday
 
-EXAMPLE = scenarios_root() / "examples" / "own-checks"
 LEDGER = ("The ledger database has a replica in DR", "The ledger service runs in both regions")
 
 
-def test_a_game_day_shows_the_teams_scenarios_in_its_evidence(tmp_path: Path) -> None:
-    """The example copied out of the clone, as a team keeps its own folder."""
-    team = tmp_path / "own-checks"
-    shutil.copytree(EXAMPLE, team)
-    reports = tmp_path / "reports"
-    result = run_maip_dr(["--json", "gameday", "--no-data-plane", "--reports", str(reports),
-                          "--features", "own-checks"], tmp_path, timeout=420, cwd=tmp_path)
-    # Exit 1 is accepted only for a stage over its RTO budget (a loaded machine): no scenario
-    # may fail; the team's own must pass.
-    assert result.returncode in (0, 1), result.stderr[-4000:]
-    document = json.loads(result.stdout)
-    attempt = Path(document["evidence"])
-    assert attempt.parent.parent == reports
-    check_evidence(attempt)
+def test_a_game_day_shows_the_teams_scenarios_in_its_evidence(
+        embedded_gameday: SharedGameDay) -> None:
+    """The session's shared game day ran with a copy of the example outside the clone, as a
+    team keeps its own folder (``--features own-checks``)."""
+    assert embedded_gameday.returncode == 0, embedded_gameday.output
+    assert "--features" in embedded_gameday.args
+    check_evidence(embedded_gameday.attempt)
 
 
 def check_evidence(attempt: Path) -> None:

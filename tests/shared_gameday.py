@@ -1,0 +1,125 @@
+"""One embedded game day per test session, shared by every test that only inspects what a game
+day prints and writes (docs/testing.md).
+
+It is the README's main job (``maip-dr gameday`` on the embedded simulation, its data plane on
+when PostgreSQL binaries are found) with these additions that do not change the drill:
+
+- the simulated clock runs at 1 real second per simulated minute (the default is 0.5), through
+  a config file naming an embedded target: the drill's own work (real CPU seconds) then fits
+  the RTO budgets on a 2-core machine loaded by parallel test workers;
+
+- the secrets a game day can be given are in its environment (AWS keys and session token, the
+  HMAC key, a webhook URL on an unroutable test domain) and pytest logs at DEBUG, so the
+  secrets test can look for them in everything written;
+- a team's feature folder (a copy of ``examples/own-checks`` outside the clone) runs beside
+  ours, so the own-checks test can find its scenarios in the evidence.
+
+Under pytest-xdist every worker asks for the same run: the first one runs it while holding a
+lock in the session's shared temporary folder and writes the outcome there; the others wait on
+the lock and read it. Not supported: a worker on another machine (the folder must be shared).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from maip_cli_helpers import BIN_DIR, maip_dr_env
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+DRILL_ID = "shared-gameday"
+TEAM_FOLDER = "own-checks"
+# A game day on a loaded 2-core machine takes 60-180 s; a hung one is stopped here.
+GAMEDAY_TIMEOUT_S = 900
+
+CONFIG = """\
+default_target = "embedded"
+
+[targets.embedded]
+kind = "embedded"
+time_scale = 1.0
+"""
+
+SECRETS = {
+    "AWS_ACCESS_KEY_ID": "AKIAMAIPDUMMY0000001",
+    "AWS_SECRET_ACCESS_KEY": "dummySecretKeyForTheEvidenceTest0000000X",
+    "AWS_SESSION_TOKEN": "DummySessionTokenForTheEvidenceTestAAAAAAAAAAAAAAAA==",
+    "MAIP_DR_HMAC_KEY": "dummy-hmac-key-for-the-evidence-test",
+    "MAIP_DR_WEBHOOK_URL": "https://hooks.example.test/services/T0DUMMY/B0DUMMY/dummyWebhook01",
+}
+
+
+@dataclass(frozen=True)
+class SharedGameDay:
+    """What the shared game day printed and where its evidence is."""
+
+    workdir: Path
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+    wall_s: float
+
+    @property
+    def attempt(self) -> Path:
+        return self.workdir / "reports" / DRILL_ID / "attempt-1"
+
+    @property
+    def output(self) -> str:
+        """The end of both streams, for an assertion message."""
+        return self.stdout[-3000:] + self.stderr[-3000:]
+
+
+def shared_folder(factory: pytest.TempPathFactory) -> Path:
+    """The folder every xdist worker of this session sees (the parent of the workers' own)."""
+    base = factory.getbasetemp()
+    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "shared-gameday"
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
+        yield
+
+
+def _run(workdir: Path) -> SharedGameDay:
+    shutil.copytree(REPOSITORY / "examples" / "own-checks", workdir / TEAM_FOLDER)
+    home = workdir / "home"
+    home.mkdir()
+    env = maip_dr_env(home)
+    env.update(SECRETS)
+    # DEBUG: botocore logs every signed request; pytest captures it for the Allure "log".
+    (workdir / "maip-dr.toml").write_text(CONFIG)
+    args = ["--config", "maip-dr.toml", "gameday", "--drill-id", DRILL_ID, "--log-level=DEBUG",
+            "--features", TEAM_FOLDER]
+    started = time.monotonic()
+    done = subprocess.run([str(BIN_DIR / "maip-dr"), *args], capture_output=True, text=True,
+                          env=env, cwd=workdir, timeout=GAMEDAY_TIMEOUT_S, check=False)
+    return SharedGameDay(workdir=workdir, args=args, returncode=done.returncode,
+                         stdout=done.stdout, stderr=done.stderr,
+                         wall_s=time.monotonic() - started)
+
+
+def shared_gameday(factory: pytest.TempPathFactory) -> SharedGameDay:
+    """The session's game day: run once (by whichever worker asks first), then read back."""
+    folder = shared_folder(factory)
+    outcome = folder / "outcome.json"
+    with _locked(folder.parent / "shared-gameday.lock"):
+        if not outcome.exists():
+            workdir = folder / "run"
+            workdir.mkdir(parents=True)
+            run = _run(workdir)
+            outcome.write_text(json.dumps({**run.__dict__, "workdir": str(run.workdir)}))
+    data = json.loads(outcome.read_text())
+    return SharedGameDay(**{**data, "workdir": Path(data["workdir"])})
