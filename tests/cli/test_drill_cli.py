@@ -2,9 +2,8 @@
 
 - ``maip-dr gameday`` on the embedded simulation (the README's main job: the session's shared
   game day, tests/shared_gameday.py) passes every stage and fills ``reports/``;
-- against a running ``sim up``: without ``--dr-execute`` nothing changes (checked with the
-  stock AWS CLI) and the flag is named; a wrong ``--dr-confirm`` is refused; with both the
-  game day passes and the AWS CLI shows the steady state of failback stage 4;
+- (a game day against a running ``sim up``, its consent flags and the steady state it leaves
+  are in tests/operations/test_gameday_operations_e2e.py, with every operation configured);
 - ``sim up --after failover:2``: one stage alone, then the same stage again as a resume does
   nothing twice.
 """
@@ -65,47 +64,6 @@ def test_embedded_gameday_passes_every_stage_and_fills_reports(
     assert any(attempts[0].glob("allure-results/*-result.json"))
     decisions = json.loads((attempts[0] / "results-failover.decisions.json").read_text())
     assert any("outage" in json.dumps(d).lower() for d in decisions)
-
-
-@pytest.fixture(scope="module")
-def fresh_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimUpProcess]:
-    workdir = tmp_path_factory.mktemp("gameday-sim")
-    sim = SimUpProcess(workdir, _env(workdir), ["--time-scale", "1.0"])
-    yield sim
-    assert sim.stop() == 0
-
-
-@pytest.mark.skipif(_aws_cli() is None, reason="the stock AWS CLI is not installed (set "
-                    "MAIP_TEST_AWS_CLI or put aws on PATH; .ci/run installs it)")
-def test_gameday_against_sim_target_needs_the_flags_then_passes(
-        fresh_sim: SimUpProcess) -> None:
-    before = fresh_sim.bash(DESCRIBE.format(region="us-west-2"))
-    assert before.returncode == 0 and "maip-prod-postgres-replica" in before.stdout
-    refused = fresh_sim.maip_dr(["gameday"])
-    assert refused.returncode == 3 and "--dr-execute" in refused.stderr
-    mismatch = fresh_sim.maip_dr(["gameday", "--dr-execute", "--dr-confirm", "prod"])
-    assert mismatch.returncode == 3 and "--dr-confirm" in mismatch.stderr
-    assert fresh_sim.bash(DESCRIBE.format(region="us-west-2")).stdout == before.stdout
-    assert not (fresh_sim.workdir / "reports").exists() or not any(
-        (fresh_sim.workdir / "reports").rglob("results-*.json"))
-
-    result = fresh_sim.maip_dr(["gameday", "--dr-execute", "--dr-confirm", "sim"], timeout=600)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    east = fresh_sim.bash(DESCRIBE.format(region="us-east-1")).stdout
-    west = fresh_sim.bash(DESCRIBE.format(region="us-west-2")).stdout
-    # Steady state: the writer back in us-east-1, a fresh DR replica of it, the old writer
-    # fenced (stopped), all seen with the stock AWS CLI.
-    assert "maip-prod-postgres-new\tavailable\tNone" in east
-    assert "maip-prod-postgres\tstopped" in east
-    assert "maip-prod-postgres-replica\tavailable\tarn:aws:rds:us-east-1" in west
-    # The fenced old writer awaits the operator's reconcile-and-delete: until then readiness
-    # fails on that one check (the next game day's go/no-go), naming it; the rest passes.
-    readiness = fresh_sim.maip_dr(["readiness"])
-    said = readiness.stdout + readiness.stderr
-    assert readiness.returncode == 1 and "maip-prod-postgres first" in said, said[-2000:]
-    readiness = fresh_sim.maip_dr(["readiness", "--", "-k",
-                                   "not can_fail_back_after_a_failover"])
-    assert readiness.returncode == 0, readiness.stdout[-2000:]
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,11 @@ A ``maip-dr sim up`` process is the target; the test starts a loopback webhook r
   consent) builds the single-file report and uploads it with the drill's evidence (skipped,
   naming what is missing, without Node.js and Allure 3).
 
+Before it, on the same fresh ``sim up``: without ``--dr-execute`` (or with a wrong
+``--dr-confirm``) the game day is refused and nothing changes, as the stock AWS CLI sees it.
+After it, the AWS CLI sees the steady state of failback stage 4, and readiness fails only on
+the fenced old writer that awaits the operator.
+
 One game day for the module (about 80 s on an idle machine, two to three times that on a
 loaded one).
 """
@@ -23,6 +28,7 @@ loaded one).
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -95,8 +101,20 @@ def run(sim: SimUpProcess, args: list[str], env: dict[str, str],
                           cwd=sim.workdir, check=False)
 
 
+@dataclass
+class Operations:
+    """The running ``sim up``, the webhook receiver and the evidence bucket, before any drill."""
+
+    sim: SimUpProcess
+    config: Config
+    target: Target
+    handles: RegionHandles
+    receiver: Receiver
+    bucket: str
+
+
 @pytest.fixture(scope="module")
-def gameday(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GameDay]:
+def operations(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Operations]:
     workdir = tmp_path_factory.mktemp("operations-e2e")
     with serve() as receiver, sim_up_in(workdir, time_scale=1.0) as sim:
         config = load_config(sim.config)
@@ -108,15 +126,80 @@ def gameday(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GameDay]:
             bucket = f"maip-dr-evidence-{uuid.uuid4().hex[:8]}"
             handles.by_name(BUCKET_REGION).client("s3").create_bucket(
                 Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": BUCKET_REGION})
-            env = {**sim.env, WEBHOOK_URL_ENV: receiver.url(HOOK_PATH)}
-            started = time.monotonic()
-            result = run(sim, ["gameday", "--dr-execute", "--dr-confirm", target.name,
-                               "--metrics-namespace", NAMESPACE, "--s3-bucket", bucket,
-                               "--s3-prefix", PREFIX], env)
-            yield GameDay(sim, config, target, handles, receiver, bucket, result,
-                          time.monotonic() - started)
+            yield Operations(sim, config, target, handles, receiver, bucket)
         finally:
             handles.close()
+
+
+@pytest.fixture(scope="module")
+def gameday(operations: Operations) -> GameDay:
+    ops = operations
+    env = {**ops.sim.env, WEBHOOK_URL_ENV: ops.receiver.url(HOOK_PATH)}
+    started = time.monotonic()
+    result = run(ops.sim, ["gameday", "--dr-execute", "--dr-confirm", ops.target.name,
+                           "--metrics-namespace", NAMESPACE, "--s3-bucket", ops.bucket,
+                           "--s3-prefix", PREFIX], env)
+    return GameDay(ops.sim, ops.config, ops.target, ops.handles, ops.receiver, ops.bucket,
+                   result, time.monotonic() - started)
+
+
+def _aws_cli() -> str | None:
+    return os.environ.get("MAIP_TEST_AWS_CLI") or shutil.which("aws")
+
+
+NEEDS_AWS_CLI = pytest.mark.skipif(
+    _aws_cli() is None, reason="the stock AWS CLI is not installed (set MAIP_TEST_AWS_CLI or "
+    "put aws on PATH; .ci/run installs it)")
+
+
+def _describe(sim: SimUpProcess, region: str) -> str:
+    """The RDS instances of ``region`` as the stock AWS CLI lists them (against the sim)."""
+    # `aws` (not its path): the env file's `aws` function adds the simulation's endpoint.
+    aws_dir = Path(str(_aws_cli())).parent
+    done = sim.bash(f"PATH={aws_dir}:$PATH\n"
+                    f"aws rds describe-db-instances --region {region} --query "
+                    "'DBInstances[].[DBInstanceIdentifier,DBInstanceStatus,"
+                    "ReadReplicaSourceDBInstanceIdentifier]' --output text")
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _results_files(sim: SimUpProcess) -> set[Path]:
+    return set((sim.workdir / "reports").rglob("results-*.json"))
+
+
+@NEEDS_AWS_CLI
+def test_without_consent_a_game_day_on_a_sim_target_changes_nothing(
+        operations: Operations) -> None:
+    """Without --dr-execute the flag is named, a wrong --dr-confirm is refused (exit 3), and
+    neither run changes what the stock AWS CLI sees nor writes a result (in any test order)."""
+    sim = operations.sim
+    before, results_before = _describe(sim, "us-west-2"), _results_files(sim)
+    refused = sim.maip_dr(["gameday"])
+    assert refused.returncode == 3 and "--dr-execute" in refused.stderr
+    mismatch = sim.maip_dr(["gameday", "--dr-execute", "--dr-confirm", "prod"])
+    assert mismatch.returncode == 3 and "--dr-confirm" in mismatch.stderr
+    assert _describe(sim, "us-west-2") == before
+    assert _results_files(sim) == results_before
+
+
+@NEEDS_AWS_CLI
+def test_after_the_game_day_the_aws_cli_sees_the_steady_state(gameday: GameDay) -> None:
+    assert gameday.result.returncode == 0, gameday.output[-4000:]
+    east, west = _describe(gameday.sim, "us-east-1"), _describe(gameday.sim, "us-west-2")
+    # Steady state: the writer back in us-east-1, a fresh DR replica of it, the old writer
+    # fenced (stopped), all seen with the stock AWS CLI.
+    assert "maip-prod-postgres-new\tavailable\tNone" in east
+    assert "maip-prod-postgres\tstopped" in east
+    assert "maip-prod-postgres-replica\tavailable\tarn:aws:rds:us-east-1" in west
+    # The fenced old writer awaits the operator's reconcile-and-delete: until then readiness
+    # fails on that one check (the next game day's go/no-go), naming it; the rest passes.
+    readiness = gameday.sim.maip_dr(["readiness"])
+    said = readiness.stdout + readiness.stderr
+    assert readiness.returncode == 1 and "maip-prod-postgres first" in said, said[-2000:]
+    readiness = gameday.sim.maip_dr(["readiness", "--", "-k",
+                                     "not can_fail_back_after_a_failover"])
+    assert readiness.returncode == 0, readiness.stdout[-2000:]
 
 
 def test_the_game_day_passes_and_reports_each_operation(gameday: GameDay) -> None:
