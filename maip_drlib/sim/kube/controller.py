@@ -12,6 +12,11 @@ count rising for CrashLoopBackOff); marks pods on NotReady nodes not ready; dele
 removed nodes at once (the pod garbage collector's force deletion); and writes deployment
 and HPA status.
 
+A settled cluster costs almost nothing: a tick is skipped while nothing it reads has changed
+since a tick that changed nothing (the cluster's resource version, the region's faults, the
+wanted node count) and nothing waits on a timer (a node or pod starting, a pod terminating or
+not running); one tick runs at least every ``SETTLED_RECHECK_S`` regardless.
+
 Not supported: rolling updates (a changed template does not replace pods), node draining
 before a node group removes a node, eviction timeouts, affinity, taints beyond NotReady,
 preemption, HPA autoscaling decisions.
@@ -33,6 +38,8 @@ from maip_drlib.sim.kube.state import KubeCluster
 
 log = logging.getLogger(__name__)
 _JOIN_TIMEOUT_S = 3.0
+# A settled cluster is reconciled at least this often (real seconds), whatever it reads.
+SETTLED_RECHECK_S = 1.0
 
 
 def _owned_by(pod: dict[str, Any], deployment: dict[str, Any]) -> bool:
@@ -79,6 +86,9 @@ class KubeController:
         self._node_ready_at: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # What the last tick that changed nothing saw (None: the next tick must run).
+        self._settled_on: tuple[object, ...] | None = None
+        self._settled_at = 0.0
 
     def start(self) -> KubeController:
         if self._thread is not None:
@@ -104,9 +114,43 @@ class KubeController:
     def _run(self) -> None:
         while not self._stop.wait(self.poll_seconds):
             try:
-                self.reconcile_once()
+                self._tick()
             except KubeApiError as error:  # an object vanished mid-tick: next tick fixes it
                 self.last_error = error
+                self._settled_on = None
+
+    def _inputs(self) -> tuple[object, ...]:
+        """What a tick reads besides the clock: the cluster's version, the region's faults,
+        the wanted node count."""
+        faults = None if self.faults is None else self.faults.snapshot().region(self.region)
+        wanted = None
+        if self.desired_node_count is not None:
+            try:
+                wanted = int(self.desired_node_count())
+            except Exception:  # reported by the tick that runs next
+                return (object(),)
+        return (self.cluster.resource_version, faults, wanted)
+
+    def _tick(self) -> None:
+        """One reconcile, unless the cluster is settled (module docstring)."""
+        now = time.monotonic()
+        inputs = self._inputs()
+        if inputs == self._settled_on and now - self._settled_at < SETTLED_RECHECK_S:
+            return
+        before = self.cluster.resource_version
+        self.reconcile_once()
+        quiet = self.cluster.resource_version == before and not self._waiting_on_timers()
+        self._settled_on = self._inputs() if quiet else None
+        self._settled_at = now
+
+    def _waiting_on_timers(self) -> bool:
+        """Whether a later tick would change something with no other input: a node or pod
+        starting, a pod terminating or not running."""
+        if self._node_ready_at:
+            return True
+        pods, _ = self.cluster.list("pods")
+        return not all(podstatus.pod_is_running(pod) and not podstatus.pod_is_terminating(pod)
+                       for pod in pods)
 
     # One tick ----------------------------------------------------------------------------
 
