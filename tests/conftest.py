@@ -68,14 +68,25 @@ TESTS_ROOT = Path(__file__).resolve().parent
 STEPS_ROOT = TESTS_ROOT.parent / "steps"
 
 
+# A whole drill on a 2-core machine shared with parallel workers can take several minutes;
+# pyproject.toml's 300 s guard is for everything else.
+GAMEDAY_TIMEOUT_S = 900
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The runbook's scenarios in steps/ run against the embedded simulation: tier ``sim``.
-    Then every test under tests/ must carry exactly one tier (before ``-m`` selects)."""
+    Then every test under tests/ must carry exactly one tier (before ``-m`` selects).
+    The gameday tier goes first (its modules are the longest: with pytest-xdist they then
+    start first instead of ending the run alone) and gets a longer hang guard."""
     for item in items:
         if STEPS_ROOT in item.path.parents and not tier_of(item):
             item.add_marker(pytest.mark.sim)
     check_tiers(items, TESTS_ROOT)
+    for item in items:
+        if tier_of(item) == ["gameday"] and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(GAMEDAY_TIMEOUT_S))
+    items.sort(key=lambda item: tier_of(item) != ["gameday"])  # stable: modules stay whole
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -12,7 +12,9 @@ when PostgreSQL binaries are found) with these additions that do not change the 
   HMAC key, a webhook URL on an unroutable test domain) and pytest logs at DEBUG, so the
   secrets test can look for them in everything written;
 - a team's feature folder (a copy of ``examples/own-checks`` outside the clone) runs beside
-  ours, so the own-checks test can find its scenarios in the evidence.
+  ours, so the own-checks test can find its scenarios in the evidence;
+- ``--hold-in-dr 2m``: the platform is held in DR for 2 simulated minutes between the RPO
+  phase and failback (a phase of its own; the stages are unchanged).
 
 Under pytest-xdist every worker asks for the same run: the first one runs it while holding a
 lock in the session's shared temporary folder and writes the outcome there; the others wait on
@@ -38,6 +40,7 @@ from maip_cli_helpers import BIN_DIR, maip_dr_env
 REPOSITORY = Path(__file__).resolve().parent.parent
 DRILL_ID = "shared-gameday"
 TEAM_FOLDER = "own-checks"
+HOLD = "2m"
 # A game day on a loaded 2-core machine takes 60-180 s; a hung one is stopped here.
 GAMEDAY_TIMEOUT_S = 900
 
@@ -102,7 +105,7 @@ def _run(workdir: Path) -> SharedGameDay:
     # DEBUG: botocore logs every signed request; pytest captures it for the Allure "log".
     (workdir / "maip-dr.toml").write_text(CONFIG)
     args = ["--config", "maip-dr.toml", "gameday", "--drill-id", DRILL_ID, "--log-level=DEBUG",
-            "--features", TEAM_FOLDER]
+            "--features", TEAM_FOLDER, "--hold-in-dr", HOLD]
     started = time.monotonic()
     done = subprocess.run([str(BIN_DIR / "maip-dr"), *args], capture_output=True, text=True,
                           env=env, cwd=workdir, timeout=GAMEDAY_TIMEOUT_S, check=False)

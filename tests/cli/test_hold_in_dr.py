@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from shared_gameday import SharedGameDay
 
 from maip_drlib.evidence.journal import read_journal
 
@@ -31,13 +32,15 @@ def test_bad_hold_values_are_one_line_and_start_nothing(
     assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").iterdir())
 
 
-def test_an_embedded_game_day_holds_in_dr_before_failback(maip_dr, tmp_path: Path) -> None:
-    result = maip_dr(["gameday", "--hold-in-dr", "2m"], timeout=600, cwd=tmp_path)
-    out = result.stdout + result.stderr
-    assert result.returncode == 0, out
+def test_an_embedded_game_day_holds_in_dr_before_failback(
+        embedded_gameday: SharedGameDay) -> None:
+    """The session's shared game day ran with ``--hold-in-dr 2m``."""
+    assert embedded_gameday.args[-2:] == ["--hold-in-dr", "2m"]
+    out = embedded_gameday.stdout + embedded_gameday.stderr
+    assert embedded_gameday.returncode == 0, embedded_gameday.output
     assert "=== hold in DR for 2 simulated minutes" in out, out
     assert "maip-dr: held in DR for 2 minutes; failback starts" in out, out
-    attempt = next((tmp_path / "reports").glob("gameday-*/attempt-1"))
+    attempt = embedded_gameday.attempt
     kinds = [r["kind"] for r in read_journal(attempt / "journal.jsonl")]
     phases = [r.get("phase") for r in read_journal(attempt / "journal.jsonl")
               if r["kind"] == "phase.start"]
