@@ -7,12 +7,12 @@ moto's state is process-global, so each module that needs a simulation gets its 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 import pytest
-from shared_gameday import SharedGameDay, shared_gameday
+from shared_gameday import SharedGameDay, shared_gameday, start_in_background, stop_background
 from tier_guard import check_tiers, tier_of, unit_guard
 
 from maip_drlib.config import Target
@@ -86,7 +86,27 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if tier_of(item) == ["gameday"] and item.get_closest_marker("timeout") is None:
             item.add_marker(pytest.mark.timeout(GAMEDAY_TIMEOUT_S))
-    items.sort(key=lambda item: tier_of(item) != ["gameday"])  # stable: modules stay whole
+    items.sort(key=_run_order(items))  # stable: a module's tests stay together
+
+
+def _run_order(items: list[pytest.Item]) -> Callable[[pytest.Item], int]:
+    """Module by module: whole drills first (the longest modules: under pytest-xdist they
+    start first instead of ending the run alone), then the rest, then the modules that read
+    the shared game day (started in the background as collection ends, done by then)."""
+    rank: dict[Path, int] = {}
+    for item in items:
+        here = 2 if "embedded_gameday" in getattr(item, "fixturenames", ()) else (
+            0 if tier_of(item) == ["gameday"] else 1)
+        rank[item.path] = max(rank.get(item.path, here), here)
+    return lambda item: rank[item.path]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the shared game day now when a selected test reads it (tests/shared_gameday.py)."""
+    if session.config.option.collectonly:
+        return
+    if any("embedded_gameday" in getattr(item, "fixturenames", ()) for item in session.items):
+        start_in_background(session.config._tmp_path_factory)  # type: ignore[attr-defined]
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -103,3 +123,7 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
 
 def _guard_if_unit(item: pytest.Item) -> AbstractContextManager[None]:
     return unit_guard() if item.get_closest_marker("unit") is not None else nullcontext()
+
+
+def pytest_sessionfinish() -> None:
+    stop_background()

@@ -18,7 +18,10 @@ when PostgreSQL binaries are found) with these additions that do not change the 
 
 Under pytest-xdist every worker asks for the same run: the first one runs it while holding a
 lock in the session's shared temporary folder and writes the outcome there; the others wait on
-the lock and read it. Not supported: a worker on another machine (the folder must be shared).
+the lock and read it. ``start_in_background`` lets the first worker whose selection needs the
+run start it in a thread as soon as collection ends, so that the tests reading it (collected
+last) find it done while the other tests ran. Not supported: a worker on another machine (the
+folder must be shared).
 """
 
 from __future__ import annotations
@@ -28,9 +31,8 @@ import json
 import os
 import shutil
 import subprocess
+import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +53,8 @@ default_target = "embedded"
 kind = "embedded"
 time_scale = 1.0
 """
+
+_RUNNING: list[subprocess.Popen[str]] = []
 
 SECRETS = {
     "AWS_ACCESS_KEY_ID": "AKIAMAIPDUMMY0000001",
@@ -88,14 +92,6 @@ def shared_folder(factory: pytest.TempPathFactory) -> Path:
     return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "shared-gameday"
 
 
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
-        yield
-
-
 def _run(workdir: Path) -> SharedGameDay:
     shutil.copytree(REPOSITORY / "examples" / "own-checks", workdir / TEAM_FOLDER)
     home = workdir / "home"
@@ -107,22 +103,61 @@ def _run(workdir: Path) -> SharedGameDay:
     args = ["--config", "maip-dr.toml", "gameday", "--drill-id", DRILL_ID, "--log-level=DEBUG",
             "--features", TEAM_FOLDER, "--hold-in-dr", HOLD]
     started = time.monotonic()
-    done = subprocess.run([str(BIN_DIR / "maip-dr"), *args], capture_output=True, text=True,
-                          env=env, cwd=workdir, timeout=GAMEDAY_TIMEOUT_S, check=False)
-    return SharedGameDay(workdir=workdir, args=args, returncode=done.returncode,
-                         stdout=done.stdout, stderr=done.stderr,
-                         wall_s=time.monotonic() - started)
+    process = subprocess.Popen([str(BIN_DIR / "maip-dr"), *args], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=env, cwd=workdir)
+    _RUNNING.append(process)
+    try:
+        stdout, stderr = process.communicate(timeout=GAMEDAY_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        stdout, stderr = process.communicate()
+    finally:
+        _RUNNING.remove(process)
+    return SharedGameDay(workdir=workdir, args=args, returncode=process.returncode,
+                         stdout=stdout, stderr=stderr, wall_s=time.monotonic() - started)
 
 
-def shared_gameday(factory: pytest.TempPathFactory) -> SharedGameDay:
-    """The session's game day: run once (by whichever worker asks first), then read back."""
-    folder = shared_folder(factory)
-    outcome = folder / "outcome.json"
-    with _locked(folder.parent / "shared-gameday.lock"):
+def stop_background(grace_s: float = 60.0) -> None:
+    """Stop a game day this process still runs (the session ended before a test read it):
+    SIGTERM, as an operator's Ctrl-C, then SIGKILL after ``grace_s``."""
+    for process in list(_RUNNING):
+        process.terminate()
+        try:
+            process.wait(timeout=grace_s)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _run_once(folder: Path, lock: Path, *, wait: bool) -> None:
+    """Run the game day unless its outcome is there; with ``wait`` false, return at once when
+    another worker holds the lock (it is running it)."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return
+        outcome = folder / "outcome.json"  # the lock is released when the file closes
         if not outcome.exists():
             workdir = folder / "run"
             workdir.mkdir(parents=True)
             run = _run(workdir)
             outcome.write_text(json.dumps({**run.__dict__, "workdir": str(run.workdir)}))
-    data = json.loads(outcome.read_text())
+
+
+def start_in_background(factory: pytest.TempPathFactory) -> threading.Thread:
+    """Start the session's game day in a thread of this worker, unless another runs it."""
+    folder = shared_folder(factory)
+    thread = threading.Thread(target=_run_once, name="shared-gameday", daemon=True,
+                              args=(folder, folder.parent / "shared-gameday.lock"),
+                              kwargs={"wait": False})
+    thread.start()
+    return thread
+
+
+def shared_gameday(factory: pytest.TempPathFactory) -> SharedGameDay:
+    """The session's game day: run once (by whichever worker asks first), then read back."""
+    folder = shared_folder(factory)
+    _run_once(folder, folder.parent / "shared-gameday.lock", wait=True)
+    data = json.loads((folder / "outcome.json").read_text())
     return SharedGameDay(**{**data, "workdir": Path(data["workdir"])})

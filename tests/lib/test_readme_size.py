@@ -73,4 +73,5 @@ def test_ci_run_extracts_the_test_command() -> None:
     assert "sed -n '/^```bash$/,/^```$/p' | sed '1d;$d'" in ci
     command = _ci_extract(README.read_text())
     assert "\n" not in command and "pip install" in command
-    assert command.endswith("&& pytest"), command  # the whole suite, no marker selection
+    # The whole suite (no marker or path selection), on pytest-xdist's workers.
+    assert command.endswith("&& pytest -n 4 --dist loadfile"), command

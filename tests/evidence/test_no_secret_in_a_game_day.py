@@ -1,0 +1,37 @@
+"""No secret given to a game day (AWS keys, session token, HMAC key, webhook URL) appears in
+anything it writes or prints, in plain, base64 or URL-encoded form, nor any presigned signature
+or EKS bearer token, with pytest logging at DEBUG (botocore's signed requests). The session's
+shared game day (tests/shared_gameday.py) ran with these secrets in its environment."""
+
+from __future__ import annotations
+
+import base64
+import urllib.parse
+
+import pytest
+from shared_gameday import SECRETS, SharedGameDay
+
+pytestmark = [pytest.mark.gameday, pytest.mark.cli]
+
+
+def _forms(value: str) -> set[str]:
+    raw = value.encode()
+    return {value, urllib.parse.quote(value, safe=""), urllib.parse.quote_plus(value),
+            base64.b64encode(raw).decode(), base64.b64encode(raw).decode().rstrip("="),
+            base64.urlsafe_b64encode(raw).decode().rstrip("=")}
+
+
+def test_no_secret_in_anything_a_game_day_writes(embedded_gameday: SharedGameDay) -> None:
+    """The session's shared game day ran with these secrets in its environment and pytest
+    logging at DEBUG (botocore's signed requests)."""
+    result = embedded_gameday
+    assert result.returncode == 0, result.output
+    written = [p for p in (result.workdir / "reports").rglob("*") if p.is_file()]
+    assert len(written) > 20
+    haystacks = {"stdout": result.stdout, "stderr": result.stderr}
+    haystacks.update({str(p): p.read_bytes().decode("utf-8", "replace") for p in written})
+    needles = set().union(*(_forms(v) for v in SECRETS.values()))
+    needles |= {"X-Amz-Signature", "k8s-aws-v1."}
+    leaks = [(name, needle) for name, text in haystacks.items() for needle in needles
+             if needle in text]
+    assert not leaks, leaks
