@@ -31,8 +31,8 @@ HEADER = """\
 # maip-dr configuration: one topology and named targets.
 #   check it:  maip-dr config check {name}
 #   use it:    maip-dr --config {name} [--target NAME] readiness | plan | gameday | stage ...
-# Every key is validated (unknown keys, types, regions, URLs); the full schema is in the
-# README ("Targets and configuration") and in maip_drlib/config_loader.py.
+# Every key is validated (unknown keys, types, regions, URLs); the full schema is in
+# docs/configuration.md ("Targets and the config file") and in maip_drlib/config_loader.py.
 
 # The target used when --target (or MAIP_DR_TARGET) is not given.
 default_target = "rehearsal"
