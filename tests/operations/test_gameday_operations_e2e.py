@@ -62,13 +62,21 @@ METRICS_LINE = re.compile(r"metrics: (\d+)/(\d+) published to (\S+) \((\d+) in (
 
 
 @dataclass
-class GameDay:
+class Operations:
+    """The running ``sim up``, the webhook receiver and the evidence bucket, before any drill."""
+
     sim: SimUpProcess
     config: Config
     target: Target
     handles: RegionHandles
     receiver: Receiver
     bucket: str
+
+
+@dataclass
+class GameDay(Operations):
+    """The operations above, and the game day run with them."""
+
     result: subprocess.CompletedProcess[str]
     seconds: float
 
@@ -101,18 +109,6 @@ def run(sim: SimUpProcess, args: list[str], env: dict[str, str],
                           cwd=sim.workdir, check=False)
 
 
-@dataclass
-class Operations:
-    """The running ``sim up``, the webhook receiver and the evidence bucket, before any drill."""
-
-    sim: SimUpProcess
-    config: Config
-    target: Target
-    handles: RegionHandles
-    receiver: Receiver
-    bucket: str
-
-
 @pytest.fixture(scope="module")
 def operations(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Operations]:
     workdir = tmp_path_factory.mktemp("operations-e2e")
@@ -139,8 +135,7 @@ def gameday(operations: Operations) -> GameDay:
     result = run(ops.sim, ["gameday", "--dr-execute", "--dr-confirm", ops.target.name,
                            "--metrics-namespace", NAMESPACE, "--s3-bucket", ops.bucket,
                            "--s3-prefix", PREFIX], env)
-    return GameDay(ops.sim, ops.config, ops.target, ops.handles, ops.receiver, ops.bucket,
-                   result, time.monotonic() - started)
+    return GameDay(**vars(ops), result=result, seconds=time.monotonic() - started)
 
 
 def _aws_cli() -> str | None:
