@@ -89,6 +89,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=_run_order(items))  # stable: a module's tests stay together
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """pytest-xdist hands out test files in collection order (``_run_order``), not largest
+    first (its default ``--loadscope-reorder``: by number of tests, which is not time)."""
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
 def _run_order(items: list[pytest.Item]) -> Callable[[pytest.Item], int]:
     """Module by module: whole drills first (the longest modules: under pytest-xdist they
     start first instead of ending the run alone), then the rest, then the modules that read

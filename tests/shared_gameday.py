@@ -43,6 +43,9 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 DRILL_ID = "shared-gameday"
 TEAM_FOLDER = "own-checks"
 HOLD = "2m"
+# The scenarios of examples/own-checks (the team folder): they must show in the evidence.
+TEAM_SCENARIOS = ("The ledger database has a replica in DR",
+                  "The ledger service runs in both regions")
 # A game day on a loaded 2-core machine takes 60-180 s; a hung one is stopped here.
 GAMEDAY_TIMEOUT_S = 900
 

@@ -1,8 +1,9 @@
-"""``maip-dr report``: a single-file Allure 3 report of a real run, rendered offline in Chromium.
+"""``maip-dr report``: a single-file Allure 3 report of a real game day, rendered offline in
+Chromium.
 
-Runs every feature's scenarios against the embedded simulation with ``--alluredir`` (the
-mutating stages are recorded as skipped, naming the flag, so every stage has a result),
-builds the report with the project's Allure 3 (``npm ci``),
+Builds the report of (a copy of) the session's shared game day (tests/shared_gameday.py: every
+stage ran, and a team's --features scenarios beside ours) with the project's Allure 3
+(``npm ci``),
 opens ``index.html`` from ``file://`` in headless Chromium driven through the DevTools protocol
 and reads ``document.body.innerText``: every scenario name and the environment must be in the
 rendered text, and the page must make no network request. Skips, naming what is missing,
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from shared_gameday import DRILL_ID, TEAM_SCENARIOS, SharedGameDay
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium") or "",
@@ -29,7 +31,7 @@ CHROMIUM = next((p for p in ("/usr/bin/chromium", shutil.which("chromium") or ""
                 None)
 
 pytestmark = [
-    pytest.mark.sim,
+    pytest.mark.gameday,
     pytest.mark.skipif(shutil.which("node") is None, reason="Node.js (node) is not installed"),
     pytest.mark.skipif(not (ROOT / "node_modules" / "allure" / "cli.js").is_file(),
                        reason="Allure 3 is not installed: run `npm ci` in the project root"),
@@ -121,37 +123,26 @@ def chromium(tmp_path: Path) -> Any:
             process.wait()
 
 
-def _run_suite(attempt: Path) -> None:
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-               "-m", "readiness or failover or failback", "--alluredir",
-               str(attempt / "allure-results"), "--dr-drill-id", "report-test",
-               str(ROOT / "steps")]
-    if "allure_evidence" not in (ROOT / "conftest.py").read_text():
-        command[3:3] = ["-p", "maip_drlib.pytest_dr.allure_evidence"]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=240,
-                          check=False)
-    assert done.returncode in (0, 1), done.stdout[-2000:] + done.stderr[-2000:]
-
-
-def test_report_renders_every_scenario_and_the_environment_offline(tmp_path: Path,
-                                                                   chromium: Page) -> None:
-    reports = tmp_path / "reports"
-    attempt = reports / "report-test" / "attempt-1"
-    attempt.mkdir(parents=True)
-    _run_suite(attempt)
+def test_report_renders_every_scenario_and_the_environment_offline(
+        tmp_path: Path, chromium: Page, embedded_gameday: SharedGameDay) -> None:
+    assert embedded_gameday.returncode == 0, embedded_gameday.output
+    reports = tmp_path / "reports"  # a copy: the shared evidence is never modified
+    shutil.copytree(embedded_gameday.workdir / "reports", reports)
+    attempt = reports / DRILL_ID / "attempt-1"
     names = sorted({json.loads(p.read_text())["name"]
                     for p in (attempt / "allure-results").glob("*-result.json")})
     assert len(names) >= 5
     for stage in ("The DR replica becomes a standalone writer",
-                  "The platform is back in its steady state"):
+                  "The platform is back in its steady state",
+                  *TEAM_SCENARIOS):  # a team's own scenarios (--features) as well as ours
         assert any(stage in name for name in names), names
 
     maip_dr = Path(sys.executable).parent / "maip-dr"
-    done = subprocess.run([str(maip_dr), "report", "report-test",
+    done = subprocess.run([str(maip_dr), "report", DRILL_ID,
                            "--reports", str(reports)], cwd=ROOT, capture_output=True,
                           text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
-    index = reports / "report-test" / "html" / "index.html"
+    index = reports / DRILL_ID / "html" / "index.html"
     assert index.is_file()
     html = index.read_text()
     assert "googletagmanager" not in html
@@ -165,7 +156,7 @@ def test_report_renders_every_scenario_and_the_environment_offline(tmp_path: Pat
     missing = [n for n in names if n not in text]
     assert not missing, f"not rendered: {missing}\n---\n{text[:3000]}"
     assert "[SIMULATED]" in text
-    for needle in ("SIMULATED run", "target.kind", "time_scale", "drill.id", "report-test",
+    for needle in ("SIMULATED run", "target.kind", "time_scale", "drill.id", DRILL_ID,
                    "config.sha256", "operator", "version.pytest-bdd"):
         assert needle in text, f"{needle!r} not in the rendered environment:\n{text[:3000]}"
 

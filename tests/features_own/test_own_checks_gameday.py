@@ -8,11 +8,11 @@ import json
 from pathlib import Path
 
 import pytest
-from shared_gameday import SharedGameDay
+from shared_gameday import TEAM_SCENARIOS, SharedGameDay
 
 pytestmark = pytest.mark.gameday
 
-LEDGER = ("The ledger database has a replica in DR", "The ledger service runs in both regions")
+LEDGER = TEAM_SCENARIOS
 
 
 def test_a_game_day_shows_the_teams_scenarios_in_its_evidence(
