@@ -126,16 +126,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                        "live targets)"))
 
 
-def pytest_runtest_setup(item: pytest.Item) -> None:
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
     tracker = item.config.stash.get(TRACKER_KEY, None)
     if tracker is None or phase_of(item) is None:
-        return
+        return (yield)
     tracker.begin(item)
+    result = yield  # the fixtures are set up: the stage's context can be asked for
     options = item.config.stash[OPTIONS_KEY]
     if options.pause_between_stages and item.get_closest_marker("destructive") is not None:
+        # Before the stage's steps, which run in the call phase; pytest 9 refuses a fixture
+        # request from this hook before the item's own setup (it reads it as teardown).
         context = item._request.getfixturevalue("dr_context")  # type: ignore[attr-defined]
         stage = stage_of(item)
         ask_approval(item, f"{phase_of(item)} stage {stage}", context.decisions)
+    return result
 
 
 @pytest.fixture(scope="session", autouse=True)

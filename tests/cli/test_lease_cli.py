@@ -71,9 +71,22 @@ def _wait_for_line(lines: queue.Queue[str], needle: str, deadline_s: float) -> l
         except queue.Empty:
             break
         seen.append(line)
-        if needle in line:
+        if needle in "".join(seen):  # chunks: a question has no line end
             return seen
     raise AssertionError(f"no {needle!r} within {deadline_s}s: {''.join(seen)[-3000:]}")
+
+
+def _read_chunks(fd: int, chunks: queue.Queue[str]) -> None:
+    """What the process writes, as it comes (the operator's question has no line end)."""
+    while chunk := os.read(fd, 4096):
+        chunks.put(chunk.decode(errors="replace"))
+
+
+def _drain(lines: queue.Queue[str]) -> list[str]:
+    drained: list[str] = []
+    while not lines.empty():
+        drained.append(lines.get_nowait())
+    return drained
 
 
 @pytest.mark.cli
@@ -88,11 +101,13 @@ def test_second_game_day_refuses_and_a_killed_holders_lease_expires(
         stderr=subprocess.PIPE, text=True, start_new_session=True)
     lines: queue.Queue[str] = queue.Queue()
     assert first.stderr is not None
-    reader = threading.Thread(target=lambda: [lines.put(line) for line in first.stderr],
-                              daemon=True)  # type: ignore[union-attr]
+    reader = threading.Thread(target=_read_chunks, args=(first.stderr.fileno(), lines),
+                              daemon=True)
     reader.start()
     try:
         _wait_for_line(lines, "drill lease acquired", 60)
+        # Holding the lease while it waits for the operator's yes before failover stage 1.
+        _wait_for_line(lines, "about to run failover stage 1", 60)
         second = sim.maip_dr([*gameday, *_drill(sim, "lease-second"), *NO_SCENARIO],
                              timeout=60)
         assert second.returncode == 3, second.stderr
@@ -101,7 +116,8 @@ def test_second_game_day_refuses_and_a_killed_holders_lease_expires(
         assert "lease-holder" in err[0] and "started" in err[0] and "expires" in err[0]
         assert f"pid {first.pid}" in err[0] and "--dr-break-lease" in err[0]
         assert not list((sim.workdir / "reports" / "lease-second").iterdir())
-        assert first.poll() is None  # still holding, waiting for the approval
+        # Still holding, waiting for the approval (what it printed, if it ended instead).
+        assert first.poll() is None, "".join(_drain(lines))[-3000:]
     finally:
         os.killpg(first.pid, signal.SIGKILL)
         first.wait(timeout=30)
