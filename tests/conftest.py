@@ -102,17 +102,20 @@ def _run_order(items: list[pytest.Item]) -> Callable[[pytest.Item], int]:
     the shared game day (started in the background as collection ends, done by then)."""
     rank: dict[Path, int] = {}
     for item in items:
-        here = 2 if "embedded_gameday" in getattr(item, "fixturenames", ()) else (
-            0 if tier_of(item) == ["gameday"] else 1)
+        here = 2 if _reads_shared_gameday(item) else 0 if tier_of(item) == ["gameday"] else 1
         rank[item.path] = max(rank.get(item.path, here), here)
     return lambda item: rank[item.path]
+
+
+def _reads_shared_gameday(item: pytest.Item) -> bool:
+    return "embedded_gameday" in getattr(item, "fixturenames", ())
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     """Start the shared game day now when a selected test reads it (tests/shared_gameday.py)."""
     if session.config.option.collectonly:
         return
-    if any("embedded_gameday" in getattr(item, "fixturenames", ()) for item in session.items):
+    if any(_reads_shared_gameday(item) for item in session.items):
         start_in_background(session.config._tmp_path_factory)  # type: ignore[attr-defined]
 
 

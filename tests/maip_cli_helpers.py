@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,11 +13,24 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from maip_drlib.config_loader import load_config
 from maip_drlib.drill.lease import DrillLease, Holder, lease_key
 from maip_drlib.regions import build_region_handles
 
 BIN_DIR = Path(sys.executable).parent
+
+
+def stock_aws_cli() -> str | None:
+    """The stock AWS CLI the tests compare with: MAIP_TEST_AWS_CLI (.ci/run installs it in its
+    own venv), else ``aws`` on PATH."""
+    return os.environ.get("MAIP_TEST_AWS_CLI") or shutil.which("aws")
+
+
+NEEDS_AWS_CLI = pytest.mark.skipif(
+    stock_aws_cli() is None, reason="the stock AWS CLI is not installed (set MAIP_TEST_AWS_CLI "
+    "or put aws on PATH; .ci/run installs it)")
 
 
 def kubeconfig_text(server: str = "https://127.0.0.1:9") -> str:
@@ -132,3 +146,15 @@ def wait_until_lease_heartbeat_stale(config: Path, drill_id: str, *,
     wait_until(f"the heartbeat of {drill_id}'s killed holder to go stale",
                lambda: time.time() > stale_at, timeout_s=max(0.0, stale_at - time.time()) + 5)
     return held
+
+
+def rds_instances_seen_by_aws_cli(sim: SimUpProcess, region: str) -> str:
+    """``aws rds describe-db-instances`` against ``sim``: identifier, status and replication
+    source of each instance, one per line (the env file's ``aws`` function adds the endpoint,
+    so the CLI is called by name with its folder first on PATH)."""
+    done = sim.bash(f"PATH={Path(str(stock_aws_cli())).parent}:$PATH\n"
+                    f"aws rds describe-db-instances --region {region} --query "
+                    "'DBInstances[].[DBInstanceIdentifier,DBInstanceStatus,"
+                    "ReadReplicaSourceDBInstanceIdentifier]' --output text")
+    assert done.returncode == 0, done.stderr
+    return done.stdout

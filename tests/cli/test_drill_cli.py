@@ -11,35 +11,18 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from maip_cli_helpers import BIN_DIR, SimUpProcess, maip_dr_env
+from maip_cli_helpers import (
+    NEEDS_AWS_CLI,
+    SimUpProcess,
+    maip_dr_env,
+    rds_instances_seen_by_aws_cli,
+)
 from shared_gameday import SharedGameDay
 
 pytestmark = [pytest.mark.gameday, pytest.mark.cli]
-
-DESCRIBE = ("aws rds describe-db-instances --region {region} --query "
-            "'DBInstances[].[DBInstanceIdentifier,DBInstanceStatus,"
-            "ReadReplicaSourceDBInstanceIdentifier]' --output text")
-
-
-def _aws_cli() -> str | None:
-    return os.environ.get("MAIP_TEST_AWS_CLI") or shutil.which("aws")
-
-
-def _env(workdir: Path) -> dict[str, str]:
-    home = workdir / "home"
-    home.mkdir(exist_ok=True)
-    env = maip_dr_env(home)
-    aws = _aws_cli()
-    if aws:
-        env["PATH"] = f"{Path(aws).parent}{os.pathsep}{BIN_DIR}{os.pathsep}{env['PATH']}"
-    return env
-
 
 def test_embedded_gameday_passes_every_stage_and_fills_reports(
         embedded_gameday: SharedGameDay) -> None:
@@ -69,18 +52,19 @@ def test_embedded_gameday_passes_every_stage_and_fills_reports(
 @pytest.fixture(scope="module")
 def sim_after_promotion(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimUpProcess]:
     workdir = tmp_path_factory.mktemp("after-failover-2")
-    sim = SimUpProcess(workdir, _env(workdir), ["--time-scale", "1.0", "--after",
+    home = workdir / "home"
+    home.mkdir()
+    sim = SimUpProcess(workdir, maip_dr_env(home), ["--time-scale", "1.0", "--after",
                                                 "failover:2"])
     yield sim
     assert sim.stop() == 0
 
 
-@pytest.mark.skipif(_aws_cli() is None, reason="the stock AWS CLI is not installed (set "
-                    "MAIP_TEST_AWS_CLI or put aws on PATH; .ci/run installs it)")
+@NEEDS_AWS_CLI
 def test_after_promotion_the_aws_cli_sees_a_standalone_writer(
         sim_after_promotion: SimUpProcess) -> None:
-    west = sim_after_promotion.bash(DESCRIBE.format(region="us-west-2"))
-    assert "maip-prod-postgres-replica\tavailable\tNone" in west.stdout, west.stdout + west.stderr
+    west = rds_instances_seen_by_aws_cli(sim_after_promotion, "us-west-2")
+    assert "maip-prod-postgres-replica\tavailable\tNone" in west, west
 
 
 def test_one_stage_alone_and_its_resume(sim_after_promotion: SimUpProcess) -> None:

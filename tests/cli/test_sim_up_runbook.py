@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from maip_cli_helpers import BIN_DIR, maip_dr_env
+from maip_cli_helpers import BIN_DIR, NEEDS_AWS_CLI, maip_dr_env, stock_aws_cli
 
 READY_DEADLINE_S = 60
 
@@ -49,15 +49,10 @@ aws kafka list-replicators \\
 """
 
 
-def _aws_cli() -> str | None:
-    return os.environ.get("MAIP_TEST_AWS_CLI") or shutil.which("aws")
-
-
 pytestmark = [
     pytest.mark.sim,
     pytest.mark.cli,
-    pytest.mark.skipif(_aws_cli() is None, reason="the stock AWS CLI is not installed (set "
-                       "MAIP_TEST_AWS_CLI or put aws on PATH; .ci/run installs it)"),
+    NEEDS_AWS_CLI,
     pytest.mark.skipif(shutil.which("kubectl") is None,
                        reason="kubectl is not on PATH (.ci/run installs it)"),
 ]
@@ -82,7 +77,7 @@ def sim_up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSim]:
     home = workdir / "home"
     home.mkdir()
     env = maip_dr_env(home)
-    aws = _aws_cli()
+    aws = stock_aws_cli()
     assert aws is not None
     env["PATH"] = f"{Path(aws).parent}{os.pathsep}{BIN_DIR}{os.pathsep}{env['PATH']}"
     process = subprocess.Popen(

@@ -28,7 +28,6 @@ loaded one).
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -41,7 +40,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from maip_cli_helpers import BIN_DIR, SimUpProcess, sim_up_in
+from maip_cli_helpers import (
+    BIN_DIR,
+    NEEDS_AWS_CLI,
+    SimUpProcess,
+    rds_instances_seen_by_aws_cli,
+    sim_up_in,
+)
 from notify.webhook_receiver import Receiver, serve
 
 from maip_drlib.config import Config, Target
@@ -138,27 +143,6 @@ def gameday(operations: Operations) -> GameDay:
     return GameDay(**vars(ops), result=result, seconds=time.monotonic() - started)
 
 
-def _aws_cli() -> str | None:
-    return os.environ.get("MAIP_TEST_AWS_CLI") or shutil.which("aws")
-
-
-NEEDS_AWS_CLI = pytest.mark.skipif(
-    _aws_cli() is None, reason="the stock AWS CLI is not installed (set MAIP_TEST_AWS_CLI or "
-    "put aws on PATH; .ci/run installs it)")
-
-
-def _describe(sim: SimUpProcess, region: str) -> str:
-    """The RDS instances of ``region`` as the stock AWS CLI lists them (against the sim)."""
-    # `aws` (not its path): the env file's `aws` function adds the simulation's endpoint.
-    aws_dir = Path(str(_aws_cli())).parent
-    done = sim.bash(f"PATH={aws_dir}:$PATH\n"
-                    f"aws rds describe-db-instances --region {region} --query "
-                    "'DBInstances[].[DBInstanceIdentifier,DBInstanceStatus,"
-                    "ReadReplicaSourceDBInstanceIdentifier]' --output text")
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
 def _results_files(sim: SimUpProcess) -> set[Path]:
     return set((sim.workdir / "reports").rglob("results-*.json"))
 
@@ -169,19 +153,20 @@ def test_without_consent_a_game_day_on_a_sim_target_changes_nothing(
     """Without --dr-execute the flag is named, a wrong --dr-confirm is refused (exit 3), and
     neither run changes what the stock AWS CLI sees nor writes a result (in any test order)."""
     sim = operations.sim
-    before, results_before = _describe(sim, "us-west-2"), _results_files(sim)
+    before, results_before = rds_instances_seen_by_aws_cli(sim, "us-west-2"), _results_files(sim)
     refused = sim.maip_dr(["gameday"])
     assert refused.returncode == 3 and "--dr-execute" in refused.stderr
     mismatch = sim.maip_dr(["gameday", "--dr-execute", "--dr-confirm", "prod"])
     assert mismatch.returncode == 3 and "--dr-confirm" in mismatch.stderr
-    assert _describe(sim, "us-west-2") == before
+    assert rds_instances_seen_by_aws_cli(sim, "us-west-2") == before
     assert _results_files(sim) == results_before
 
 
 @NEEDS_AWS_CLI
 def test_after_the_game_day_the_aws_cli_sees_the_steady_state(gameday: GameDay) -> None:
     assert gameday.result.returncode == 0, gameday.output[-4000:]
-    east, west = _describe(gameday.sim, "us-east-1"), _describe(gameday.sim, "us-west-2")
+    east = rds_instances_seen_by_aws_cli(gameday.sim, "us-east-1")
+    west = rds_instances_seen_by_aws_cli(gameday.sim, "us-west-2")
     # Steady state: the writer back in us-east-1, a fresh DR replica of it, the old writer
     # fenced (stopped), all seen with the stock AWS CLI.
     assert "maip-prod-postgres-new\tavailable\tNone" in east
