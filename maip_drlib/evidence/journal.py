@@ -3,11 +3,15 @@
 Each line is one JSON record with ``seq`` (1, 2, ... per attempt), ``at`` (UTC ISO 8601 with
 milliseconds), ``drill_id``, ``attempt``, ``kind``, the redacted fields, ``prev`` (the hash of
 the previous record) and ``hash`` (SHA-256 of the canonical JSON of the record without
-``hash``: sorted keys, no spaces, UTF-8). The chain runs across attempts: the first record of
-attempt n links to the last record of the nearest earlier attempt with a journal, attempt 1's
-first record to ``GENESIS``. Every record is written with one ``os.write`` and ``os.fsync``-ed
-before ``record`` returns, so a process killed with SIGKILL leaves valid evidence up to its
-last record.
+``hash`` and ``mac``: sorted keys, no spaces, UTF-8). With the evidence HMAC key (``keys.py``)
+every record also carries ``mac`` = HMAC-SHA256(key, ``journal:<hash>``): whoever recomputes
+the chain without the key cannot remake the MACs (``verify_macs``). A journal opened without
+an explicit ``key`` takes the process's (``keys.process_key``).
+
+The chain runs across attempts: the first record of attempt n links to the last record of the
+nearest earlier attempt with a journal, attempt 1's first record to ``GENESIS``. Every record
+is written with one ``os.write`` and ``os.fsync``-ed before ``record`` returns, so a process
+killed with SIGKILL leaves valid evidence up to its last record.
 
 On open, a torn last line (a partial write) is cut off (an incomplete write never was a
 record) and a ``journal.recovered`` record names what was dropped (size, SHA-256, redacted
@@ -38,11 +42,15 @@ from pathlib import Path
 from typing import Any
 
 from maip_drlib.errors import DRError
+from maip_drlib.evidence.keys import mac, mac_ok, process_key
 from maip_drlib.evidence.redact import Redactor
 
 JOURNAL_NAME = "journal.jsonl"
 GENESIS = "0" * 64
 RESERVED = ("seq", "at", "drill_id", "attempt", "kind", "prev", "hash")
+MAC_FIELD = "mac"  # present only in keyed journals
+MAC_PURPOSE = "journal"
+_PROCESS_KEY = object()
 KIND = re.compile(r"^[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)*$")
 ATTEMPT_DIR = re.compile(r"^attempt-([1-9][0-9]*)$")
 PREVIEW_CHARS = 160
@@ -61,8 +69,32 @@ def canonical(obj: Any) -> bytes:
 
 
 def record_hash(record: dict[str, Any]) -> str:
-    """SHA-256 hex of the canonical JSON of ``record`` without its ``hash`` key."""
-    return hashlib.sha256(canonical({k: v for k, v in record.items() if k != "hash"})).hexdigest()
+    """SHA-256 hex of the canonical JSON of ``record`` without its ``hash`` and ``mac``."""
+    return hashlib.sha256(canonical({k: v for k, v in record.items()
+                                     if k not in ("hash", MAC_FIELD)})).hexdigest()
+
+
+def verify_macs(records: list[dict[str, Any]], key: bytes, *, label: str = "journal"
+                ) -> list[str]:
+    """Problems of a keyed chain (empty when fine): every record must carry the HMAC of its
+    own content hash with ``key``."""
+    problems: list[str] = []
+    for index, record in enumerate(records):
+        where = f"{label}: record seq {record.get('seq', f'? (line {index + 1})')}"
+        found = record.get(MAC_FIELD)
+        if found is None:
+            problems.append(f"{where}: no HMAC (the attempt was signed, so every record of "
+                            f"its journal is keyed)")
+        elif not mac_ok(key, MAC_PURPOSE, record_hash(record), found):
+            problems.append(f"{where}: HMAC does not match its content with this key "
+                            f"(edited, the chain recomputed without the key, or a wrong key)")
+    return problems
+
+
+def keyed_records(records: Iterable[dict[str, Any]]) -> bool:
+    """Whether every record carries a MAC (a journal written with a key)."""
+    listed = list(records)
+    return bool(listed) and all(MAC_FIELD in record for record in listed)
 
 
 def utc_now_iso(now: datetime | None = None) -> str:
@@ -236,8 +268,9 @@ class Journal:
     catches up with records another process wrote)."""
 
     def __init__(self, path: Path, fd: int, *, drill_id: str, attempt: int, redactor: Redactor,
-                 clock: Callable[[], datetime] | None) -> None:
+                 clock: Callable[[], datetime] | None, key: bytes | None = None) -> None:
         self.path = path
+        self._key = key
         self.drill_id = drill_id
         self.attempt = attempt
         self.redactor = redactor
@@ -250,9 +283,12 @@ class Journal:
 
     @classmethod
     def open(cls, attempt_dir: Path, *, drill_id: str, attempt: int, redactor: Redactor,
-             clock: Callable[[], datetime] | None = None) -> Journal:
+             clock: Callable[[], datetime] | None = None,
+             key: bytes | object | None = _PROCESS_KEY) -> Journal:
         """Open (or create) the journal of ``attempt_dir`` and continue its chain; a torn
-        last line is cut off here and named in a ``journal.recovered`` record."""
+        last line is cut off here and named in a ``journal.recovered`` record. ``key``: the
+        HMAC key of the chain (None: unkeyed); left out, the process's (``keys.py``)."""
+        chain_key = process_key() if key is _PROCESS_KEY else key
         if attempt_number(attempt_dir) != attempt:
             raise EvidenceError(f"{attempt_dir}: folder does not match attempt {attempt}")
         if attempt_dir.parent.name != drill_id:
@@ -264,7 +300,7 @@ class Journal:
         except OSError as error:
             raise EvidenceError(f"{path}: cannot open the journal: {error.strerror}") from error
         journal = cls(path, fd, drill_id=drill_id, attempt=attempt, redactor=redactor,
-                      clock=clock)
+                      clock=clock, key=chain_key)  # type: ignore[arg-type]
         try:
             if created:
                 _fsync_dir(attempt_dir)
@@ -337,6 +373,8 @@ class Journal:
             "attempt": self.attempt, "kind": kind, **body, "prev": self._last_hash,
         }
         record["hash"] = record_hash(record)
+        if self._key is not None:
+            record[MAC_FIELD] = mac(self._key, MAC_PURPOSE, record["hash"])
         _write_all(self._fd, canonical(record) + b"\n")
         os.fsync(self._fd)
         self._seq += 1
@@ -353,7 +391,7 @@ class Journal:
         if not KIND.match(kind):
             raise ValueError(f"journal kind {kind!r}: expected dotted lower-case words "
                              f"like 'stage.start'")
-        clash = sorted(set(fields) & set(RESERVED))
+        clash = sorted(set(fields) & {*RESERVED, MAC_FIELD})
         if clash:
             raise ValueError(f"journal field {clash[0]!r} is reserved")
         body = self.redactor.value(_jsonable(fields))

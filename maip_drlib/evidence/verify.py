@@ -5,9 +5,18 @@ gaps): the manifest is present and names this drill and attempt; every listed fi
 with its SHA-256 and size; no file was added beside them (only ``html/`` at the drill level
 holds derived output outside the manifests); the journal chain inside the attempt and its link
 to the previous attempt's last record; the manifest's record of the journal; the chain of seals
-(each manifest names the digest of the previous one); with a key, each ``manifest.sig``.
-Problems name the file relative to the drill folder and, for an edited file, the expected and
-found hash prefixes.
+(each manifest names the digest of the previous one); with a key, each ``manifest.sig``, the
+HMAC of every journal record of a signed attempt (``journal.verify_macs``) and the signed drill
+index (``drill_index.py``: no attempt missing or added); with ``expect_digest``, the final
+digest against one kept outside the folder. Problems name the file relative to the drill
+folder and, for an edited file, the expected and found hash prefixes.
+
+The verdict (``VerifyReport.verdict``): "tampered" when any problem was found; "intact" only
+when nothing outside the folder's own say-so is missing: the key checked every signature, every
+record's HMAC and the index (``verified_by`` "hmac key"), or the final digest equals the
+expected one ("expected digest"); "unverified" otherwise (no key and no expected digest, or
+evidence sealed before keyed journals, format 1): whoever can write the folder could have
+recomputed every unkeyed hash.
 
 Not supported: telling who changed a file or when, recovering altered evidence, checking a
 signature without the key (it says so in ``notes``), verifying the HTML report (derived).
@@ -22,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from maip_drlib.errors import ConfigError
+from maip_drlib.evidence.drill_index import INDEX_FILES, check_index
 from maip_drlib.evidence.journal import (
     GENESIS,
     JOURNAL_NAME,
@@ -29,10 +39,13 @@ from maip_drlib.evidence.journal import (
     attempt_dirs,
     scan_journal,
     verify_chain,
+    verify_macs,
 )
 from maip_drlib.evidence.manifest import (
     EXCLUDED,
     FORMAT,
+    FORMAT_V1,
+    FORMATS,
     MANIFEST_NAME,
     SIGNATURE_NAME,
     evidence_files,
@@ -56,6 +69,8 @@ class AttemptStatus:
     records: int = 0
     signature: str = "none"  # "ok", "INVALID", "missing", "not checked", "none" (unsigned)
     digest: str | None = None
+    format: str | None = None
+    keyed_chain: str = "none"  # "ok", "not checked", "none" (unkeyed), "INVALID"
     problems: list[str] = field(default_factory=list)
 
     def line(self) -> str:
@@ -77,14 +92,26 @@ class VerifyReport:
     notes: list[str]
     final_digest: str | None
     signatures_checked: bool
+    verified_by: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
+        """No problem found (which alone proves nothing: see ``verdict``)."""
         return not self.problems
 
+    @property
+    def verdict(self) -> str:
+        """"tampered", "intact" (vouched for by the key or the expected digest) or
+        "unverified"."""
+        if self.problems:
+            return "tampered"
+        return "intact" if self.verified_by else "unverified"
 
-def verify_drill(drill_dir: Path, *, key: bytes | None) -> VerifyReport:
-    """Verify every attempt of ``drill_dir``; ``ConfigError`` when it is no drill folder."""
+
+def verify_drill(drill_dir: Path, *, key: bytes | None,
+                 expect_digest: str | None = None) -> VerifyReport:
+    """Verify every attempt of ``drill_dir`` (and, given ``expect_digest``, the final digest
+    against it: a SHA-256 hex); ``ConfigError`` when it is no drill folder."""
     if not drill_dir.is_dir():
         raise ConfigError("no such drill folder", source=str(drill_dir))
     attempts = attempt_dirs(drill_dir)
@@ -102,6 +129,8 @@ def verify_drill(drill_dir: Path, *, key: bytes | None) -> VerifyReport:
     for child in sorted(drill_dir.iterdir()):
         if child.name in DERIVED_DIRS and child.is_dir() and not child.is_symlink():
             continue
+        if child.name in INDEX_FILES and child.is_file() and not child.is_symlink():
+            continue
         if child.is_dir() and not child.is_symlink() and child in attempts.values():
             continue
         problems.append(f"{child.name}: added beside the attempts (not part of any manifest)")
@@ -117,8 +146,32 @@ def verify_drill(drill_dir: Path, *, key: bytes | None) -> VerifyReport:
     if key is None:
         notes.append("signatures not checked: no key given (MAIP_DR_HMAC_KEY or "
                      "--hmac-key-file)")
+    verified_by = []
+    if key is not None and _keyed_drill(statuses):
+        problems.extend(check_index(drill_dir, key, {s.number: s.digest for s in statuses}))
+        if all(s.format == FORMAT and s.signature == "ok" and s.keyed_chain == "ok"
+               for s in statuses):
+            verified_by.append("hmac key")
+    elif key is not None and any(s.format == FORMAT_V1 for s in statuses):
+        notes.append("sealed before keyed journals (manifest format 1): the key checks the "
+                     "signatures, but not the journal records nor the set of attempts; only "
+                     "--expect-digest can vouch for this drill")
     final = statuses[-1].digest if statuses else None
-    return VerifyReport(drill_dir, statuses, problems, notes, final, key is not None)
+    if expect_digest is not None:
+        if final == expect_digest:
+            verified_by.append("expected digest")
+        else:
+            problems.append(f"final digest {str(final)[:PREFIX]} is not the expected "
+                            f"sha256:{expect_digest[:PREFIX]} (--expect-digest): the last "
+                            f"attempt was changed, removed or added")
+    return VerifyReport(drill_dir, statuses, problems, notes, final, key is not None,
+                        verified_by)
+
+
+def _keyed_drill(statuses: list[AttemptStatus]) -> bool:
+    """Whether any attempt was sealed in format 2: checked with a key, it must keep a signed
+    index (an unsigned one is a problem with a key anyway)."""
+    return any(s.format == FORMAT for s in statuses)
 
 
 def _verify_attempt(drill_dir: Path, number: int, path: Path, key: bytes | None,
@@ -137,7 +190,8 @@ def _verify_attempt(drill_dir: Path, number: int, path: Path, key: bytes | None,
     status.digest = sha256_file(path / MANIFEST_NAME)[0]
     status.sealed_at = str(manifest.get("sealed_at"))
     status.note = str(manifest.get("note") or "")
-    if manifest.get("format") != FORMAT:
+    status.format = str(manifest.get("format"))
+    if manifest.get("format") not in FORMATS:
         problems.append(f"{name}/{MANIFEST_NAME}: unknown format {manifest.get('format')!r}")
     if manifest.get("drill_id") != drill_dir.name or manifest.get("attempt") != number:
         problems.append(f"{name}/{MANIFEST_NAME}: names drill {manifest.get('drill_id')!r} "
@@ -150,7 +204,33 @@ def _verify_attempt(drill_dir: Path, number: int, path: Path, key: bytes | None,
             f"{str(previous_digest)[:PREFIX]}")
     _check_files(path, manifest, status)
     _check_signature(path, manifest, key, status)
+    _check_keyed_chain(path, manifest, key, status)
     return status, chain_head
+
+
+def _check_keyed_chain(path: Path, manifest: dict[str, Any], key: bytes | None,
+                       status: AttemptStatus) -> None:
+    """A signed format-2 attempt's journal is keyed: with the key, every record's HMAC."""
+    if manifest.get("format") != FORMAT or manifest.get("signed") is not True:
+        return
+    where = f"{path.name}/{JOURNAL_NAME}"
+    if key is None:
+        status.keyed_chain = "not checked"
+        return
+    try:
+        records = scan_journal(path / JOURNAL_NAME).records
+    except EvidenceError:
+        return  # already a problem of the chain check
+    problems = verify_macs(records, key, label=where)
+    status.keyed_chain = "INVALID" if problems else "ok"
+    status.problems.extend(problems)
+    late = manifest.get("late")
+    if isinstance(late, dict):
+        check = late.get("journal_check")
+        if check != ["keyed chain intact"]:
+            status.problems.append(f"{path.name}: sealed late by attempt "
+                                   f"{late.get('by_attempt')}, which found its journal: "
+                                   f"{'; '.join(map(str, check or ['unchecked']))}")
 
 
 def _load_manifest(path: Path, problems: list[str]) -> dict[str, Any] | None:

@@ -32,7 +32,7 @@ def run_attempt(drill_dir: Path, number: int, *, sealed: bool = True,
     path = drill_dir / f"attempt-{number}"
     path.mkdir(parents=True)
     with Journal.open(path, drill_id=drill_dir.name, attempt=number,
-                      redactor=Redactor()) as journal:
+                      redactor=Redactor(), key=key) as journal:
         journal.record("drill.start", operator="alice@host")
         journal.record("stage.end", stage="failover 2", outcome="passed")
         journal.record("drill.end", verdict="pass")
@@ -89,7 +89,7 @@ def _positions(size: int) -> list[int]:
 
 def test_any_single_changed_byte_in_any_file_fails(drill: Path) -> None:
     files = sorted(p for p in drill.rglob("*") if p.is_file())
-    assert len(files) == 10  # 3 evidence files + manifest + signature, per attempt
+    assert len(files) == 12  # 3 evidence files + manifest + signature per attempt, the index
     checked = 0
     for path in files:
         original = path.read_bytes()
@@ -100,7 +100,7 @@ def test_any_single_changed_byte_in_any_file_fails(drill: Path) -> None:
             report = verify_drill(drill, key=KEY)
             relative = path.relative_to(drill).as_posix()
             assert not report.ok, (relative, position)
-            if path.name not in (MANIFEST_NAME, SIGNATURE_NAME):
+            if path.name not in (MANIFEST_NAME, SIGNATURE_NAME, "index.json", "index.sig"):
                 assert any(p.startswith(f"{relative}: edited after sealing: sha256 expected ")
                            for p in report.problems), report.problems
             checked += 1

@@ -1,4 +1,5 @@
-"""``maip-dr verify``: exit 0 intact, 1 with one line per problem, 2 for bad input."""
+"""``maip-dr verify``: exit 0 intact (with the key, or the expected digest), 1 tampered with one
+line per problem, 1 unverified (no key, no expected digest), 2 for bad input."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def make_drill(reports: Path, drill_id: str, attempts: int = 2) -> Path:
         path = drill / f"attempt-{number}"
         path.mkdir(parents=True)
         with Journal.open(path, drill_id=drill_id, attempt=number,
-                          redactor=Redactor()) as journal:
+                          redactor=Redactor(), key=KEY.encode()) as journal:
             journal.record("drill.start")
             journal.record("drill.end", verdict="pass")
         (path / "results-readiness.json").write_text("{}\n")
@@ -63,11 +64,36 @@ def test_intact_drill_exits_0_with_the_final_digest(tmp_path: Path, capsys,
     assert err == ""
 
 
-def test_without_a_key_says_signatures_not_checked(tmp_path: Path, capsys) -> None:
+def test_without_a_key_it_is_unverified_exit_1(tmp_path: Path, capsys) -> None:
     make_drill(tmp_path / "reports", "gameday-1")
     code, out, _ = run(["verify", "gameday-1", "--reports", str(tmp_path / "reports")], capsys)
-    assert code == 0
+    assert code == 1
     assert "note: signatures not checked" in out
+    assert "PROBLEM" not in out
+    assert out.splitlines()[-1] == (
+        "verdict: unverified: no problem found, but nothing outside the folder vouches for it "
+        "(give the HMAC key or --expect-digest) (exit 1)")
+
+
+def test_the_expected_digest_vouches_without_a_key(tmp_path: Path, capsys) -> None:
+    drill = make_drill(tmp_path / "reports", "gameday-1")
+    final = hashlib.sha256((drill / "attempt-2" / "manifest.json").read_bytes()).hexdigest()
+    code, out, _ = run(["verify", str(drill), "--expect-digest", f"sha256:{final}"], capsys)
+    assert code == 0, out
+    assert "verified by: expected digest" in out.splitlines()
+    assert out.splitlines()[-1] == "verdict: evidence intact (exit 0)"
+    other = hashlib.sha256((drill / "attempt-1" / "manifest.json").read_bytes()).hexdigest()
+    code, out, _ = run(["verify", str(drill), "--expect-digest", f"sha256:{other}"], capsys)
+    assert code == 1
+    assert f"PROBLEM final digest {final[:12]} is not the expected sha256:{other[:12]}" in out
+    assert out.splitlines()[-1] == "verdict: tampered: 1 problem(s) (exit 1)"
+
+
+def test_a_malformed_expected_digest_exits_2(tmp_path: Path, capsys) -> None:
+    drill = make_drill(tmp_path / "reports", "gameday-1", attempts=1)
+    code, out, err = run(["verify", str(drill), "--expect-digest", "md5:abc"], capsys)
+    assert code == 2 and out == ""
+    assert err.startswith("maip-dr: --expect-digest: expected sha256:<64 hex digits>"), err
 
 
 def test_problems_exit_1_one_line_each(tmp_path: Path, capsys) -> None:
@@ -84,7 +110,7 @@ def test_problems_exit_1_one_line_each(tmp_path: Path, capsys) -> None:
                                   "sealing: sha256 expected ")
     assert problems[1] == ("PROBLEM attempt-2/extra.txt: added after sealing (not in the "
                            "manifest)")
-    assert out.splitlines()[-1] == "verdict: 2 problem(s) (exit 1)"
+    assert out.splitlines()[-1] == "verdict: tampered: 2 problem(s) (exit 1)"
 
 
 def test_wrong_key_exits_1(tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -101,6 +127,7 @@ def test_newest_drill_by_default(tmp_path: Path, capsys, monkeypatch: pytest.Mon
     make_drill(reports, "gameday-new", attempts=1)
     os.utime(old / "attempt-1", (1_000, 1_000))
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MAIP_DR_HMAC_KEY", KEY)
     code, out, _ = run(["verify"], capsys)
     assert code == 0
     assert out.splitlines()[0] == "drill gameday-new (reports/gameday-new)"
