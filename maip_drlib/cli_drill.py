@@ -35,6 +35,7 @@ from maip_drlib.cli_drill_options import (
     canary_window_option,
     check_confirm,
     check_drill_id,
+    check_evidence_key,
     check_hold,
     dr_args,
     hold_option,
@@ -66,6 +67,7 @@ from maip_drlib.drill.where_it_stands import StageRun, record_interruption, say_
 from maip_drlib.errors import ConfigError, GuardRefused
 from maip_drlib.evidence.edge_secrets import redactor_from_environment
 from maip_drlib.evidence.journal import Journal
+from maip_drlib.evidence.keys import use_key
 from maip_drlib.evidence.manifest import Seal, load_key, seal
 from maip_drlib.evidence.redact import Redactor
 from maip_drlib.sim.data_plane_choice import embedded_data_plane, refuse_unless_embedded
@@ -110,7 +112,7 @@ def _drill_target(ctx: click.Context, *, data_plane: bool | None = None
 
 def _print_summary(output: Output, runs: list[PytestRun], target: Target,
                    attempt: AttemptDir, started: float, results: list[dict] | None = None,
-                   sealed: Seal | None = None) -> int:
+                   sealed: Seal | None = None, unsigned_reason: str | None = None) -> int:
     """The table, evidence folder, digest and verdict (or the --json document); the code."""
     results = results if results is not None else [r for run in runs for r in run.results]
     elapsed = time.monotonic() - started
@@ -126,7 +128,7 @@ def _print_summary(output: Output, runs: list[PytestRun], target: Target,
 
         output.result(rpo_line(written["rpo"]))
     output.result(f"evidence: {attempt.path}")
-    _print_seal(output, sealed)
+    _print_seal(output, sealed, unsigned_reason)
     if output.quiet:
         for failed in summary.failures(results):
             output.error(f"maip-dr: {failed}")
@@ -166,8 +168,14 @@ def _summary_json(attempt_dir: Path) -> dict:
                    "the first mutating stage); the reason, the failed checks and the operator "
                    "are journalled.")
 @click.option("--hmac-key-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Sign the evidence digest with this key (or MAIP_DR_HMAC_KEY); never "
-                   "written anywhere.")
+              help="Sign the evidence with this key (or MAIP_DR_HMAC_KEY): every journal "
+                   "record, each seal and the drill's index; never written anywhere. A live "
+                   "target needs it (or --unsigned-evidence).")
+@click.option("--unsigned-evidence", "unsigned_evidence", default=None, metavar="REASON",
+              callback=reason_option,
+              help="Run a game day on a live target without the HMAC key (refused otherwise, "
+                   "exit 3); the reason is journalled and printed with the summary. Its "
+                   "evidence can only be verified with --expect-digest.")
 @click.option("--data-plane/--no-data-plane", default=None,
               help="Embedded target only: run the simulation with (default, when PostgreSQL "
                    "binaries are found) or without its data plane (real PostgreSQL behind "
@@ -191,7 +199,8 @@ def _summary_json(attempt_dir: Path) -> dict:
 @click.pass_context
 def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
                     resume_from: str | None, accept_readiness: str | None,
-                    hmac_key_file: Path | None, data_plane: bool | None,
+                    hmac_key_file: Path | None, unsigned_evidence: str | None,
+                    data_plane: bool | None,
                     canary_window_s: float | None, hold_minutes: float | None,
                     metrics_namespace: str | None, s3_bucket: str | None, s3_prefix: str,
                     as_json: bool, quiet: bool, **opts: object) -> None:
@@ -205,11 +214,13 @@ def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
     REASON or --dr-planned (nothing is injected). Go / no-go: a failed readiness phase stops
     the drill before its first mutating stage (exit 1) unless
     --dr-accept-readiness-failures REASON; under a declared outage the primary region's own
-    checks are expected to fail and only recorded. It holds the drill lease; evidence goes to
-    <reports>/<drill id>/attempt-<n>/. Exit codes: 0 every stage passed within its RTO budget;
-    1 a stage failed, ran over budget, a mutating stage was skipped, or no-go; 2 bad input;
-    3 refused by a guard (consent, lease, promotion guard, a stage's precondition); 4
-    environment error; 130 interrupted (SIGINT); 143 terminated (SIGTERM).
+    checks are expected to fail and only recorded. A live target also needs the evidence HMAC
+    key (MAIP_DR_HMAC_KEY or --hmac-key-file) or --unsigned-evidence REASON. It holds the drill
+    lease; evidence goes to <reports>/<drill id>/attempt-<n>/. Exit codes: 0 every stage
+    passed within its RTO budget; 1 a stage failed, ran over budget, a mutating stage was
+    skipped, or no-go; 2 bad input; 3 refused by a guard (consent, evidence key, lease,
+    promotion guard, a stage's precondition); 4 environment error; 130 interrupted (SIGINT);
+    143 terminated (SIGTERM).
     """
     output = start_output(ctx, as_json=as_json, quiet=quiet)
     check_quiet_with_pause(output, bool(opts.get("dr_pause_between_stages")))
@@ -232,6 +243,8 @@ def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
         raise ConfigError("resuming needs the persistent target the drill ran against "
                           "(a 'sim up' process or live), not a fresh embedded simulation",
                           key="--resume-from")
+    check_evidence_key(pre_target, key, unsigned_evidence)
+    use_key(key)  # this process's journals and the pytest children's (evidence/keys.py)
     with _drill_target(ctx, data_plane=data_plane) as (config, target, config_path, hosted):
         if hosted:
             opts.update(dr_execute=True, dr_confirm=target.name)
@@ -242,6 +255,9 @@ def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
             attempt = next_attempt(reports_dir, drill)
             output.info(f"maip-dr: drill {attempt.drill_id}, attempt {attempt.number}: "
                         f"evidence in {attempt.path}")
+            if unsigned_evidence is not None:
+                with _attempt_journal(attempt) as journal:
+                    journal_unsigned_evidence(journal, target, unsigned_evidence)
             control = SimulationClient(target.control_url) if target.kind == "sim" else None
             injected = control is not None and not (opts.get("dr_declare_outage")
                                                     or opts.get("dr_planned"))
@@ -262,7 +278,7 @@ def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
             result = run_gameday(plan)
             code = _print_summary(output, result.runs, target, attempt, started,
                                   results=all_results(attempt.path.parent),
-                                  sealed=result.seal)
+                                  sealed=result.seal, unsigned_reason=unsigned_evidence)
             if result.no_go:
                 code = max(code, 1) if code != 0 else 1
         ctx.exit(code)
@@ -346,7 +362,8 @@ def _resume_command(ctx: click.Context, target: Target, drill_id: str, opts: dic
     return " ".join(parts)
 
 
-def _print_seal(output: Output, sealed: Seal | None) -> None:
+def _print_seal(output: Output, sealed: Seal | None, unsigned_reason: str | None = None
+                ) -> None:
     if sealed is None:
         return
     output.result(f"final digest: sha256:{sealed.digest}")
@@ -354,7 +371,16 @@ def _print_seal(output: Output, sealed: Seal | None) -> None:
         output.result(f"signature: hmac-sha256:{sealed.signature}")
     else:
         output.result("signature: none (no HMAC key given: MAIP_DR_HMAC_KEY or "
-                      "--hmac-key-file)")
+                      "--hmac-key-file): unsigned evidence; keep the final digest to verify "
+                      "it (maip-dr verify --expect-digest)")
+    if unsigned_reason is not None:
+        output.result(f"unsigned evidence accepted by the operator: {unsigned_reason}")
+
+
+def journal_unsigned_evidence(journal: Journal, target: Target, reason: str) -> None:
+    """The ``--unsigned-evidence`` override, as the first record of the attempt."""
+    journal.record("evidence.unsigned", reason=reason, target=target.name,
+                   target_kind=target.kind, override="--unsigned-evidence")
 
 
 def redactor_for(key: bytes | None) -> Redactor:
@@ -447,5 +473,6 @@ def _run_stage(ctx: click.Context, output: Output, phase: str, number: int,
         with _attempt_journal(attempt) as journal:  # what to run first; nothing was changed
             say_where_it_stands(stopped, journal, f"{phase} stage {number} failed", phase)
     sealed = seal(attempt.path, key=load_key(os.environ.get("MAIP_DR_HMAC_KEY"), None))
+    # (the journals of a stage take the key from MAIP_DR_HMAC_KEY: evidence/keys.py)
     code = _print_summary(output, [run], target, attempt, started, sealed=sealed)
     ctx.exit(code)

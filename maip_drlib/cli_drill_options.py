@@ -192,6 +192,20 @@ def check_confirm(target: Target, opts: dict) -> None:
                            "called")
 
 
+def check_evidence_key(target: Target, key: bytes | None, unsigned_reason: str | None) -> None:
+    """A game day on a live target signs its evidence (DESIGN.md 5): without the HMAC key it
+    is refused (exit 3, before any call) unless the operator gives ``--unsigned-evidence
+    REASON`` (journalled, shown in the summary). Embedded and sim targets run unsigned as
+    before. A reason beside a key is a contradiction (exit 2)."""
+    if unsigned_reason is not None and key is not None:
+        raise ConfigError("the evidence is signed (an HMAC key was given): drop the option or "
+                          "the key", key="--unsigned-evidence")
+    if target.kind == "live" and key is None and unsigned_reason is None:
+        raise GuardRefused(f"a game day on live target {target.name!r} signs its evidence: "
+                           "give the HMAC key (MAIP_DR_HMAC_KEY or --hmac-key-file) or "
+                           "--unsigned-evidence REASON; nothing was called")
+
+
 def operations_options(func: click.decorators.FC) -> click.decorators.FC:
     for option in reversed([
         click.option("--metrics-namespace", envvar="MAIP_DR_METRICS_NAMESPACE",
