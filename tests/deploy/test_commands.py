@@ -39,11 +39,11 @@ def test_the_files_run_the_expected_commands():
     run = {(name, command_path(argv)) for name, argv in COMMANDS}
     assert run == {
         ("readiness-cronjob.yaml", "maip-dr readiness"),
-        ("gameday-job.yaml", "maip-dr gameday"),
+        ("gameday-job.yaml", "maip-dr gameday"), ("verify-job.yaml", "maip-dr verify"),
         ("github-workflow.yml", "maip-dr readiness"), ("github-workflow.yml", "maip-dr gameday"),
         ("github-workflow.yml", "maip-dr verify"), ("github-workflow.yml", "maip-dr report"),
         ("Dockerfile", "maip-dr")}
-    assert len(COMMANDS) == 9  # two game-day lines in the workflow, --help twice in the image
+    assert len(COMMANDS) == 10  # two game-day lines in the workflow, --help twice in the image
 
 
 @pytest.mark.parametrize(("source", "argv"), COMMANDS,
