@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 from maip_drlib.config import RegionConnection, Target, Topology
 from maip_drlib.sim.aws.dns_answer import NoDnsAnswer, answer_for
 from maip_drlib.sim.aws.metrics import MetricPublisher
-from maip_drlib.sim.aws.seed import SIMULATED_IMAGE_TAG, SeedResult, seed_topology
+from maip_drlib.sim.aws.seed import SIMULATED_IMAGE_TAG, SeedResult
+from maip_drlib.sim.aws.seed_snapshot import seeded_topology
 from maip_drlib.sim.aws.server import MotoServer
 from maip_drlib.sim.clock import DEFAULT_TIME_SCALE, SimClock
 from maip_drlib.sim.control import ControlServer, snapshot_document
@@ -139,8 +140,8 @@ class Simulation:
             self.data_plane.start_servers_async()  # while moto starts
         self._moto = MotoServer(self.faults, self.clock, region_healthy=self.region_healthy)
         self.aws_endpoint_url = self._moto.start()
-        self.seed = seed_topology(self.aws_endpoint_url, topology,
-                                  services=self.settings.services)
+        self.seed = seeded_topology(self.aws_endpoint_url, topology,
+                                    services=self.settings.services)
         contexts = []
         for place in (topology.primary, topology.secondary):
             region = self._start_region(place.region, ca)
@@ -217,10 +218,11 @@ class Simulation:
             self.data_plane.follow(snapshot)
 
     def _follow_faults(self) -> None:
-        """Backstop of the fault listener: re-apply the faults at least every 0.5 s."""
+        """Backstop of the fault listener (which applies each change as it is made): re-apply
+        the faults every 0.5 s; ``stop`` ends the wait at once."""
         while not self._stopping.is_set():
             self._apply_faults(self.faults.snapshot())
-            self.faults.wait_for_change(0.5)
+            self._stopping.wait(0.5)
 
     def stop(self) -> None:
         """Stop everything (bounded) and remove a temporary state folder."""
