@@ -13,30 +13,43 @@ fixed marker ``[REDACTED]``. What is masked (DESIGN.md section 5):
 - URLs whose query carries a signature or token (presigned S3/STS URLs, ``sig=``,
   ``signature=``, ``token=``): the whole query is masked, scheme, host and path stay;
 - webhook URLs (Slack, Discord, Microsoft Teams): the path is masked;
-- passwords in URLs (``postgresql://user:pw@host``), EKS bearer tokens (``k8s-aws-v1.<...>``),
-  ``Authorization: ...`` values, ``Bearer``/``Basic`` credentials, ``password=...``-style pairs,
-  PEM private keys.
+- every known secret also as it reads inside a JSON string (``\\"``, ``\\uXXXX`` escapes);
+- webhook URLs whose host is ``hooks.*``/``webhook(s).*`` or whose path has a ``hooks``,
+  ``webhook``, ``webhooks`` or ``webhookb2`` segment: what follows is masked;
+- passwords in URLs (``postgresql://user:p@ss:wörd@host/db``: everything between the user's
+  ``:`` and the last ``@`` before the host, so ``@``, ``:`` and non-ASCII letters included),
+  EKS bearer tokens (``k8s-aws-v1.<...>``), ``Authorization: ...`` values,
+  ``Bearer``/``Basic`` credentials, ``password=...``/``"token": "..."``-style pairs (also with
+  JSON-escaped quotes) and YAML ``token: ...``, ``client-key-data: ...``, ``hmac_key: ...``
+  lines (the name ends in a secret word);
+- PEM private keys, whole blocks and truncated ones (a BEGIN line without its END: the rest of
+  the base64 body goes), and base64-encoded PEM private keys (kubeconfig ``client-key-data``);
+- URL-encoded text (``%7B%22password%22%3A...``): a run with ``%XX`` escapes is decoded,
+  redacted and encoded again when the decoded text holds a secret.
 
 Not supported: secrets split across two strings, secrets in other encodings (hex, gzip,
-double URL-encoding), non-string dict keys that hide secrets, and objects other than
-dict/list/tuple/str (they are returned unchanged: convert them to JSON types first). Known
-secrets shorter than ``MIN_SECRET_LENGTH`` are masked only as whole words and never in their
-encoded forms (masking every occurrence of a 3-letter string would mangle the evidence).
+double URL-encoding), URL passwords holding ``/``, ``?`` or ``#`` unencoded, non-string dict
+keys that hide secrets, and objects other than dict/list/tuple/str (they are returned
+unchanged: convert them to JSON types first; ``evidence.redacted_json`` does). Known secrets
+shorter than ``MIN_SECRET_LENGTH`` are masked only as whole words and never in their encoded
+forms (masking every occurrence of a 3-letter string would mangle the evidence).
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import re
 import threading
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, unquote_plus
 
 MARK = "[REDACTED]"
 MIN_SECRET_LENGTH = 6
 _MIN_B64_CORE = 8
 _B64_CHARS = r"A-Za-z0-9+/_\-"
+_B64_RUN = re.compile(rf"[{_B64_CHARS}]+=*")
 
 # Key segments (after splitting snake, kebab and camel case) whose values are always masked.
 SECRET_KEY_WORDS = frozenset({
@@ -44,7 +57,8 @@ SECRET_KEY_WORDS = frozenset({
     "signature", "credential", "credentials", "cookie", "privatekey", "apikey",
 })
 # Joined (separator-free, lower case) spellings that are secret although no segment is.
-SECRET_KEY_JOINED = ("apikey", "privatekey", "sessiontoken", "secretaccesskey", "webhookurl")
+SECRET_KEY_JOINED = ("apikey", "privatekey", "sessiontoken", "secretaccesskey", "webhookurl",
+                     "hmackey", "clientkeydata")
 
 _URL = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^\s\"'<>`]+)")
 _SECRET_QUERY_PARAM = re.compile(
@@ -53,17 +67,37 @@ _SECRET_QUERY_PARAM = re.compile(
     r"awsaccesskeyid|x-goog-signature|x-goog-credential|se?ssion_?token)=")
 _WEBHOOK_HOST = re.compile(
     r"(?i)^(https?://(?:hooks\.slack\.com|(?:[\w-]+\.)?discord(?:app)?\.com/api/webhooks|"
-    r"[\w.-]*webhook\.office\.com|outlook\.office\.com/webhook|[\w.-]+\.logic\.azure\.com))"
+    r"[\w.-]*webhook\.office\.com|outlook\.office\.com/webhook|[\w.-]+\.logic\.azure\.com|"
+    r"(?:hooks?|webhooks?)\.[^/?#\s]+|"  # generic hook hosts: hooks.example.com/...
+    r"[^/?#\s]+/(?:[^?#\s]*/)?(?:hooks|webhooks?|webhookb2)(?=/[^/?#\s])))"  # .../hooks/<secret>
     r"(/.*)?$")
-_URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://[^\s:/@\"']*:)([^\s@/\"']+)(@)")
+# user ":" password "@" host: the password runs to the LAST "@" before the host, so it may
+# hold "@", ":" and any letter (not "/", "?", "#", quotes or spaces).
+_URL_PASSWORD = re.compile(
+    r"(?i)\b([a-z][a-z0-9+.\-]*://[^\s:/@\"'<>]*:)([^\s/?#\"'<>]+)(@)")
 
-_NAME = (r"[\w\-]*?(?:password|passwd|pwd|passphrase|secret|api_?key|token|webhook_?url|"
-         r"private_?key)")
+_NAME = (r"[\w\-]*?(?:password|passwd|pwd|passphrase|secret|api_?key|token|webhook(?:_?url)?|"
+         r"private_?key|hmac_?key|access_?key|client-?key-?data|key_?data)")
+# YAML-style "name: value" (no quotes): narrower, prose says "the webhook: HTTP 200".
+_YAML_NAME = (r"[\w\-]*?(?:password|passwd|passphrase|token|api_?key|private_?key|hmac_?key|"
+              r"secret_?access_?key|client[_-]?secret|client-?key-?data|key_?data|webhook_?url)")
+_Q = r"\\?[\"']"  # a quote, JSON-escaped or not
+# PEM private keys: the whole block, or a BEGIN line whose END never came (truncated: the
+# base64 body, PEM headers and line breaks, also escaped ones, are masked).
+_PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----(?:.*?-----END [A-Z ]*PRIVATE KEY-----|"
+                  r"(?:[ \t\r\nA-Za-z0-9+/=:,\-]|\\[nrt])*)", re.S)
+_PEM_KINDS = ("", "RSA ", "EC ", "DSA ", "OPENSSH ", "ENCRYPTED ")
+# The same keys base64-encoded (kubeconfig client-key-data): the aligned prefix of each header.
+_PEM_B64 = re.compile("(?:" + "|".join(
+    re.escape(base64.b64encode(h).decode()[:4 * (len(h) // 3)])
+    for h in (f"-----BEGIN {kind}PRIVATE KEY-----".encode() for kind in _PEM_KINDS))
+    + r")[A-Za-z0-9+/=]*")
+_URL_ENCODED_RUN = re.compile(r"[A-Za-z0-9._~+\-*!=&%]+")  # one class: linear time
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    # PEM private keys, whole block.
-    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----",
-                re.S), MARK),
+    # PEM private keys: whole, truncated, base64-encoded.
+    (_PEM, MARK),
+    (_PEM_B64, MARK),
     # EKS bearer tokens: k8s-aws-v1.<base64url of a presigned STS URL>.
     (re.compile(r"k8s-aws-v1\.[A-Za-z0-9_\-=.%]+"), MARK),
     # Authorization headers (quoted value up to its quote, unquoted up to the end of line).
@@ -82,13 +116,14 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # Presigned-URL parameters anywhere (also outside URLs, e.g. in headers or logs).
     (re.compile(r"(?i)\b(x-amz-(?:signature|credential|security-token)=)[^&\s\"'<>]+"),
      rf"\1{MARK}"),
-    # Generic pairs whose name ends in a secret word: "db_password": "x", TOKEN=x, pwd: x.
-    (re.compile(rf"(?i)((?<![A-Za-z0-9])[\"']?{_NAME}[\"']?\s*[:=]\s*)([\"'])(?:(?!\2).)+\2"),
+    # Generic pairs whose name ends in a secret word: "db_password": "x", TOKEN=x, pwd: x,
+    # {\"token\": \"x\"} (JSON inside a JSON string), YAML "token: x", "client-key-data: x".
+    (re.compile(rf"(?i)((?<![A-Za-z0-9]){_Q}?{_NAME}{_Q}?\s*[:=]\s*)({_Q})(?:(?!\2).)+\2"),
      rf"\1\2{MARK}\2"),
-    (re.compile(rf"(?i)((?<![A-Za-z0-9]){_NAME}\s*=\s*)(?![\"'\s\[])[^\s&;,\"']+"),
+    (re.compile(rf"(?i)((?<![A-Za-z0-9]){_NAME}\s*=\s*)(?![\"'\s\[\\])[^\s&;,\"']+"),
      rf"\1{MARK}"),
-    (re.compile(r"(?i)((?<![A-Za-z0-9])[\w\-]*?(?:password|passwd|passphrase):\s+)"
-                r"(?![\"'\s\[])[^\s,;\"']+"), rf"\1{MARK}"),
+    (re.compile(rf"(?i)((?<![A-Za-z0-9/:]){_YAML_NAME}:[ \t]+)(?![\"'\s\[{{|>\\]|\[REDACTED\])"
+                r"[^\s,;\"']+"), rf"\1{MARK}"),
 )
 
 
@@ -130,6 +165,14 @@ def _url_forms(secret: str) -> set[str]:
     return (forms | lower) - {secret}
 
 
+def _json_forms(secret: str) -> set[str]:
+    """The secret as it reads inside a JSON string (escaped quotes, backslashes, non-ASCII)."""
+    forms = {json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
+    forms |= {re.sub(r"\\u([0-9a-f]{4})", lambda m: "\\u" + m.group(1).upper(), f)
+              for f in forms}
+    return forms - {secret}
+
+
 class Redactor:
     """Masks known secrets and secret-looking patterns; safe to share between threads."""
 
@@ -161,21 +204,42 @@ class Redactor:
                 continue
             plain.add(secret)
             plain.update(_url_forms(secret))
+            plain.update(_json_forms(secret))
             b64.update(_b64_forms(secret.encode("utf-8")))
         alternatives = [re.escape(s) for s in sorted(plain, key=len, reverse=True)]
         alternatives += [rf"(?<![A-Za-z0-9]){re.escape(w)}(?![A-Za-z0-9])"
                          for w in sorted(words, key=len, reverse=True)]
         self._plain = re.compile("|".join(alternatives)) if alternatives else None
         cores = "|".join(re.escape(s) for s in sorted(b64, key=len, reverse=True))
-        self._b64 = re.compile(rf"[{_B64_CHARS}]*(?:{cores})[{_B64_CHARS}]*=*") if cores else None
+        # Searched inside each base64 run (the run is masked whole): linear in the text, where
+        # a pattern with the run around the cores took quadratic time on long runs.
+        self._b64 = re.compile(cores) if cores else None
 
     def text(self, s: str) -> str:
         """``s`` with every known secret and secret-looking pattern replaced by the marker."""
+        if "%" in s:
+            s = _URL_ENCODED_RUN.sub(self._url_encoded_run, s)
+        return self._text(s)
+
+    def _url_encoded_run(self, match: re.Match[str]) -> str:
+        """A URL-encoded run, decoded and redacted, encoded again only if a secret was in it."""
+        run = match.group(0)
+        if "%" not in run:
+            return run
+        decoded = unquote_plus(run)
+        if decoded == run:
+            return run
+        redacted = self._text(decoded)
+        if redacted == decoded:
+            return run
+        return MARK.join(quote(part, safe="=&") for part in redacted.split(MARK))
+
+    def _text(self, s: str) -> str:
         plain, b64 = self._plain, self._b64
         if plain is not None:
             s = plain.sub(MARK, s)
         if b64 is not None:
-            s = b64.sub(MARK, s)
+            s = _B64_RUN.sub(lambda m: MARK if b64.search(m.group(0)) else m.group(0), s)
         s = _URL_PASSWORD.sub(rf"\1{MARK}\3", s)
         s = _URL.sub(_redact_url, s)
         for pattern, replacement in _PATTERNS:
