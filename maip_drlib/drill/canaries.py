@@ -84,7 +84,9 @@ def finish_writer(writer: PacedCanaryWriter, attempt_dir: Path, drill_id: str,
                                                   "at": failure.at},
     }
     path = attempt_dir / FILES[store]
-    path.write_text(json.dumps(document, indent=2))
+    from maip_drlib.evidence.redacted_json import write_json  # evidence: redacted, then JSON
+
+    write_json(path, document, indent=2)
     return path
 
 

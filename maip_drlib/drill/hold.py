@@ -249,9 +249,8 @@ def run_hold_phase(target: Target, topology: Topology, attempt: AttemptDir, jour
                    limits: traffic.SoakThresholds) -> HoldResult:
     """The game day's hold: read-only handles, progress on ``echo``, ``hold.start``,
     ``hold.sample`` and ``hold.end`` in the journal, ``results-hold.json`` in the attempt."""
-    import json
-
     from maip_drlib.drill.context import PollPolicy
+    from maip_drlib.evidence.redacted_json import write_json  # evidence: redacted, then JSON
     from maip_drlib.regions import build_region_handles
     from maip_drlib.resolvers import resolver_for
 
@@ -278,7 +277,7 @@ def run_hold_phase(target: Target, topology: Topology, attempt: AttemptDir, jour
     def finished(result: HoldResult) -> None:
         journal.record("hold.end", **result.fields())
         row = result_row(result, scale)
-        attempt.results_file("hold").write_text(json.dumps([row], indent=2) + "\n")
+        write_json(attempt.results_file("hold"), [row], indent=2, newline=True)
 
     try:
         result = hold_in_dr(ctx, minutes, limits, on_sample=sampled, on_interrupted=finished)

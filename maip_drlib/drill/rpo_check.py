@@ -99,7 +99,9 @@ def record(attempt_dir: Path, measurement: RpoMeasurement, target_s: float) -> P
                 row["ok"] = False
     path = attempt_dir / RPO_FILE
     document = _merged(path, document, measurement.store)
-    path.write_text(json.dumps(document, indent=2, default=str))
+    from maip_drlib.evidence.redacted_json import write_json  # evidence: redacted, then JSON
+
+    write_json(path, document, indent=2)
     return path
 
 

@@ -4,7 +4,6 @@ every recorded decision next to the stage results."""
 from __future__ import annotations
 
 import getpass
-import json
 import socket
 import sys
 from dataclasses import asdict
@@ -65,6 +64,7 @@ def print_plan(context: DrillContext) -> None:
 
 def write_decisions(results_path: Path, decisions: DecisionLog) -> Path:
     path = results_path.with_name(results_path.stem + ".decisions.json")
-    path.write_text(json.dumps([asdict(entry) for entry in decisions.entries], indent=2,
-                               default=str))
+    from maip_drlib.evidence.redacted_json import write_json  # evidence: redacted, then JSON
+
+    write_json(path, [asdict(entry) for entry in decisions.entries], indent=2)
     return path

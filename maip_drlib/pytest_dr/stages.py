@@ -9,7 +9,6 @@ simulation's ``time_scale`` shrinks the clock, never the figures.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -139,7 +138,9 @@ class StageTracker:
     def write(self, path: Path) -> None:
         """Write atomically (temporary file, then rename): never a half-written file."""
         temporary = path.with_name(path.name + ".tmp")
-        temporary.write_text(json.dumps([asdict(r) for r in self.results.values()], indent=2))
+        from maip_drlib.evidence.redacted_json import dumps  # evidence: redacted, then JSON
+
+        temporary.write_text(dumps([asdict(r) for r in self.results.values()], indent=2))
         temporary.replace(path)
 
 
