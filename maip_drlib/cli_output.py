@@ -14,7 +14,8 @@ the terminal themselves.
 - ``--quiet``: only errors (stderr) and the final verdict line (stdout); subprocess output
   and progress are discarded (file descriptors 1 and 2 point at the null device for the run).
 - Everything printed passes the redaction layer (``redact``: the environment's secrets and
-  secret-looking patterns), the JSON document included.
+  secret-looking patterns), the JSON document included: its data is redacted string by
+  string before it is serialised (``Output.redact_value``), never the serialised text.
 - Colour: on only where the stream is a terminal, never with ``NO_COLOR`` set (any value but
   empty), never in a JSON document.
 
@@ -70,6 +71,25 @@ class Output:
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
     redact: Callable[[str], str] = field(default=lambda text: text)
 
+    def redact_value(self, data: Any) -> Any:
+        """``data`` as JSON types with every string passed through ``redact`` and values under
+        secret-looking keys masked: redacted before serialising, so escaped and non-ASCII
+        secrets are caught as they are, not as ``json.dumps`` spells them."""
+        from maip_drlib.evidence.redact import MARK, is_secret_key
+
+        def walk(value: Any) -> Any:
+            if isinstance(value, str):
+                return self.redact(value)
+            if isinstance(value, dict):
+                return {self.redact(k) if isinstance(k, str) else k:
+                        MARK if is_secret_key(k) and v is not None else walk(v)
+                        for k, v in value.items()}
+            if isinstance(value, list):
+                return [walk(item) for item in value]
+            return value
+
+        return walk(json.loads(json.dumps(data, default=str)))
+
     def _echo(self, text: str, stream: TextIO) -> None:
         click.echo(self.redact(text), file=stream, color=self.color(stream))
 
@@ -100,7 +120,7 @@ class Output:
     def document(self, data: Any) -> None:
         """The JSON document of --json, on the real stdout (never coloured)."""
         if self.json:
-            self.stdout.write(self.redact(json.dumps(data, indent=2, default=str)) + "\n")
+            self.stdout.write(json.dumps(self.redact_value(data), indent=2) + "\n")
             self.stdout.flush()
 
     def style(self, text: str, *, ok: bool | None) -> str:
