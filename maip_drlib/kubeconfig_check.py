@@ -17,6 +17,10 @@ out a copy. Not supported: ``KUBECONFIG`` lists of several files (a target names
 per region), checking the default ``~/.kube/config`` (a simulated target must name its
 kubeconfig; a live one reads the default when Kubernetes is first used), and checking that
 credentials are valid (they are checked when used).
+
+Errors never echo the file's contents: a YAML error names the line number only (never the
+offending line, which may hold a token or a key), and the few values an error shows (a
+server URL, an exec command, an auth-provider name) pass the redactor first.
 """
 
 from __future__ import annotations
@@ -44,7 +48,11 @@ def _one_line(text: str) -> str:
 
 
 def _shown(value: Any, limit: int = 120) -> str:
-    text = repr(value) if isinstance(value, str) else type(value).__name__
+    """A value of the file as an error may show it: redacted (a server URL may carry a
+    password, a command its token), then cut; anything but a string by its type alone."""
+    from maip_drlib.evidence.redact import default_redactor
+
+    text = default_redactor().text(repr(value)) if isinstance(value, str) else type(value).__name__
     return text if len(text) <= limit else text[:limit] + "...'"
 
 
