@@ -65,6 +65,17 @@ SECRETS = {
     "AWS_SESSION_TOKEN": "DummySessionTokenForTheEvidenceTestAAAAAAAAAAAAAAAA==",
     "MAIP_DR_HMAC_KEY": "dummy-hmac-key-for-the-evidence-test",
     "MAIP_DR_WEBHOOK_URL": "https://hooks.example.test/services/T0DUMMY/B0DUMMY/dummyWebhook01",
+    # What else a CI runner hands every process (the edge learns each variable whose name ends
+    # in a secret word, maip_drlib/evidence/edge_secrets.py): database passwords with "@", ":"
+    # and non-ASCII letters (libpq reads PGPASSWORD; the suite passes its own password), EKS
+    # and kubeconfig bearer tokens, a kubeconfig client key, Teams and generic webhook URLs.
+    "PGPASSWORD": "p@ss:wörd-Ünïcode-dummy-0001",
+    "DB_PASSWORD": "Db:p@ss-ßeta-dummy-0002",
+    "EKS_TOKEN": "k8s-aws-v1.aHR0cHM6Ly9zdHMuZXhhbXBsZS50ZXN0Lz9BY3Rpb249R2V0Q2FsbGVySWRlbnRpdHk",
+    "KUBE_TOKEN": "dummyKubeconfigBearerToken0003",
+    "KUBE_CLIENT_KEY_DATA": "LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpkdW1teUNsaWVudEtleTAwMDQK",
+    "TEAMS_WEBHOOK_URL": "https://dummy.webhook.office.com/webhookb2/dummy@x/IncomingWebhook/d0005",
+    "CI_WEBHOOK_URL": "https://ci.example.test/hooks/dummyGenericHook0006?token=dummyTok0006",
 }
 
 
