@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 from urllib.parse import quote, quote_plus
 
@@ -185,3 +186,105 @@ def test_default_redactor_is_shared_and_masks_patterns() -> None:
 def test_add_rejects_non_strings() -> None:
     with pytest.raises(TypeError, match="must be a str"):
         Redactor().add(b"bytes")  # type: ignore[arg-type]
+
+
+# Issue 15: the patterns the redactor missed, and what it must keep.
+PEM_BODY = "MIIEowIBAAKCAQEAdummyKeyMaterialForTheRedactionTest0123456789abcd"
+PEM_KEY = (f"-----BEGIN RSA PRIVATE KEY-----\n{PEM_BODY}\nAAAAdummy==\n"
+           "-----END RSA PRIVATE KEY-----\n")
+DSN_PASSWORD = "p@ss:wörd-Ünï"
+
+MISSED = {
+    "yaml token": ("users:\n- name: maip\n  user:\n    token: dummyKubeToken0123456789\n",
+                   ["dummyKubeToken0123456789"]),
+    "yaml client-key-data": (
+        "    client-certificate-data: Y2VydA==\n    client-key-data: "
+        + base64.b64encode(PEM_KEY.encode()).decode() + "\n",
+        [base64.b64encode(PEM_KEY.encode()).decode()[:40]]),
+    "base64 pem key anywhere": (f"data {base64.b64encode(PEM_KEY.encode()).decode()} end",
+                                [base64.b64encode(PEM_KEY.encode()).decode()[:30]]),
+    "dsn password with @ : and non-ascii": (
+        f"postgresql://maip:{DSN_PASSWORD}@db.internal:5432/maip?sslmode=require",
+        ["p@ss", "wörd", "Ünï", "ss:w"]),
+    "dsn password url-encoded": (
+        f"postgresql://maip:{quote(DSN_PASSWORD, safe='')}@db.internal/maip", ["p%40ss"]),
+    "url-encoded json": ("body=" + quote('{"password": "Sup3rS3cret", "user": "maip"}', safe=""),
+                         ["Sup3rS3cret"]),
+    "form-encoded json": ("q=" + quote_plus('{"token":"tok_live_abcdef123"}'),
+                          ["tok_live_abcdef123"]),
+    "truncated pem": (f"key: -----BEGIN RSA PRIVATE KEY-----\n{PEM_BODY}\nAAAAdummy",
+                      [PEM_BODY[:20], "AAAAdummy"]),
+    "truncated pem in a json string": (
+        '{"k": "-----BEGIN PRIVATE KEY-----\\n' + PEM_BODY + '\\nAAAA"}', [PEM_BODY[:20]]),
+    "json inside a json string": (json.dumps(json.dumps({"token": "abcdefgh12345"})),
+                                  ["abcdefgh12345"]),
+    "hmac key pair": ("hmac_key: dummy-hmac-key-0123 and MAIP_DR_HMAC_KEY=dummy-hmac-key-0123",
+                      ["dummy-hmac-key-0123"]),
+    "aws session token yaml": ("aws_session_token: FwoGZXIvYXdzEJrdummysessiontoken0123",
+                               ["FwoGZXIvYXdzEJr"]),
+    "aws secret access key json escaped": (
+        json.dumps(json.dumps({"SecretAccessKey": SECRET_ACCESS_KEY})), [SECRET_ACCESS_KEY]),
+    "generic hook host": ("POST https://hooks.example.test/services/T0/B0/dummyWebhook01 ok",
+                          ["dummyWebhook01", "T0/B0"]),
+    "teams webhook": ("https://contoso.webhook.office.com/webhookb2/a-b@c/IncomingWebhook/d/e",
+                      ["IncomingWebhook/d/e"]),
+    "hooks path segment": ("https://chat.example.com/hooks/xoxdummysecret01", ["xoxdummysecret01"]),
+    "webhook token query": ("https://example.com/notify?channel=dr&token=dummyWebhookTok1",
+                            ["dummyWebhookTok1"]),
+    "eks token in yaml": ("    token: k8s-aws-v1.aHR0cHM6Ly9zdHMuYW1hem9uYXdzLmNvbS8_QWN0aW9u",
+                          ["aHR0cHM6Ly9zdHM"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MISSED))
+def test_missed_patterns_now_masked(case: str) -> None:
+    text, leaked = MISSED[case]
+    out = Redactor().text(text)
+    assert MARK in out, (case, out)
+    for fragment in leaked:
+        assert fragment not in out, (case, fragment, out)
+
+
+def test_dsn_keeps_user_host_and_database() -> None:
+    out = Redactor().text(f"postgresql://maip:{DSN_PASSWORD}@db.internal:5432/maip")
+    assert out == f"postgresql://maip:{MARK}@db.internal:5432/maip"
+
+
+def test_url_encoded_json_stays_url_encoded_around_the_mark() -> None:
+    out = Redactor().text("x=" + quote('{"password": "Sup3rS3cret"}', safe="") + " y")
+    assert out == f"x=%7B%22password%22%3A%20%22{MARK}%22%7D y"
+
+
+@pytest.mark.parametrize("secret", [DSN_PASSWORD, 'quo"te\\back-slash', "tab\tand\nnewline1"])
+def test_known_secret_masked_as_json_spells_it(secret: str) -> None:
+    redactor = Redactor([secret])
+    for ensure_ascii in (True, False):
+        text = json.dumps({"detail": f"connect with {secret} now"}, ensure_ascii=ensure_ascii)
+        out = redactor.text(text)
+        assert MARK in out, (ensure_ascii, out)
+        assert json.dumps(secret, ensure_ascii=ensure_ascii)[1:-1] not in out
+
+
+CHAIN_HASH = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+
+
+@pytest.mark.parametrize("text", [
+    "arn:aws:iam::123456789012:role/maip-dr-operator",
+    "arn:aws:secretsmanager:us-east-1:123456789012:secret:maip/db-credentials-AbCdEf",
+    "arn:aws:rds:us-west-2:123456789012:db:maip-prod-postgres-replica",
+    "drill gameday-20261206T083840Z attempt-1 (shared-gameday)",
+    f'{{"prev": "{CHAIN_HASH}", "hash": "{CHAIN_HASH}"}}',
+    f"final digest sha256:{CHAIN_HASH}",
+    f"manifest.json sha256={CHAIN_HASH}",
+    "notification (completion) delivered to the webhook: HTTP 200",
+    "The webhook URL is a secret: it is read from the environment only",
+    "https://127.0.0.1:6443/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
+    "https://127.0.0.1:6443/api/v1/namespaces/maip-services/services/ledger",
+    "postgresql://maip@db.internal:5432/maip (no password in the DSN)",
+    "s3://maip-evidence/reports/gameday-20261206T083840Z/attempt-1/manifest.json",
+    "token_count: 3, tokens_lost: 0, 50% of canaries, 100% done",
+    "certificate-authority-data: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t",
+    "redirect to https://api.maip.example.com/actuator/health?x=1%2C2",
+])
+def test_ordinary_evidence_kept(text: str) -> None:
+    assert Redactor(["dummy-known-secret-1"]).text(text) == text
