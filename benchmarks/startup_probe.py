@@ -23,7 +23,7 @@ def main() -> int:
 
     imported = time.perf_counter()
     marks: dict[str, float] = {}
-    seed = simulation.seed_topology
+    seed = simulation.seeded_topology
 
     def timed_seed(*args, **kwargs):  # type: ignore[no-untyped-def]
         marks["seed_start"] = time.perf_counter()
@@ -34,7 +34,7 @@ def main() -> int:
             marks["seed_end"] = time.perf_counter()
             marks["seed_cpu_end"] = time.process_time()
 
-    simulation.seed_topology = timed_seed  # type: ignore[assignment]
+    simulation.seeded_topology = timed_seed  # type: ignore[assignment]
     data_plane = "--data-plane" in sys.argv[1:]
     if data_plane:
         from maip_drlib.sim.data_plane import DataPlane

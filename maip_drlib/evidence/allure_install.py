@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from maip_drlib.errors import ConfigError, DRError
+from maip_drlib.user_cache import user_cache_dir as suite_cache_dir
 
 ALLURE_ENV = "MAIP_DR_ALLURE"
 NPM_CI_TIMEOUT_S = 600
@@ -57,14 +58,8 @@ class AllureTool:
 
 
 def user_cache_dir(environ: Mapping[str, str]) -> Path:
-    """``$XDG_CACHE_HOME/maip-dr/allure``, else ``$HOME/.cache/maip-dr/allure`` (a relative
-    XDG_CACHE_HOME is ignored, as the XDG specification says)."""
-    xdg = environ.get("XDG_CACHE_HOME", "")
-    if xdg and Path(xdg).is_absolute():
-        base = Path(xdg)
-    else:
-        base = (Path(environ["HOME"]) if environ.get("HOME") else Path.home()) / ".cache"
-    return base / "maip-dr" / "allure"
+    """``$XDG_CACHE_HOME/maip-dr/allure``, else ``$HOME/.cache/maip-dr/allure``."""
+    return suite_cache_dir(environ) / "allure"
 
 
 def _is_allure3(cli_js: Path) -> bool:

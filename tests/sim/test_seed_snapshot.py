@@ -3,16 +3,20 @@ independent of the simulations before it, and its Route 53 checkers watch it."""
 
 from __future__ import annotations
 
+import os
 import pickle
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from maip_cli_helpers import wait_until
 
 from maip_drlib.config import Topology
-from maip_drlib.sim.aws import runtime, seed_snapshot
+from maip_drlib.sim.aws import runtime, seed_snapshot, snapshot_store
 from maip_drlib.sim.aws.clients import sim_client
 from maip_drlib.sim.simulation import Simulation
 
@@ -65,7 +69,9 @@ def _platform(url: str) -> dict[str, Any]:
 
 
 @pytest.fixture
-def fresh_snapshots() -> Iterator[None]:
+def fresh_snapshots(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No snapshot yet: the first start seeds (in memory only, no file read or written)."""
+    monkeypatch.setenv(snapshot_store.SNAPSHOTS_ENV, "off")
     seed_snapshot.forget_snapshots()
     yield
     seed_snapshot.forget_snapshots()
@@ -145,3 +151,34 @@ def test_locks_and_private_keys_survive_the_snapshot() -> None:
         assert loaded["lock"] is not state.backends["x"]["1"]["r"]["lock"]
     with pytest.raises(TypeError):
         pickle.dumps(key)  # why the snapshot keeps keys as PEM
+
+
+_START_ONCE = """
+import sys
+from maip_drlib.sim.aws import seed_snapshot
+from maip_drlib.sim.simulation import Simulation
+if sys.argv[1] == "restore-only":
+    def refuse(*args, **kwargs):
+        raise SystemExit("seeded through HTTP instead of restoring")
+    seed_snapshot.seed_topology = refuse
+with Simulation() as sim:
+    print(len(sim.seed.secret_arns))
+"""
+
+
+def test_a_new_process_restores_the_snapshot_file(tmp_path: Path) -> None:
+    environ = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    environ.pop(snapshot_store.SNAPSHOTS_ENV, None)
+
+    def start(mode: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", _START_ONCE, mode], capture_output=True,
+                              text=True, env={**environ, **extra}, timeout=120, check=False)
+
+    turned_off = start("restore-only", **{snapshot_store.SNAPSHOTS_ENV: "off"})
+    assert "seeded through HTTP" in turned_off.stderr
+    seeded = start("seed")
+    assert seeded.returncode == 0, seeded.stderr
+    assert len(list((tmp_path / "maip-dr" / "sim-snapshots").glob("*.pickle"))) == 1
+    restored = start("restore-only")
+    assert restored.returncode == 0, restored.stderr
+    assert restored.stdout == seeded.stdout

@@ -385,6 +385,19 @@ def seed_topology(endpoint_url: str, topology: Topology, *,
     ``services`` (ECR repositories) default to the simulation's services; ``secret_names``
     to the secrets the readiness preflight requires.
     """
+    alb_health, services, secret_names = seeding_arguments(alb_health, services, secret_names)
+    try:
+        return _seed_all(endpoint_url, topology, alb_health, services, secret_names)
+    finally:
+        with _clients_lock:
+            for key in [key for key in _clients if key[2] == endpoint_url]:
+                _clients.pop(key).close()
+
+
+def seeding_arguments(alb_health: AlbHealth | None, services: tuple[str, ...] | None,
+                      secret_names: tuple[str, ...] | None,
+                      ) -> tuple[AlbHealth, tuple[str, ...], tuple[str, ...]]:
+    """``seed_topology``'s optional arguments with their defaults filled in."""
     if services is None:
         from maip_drlib.sim.simulation import MAIP_SERVICES  # the simulation's one list
 
@@ -393,13 +406,7 @@ def seed_topology(endpoint_url: str, topology: Topology, *,
         from maip_drlib.readiness import DEFAULT_REQUIRED_SECRETS
 
         secret_names = DEFAULT_REQUIRED_SECRETS
-    alb_health = alb_health or AlbHealth()
-    try:
-        return _seed_all(endpoint_url, topology, alb_health, services, secret_names)
-    finally:
-        with _clients_lock:
-            for key in [key for key in _clients if key[2] == endpoint_url]:
-                _clients.pop(key).close()
+    return alb_health or AlbHealth(), services, secret_names
 
 
 def _seed_all(endpoint_url: str, topology: Topology, alb_health: AlbHealth,

@@ -2,21 +2,22 @@
 
 Seeding the MAIP topology through moto's HTTP API (``seed.seed_topology``) costs about a second
 once moto is warm and three on a cold process (boto3 clients, moto's first requests). After the
-first seeding of a topology in a process, ``seeded_topology`` keeps a pickled copy of every
-moto backend (and the ``SeedResult``); each later start with the same topology, services,
-secrets and ALB health unpickles a fresh, independent copy into moto's backends instead of
-seeding again. The restored platform is the same one seeding would create, with the ids and
-creation times of the first seeding (the seeded platform predates the drill either way), and
-the simulated Route 53 checkers start watching its health checks again as seeding does.
+first seeding of a topology, ``seeded_topology`` keeps a pickled copy of every moto backend
+(and the ``SeedResult``), in memory and in the user's cache (``snapshot_store``: a new process
+restores it too); each later start with the same topology, services, secrets and ALB health
+unpickles a fresh, independent copy into moto's backends instead of seeding again. The
+restored platform is the one seeding creates, with the ids and creation times of the first
+seeding (the seeded platform predates the drill either way), and the simulated Route 53
+checkers watch its health checks from the start, as after seeding.
 
-What the snapshot cannot hold makes ``capture`` give up (the start then seeds as before, and
-says so at DEBUG): a private key type pickle does not know (RSA keys are kept as PEM), or a
-moto backend not registered under its own service name.
+What the snapshot cannot hold makes the capture give up (the start then seeds as before, and
+says so at DEBUG): a private key type pickle does not know (KMS keys are kept as PEM), or a
+moto backend not registered under its own service name. A snapshot that cannot be restored
+(written by other code, broken) is discarded and the start seeds.
 
-Not supported: snapshots shared between processes (kept in memory only: a pickle read from
-disk would run whatever the file says), moto's ``model_data`` instance tracking (used by its
-Config and resource-groups APIs, which the simulation does not serve), a snapshot taken while
-anything but the seeding had written to moto.
+Not supported: moto's ``model_data`` instance tracking (used by its Config and
+resource-groups APIs, which the simulation does not serve); a snapshot taken after anything
+but the seeding wrote to moto.
 """
 
 from __future__ import annotations
@@ -24,20 +25,27 @@ from __future__ import annotations
 import dataclasses
 import io
 import logging
+import os
 import pickle
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from maip_drlib.config import Topology
-from maip_drlib.sim.aws.seed import AlbHealth, SeedResult, seed_topology
+from maip_drlib.sim.aws import snapshot_store
+from maip_drlib.sim.aws.seed import AlbHealth, SeedResult, seed_topology, seeding_arguments
 
 _log = logging.getLogger(__name__)
 _snapshots: dict[tuple[Any, ...], bytes] = {}
 _snapshots_lock = threading.Lock()
+# What unpickling a snapshot written by other code or a broken file can raise.
+_UNLOADABLE = (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError,
+               KeyError, TypeError, ValueError)
 _LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
 _PRIVATE_KEY_TYPES = (rsa.RSAPrivateKey, ec.EllipticCurvePrivateKey, ed25519.Ed25519PrivateKey)
 
@@ -55,23 +63,23 @@ class _SeededState:
 def seeded_topology(endpoint_url: str, topology: Topology, *,
                     alb_health: AlbHealth | None = None,
                     services: tuple[str, ...] | None = None,
-                    secret_names: tuple[str, ...] | None = None) -> SeedResult:
-    """``seed_topology``'s result and moto state, restored from this process's snapshot when
-    one exists for the same arguments, else seeded through HTTP and then kept.
+                    secret_names: tuple[str, ...] | None = None,
+                    environ: Mapping[str, str] | None = None) -> SeedResult:
+    """``seed_topology``'s result and moto state, restored from a snapshot of the same
+    seeding (this process's, else the user's snapshot file: ``snapshot_store``) when there
+    is one, else seeded through HTTP and then kept in both places.
 
     The caller's moto server must be freshly started (``MotoServer.start`` resets every
     backend): the snapshot replaces moto's whole state.
     """
-    key = (topology, alb_health, services, secret_names)
-    with _snapshots_lock:
-        blob = _snapshots.get(key)
-    if blob is not None:
-        state = _load(blob)
-        _install(state.backends)
-        _track_health_checks()
-        return dataclasses.replace(state.seed, endpoint_url=endpoint_url)
-    seed = seed_topology(endpoint_url, topology, alb_health=alb_health, services=services,
-                         secret_names=secret_names)
+    arguments = seeding_arguments(alb_health, services, secret_names)
+    key = (topology, *arguments)
+    folder = snapshot_store.snapshot_dir(os.environ if environ is None else environ)
+    restored = _restore(key, folder)
+    if restored is not None:
+        return dataclasses.replace(restored, endpoint_url=endpoint_url)
+    seed = seed_topology(endpoint_url, topology, alb_health=arguments[0],
+                         services=arguments[1], secret_names=arguments[2])
     try:
         blob = _dump(_SeededState(seed=seed, backends=_current_backends()))
     except SnapshotUnavailable as problem:
@@ -79,7 +87,34 @@ def seeded_topology(endpoint_url: str, topology: Topology, *,
         return seed
     with _snapshots_lock:
         _snapshots[key] = blob
+    if folder is not None:
+        snapshot_store.save(folder, snapshot_store.fingerprint(repr(key)), blob)
     return seed
+
+
+def _restore(key: tuple[Any, ...], folder: Path | None) -> SeedResult | None:
+    """Install the kept moto state of ``key``; its SeedResult, or None (nothing kept)."""
+    with _snapshots_lock:
+        blob = _snapshots.get(key)
+    name = ""
+    if blob is None and folder is not None:
+        name = snapshot_store.fingerprint(repr(key))
+        blob = snapshot_store.load(folder, name)
+    if blob is None:
+        return None
+    try:
+        state = _load(blob)
+    except _UNLOADABLE as problem:
+        _log.debug("simulation snapshot %s not restored (%s); seeding", name or "in memory",
+                   problem)
+        if folder is not None and name:
+            snapshot_store.discard(folder, name)
+        return None
+    _install(state.backends)
+    _track_health_checks()
+    with _snapshots_lock:
+        _snapshots[key] = blob
+    return state.seed
 
 
 def forget_snapshots() -> None:
