@@ -1,11 +1,17 @@
-"""No secret given to a game day (AWS keys, session token, HMAC key, webhook URL) appears in
-anything it writes or prints, in plain, base64 or URL-encoded form, nor any presigned signature
+"""No secret given to a game day (AWS keys and session token, the HMAC key, database passwords
+with "@", ":" and non-ASCII letters, EKS and kubeconfig tokens, a client key, Slack-like, Teams
+and generic webhook URLs) appears in any file it writes (every file under reports/, whoever
+wrote it: journal, results, decisions, canaries, RPO, summary, Allure, manifest, HTML) or in
+what it prints, in plain, base64, URL-encoded or JSON-escaped form, nor any presigned signature
 or EKS bearer token, with pytest logging at DEBUG (botocore's signed requests). The session's
-shared game day (tests/shared_gameday.py) ran with these secrets in its environment."""
+shared game day (tests/shared_gameday.py) ran with these secrets in its environment. The same
+secrets through --json, log records and each evidence writer one by one:
+tests/evidence/test_every_secret_every_output.py."""
 
 from __future__ import annotations
 
 import base64
+import json
 import urllib.parse
 
 import pytest
@@ -18,7 +24,8 @@ def _forms(value: str) -> set[str]:
     raw = value.encode()
     return {value, urllib.parse.quote(value, safe=""), urllib.parse.quote_plus(value),
             base64.b64encode(raw).decode(), base64.b64encode(raw).decode().rstrip("="),
-            base64.urlsafe_b64encode(raw).decode().rstrip("=")}
+            base64.urlsafe_b64encode(raw).decode().rstrip("="),
+            json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1]}
 
 
 def test_no_secret_in_anything_a_game_day_writes(embedded_gameday: SharedGameDay) -> None:
