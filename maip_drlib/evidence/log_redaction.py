@@ -6,9 +6,14 @@ message already formatted and redacted, so pytest's capture, its live log, Allur
 attachment and any handler a user adds see only the redacted text. Installed at the edge:
 the CLI and the pytest plugin.
 
+The traceback of a record made with ``exc_info`` (``log.exception``) and its ``stack_info``
+are formatted when the record is made and redacted too (``record.exc_text``, which every
+``logging.Formatter`` prints instead of formatting the exception again): a driver's error
+may quote its connection string.
+
 Not supported: a secret that reaches a record only in part (cut short by whoever formatted
-it), secrets in the traceback text of ``exc_info`` (formatted later by handlers;
-the suite's own errors carry no secrets), records made by a factory set after ``install``.
+it), handlers whose formatter overrides ``formatException`` and ignores ``exc_text``, records
+made by a factory set after ``install``.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Any
 from maip_drlib.evidence.redact import Redactor
 
 _lock = threading.Lock()
+_FORMATTER = logging.Formatter()
 _installed: Redactor | None = None
 
 
@@ -53,6 +59,10 @@ def install(redactor: Redactor) -> Callable[[], None]:
                 message = str(record.msg)
             record.msg = redactor.text(message)
             record.args = None
+            if record.exc_info and not record.exc_text:
+                record.exc_text = redactor.text(_FORMATTER.formatException(record.exc_info))
+            if record.stack_info:
+                record.stack_info = redactor.text(record.stack_info)
             return record
 
         redacting_factory._maip_redacting = True  # type: ignore[attr-defined]

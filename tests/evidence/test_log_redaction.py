@@ -50,6 +50,24 @@ def test_debug_records_are_redacted_with_their_arguments(redacting: Redactor) ->
     assert MARK in text and "headers" in text
 
 
+def test_tracebacks_and_stacks_are_redacted(redacting: Redactor) -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logger = logging.getLogger("maip-test-redaction")
+    logger.addHandler(handler)
+    try:
+        try:
+            raise ConnectionError(f"cannot connect to postgresql://maip:{SECRET}@db/maip")
+        except ConnectionError:
+            logger.exception("connection failed")
+        logger.error("where: %s", SECRET, stack_info=True)
+    finally:
+        logger.removeHandler(handler)
+    text = stream.getvalue()
+    assert "Traceback" in text and "ConnectionError" in text and "Stack (most recent" in text
+    assert SECRET not in text and MARK in text
+
+
 def test_restore_undoes_the_install() -> None:
     before = logging.getLogRecordFactory()
     restore = log_redaction.install(Redactor([SECRET]))
