@@ -27,12 +27,13 @@ from maip_drlib.errors import ConfigError
 
 EXIT_OK, EXIT_PROBLEMS = 0, 1
 EXIT_UNVERIFIED = 1  # as a problem: CI must not read unvouched evidence as a pass
-DIGEST = re.compile(r"^sha256:([0-9a-f]{64})$")
+DIGEST = re.compile(r"^(?:sha256:)?([0-9a-f]{64})$")  # as the game day or verify prints it
 
 
 def expect_digest_option(_ctx: click.Context, _param: click.Parameter,
                          value: str | None) -> str | None:
-    """``sha256:<64 lower-case hex>`` -> the hex; one ConfigError line (exit 2) otherwise."""
+    """``sha256:<64 hex>`` (or the bare hex ``verify`` prints) -> the hex; one ConfigError line
+    (exit 2) otherwise."""
     if value is None:
         return None
     match = DIGEST.match(value.strip().lower())

@@ -82,6 +82,8 @@ def test_the_expected_digest_vouches_without_a_key(tmp_path: Path, capsys) -> No
     assert code == 0, out
     assert "verified by: expected digest" in out.splitlines()
     assert out.splitlines()[-1] == "verdict: evidence intact (exit 0)"
+    code, out, _ = run(["verify", str(drill), "--expect-digest", final.upper()], capsys)
+    assert code == 0, out  # the bare hex, as verify prints it
     other = hashlib.sha256((drill / "attempt-1" / "manifest.json").read_bytes()).hexdigest()
     code, out, _ = run(["verify", str(drill), "--expect-digest", f"sha256:{other}"], capsys)
     assert code == 1
