@@ -271,7 +271,7 @@ def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
                 operations=operations, canary_window_s=canary_window_s,
                 accept_readiness_failures=accept_readiness,
                 outage_injected=injected, hold_minutes=hold_minutes,
-                hold_limits=hold_limits,
+                hold_limits=hold_limits, unsigned_evidence=unsigned_evidence,
                 resume_command="" if hosted else _resume_command(ctx, target,
                                                                  attempt.drill_id, opts))
             started = time.monotonic()

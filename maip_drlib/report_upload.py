@@ -27,6 +27,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from maip_drlib.evidence.drill_index import INDEX_FILES
+
 SSE_MODES = ("AES256", "aws:kms")
 MAX_FILES = 5000
 MAX_BYTES = 2 * 1024**3
@@ -79,9 +81,12 @@ def _drill_layout(folder: Path) -> tuple[Path, list[Path]]:
     if folder.name.startswith("attempt-"):
         drill = folder.parent
         files = sorted(folder.rglob("*"))
-        report = drill / "html" / "index.html"
-        if report.is_file():
-            files.append(report)
+        # The drill's signed index (which attempts exist) and the report, when present: the
+        # S3 copy verifies with the key as the folder does.
+        for extra in (*(drill / name for name in sorted(INDEX_FILES)),
+                      drill / "html" / "index.html"):
+            if extra.is_file():
+                files.append(extra)
         return drill, files
     return folder, sorted(folder.rglob("*"))
 

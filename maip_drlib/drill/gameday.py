@@ -82,6 +82,8 @@ class GamedayPlan:
     # failback; None: no hold. hold_limits: failback 3's limits (drill/hold.py).
     hold_minutes: float | None = None
     hold_limits: object | None = None
+    # --unsigned-evidence: the operator's reason for a live game day without the HMAC key.
+    unsigned_evidence: str | None = None
 
 
 @dataclass
@@ -445,7 +447,9 @@ def _write_summary(plan: GamedayPlan, results: list[dict], timings: dict[str, fl
                   operator=operator, simulated=target.simulated,
                   time_scale=target.time_scale if target.simulated else None,
                   drill_id=plan.attempt.drill_id,
-                  rto_end_to_end=_end_to_end(plan, results, timings), redactor=plan.redactor)
+                  rto_end_to_end=_end_to_end(plan, results, timings), redactor=plan.redactor,
+                  evidence={"signed": plan.hmac_key is not None,
+                            "unsigned_reason": plan.unsigned_evidence})
 
 
 def _finish(plan: GamedayPlan, journal: Journal, runs: list[PytestRun],

@@ -106,6 +106,16 @@ def _outcome(r: dict[str, Any]) -> str:
     return str(r.get("outcome"))
 
 
+def _evidence_line(evidence: dict[str, Any]) -> list[str]:
+    if not evidence:
+        return []
+    if evidence.get("signed"):
+        return ["- Evidence: signed with the HMAC key"]
+    reason = evidence.get("unsigned_reason")
+    return ["- Evidence: unsigned" + (f" (accepted by the operator: {reason})" if reason
+                                      else "")]
+
+
 def _markdown(data: dict[str, Any]) -> str:
     sim = data["simulated"]
     lines = []
@@ -119,6 +129,7 @@ def _markdown(data: dict[str, Any]) -> str:
               f"- Target: {data['target'].get('name')} [{data['target'].get('kind')}]"
               + (" (simulated)" if sim else ""),
               f"- Operator: {data['operator']}",
+              *_evidence_line(data.get("evidence") or {}),
               f"- Simulated: {'yes' if sim else 'no'}; time_scale: {data['time_scale']}", ""]
     if data["reasons"]:
         lines += ["Verdict reasons:", ""] + [f"- {r}" for r in data["reasons"]] + [""]
@@ -176,8 +187,12 @@ def write_summary(attempt_or_drill_dir: Path, *, results: list[dict[str, Any]],
                   rpo: list[dict[str, Any]], target: dict[str, Any], operator: str,
                   simulated: bool, time_scale: float | None, drill_id: str,
                   rto_end_to_end: dict[str, Any],
-                  redactor: Redactor | None = None) -> tuple[Path, Path]:
-    """Write ``summary.md``, ``summary.json`` and ``timeline.png``; return (md, json)."""
+                  redactor: Redactor | None = None,
+                  evidence: dict[str, Any] | None = None) -> tuple[Path, Path]:
+    """Write ``summary.md``, ``summary.json`` and ``timeline.png``; return (md, json).
+
+    ``evidence``: how the evidence is protected, ``{"signed": bool, "unsigned_reason": str
+    | None}`` (the operator's ``--unsigned-evidence`` reason); absent: not said."""
     redactor = redactor or default_redactor()
     folder = Path(attempt_or_drill_dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -202,6 +217,7 @@ def write_summary(attempt_or_drill_dir: Path, *, results: list[dict[str, Any]],
         "rpo": rpo_rows,
         "failed_checks": failed,
         "timeline": timeline.name,
+        "evidence": evidence or {},
     }
     data = redactor.value(json.loads(json.dumps(data, default=str)))
     md_path = folder / "summary.md"

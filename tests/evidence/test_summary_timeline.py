@@ -142,3 +142,19 @@ def test_a_check_that_measured_nothing_says_so_in_the_stage_table(tmp_path: Path
     assert "| The merchant analytics table replicates to DR | skipped (not measured) |" in text
     assert "| The DR region's EC2 quota covers the failover nodes | skipped (not checked) |" in text
     assert "| DR is scaled to the failover capacity | skipped |" in text  # chosen: plain
+
+
+@pytest.mark.parametrize(("evidence", "line"), [
+    ({"signed": True, "unsigned_reason": None}, "- Evidence: signed with the HMAC key"),
+    ({"signed": False, "unsigned_reason": None}, "- Evidence: unsigned"),
+    ({"signed": False, "unsigned_reason": "key vault down, CAB-1234"},
+     "- Evidence: unsigned (accepted by the operator: key vault down, CAB-1234)"),
+])
+def test_summary_says_how_the_evidence_is_protected(tmp_path: Path, evidence: dict[str, object],
+                                                     line: str) -> None:
+    md_path, json_path = write_summary(
+        tmp_path, results=RESULTS, rpo=RPO, target={"name": "live", "kind": "live"},
+        operator="arn:aws:sts::123456789012:user/ops", simulated=False, time_scale=None,
+        drill_id="gameday-2", rto_end_to_end={}, evidence=evidence)
+    assert line in md_path.read_text().splitlines()
+    assert json.loads(json_path.read_text())["evidence"] == evidence

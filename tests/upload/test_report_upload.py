@@ -30,6 +30,8 @@ def make_drill(root: Path) -> Path:
         (folder / "allure-results" / "x-result.json").write_text("{}")
     (drill / "html").mkdir()
     (drill / "html" / "index.html").write_text("<html></html>")
+    (drill / "index.json").write_text('{"attempts": []}\n')  # the signed drill index
+    (drill / "index.sig").write_text("hmac\n")
     return drill
 
 
@@ -58,7 +60,8 @@ def test_an_attempt_and_its_report_are_uploaded(s3, bucket, tmp_path):
     expected = sorted(f"dr/prod/{DRILL}/{p}" for p in (
         "attempt-2/allure-results/x-result.json", "attempt-2/journal.jsonl",
         "attempt-2/manifest.json", "attempt-2/manifest.sig", "attempt-2/summary.json",
-        "attempt-2/summary.md", "attempt-2/timeline.png", "html/index.html"))
+        "attempt-2/summary.md", "attempt-2/timeline.png", "html/index.html", "index.json",
+        "index.sig"))
     assert sorted(result.keys) == expected == listed(s3, bucket)
     head = s3.head_object(Bucket=bucket, Key=f"dr/prod/{DRILL}/attempt-2/summary.json")
     assert head["ContentType"] == "application/json"
@@ -68,21 +71,22 @@ def test_an_attempt_and_its_report_are_uploaded(s3, bucket, tmp_path):
     grants = s3.get_object_acl(Bucket=bucket, Key=f"dr/prod/{DRILL}/html/index.html")["Grants"]
     assert all("URI" not in g["Grantee"] for g in grants)  # no AllUsers / AuthenticatedUsers
     assert result.bytes == sum(p.stat().st_size for p in (drill / "attempt-2").rglob("*")
-                               if p.is_file()) + len("<html></html>")
+                               if p.is_file()) + len("<html></html>") + sum(
+        (drill / name).stat().st_size for name in ("index.json", "index.sig"))
 
 
 def test_a_whole_drill_is_uploaded(s3, bucket, tmp_path):
     drill = make_drill(tmp_path)
     result = upload_evidence(s3, drill, bucket=bucket, prefix="")
-    assert result.complete and len(result.keys) == 15
+    assert result.complete and len(result.keys) == 17  # index.json and .sig included
     assert all(key.startswith(f"{DRILL}/") for key in listed(s3, bucket))
 
 
 def test_limits_bound_the_upload(s3, bucket, tmp_path):
     drill = make_drill(tmp_path)
     result = upload_evidence(s3, drill, bucket=bucket, max_files=3)
-    assert len(result.keys) == 3 and len(result.skipped) == 12 and not result.complete
-    assert "12 skipped" in result.describe()
+    assert len(result.keys) == 3 and len(result.skipped) == 14 and not result.complete
+    assert "14 skipped" in result.describe()
 
 
 def test_a_missing_bucket_is_reported_not_raised(s3, tmp_path):
@@ -141,7 +145,7 @@ def test_upload_drill_sends_every_attempt_and_the_report(simulation, target, s3,
     ops = Operations(s3_bucket=bucket, s3_prefix="dr")
     result = upload_drill(ops, drill, target=target, topology=simulation.topology,
                           echo=lines.append)
-    assert result is not None and result.complete and len(result.keys) == 15
+    assert result is not None and result.complete and len(result.keys) == 17
     assert listed(s3, bucket) == sorted(result.keys)
     assert f"dr/{DRILL}/html/index.html" in result.keys
     assert lines == [f"maip-dr: {result.describe()}"]
