@@ -94,7 +94,8 @@ def test_sigkill_in_failover_stage_2_then_resume(sim: SimUpProcess) -> None:
                                                               for n in range(1, 5)}
     assert summary["verdict"] == "PASS"
     verify = sim.maip_dr(["verify", str(drill)])
-    assert verify.returncode == 0, verify.stdout + verify.stderr
+    assert verify.returncode == 1, verify.stdout + verify.stderr  # no key: unverified
+    assert verify.stdout.splitlines()[-1].startswith("verdict: unverified"), verify.stdout
     assert "sealed late" in verify.stdout or "late" in json.dumps(
         json.loads((drill / "attempt-1" / "manifest.json").read_text()))
 
@@ -105,6 +106,7 @@ def test_sigkill_in_failover_stage_2_then_resume(sim: SimUpProcess) -> None:
         tampered = sim.maip_dr(["verify", str(drill)])
         assert tampered.returncode == 1
         assert "journal.jsonl" in tampered.stdout
+        assert "verdict: tampered" in tampered.stdout, tampered.stdout
     finally:
         evidence.write_bytes(original)
 

@@ -284,9 +284,10 @@ def test_stage_plan_lease_and_verify_documents(sim: SimUpProcess) -> None:
     assert len(quiet.stderr.splitlines()) == 1
 
     verified = sim.maip_dr(["verify", "--json", "friendly"])
-    assert verified.returncode == 0, verified.stderr
+    assert verified.returncode == 1, verified.stderr  # no key, no digest: unverified
     report = json.loads(verified.stdout)
-    assert report["ok"] and [a["number"] for a in report["attempts"]] == [1, 2]
+    assert report["verdict"] == "unverified" and not report["problems"]
+    assert [a["number"] for a in report["attempts"]] == [1, 2]
 
     plan = sim.maip_dr(["plan", "--json", "--phase", "failover"])
     assert plan.returncode == 0, plan.stderr[-2000:]

@@ -159,7 +159,8 @@ def start_rehearsal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rehear
         aws = _aws_environment(workdir, sim.env)
         assert {"AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
                 "AWS_DEFAULT_REGION"} <= set(aws), aws
-        live_env = {**sim.env, **aws}
+        # A live game day signs its evidence (or is refused): a dummy key, never a secret.
+        live_env = {**sim.env, **aws, "MAIP_DR_HMAC_KEY": "dummy-hmac-key-for-the-live-rehearsal"}
         kubeconfig = Path(tomllib.loads((workdir / "live.toml").read_text())
                           ["targets"][LIVE]["regions"][PRIMARY]["kubeconfig"])
         recorder = MotoRecorder(aws["AWS_ENDPOINT_URL"])
