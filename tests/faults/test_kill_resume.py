@@ -7,7 +7,9 @@ stage (its row's verdict; time measured from the relaunch) and is killed in the 
 the last attempt resumes at failback 4 and must finish the drill with verdict PASS. Every
 resumed attempt's journal says where the previous one was interrupted, and across all attempts
 the DR replica is promoted once (a second ``promote_read_replica`` would be refused by RDS and
-is never made). A resume takes over the killed attempt's drill lease with ``--dr-break-lease``,
+is never made). At the end, the evidence across all attempts: one hash chain, each lease
+takeover journalled, the killed attempts sealed late, ``maip-dr verify`` passing until one byte
+changes. A resume takes over the killed attempt's drill lease with ``--dr-break-lease``,
 as an operator would, once the killed holder's heartbeat is stale (a break is refused while it
 is fresh; the lease TTL is at its 15 s minimum, so that takes at most 10 s). Not covered: a
 kill between a mutating call and its journal record is recognised by the next attempt's Given
@@ -29,7 +31,7 @@ import pytest
 from fault_rows import Recorder
 from maip_cli_helpers import BIN_DIR, SimUpProcess, sim_up_in, wait_until_lease_heartbeat_stale
 
-from maip_drlib.evidence.journal import scan_journal
+from maip_drlib.evidence.journal import scan_journal, verify_chain
 
 pytestmark = [pytest.mark.gameday, pytest.mark.cli]
 
@@ -145,6 +147,10 @@ def test_kill_in_stage_then_resume(stage: tuple[str, int], sim: SimUpProcess,
         process.wait(timeout=30)
     records = _records(journal)
     assert records and records[-1]["kind"] != "drill.end"
+    # What a kill leaves: a valid hash chain, no manifest (sealed late by the next attempt).
+    assert not verify_chain(scan_journal(journal).records, "0" * 64 if attempt == 1 else
+                            _records(_journal(sim, attempt - 1))[-1]["hash"])
+    assert not (journal.parent / "manifest.json").exists()
     # The harness, not the runner, would be at fault here: the kill landed after the stage.
     assert _stage_in_progress(records) == f"{stage[0]} stage {stage[1]}", (
         "the SIGKILL landed outside the stage it was aimed at")
@@ -184,3 +190,31 @@ def test_last_resume_finishes_the_drill(sim: SimUpProcess, record: Recorder) -> 
                for r in _records(_journal(sim, n)) if r.get("kind") == "action"]
     assert sum("promote_read_replica" in a for a in actions) <= 1, actions
     assert sum("StopDBInstance" in a for a in actions) <= 1, actions
+    _evidence_across_attempts(sim, drill, attempt)
+
+
+def _evidence_across_attempts(sim: SimUpProcess, drill: Path, attempts: int) -> None:
+    """The drill's evidence as an auditor receives it: one hash chain across the attempts,
+    every lease takeover journalled with its reason, the killed attempts sealed late, and
+    ``maip-dr verify`` finding nothing wrong (unverified: no key here) until one byte of a
+    journal changes (tampered)."""
+    for number in range(2, attempts + 1):
+        records = _records(_journal(sim, number))
+        assert records[0]["prev"] == _records(_journal(sim, number - 1))[-1]["hash"], number
+        broken = [r for r in records if r["kind"] == "lease.broken"]
+        assert broken and BREAK_LEASE[1] in json.dumps(broken), number
+    assert all((drill / f"attempt-{n}" / "manifest.json").is_file()
+               for n in range(1, attempts + 1))
+    assert "late" in json.dumps(json.loads((drill / "attempt-1" / "manifest.json").read_text()))
+    verify = sim.maip_dr(["verify", str(drill)])
+    assert verify.returncode == 1, verify.stdout + verify.stderr
+    assert verify.stdout.splitlines()[-1].startswith("verdict: unverified"), verify.stdout
+    evidence = _journal(sim, 1)
+    original = evidence.read_bytes()
+    evidence.write_bytes(original[:-2] + bytes([original[-2] ^ 1]) + original[-1:])
+    try:
+        tampered = sim.maip_dr(["verify", str(drill)])
+        assert tampered.returncode == 1
+        assert "journal.jsonl" in tampered.stdout and "verdict: tampered" in tampered.stdout
+    finally:
+        evidence.write_bytes(original)
