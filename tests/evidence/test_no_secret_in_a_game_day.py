@@ -35,6 +35,11 @@ def test_no_secret_in_anything_a_game_day_writes(embedded_gameday: SharedGameDay
     assert result.returncode == 0, result.output
     written = [p for p in (result.workdir / "reports").rglob("*") if p.is_file()]
     assert len(written) > 20
+    # The kinds of file that once skipped the redactor are among those searched.
+    names = {p.name for p in written}
+    for kind in ("results-failover.json", "results-failover.decisions.json", "canaries.json",
+                 "rpo.json", "summary.json", "journal.jsonl"):
+        assert kind in names, (kind, sorted(names))
     haystacks = {"stdout": result.stdout, "stderr": result.stderr}
     haystacks.update({str(p): p.read_bytes().decode("utf-8", "replace") for p in written})
     needles = set().union(*(_forms(v) for v in SECRETS.values()))
