@@ -189,7 +189,8 @@ def main(argv: list[str] | None = None) -> None:
     from maip_drlib.evidence.edge_secrets import redactor_from_environment
     from maip_drlib.evidence.log_redaction import install
 
-    install(redactor_from_environment(os.environ))  # every log record, at any level
+    redactor = redactor_from_environment(os.environ)
+    install(redactor)  # every log record, at any level; and every one-line error below
     from maip_drlib.drill.where_it_stands import Terminated, install_sigterm_handler
 
     install_sigterm_handler()
@@ -204,15 +205,16 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as error:  # one line, as every other bad input
         context = getattr(error, "ctx", None)
         hint = f" (see '{context.command_path} --help')" if context is not None else ""
-        click.echo(f"maip-dr: {error.format_message().rstrip('.')}{hint}", err=True)
+        click.echo(redactor.text(f"maip-dr: {error.format_message().rstrip('.')}{hint}"),
+                   err=True)
         sys.exit(EXIT_USAGE if error.exit_code in (1, 2) else error.exit_code)
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
     except DRError as error:
-        click.echo(f"maip-dr: {error}", err=True)
+        click.echo(redactor.text(f"maip-dr: {error}"), err=True)
         sys.exit(error.exit_code)
     except (NoCredentialsError, ProfileNotFound) as error:  # a client not built by a handle
-        click.echo(f"maip-dr: AWS credentials: {error}", err=True)
+        click.echo(redactor.text(f"maip-dr: AWS credentials: {error}"), err=True)
         sys.exit(EXIT_USAGE)
     except KeyboardInterrupt:
         click.echo("maip-dr: interrupted", err=True)

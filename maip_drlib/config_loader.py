@@ -296,7 +296,12 @@ class _Loader:
                             for index, item in enumerate(value)]
 
     def fail(self, key: str, message: str) -> ConfigError:
-        return ConfigError(_printable(message), source=self.source, key=_printable(key))
+        """The error names the key; a value it quotes passes the redactor first (a URL may
+        carry a password)."""
+        from maip_drlib.evidence.redact import default_redactor
+
+        return ConfigError(_printable(default_redactor().text(message)), source=self.source,
+                           key=_printable(key))
 
     def table(self, value: Any, key: str) -> Mapping[str, Any]:
         if not isinstance(value, dict):

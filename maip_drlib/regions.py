@@ -53,6 +53,7 @@ from maip_drlib.config import (
     Topology,
 )
 from maip_drlib.errors import ConfigError, CredentialsError
+from maip_drlib.evidence.redact import default_redactor
 from maip_drlib.permissions import attach_error_translation
 from maip_drlib.write_gate import WriteGate
 
@@ -277,7 +278,8 @@ class RegionHandle:
                 )
         except ConfigException as error:
             raise ConfigError(
-                f"kube context {self.kube_context!r} in {path} is unusable: {error}",
+                f"kube context {self.kube_context!r} in {path} is unusable: "
+                f"{default_redactor().text(str(error))}",
                 key=f"{self.region}.kube_context",
             ) from error
         api = kube_client.ApiClient(configuration=configuration)

@@ -187,3 +187,19 @@ def test_malformed_kubeconfig_errors_echo_no_line(redactor: Redactor, tmp_path: 
         message = str(caught.value)
         assert "\n" not in message and not leaks(message), (name, message)
         assert str(path) in message, (name, message)
+
+
+def test_config_errors_quote_no_password(redactor: Redactor, tmp_path: Path) -> None:
+    """A bad value the config check quotes passes the redactor (a URL may carry a password)."""
+    del redactor
+    from maip_drlib.config_loader import load_config
+
+    config = tmp_path / "maip-dr.toml"
+    config.write_text('[targets.x]\nkind = "live"\n'
+                      f'public_endpoint_url = "https://maip:{DSN_PASSWORD}@[bad/health"\n',
+                      encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(config)
+    message = str(caught.value)
+    assert "targets.x.public_endpoint_url" in message and "expected a URL" in message, message
+    assert not leaks(message), message
