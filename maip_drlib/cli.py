@@ -106,6 +106,7 @@ def _register_commands() -> None:
     from maip_drlib.cli_drill import gameday_command, stage_command
     from maip_drlib.cli_evidence import verify_command
     from maip_drlib.cli_help import complete_help
+    from maip_drlib.cli_history import history_command
     from maip_drlib.cli_iam import iam_group
     from maip_drlib.cli_init import init_command
     from maip_drlib.cli_lease import lease_group
@@ -125,6 +126,7 @@ def _register_commands() -> None:
     cli.add_command(config_group)
     cli.add_command(report_command)
     cli.add_command(verify_command)
+    cli.add_command(history_command)
     cli.add_command(lease_group)
     cli.add_command(init_command)
     cli.add_command(completion_command)
