@@ -42,6 +42,7 @@ from maip_drlib.cli_drill_options import (
     operations_from_cli,
     operations_options,
     reason_option,
+    record_options,
     safety_options,
 )
 from maip_drlib.cli_features import feature_folders, features_option
@@ -193,6 +194,7 @@ def _summary_json(attempt_dir: Path) -> dict:
                    "Watches the endpoint through DNS and the DR ALB's 5XX and latency against "
                    "failback 3's limits, and fails back early (the drill fails) when DR "
                    "degrades. Not with a resume from failback.")
+@record_options
 @operations_options
 @features_option
 @output_options
@@ -272,6 +274,9 @@ def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
                 accept_readiness_failures=accept_readiness,
                 outage_injected=injected, hold_minutes=hold_minutes,
                 hold_limits=hold_limits, unsigned_evidence=unsigned_evidence,
+                participants=opts.get("participants") or (),  # type: ignore[arg-type]
+                notes=opts.get("notes") or (),  # type: ignore[arg-type]
+                intended_participants=config.record_participants,
                 resume_command="" if hosted else _resume_command(ctx, target,
                                                                  attempt.drill_id, opts))
             started = time.monotonic()
@@ -403,6 +408,7 @@ def parse_resume(text: str) -> tuple[str, int]:
 @click.argument("phase", type=click.Choice(["failover", "failback"]))
 @click.argument("number", type=click.IntRange(1, 5))
 @safety_options
+@record_options
 @features_option
 @output_options
 @click.pass_context
@@ -455,6 +461,11 @@ def _run_stage(ctx: click.Context, output: Output, phase: str, number: int,
 
         with _attempt_journal(attempt) as journal:
             journal_lease_grant(journal, grant)
+    if opts.get("participants") or opts.get("notes"):  # for the drill's DR test record
+        from maip_drlib.evidence.record_people import journal_people
+
+        with _attempt_journal(attempt) as journal:
+            journal_people(journal, opts["participants"], opts["notes"], command="stage")
     started = time.monotonic()
     stopped = StageRun(attempt, _stage_command(ctx, target, phase, drill, opts), output.info)
     try:

@@ -152,6 +152,36 @@ def safety_options(func: click.decorators.FC) -> click.decorators.FC:
     return func
 
 
+def _participants(_ctx: click.Context, _param: click.Parameter,
+                  values: tuple[str, ...]) -> tuple[object, ...]:
+    from maip_drlib.evidence.record_people import parse_participants
+
+    return parse_participants(values, "--participant")
+
+
+def _notes(_ctx: click.Context, _param: click.Parameter,
+           values: tuple[str, ...]) -> tuple[str, ...]:
+    from maip_drlib.evidence.record_people import check_note
+
+    return tuple(check_note(value, "--note") for value in values)
+
+
+def record_options(func: click.decorators.FC) -> click.decorators.FC:
+    """``--participant`` and ``--note`` (the DR test record: docs/compliance.md)."""
+    for option in reversed([
+        click.option("--participant", "participants", multiple=True, metavar='"NAME <ROLE>"',
+                     callback=_participants,
+                     help="Someone taking part, as \"Name <role>\" (repeatable); recorded in "
+                          "the journal and the DR test record, compared with [record] "
+                          "participants in the config (who was missing)."),
+        click.option("--note", "notes", multiple=True, metavar="TEXT", callback=_notes,
+                     help="A lesson learned or remark for the DR test record (repeatable; "
+                          "redacted like all evidence; at most 2000 characters)."),
+    ]):
+        func = option(func)
+    return func
+
+
 def dr_args(target: Target, config_path: Path, opts: dict,
              lease_holder: Holder | None = None) -> list[str]:
     args = ["--dr-config", str(config_path), "--dr-target", target.name]

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from maip_drlib.evidence.record_people import Participant
 
 PRIMARY_REGION = "us-east-1"
 SECONDARY_REGION = "us-west-2"
@@ -263,6 +266,9 @@ class Config:
     default_target: str | None = None
     # [features] paths: a team's own feature folders (absolute, checked by the loader).
     feature_paths: tuple[Path, ...] = ()
+    # [record] participants: who is meant to take part in a drill (the DR test record
+    # compares them with --participant; evidence/record_people.py).
+    record_participants: tuple[Participant, ...] = ()
 
     def target(self, name: str | None) -> Target:
         from maip_drlib.errors import ConfigError

@@ -47,6 +47,8 @@ Schema (every table rejects unknown keys)::
     [targets.<name>.database.secret_ids]       # Secrets Manager secret id per region (both)
     us-east-1 = "maip/prod/db-credentials"
     us-west-2 = "maip/prod/db-credentials"
+    [record]                                   # optional (docs/compliance.md)
+    participants = ["Ana Silva <incident commander>"]  # intended participants of a drill
     [features]                                 # optional (docs/own-checks.md)
     paths = ["checks"]                         # folders of a team's own .feature files,
                                                # relative to the file; each must exist and
@@ -395,7 +397,8 @@ class _Loader:
     # -- document -----------------------------------------------------------------------------
 
     def config(self, document: Mapping[str, Any]) -> Config:
-        self.only_keys(document, {"topology", "default_target", "targets", "features"}, "")
+        self.only_keys(document, {"topology", "default_target", "targets", "features",
+                                  "record"}, "")
         topology = Topology()
         if "topology" in document:
             topology = self.topology(self.table(document["topology"], "topology"))
@@ -417,8 +420,31 @@ class _Loader:
                     f"got {default_target!r}"
                 )
         feature_paths = self.features(document["features"]) if "features" in document else ()
+        participants = self.record(document["record"]) if "record" in document else ()
         return Config(topology=topology, targets=targets, source=self.source,
-                      default_target=default_target, feature_paths=feature_paths)
+                      default_target=default_target, feature_paths=feature_paths,
+                      record_participants=participants)
+
+    def record(self, value: Any) -> tuple[Any, ...]:
+        """``[record] participants``: the intended participants of a drill, each
+        "Name <role>" (``evidence/record_people.py``; the DR test record names who was
+        missing)."""
+        from maip_drlib.evidence.record_people import parse_participants
+
+        table = self.table(value, "record")
+        self.only_keys(table, {"participants"}, "record")
+        people = table.get("participants", [])
+        if not isinstance(people, list):
+            raise self.fail("record.participants", f"expected a list of \"Name <role>\", got "
+                            f"{_type_name(people)}")
+        found = []
+        for index, item in enumerate(people):
+            key = f"record.participants[{index}]"
+            try:
+                found += parse_participants([self.string(item, key)], key)
+            except ConfigError as error:
+                raise self.fail(key, str(error).removeprefix(f"{key}: ")) from error
+        return tuple(dict.fromkeys(found))
 
     def features(self, value: Any) -> tuple[Path, ...]:
         """``[features] paths``: folders of a team's own .feature files, relative to the

@@ -37,10 +37,13 @@ from maip_drlib.drill.go_no_go import go_no_go
 from maip_drlib.drill.lease import DrillLease, LeaseGrant, LeaseLost
 from maip_drlib.drill.operations import Operations, after_gameday, on_stage_failed
 from maip_drlib.drill.pytest_runner import PytestRun, run_scenarios
+from maip_drlib.drill.record_plan import journal_plan
 from maip_drlib.drill.where_it_stands import left_in, record_interruption
 from maip_drlib.evidence.journal import Journal
 from maip_drlib.evidence.manifest import Seal, seal
+from maip_drlib.evidence.record_people import Participant, journal_people
 from maip_drlib.evidence.redact import Redactor
+from maip_drlib.evidence.test_record import RECORD_FILES, write_record
 from maip_drlib.sim_client import SimulationClient
 from maip_drlib.write_gate import WriteGate
 
@@ -84,6 +87,11 @@ class GamedayPlan:
     hold_limits: object | None = None
     # --unsigned-evidence: the operator's reason for a live game day without the HMAC key.
     unsigned_evidence: str | None = None
+    # The DR test record (evidence/test_record.py): --participant, --note, and the intended
+    # participants ([record] participants in the config).
+    participants: tuple[Participant, ...] = ()
+    notes: tuple[str, ...] = ()
+    intended_participants: tuple[Participant, ...] = ()
 
 
 @dataclass
@@ -116,6 +124,7 @@ def run_gameday(plan: GamedayPlan) -> GamedayResult:
                    resume_from=":".join(map(str, plan.resume_from)) if plan.resume_from else None)
 
     _journal_lease(plan, journal)
+    journal_people(journal, plan.participants, plan.notes, command="gameday")
 
     def mark(name: str) -> None:
         timings[name] = time.time()
@@ -159,6 +168,7 @@ def run_gameday(plan: GamedayPlan) -> GamedayResult:
                 result = _finish(plan, journal, runs, timings, started)
                 result.no_go = True
                 return result
+            journal_plan(plan, journal)  # the test plan, before the first mutating call
             rds_writer = _start_rds_canaries(plan, journal)
             writer = _start_canaries(plan, journal)
         if resume_phase in ("readiness", "failover"):
@@ -457,7 +467,10 @@ def _finish(plan: GamedayPlan, journal: Journal, runs: list[PytestRun],
     results = all_results(plan.attempt.path.parent)
     code = summary.exit_code(results, [run.exit_code for run in runs])
     _write_summary(plan, results, timings)
-    journal.record("summary", files=["summary.md", "summary.json", "timeline.png"])
+    write_record(plan.attempt.path, intended=plan.intended_participants, exit_code=code,
+                 redactor=plan.redactor)  # the DR test record of the whole drill, sealed below
+    journal.record("summary", files=["summary.md", "summary.json", "timeline.png",
+                                     *RECORD_FILES])
     journal.record("drill.end", exit_code=code, seconds=round(time.monotonic() - started, 3))
     journal.close()
     sealed = seal(plan.attempt.path, key=plan.hmac_key)

@@ -84,7 +84,7 @@ def write_history_plot(rows: list[DrillRow], path: Path, *, title: str = "") -> 
     rpo_axes.set_xlabel("drill date (UTC)")
     for axes in (rto_axes, rpo_axes):
         axes.grid(linestyle=":", linewidth=0.5)
-        axes.set_ylim(bottom=0)
+        axes.set_ylim(bottom=-0.04 * axes.get_ylim()[1])  # a zero RPO stays visible
     rpo_axes.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d\n%H:%M"))
     if len(dated) == 1:  # one drill: give the axis some width around it
         only = mdates.date2num(dated[0][0])

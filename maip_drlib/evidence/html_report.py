@@ -10,12 +10,22 @@ configuration does not sit beside that Allure's ``node_modules`` (an installed w
 explicit path), it is staged in a temporary folder with a ``node_modules/allure`` symlink, so
 its ``import ... from "allure"`` resolves. The page renders from ``file://`` with no network.
 
-Not supported: an ``allure`` on PATH that is not named with ``--allure``, Allure 2, history or
-trend across drills, and publishing the report anywhere.
+History across drills: the reports folder holding the drill keeps Allure 3's history file,
+``<reports>/.allure-history.jsonl`` (``HISTORY_NAME``; JSON lines, one run per report, named
+"MAIP DR drill <id>"), handed to ``allurerc.mjs`` as ``historyPath`` through the
+``MAIP_DR_ALLURE_HISTORY`` variable: each report shows the earlier drills' runs of the same
+scenarios (history, trend, flaky and new tests) and appends its own. Rebuilding a drill's report
+replaces that drill's run rather than adding a second one.
+
+Not supported: an ``allure`` on PATH that is not named with ``--allure``, Allure 2, publishing
+the report anywhere, and two reports built at once in one reports folder (both would rewrite
+its history file).
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -32,8 +42,10 @@ from maip_drlib.evidence.allure_install import (
 )
 
 __all__ = ["AllureTool", "ReportFailed", "ReportToolMissing", "build_report", "find_allure",
-           "results_dirs", "staged_config", "strip_analytics"]
+           "forget_run", "results_dirs", "staged_config", "strip_analytics"]
 GENERATE_TIMEOUT_S = 300
+HISTORY_NAME = ".allure-history.jsonl"
+HISTORY_ENV = "MAIP_DR_ALLURE_HISTORY"
 
 
 @contextmanager
@@ -65,9 +77,29 @@ def results_dirs(drill_dir: Path) -> list[Path]:
     return sorted(found, key=number)
 
 
-def build_report(drill_dir: Path, *, tool: AllureTool, report_name: str | None = None) -> Path:
+def forget_run(history: Path, report_name: str) -> None:
+    """Drop the runs named ``report_name`` (an earlier build of the same drill's report) from
+    the history file, atomically; lines that are no JSON object are kept as they are."""
+    if not history.is_file():
+        return
+    kept = []
+    for line in history.read_text(encoding="utf-8").splitlines(keepends=True):
+        try:
+            run = json.loads(line)
+        except ValueError:
+            run = None
+        if not (isinstance(run, dict) and run.get("name") == report_name):
+            kept.append(line)
+    staged = history.with_name(history.name + ".tmp")
+    staged.write_text("".join(kept), encoding="utf-8")
+    os.replace(staged, history)
+
+
+def build_report(drill_dir: Path, *, tool: AllureTool, report_name: str | None = None,
+                 keep_history: bool = True) -> Path:
     """Generate ``<drill_dir>/html/index.html`` from all attempts with ``tool`` (see
-    ``find_allure``); return its path."""
+    ``find_allure``); return its path. With ``keep_history``, the report reads and extends the
+    history file of the reports folder holding the drill (``HISTORY_NAME``)."""
     drill_dir = Path(drill_dir).resolve()
     if not drill_dir.is_dir():
         raise ReportFailed(f"{drill_dir}: no such drill folder")
@@ -75,13 +107,19 @@ def build_report(drill_dir: Path, *, tool: AllureTool, report_name: str | None =
     if not sources:
         raise ReportFailed(f"{drill_dir}: no attempt has allure-results to report")
     output = drill_dir / "html"
+    name = report_name or f"MAIP DR drill {drill_dir.name}"
+    env = _quiet_env()
+    env.pop(HISTORY_ENV, None)
+    if keep_history:
+        history = drill_dir.parent / HISTORY_NAME
+        forget_run(history, name)
+        env[HISTORY_ENV] = str(history)
     with staged_config(tool) as config:
         command = [tool.node, str(tool.allure_js), "generate", "--config", str(config),
-                   "--output", str(output), "--report-name",
-                   report_name or f"MAIP DR drill {drill_dir.name}", *map(str, sources)]
+                   "--output", str(output), "--report-name", name, *map(str, sources)]
         try:
             done = subprocess.run(command, cwd=config.parent, capture_output=True, text=True,
-                                  timeout=GENERATE_TIMEOUT_S, env=_quiet_env(), check=False)
+                                  timeout=GENERATE_TIMEOUT_S, env=env, check=False)
         except subprocess.TimeoutExpired as error:
             raise ReportFailed(f"allure generate took over {GENERATE_TIMEOUT_S}s") from error
     index = output / "index.html"
@@ -112,8 +150,6 @@ def strip_analytics(index: Path) -> None:
 
 
 def _quiet_env() -> dict[str, str]:
-    import os
-
     env = dict(os.environ)
     env.update({"NO_COLOR": "1", "CI": env.get("CI", "true")})
     return env

@@ -1,0 +1,179 @@
+"""The DR test record as Markdown (``dr-test-record.md``), rendered from its JSON data.
+
+``render(data)`` takes the (already redacted) data of ``test_record.build_record`` and returns
+the page; the caller passes it through the redactor once more. A simulated run says so first,
+as ``summary.md`` does. Not supported: HTML, localisation.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _fmt(value: Any, spec: str = "g", missing: str = "-") -> str:
+    if value is None:
+        return missing
+    try:
+        return format(float(value), spec)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _ok(flag: Any, missing: str = "n/a") -> str:
+    return missing if flag is None else ("met" if flag else "MISSED")
+
+
+def _cell(value: Any) -> str:
+    return str(value if value is not None else "-").replace("|", "\\|").replace("\n", " ")
+
+
+def _banner(data: dict[str, Any]) -> list[str]:
+    if data.get("simulated"):
+        return [f"> **SIMULATED RUN**: this record comes from a simulation of the platform "
+                f"(time_scale {data.get('time_scale')} real s per simulated minute), not "
+                f"from production.", ""]
+    return ["> **LIVE RUN** against real infrastructure.", ""]
+
+
+def _plan(data: dict[str, Any]) -> list[str]:
+    plan = data["plan"]
+    scope, scenario, objectives = plan["scope"], plan["scenario"], plan["objectives"]
+    target = scope["target"]
+    lines = ["## 1. Plan", "",
+             f"- Scope: target {target.get('name')} [{target.get('kind')}], regions "
+             f"{', '.join(scope.get('regions') or []) or 'not recorded'}; stores "
+             f"{', '.join(str(s) for s in scope.get('stores') or [])}",
+             f"- Scenario: {scenario.get('kind')}"
+             + (f" ({scenario['reason']})" if scenario.get("reason") else "")
+             + (f", region {scenario['region']}" if scenario.get("region") else ""),
+             f"- Objectives ({objectives.get('source')}):", ""]
+    lines += ["| objective | budget / target |", "|---|---:|"]
+    for row in objectives["rto_per_stage_minutes"]:
+        lines.append(f"| RTO {row.get('phase')} {row.get('stage')}: {_cell(row.get('scenario'))}"
+                     f" | {_fmt(row.get('budget_minutes'))} min |")
+    for phase, budget in objectives["rto_end_to_end_minutes"].items():
+        lines.append(f"| RTO end to end, {phase} | {_fmt(budget)} min |")
+    for row in objectives["rpo_target_per_store_s"]:
+        lines.append(f"| RPO {row.get('store')} | "
+                     f"{_fmt(row.get('target_s'), missing='no target')}"
+                     f"{' s' if row.get('target_s') is not None else ''} |")
+    dry = plan["dry_run"]
+    lines += ["", f"Dry-run plan before the first mutating call: {dry.get('status')}"
+              + (f" (attempt {dry['attempt']}, {dry.get('recorded_at')})"
+                 if dry.get("attempt") else "")
+              + (f": {dry['error']}" if dry.get("error") else ""), ""]
+    for index, call in enumerate(dry.get("calls") or [], 1):
+        params = ", ".join(f"{k}={v}" for k, v in (call.get("parameters") or {}).items())
+        lines.append(f"{index}. [{call.get('stage')}] {call.get('service')}:"
+                     f"{call.get('operation')} ({call.get('region')}) {params}".rstrip())
+    return [*lines, ""]
+
+
+def _people(data: dict[str, Any]) -> list[str]:
+    people = data["people"]
+    present = people.get("participants") or []
+    lines = ["## 2. People", "", f"- Operator: {people.get('operator')}",
+             "- Participants: " + ("; ".join(
+                 f"{p.get('name')} <{p.get('role')}> (attempt "
+                 f"{', '.join(str(n) for n in p.get('attempts') or [])})" for p in present)
+                 or "none recorded")]
+    if people.get("intended"):
+        lines.append("- Intended: " + "; ".join(f"{p['name']} <{p['role']}>"
+                                                for p in people["intended"]))
+        lines.append("- Missing: " + ("; ".join(f"{p['name']} <{p['role']}>"
+                                               for p in people.get("missing") or [])
+                                      or "nobody"))
+        if people.get("unplanned"):
+            lines.append("- Not in the intended list: " + "; ".join(
+                f"{p.get('name')} <{p.get('role')}>" for p in people["unplanned"]))
+        lines.append(f"- Participation as intended: "
+                     f"{'yes' if people.get('as_intended') else 'NO'}")
+    else:
+        lines.append("- Intended: not stated ([record] participants in the config)")
+    lines.append(f"- Approvers: {people.get('approval')}")
+    return [*lines, ""]
+
+
+def _results(data: dict[str, Any]) -> list[str]:
+    results = data["results"]
+    lines = ["## 3. Results against objectives", "",
+             "| stage | scenario | outcome | measured min | budget min | RTO |",
+             "|---|---|---|---:|---:|---|"]
+    for r in results["stages"]:
+        lines.append(f"| {r.get('phase')} {r.get('stage')} | {_cell(r.get('scenario'))} | "
+                     f"{r.get('outcome')} | {_fmt(r.get('measured_minutes'), '.2f')} | "
+                     f"{_fmt(r.get('budget_minutes'))} | {_ok(r.get('rto_ok'), '-')} |")
+    if not results["stages"]:
+        lines.append("| (no stage ran) | | | | | |")
+    lines += ["", "| RTO end to end | from | to | measured min | budget min | RTO |",
+              "|---|---|---|---:|---:|---|"]
+    for phase, f in results["rto_end_to_end"].items():
+        state = _ok(f.get("ok")) if f.get("complete", True) else "incomplete"
+        lines.append(f"| {phase} | {f.get('from')} | {f.get('to')} | "
+                     f"{_fmt(f.get('simulated_minutes'), '.2f')} | "
+                     f"{_fmt(f.get('budget_minutes'))} | {state} |")
+    lines += ["", "| RPO store | measured s | target s | canaries lost | RPO |",
+              "|---|---:|---:|---:|---|"]
+    for row in results["rpo"]:
+        measured = row.get("rpo_s") is not None
+        lines.append(f"| {row.get('store')} | "
+                     f"{_fmt(row.get('rpo_s'), '.3f') if measured else 'not measured'} | "
+                     f"{_fmt(row.get('target_s'))} | {_fmt(row.get('lost'))} | "
+                     f"{_ok(row.get('ok'), 'n/a' if measured else 'not measured')} |")
+    client = results["client_seen_rto"]
+    window = (f"{client.get('window_s')} s without a healthy answer"
+              if client.get("window_s") is not None else client.get("why"))
+    lines += ["", f"- RTO as clients saw it: {client.get('status')}"
+              + (f" ({window})" if window else ""), ""]
+    return lines
+
+
+def _deviations(data: dict[str, Any]) -> list[str]:
+    lines = ["## 4. Deviations and lessons", ""]
+    lines += [f"- **{d['id']}** (attempt {d.get('attempt')}, {d.get('kind')}): "
+              f"{_cell(d.get('what'))} [{d.get('source')}]" for d in data["deviations"]]
+    if not data["deviations"]:
+        lines.append("None.")
+    lines += ["", "Lessons:", ""]
+    lines += [f"- (attempt {n.get('attempt')}) {_cell(n.get('text'))}" for n in data["lessons"]]
+    if not data["lessons"]:
+        lines.append("None recorded (--note).")
+    return [*lines, ""]
+
+
+def _remediation(data: dict[str, Any]) -> list[str]:
+    items = data["remediation"]
+    lines = ["## 5. Remediation", ""]
+    if not items:
+        return [*lines, "No item: no deviation.", ""]
+    lines += ["| item | deviation | status | owner | due | accepted risk | what |",
+              "|---|---|---|---|---|---|---|"]
+    lines += [f"| {i['id']} | {i['deviation']} | {i['status']} | {_cell(i.get('owner'))} | "
+              f"{_cell(i.get('due'))} | {_cell(i.get('accepted_risk'))} | "
+              f"{_cell(i.get('title'))} |" for i in items]
+    open_items = [i["id"] for i in items if i.get("status") == "open"]
+    return [*lines, "", f"Open: {', '.join(open_items) or 'none'}", ""]
+
+
+def _attempt(a: dict[str, Any], current: Any) -> str:
+    state = "sealed" if a.get("sealed") else ("this one" if a["attempt"] == current
+                                               else "NOT sealed")
+    return (f"{a['attempt']} ({state}{', sealed late' if a.get('sealed_late') else ''}"
+            f"{', interrupted' if a.get('interrupted') else ''}, exit "
+            f"{_fmt(a.get('exit_code'))})")
+
+
+def render(data: dict[str, Any]) -> str:
+    """The Markdown page of a DR test record."""
+    lines = _banner(data)
+    lines += [f"# DR test record: drill {data['drill_id']}: {data['verdict']}", "",
+              f"- Generated: {data.get('generated_at')} by attempt "
+              f"{data.get('generated_by_attempt')}; attempts: "
+              + "; ".join(_attempt(a, data.get("generated_by_attempt"))
+                          for a in data["attempts"])]
+    if data.get("verdict_reasons"):
+        lines += ["- Verdict reasons: " + "; ".join(data["verdict_reasons"])]
+    lines.append("")
+    for part in (_plan, _people, _results, _deviations, _remediation):
+        lines += part(data)
+    return "\n".join(lines)
