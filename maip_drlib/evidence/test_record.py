@@ -48,11 +48,12 @@ RECORD_MD = "dr-test-record.md"
 RECORD_FILES = (RECORD_MD, RECORD_JSON)
 FORMAT = "maip-dr-test-record/1"
 STORES = ("dynamodb", "rds", "msk")
+_PHASES = ("failover", "failback")
 OVERRIDES = {"readiness.accepted": "readiness failures accepted by the operator",
              "lease.broken": "drill lease taken over from another holder",
              "evidence.unsigned": "evidence unsigned (no HMAC key)",
              "evidence.late_seal": "an earlier attempt sealed late"}
-CLIENT_RTO_NOT_MEASURED = ("not measured: no synthetic client requested the public endpoint "
+CLIENT_RTO_NOT_MEASURED = ("no synthetic client requested the public endpoint "
                            "through the outage (failover 5 sends one synthetic request, in the "
                            "stage results)")
 
@@ -170,12 +171,13 @@ def _objectives(results: list[dict[str, Any]], summary: dict[str, Any],
     per_stage = [{"phase": r.get("phase"), "stage": r.get("stage"),
                   "scenario": r.get("scenario"), "budget_minutes": r.get("rto_budget_minutes")}
                  for r in results if r.get("rto_budget_minutes") is not None]
-    end_to_end = {phase: f.get("budget_minutes") for phase, f in
-                  (summary.get("rto_end_to_end") or {}).items() if isinstance(f, dict)}
+    figures = summary.get("rto_end_to_end") or {}
+    end_to_end = {phase: figures[phase].get("budget_minutes") for phase in _PHASES
+                  if isinstance(figures.get(phase), dict)}
     targets = [{"store": row.get("store"), "target_s": row.get("target_s")} for row in rpo]
     return {"rto_per_stage_minutes": per_stage, "rto_end_to_end_minutes": end_to_end,
             "rpo_target_per_store_s": targets,
-            "source": "the Gherkin feature files (budgets and targets the stages read)"}
+            "source": "the Gherkin feature files: the budgets and targets the stages read"}
 
 
 def build_record(drill_dir: Path, *, intended: tuple[Participant, ...] = (),
@@ -208,6 +210,7 @@ def build_record(drill_dir: Path, *, intended: tuple[Participant, ...] = (),
                     entry["attempts"].append(a.number)
             lessons += [{"attempt": a.number, "text": text} for text in r.get("notes") or []]
     simulated = bool(summary.get("simulated", start.get("simulated", False)))
+    figures = summary.get("rto_end_to_end") or {}
     return {
         "format": FORMAT,
         "drill_id": drill_dir.name,
@@ -243,7 +246,8 @@ def build_record(drill_dir: Path, *, intended: tuple[Participant, ...] = (),
                         "real_s": r.get("duration_s"),
                         "budget_minutes": r.get("rto_budget_minutes"),
                         "rto_ok": r.get("rto_ok")} for r in results if r.get("stage")],
-            "rto_end_to_end": summary.get("rto_end_to_end") or {},
+            "rto_end_to_end": {phase: figures[phase] for phase in _PHASES
+                               if isinstance(figures.get(phase), dict)},
             "rpo": [{k: row.get(k) for k in ("store", "status", "rpo_s", "target_s", "lost",
                                              "interval_s", "ok", "note")} for row in rpo],
             "client_seen_rto": summary.get("client_seen_rto") or {

@@ -46,7 +46,7 @@ def _plan(data: dict[str, Any]) -> list[str]:
              f"- Scenario: {scenario.get('kind')}"
              + (f" ({scenario['reason']})" if scenario.get("reason") else "")
              + (f", region {scenario['region']}" if scenario.get("region") else ""),
-             f"- Objectives ({objectives.get('source')}):", ""]
+             f"- Objectives, from {objectives.get('source')}:", ""]
     lines += ["| objective | budget / target |", "|---|---:|"]
     for row in objectives["rto_per_stage_minutes"]:
         lines.append(f"| RTO {row.get('phase')} {row.get('stage')}: {_cell(row.get('scenario'))}"
