@@ -71,7 +71,7 @@ def target_cell(row: DrillRow) -> str:
 
 
 def cells(row: DrillRow) -> tuple[str, ...]:
-    date = row.date.replace("T", " ") if row.date else "-"
+    date = f"{row.date[:19].replace('T', ' ')}Z" if row.date else "-"
     items = "-" if row.open_items is None else (", ".join(row.open_items) or "none")
     return (date, row.drill_id, target_cell(row), row.verdict, rto_cell(row), rpo_cell(row),
             items, row.evidence)

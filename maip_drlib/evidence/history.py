@@ -45,7 +45,7 @@ class DrillRow:
 
     drill_id: str
     path: str
-    date: str | None = None  # ISO 8601 UTC, "2026-12-06T11:40:44Z"
+    date: str | None = None  # ISO 8601 UTC, "2026-12-06T11:40:44.198Z"
     date_from: str | None = None  # "journal" or "summary"
     attempts: int = 0
     target: str | None = None
@@ -102,7 +102,7 @@ def read_drill(drill_dir: Path, *, key: bytes | None) -> DrillRow:
             row.verdict = "unreadable"
         if row.date is None:
             stamp = datetime.fromtimestamp(summary_path.stat().st_mtime, UTC)
-            row.date, row.date_from = stamp.strftime("%Y-%m-%dT%H:%M:%SZ"), "summary"
+            row.date, row.date_from = _iso(stamp.isoformat()), "summary"
     try:
         row.open_items = open_items(drill_dir, attempts)
     except (OSError, ValueError, TypeError, AttributeError) as error:
@@ -180,7 +180,9 @@ def _parse_time(text: str) -> datetime | None:
 
 def _iso(value: object) -> str | None:
     stamp = _parse_time(str(value)) if value else None
-    return stamp.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if stamp else None
+    if stamp is None:
+        return None
+    return stamp.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _why(error: BaseException) -> str:
