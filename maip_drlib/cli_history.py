@@ -139,7 +139,8 @@ def history_command(ctx: click.Context, reports_arg: Path | None, reports_opt: P
     marked as such.
 
     Reads the evidence and changes none of it; the plot is the only file written. A drill
-    that cannot be read is listed as 'unreadable: <why>'.
+    that cannot be read is listed as 'unreadable: <why>'. --json prints one document,
+    --quiet only the table.
 
     Exit codes: 0 listed (also when the folder holds no drill); 2 no such folder, an
     unreadable key file, or two different folders given.
