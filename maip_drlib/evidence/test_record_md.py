@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+MAX_PARAMS_CHARS = 120
+
 
 def _fmt(value: Any, spec: str = "g", missing: str = "-") -> str:
     if value is None:
@@ -64,6 +66,8 @@ def _plan(data: dict[str, Any]) -> list[str]:
               + (f": {dry['error']}" if dry.get("error") else ""), ""]
     for index, call in enumerate(dry.get("calls") or [], 1):
         params = ", ".join(f"{k}={v}" for k, v in (call.get("parameters") or {}).items())
+        if len(params) > MAX_PARAMS_CHARS:  # a Route 53 change batch: whole in the JSON
+            params = params[:MAX_PARAMS_CHARS] + "... (whole in dr-test-record.json)"
         lines.append(f"{index}. [{call.get('stage')}] {call.get('service')}:"
                      f"{call.get('operation')} ({call.get('region')}) {params}".rstrip())
     return [*lines, ""]
