@@ -43,6 +43,7 @@ from maip_drlib.cli_drill_options import (
     operations_options,
     reason_option,
     record_options,
+    retests_option,
     safety_options,
 )
 from maip_drlib.cli_features import feature_folders, features_option
@@ -195,6 +196,7 @@ def _summary_json(attempt_dir: Path) -> dict:
                    "failback 3's limits, and fails back early (the drill fails) when DR "
                    "degrades. Not with a resume from failback.")
 @record_options
+@retests_option
 @operations_options
 @features_option
 @output_options
@@ -234,6 +236,10 @@ def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
     resume = parse_resume(resume_from) if resume_from else None
     hold_limits = check_hold(hold_minutes, resume)
     check_reports_folder(reports_dir, drill_id if resume_from else None)
+    if opts.get("retests"):
+        from maip_drlib.evidence.record_retest import check_retests
+
+        check_retests(reports_dir, str(opts["retests"]), drill_id)
     key = load_key(os.environ.get("MAIP_DR_HMAC_KEY"), hmac_key_file)
     output.redact = redactor_for(key).text
     operations = operations_from_cli(ctx, metrics_namespace, s3_bucket, s3_prefix)
@@ -277,6 +283,7 @@ def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
                 participants=opts.get("participants") or (),  # type: ignore[arg-type]
                 notes=opts.get("notes") or (),  # type: ignore[arg-type]
                 intended_participants=config.record_participants,
+                retests=opts.get("retests"),  # type: ignore[arg-type]
                 resume_command="" if hosted else _resume_command(ctx, target,
                                                                  attempt.drill_id, opts))
             started = time.monotonic()

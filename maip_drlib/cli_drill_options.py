@@ -182,6 +182,15 @@ def record_options(func: click.decorators.FC) -> click.decorators.FC:
     return func
 
 
+def retests_option(func: click.decorators.FC) -> click.decorators.FC:
+    """``--retests DRILL_ID`` (gameday): the earlier drill whose open items this one retests."""
+    return click.option(
+        "--retests", "retests", default=None, metavar="DRILL_ID",
+        help="This game day retests the open remediation items of that earlier drill (in "
+             "the same reports folder, with a DR test record): the link is journalled and "
+             "this drill's record says which items it closed.")(func)
+
+
 def dr_args(target: Target, config_path: Path, opts: dict,
              lease_holder: Holder | None = None) -> list[str]:
     args = ["--dr-config", str(config_path), "--dr-target", target.name]

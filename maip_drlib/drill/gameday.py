@@ -42,6 +42,7 @@ from maip_drlib.drill.where_it_stands import left_in, record_interruption
 from maip_drlib.evidence.journal import Journal
 from maip_drlib.evidence.manifest import Seal, seal
 from maip_drlib.evidence.record_people import Participant, journal_people
+from maip_drlib.evidence.record_retest import journal_retest
 from maip_drlib.evidence.redact import Redactor
 from maip_drlib.evidence.test_record import RECORD_FILES, write_record
 from maip_drlib.sim_client import SimulationClient
@@ -92,6 +93,7 @@ class GamedayPlan:
     participants: tuple[Participant, ...] = ()
     notes: tuple[str, ...] = ()
     intended_participants: tuple[Participant, ...] = ()
+    retests: str | None = None  # --retests: the earlier drill whose open items this retests
 
 
 @dataclass
@@ -125,6 +127,7 @@ def run_gameday(plan: GamedayPlan) -> GamedayResult:
 
     _journal_lease(plan, journal)
     journal_people(journal, plan.participants, plan.notes, command="gameday")
+    journal_retest(journal, plan.attempt.path.parent.parent, plan.retests)
 
     def mark(name: str) -> None:
         timings[name] = time.time()

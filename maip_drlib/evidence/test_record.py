@@ -15,14 +15,16 @@ Sections (docs/compliance.md maps each field to the clauses auditors ask for): `
 (scope, scenario, objectives from the Gherkin: RTO budget per stage and end to end, RPO
 target per store; the dry run journalled before the first mutating call), ``people``
 (operator, participants against the intended ones, approvers), ``results`` (measured against
-the objectives; the RTO as clients saw it), ``deviations`` and ``lessons``, ``remediation``.
+the objectives; the RTO as clients saw it), ``deviations`` and ``lessons``, ``remediation``,
+``retest`` (with ``--retests``: the earlier drill's open items and what this run found,
+``record_retest.py``).
 
 Deviations are read per attempt (a stage that failed in attempt 1 and passed on the resume
 stays a deviation of attempt 1), in attempt order, so a resume only appends: each deviation
 ``D<n>`` has its remediation item ``R<n>``, the same on every rendering of the same evidence,
 with a content ``key`` for later decisions. Every item is "open": owner, due date and accepted
-risk are recorded by a later command (not supported yet), as are approvals ("none recorded"),
-retests and the RTO clients saw (no synthetic client runs through the outage yet: "not
+risk are recorded by a later command (not supported yet), as are approvals ("none recorded")
+and the RTO clients saw (no synthetic client runs through the outage yet: "not
 measured").
 """
 
@@ -40,6 +42,7 @@ from maip_drlib.evidence.journal import (
     utc_now_iso,
 )
 from maip_drlib.evidence.record_people import PEOPLE_KIND, Participant, participation
+from maip_drlib.evidence.record_retest import retest_section
 from maip_drlib.evidence.redact import Redactor, default_redactor
 from maip_drlib.evidence.redacted_json import redacted, write_json
 
@@ -258,6 +261,9 @@ def build_record(drill_dir: Path, *, intended: tuple[Participant, ...] = (),
         "remediation": [{"id": f"R{d['id'][1:]}", "deviation": d["id"], "key": d["key"],
                          "title": d["what"], "status": "open", "owner": None, "due": None,
                          "accepted_risk": None, "retested_by": None} for d in deviations],
+        "retest": retest_section([r for a in attempts for r in a.records], results, rpo,
+                                 figures, deviations) or {"of": None, "items": [],
+                                                          "closed": []},
         "evidence": summary.get("evidence") or {},
     }
 

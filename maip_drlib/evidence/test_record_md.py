@@ -159,6 +159,21 @@ def _remediation(data: dict[str, Any]) -> list[str]:
     return [*lines, "", f"Open: {', '.join(open_items) or 'none'}", ""]
 
 
+def _retest(data: dict[str, Any]) -> list[str]:
+    retest = data.get("retest") or {}
+    lines = ["## 6. Retest", ""]
+    if not retest.get("of"):
+        return [*lines, "This drill retests no earlier drill (--retests).", ""]
+    lines += [f"Retests the open items of drill {retest['of']} ({retest.get('record')}):", "",
+              "| item | what | outcome here |", "|---|---|---|"]
+    lines += [f"| {i.get('id')} | {_cell(i.get('title'))} | {i.get('outcome')} |"
+              for i in retest.get("items") or []]
+    if not retest.get("items"):
+        lines.append("| (none open) | | |")
+    return [*lines, "", f"Closed by this run: {', '.join(retest.get('closed') or []) or 'none'}",
+            ""]
+
+
 def _attempt(a: dict[str, Any], current: Any) -> str:
     state = "sealed" if a.get("sealed") else ("this one" if a["attempt"] == current
                                                else "NOT sealed")
@@ -178,6 +193,6 @@ def render(data: dict[str, Any]) -> str:
     if data.get("verdict_reasons"):
         lines += ["- Verdict reasons: " + "; ".join(data["verdict_reasons"])]
     lines.append("")
-    for part in (_plan, _people, _results, _deviations, _remediation):
+    for part in (_plan, _people, _results, _deviations, _remediation, _retest):
         lines += part(data)
     return "\n".join(lines)

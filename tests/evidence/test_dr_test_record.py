@@ -1,7 +1,7 @@
 """The DR test record built from small fake drill folders: every section, a secret in a note
 redacted, a resumed drill (two attempts, stable remediation ids), missing participants, the
-record sealed in the attempt (verify with the key sees a change), and the participant and
-note checks of the command line and the config."""
+record sealed in the attempt (verify with the key sees a change), the participant and
+note checks of the command line and the config, and a retest of an earlier drill's items."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from maip_drlib.evidence.record_people import (
     parse_participant,
     parse_participants,
 )
+from maip_drlib.evidence.record_retest import check_retests, journal_retest
 from maip_drlib.evidence.redact import Redactor
 from maip_drlib.evidence.test_record import (
     RECORD_JSON,
@@ -287,3 +288,48 @@ def test_record_participants_in_the_config(tmp_path: Path) -> None:
     path.write_text('[record]\npeople = []\n')
     with pytest.raises(ConfigError, match=r"record\.people: unknown key"):
         load_config(path)
+
+
+def test_a_retest_links_the_earlier_drill_and_says_which_items_it_closed(
+        tmp_path: Path) -> None:
+    earlier = _full_drill(tmp_path)  # failover 2 over budget, 3 failed, 4 skipped, rds RPO...
+    write_record(earlier / "attempt-1", exit_code=1)
+    reports = earlier.parent
+    for bad, why in (("nope", "no drill 'nope'"), ("drill-b", "a drill cannot retest itself"),
+                     ("../x", "drill id .* must be letters")):
+        with pytest.raises(ConfigError, match=f"--retests: {why}"):
+            check_retests(reports, bad, "drill-b")
+    (reports / "empty" / "attempt-1").mkdir(parents=True)
+    with pytest.raises(ConfigError, match="no DR test record"):
+        check_retests(reports, "empty", "drill-b")
+    check_retests(reports, "drill-a", "drill-b")
+    drill = reports / "drill-b"
+    rerun = [_row("failover", 1, "The primary region is down"),
+             _row("failover", 2, "The DR replica becomes a standalone writer", minutes=9.0,
+                  budget=15.0),
+             _row("failover", 3, "Clients reach the DR load balancer", "failed",
+                  message="DNS still answers the primary")]
+    summary = _summary(rerun)
+    summary["rpo"] = [dict(row, ok=True, rpo_s=1.0) if row["store"] == "rds" else row
+                      for row in RPO]
+    path = _attempt(drill, 1, results={"failover": rerun}, summary=summary, records=[START])
+    with Journal.open(path, drill_id="drill-b", attempt=1, redactor=Redactor(),
+                      key=None) as journal:
+        journal_retest(journal, reports, "drill-a")
+    md_path, json_path = write_record(path, exit_code=1)
+    retest = json.loads(json_path.read_text())["retest"]
+    assert retest["of"] == "drill-a"
+    assert retest["record"] == "drill-a/attempt-1/dr-test-record.json"
+    outcomes = {i["title"].split(":")[0] + ":" + i["kind"]: i["outcome"]
+                for i in retest["items"]}
+    assert outcomes["failover 2:rto_overrun"] == "closed by this run"
+    assert outcomes["failover 3:failed_check"] == "still open"
+    assert outcomes["failover 4:skipped_stage"] == "not retested"  # not run here
+    assert outcomes["RPO of rds 9.0 s against a target of 5.0 s (90 canaries lost)"
+                    ":rpo_missed"] == "closed by this run"
+    assert any(o == "not retested" for k, o in outcomes.items() if k.endswith(":override"))
+    closed = [i["id"] for i in retest["items"] if i["outcome"] == "closed by this run"]
+    assert retest["closed"] == closed and len(closed) >= 2
+    md = md_path.read_text()
+    assert "## 6. Retest" in md and "Retests the open items of drill drill-a" in md
+    assert f"Closed by this run: {', '.join(closed)}" in md
