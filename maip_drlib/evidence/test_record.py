@@ -112,10 +112,24 @@ class _Attempt:
                 "resume_from": start.get("resume_from"),
                 "ended_at": end[-1].get("at") if end else None,
                 "exit_code": end[-1].get("exit_code") if end else exit_code,
-                "interrupted": bool(interrupted) or (not end and exit_code is None),
+                "interrupted": bool(interrupted) or bool(self.kind("drill.start") and not end
+                                                 and exit_code is None),
                 "sealed": isinstance(self.manifest, dict),
                 "sealed_late": bool(isinstance(self.manifest, dict)
                                     and self.manifest.get("late"))}
+
+
+def _override_detail(kind: str, record: dict[str, Any]) -> str:
+    if kind == "lease.broken":
+        return f"{record.get('reason')} (by {record.get('broken_by')})"
+    if kind == "evidence.late_seal":
+        check = "; ".join(map(str, record.get("journal_check") or ["unchecked"]))
+        return f"attempt {record.get('sealed_attempt')}, its journal: {check}"
+    if kind == "readiness.accepted":
+        failed = record.get("failed") or []
+        return (f"{record.get('reason')} (by {record.get('operator')}; {len(failed)} failed "
+                "checks)")
+    return str(record.get("reason") or "")
 
 
 def _deviations(attempt: _Attempt) -> list[dict[str, Any]]:
@@ -154,11 +168,9 @@ def _deviations(attempt: _Attempt) -> list[dict[str, Any]]:
         kind = str(record.get("kind"))
         where = f"{JOURNAL_NAME} seq {record.get('seq')}"
         if kind in OVERRIDES:
-            detail = record.get("reason") or record.get("sealed_attempt") or ""
-            if kind == "lease.broken":
-                detail = record.get("reason") or record.get("previous_holder") or ""
+            detail = _override_detail(kind, record)
             add("override", f"{kind}:{record.get('seq')}", f"{OVERRIDES[kind]}"
-                + (f": {detail}" if detail != "" else ""), where)
+                + (f": {detail}" if detail else ""), where)
         elif kind == "drill.interrupted":
             add("interrupted", str(record.get("seq")), f"attempt interrupted by "
                 f"{record.get('signal')} in the {record.get('at_phase') or 'first'} phase",
