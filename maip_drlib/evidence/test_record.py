@@ -304,3 +304,29 @@ def record_path(drill_dir: Path, name: str = RECORD_JSON) -> Path | None:
         if (path / name).is_file():
             return path / name
     return None
+
+
+def write_drill_copy(drill_dir: Path) -> list[Path]:
+    """Copy the newest sealed record to ``reports/<drill id>/`` (after the seal): the drill
+    level's ``dr-test-record.md``/``.json``, byte for byte. Not called yet: ``verify``
+    reports any file beside the attempts as added until it checks these with
+    ``check_drill_copy``."""
+    written = []
+    for name in RECORD_FILES:
+        source = record_path(drill_dir, name)
+        if source is not None:
+            (drill_dir / name).write_bytes(source.read_bytes())
+            written.append(drill_dir / name)
+    return written
+
+
+def check_drill_copy(drill_dir: Path, name: str) -> list[str]:
+    """Problems of a drill-level copy of the record (empty when it is byte for byte the one
+    sealed in the newest attempt that holds one)."""
+    source = record_path(drill_dir, name)
+    if source is None:
+        return [f"{name}: no attempt holds a {name} to compare it with"]
+    if (drill_dir / name).read_bytes() != source.read_bytes():
+        return [f"{name}: differs from {source.parent.name}/{name}, the record sealed in the "
+                f"attempt (edited after the drill?)"]
+    return []

@@ -27,7 +27,9 @@ from maip_drlib.evidence.test_record import (
     RECORD_JSON,
     RECORD_MD,
     build_record,
+    check_drill_copy,
     record_path,
+    write_drill_copy,
     write_record,
 )
 from maip_drlib.evidence.verify import verify_drill
@@ -333,3 +335,15 @@ def test_a_retest_links_the_earlier_drill_and_says_which_items_it_closed(
     md = md_path.read_text()
     assert "## 6. Retest" in md and "Retests the open items of drill drill-a" in md
     assert f"Closed by this run: {', '.join(closed)}" in md
+
+
+def test_a_drill_level_copy_is_checked_against_the_sealed_record(tmp_path: Path) -> None:
+    drill = _full_drill(tmp_path)
+    assert write_drill_copy(drill) == []  # no record yet
+    write_record(drill / "attempt-1", exit_code=1)
+    assert write_drill_copy(drill) == [drill / RECORD_MD, drill / RECORD_JSON]
+    assert check_drill_copy(drill, RECORD_MD) == [] == check_drill_copy(drill, RECORD_JSON)
+    (drill / RECORD_JSON).write_text("{}")
+    assert check_drill_copy(drill, RECORD_JSON) == [
+        f"{RECORD_JSON}: differs from attempt-1/{RECORD_JSON}, the record sealed in the "
+        "attempt (edited after the drill?)"]
