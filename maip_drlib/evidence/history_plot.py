@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING
 
 from maip_drlib.evidence.history import PHASES, STORES, DrillRow
 
-PHASE_COLORS = {"failover": "#c62828", "failback": "#1565c0"}
-STORE_COLORS = {"dynamodb": "#6a1b9a", "rds": "#2e7d32", "msk": "#ef6c00"}
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
+PHASE_COLORS = {"failover": "#c62828", "failback": "#1565c0"}
+STORE_COLORS = {"dynamodb": "#6a1b9a", "rds": "#2e7d32", "msk": "#ef6c00"}
 STORE_MARKERS = {"dynamodb": "o", "rds": "s", "msk": "^"}
 
 
