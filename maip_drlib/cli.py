@@ -16,11 +16,15 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from botocore.exceptions import NoCredentialsError, ProfileNotFound
 
 from maip_drlib.errors import ConfigError, DRError
+
+if TYPE_CHECKING:
+    from maip_drlib.evidence.redact import Redactor
 
 EXIT_OK, EXIT_CHECK_FAILED, EXIT_USAGE, EXIT_GUARD, EXIT_ENVIRONMENT = 0, 1, 2, 3, 4
 EXIT_INTERRUPTED = 130
@@ -186,6 +190,16 @@ def walk_commands(group: click.Group, path: str) -> list[tuple[click.Command, st
 _register_commands()
 
 
+def _redacted_error(redactor: Redactor, error: DRError) -> str:
+    """The error's line through the redactor; a config error's file and key (names, never
+    values) stay outside it, so that "MAIP_DR_HMAC_KEY: the key..." is not read as a secret
+    key's value."""
+    where = getattr(error, "where", "")
+    if isinstance(error, ConfigError) and where:
+        return f"{where}: {redactor.text(error.message)}"
+    return redactor.text(str(error))
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI, mapping the library's errors to one line and an exit code."""
     from maip_drlib.evidence.edge_secrets import redactor_from_environment
@@ -213,7 +227,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
     except DRError as error:
-        click.echo(redactor.text(f"maip-dr: {error}"), err=True)
+        click.echo(f"maip-dr: {_redacted_error(redactor, error)}", err=True)
         sys.exit(error.exit_code)
     except (NoCredentialsError, ProfileNotFound) as error:  # a client not built by a handle
         click.echo(redactor.text(f"maip-dr: AWS credentials: {error}"), err=True)

@@ -25,8 +25,10 @@ class ConfigError(DRError):
     def __init__(self, message: str, *, source: str | None = None, key: str | None = None):
         self.source = source
         self.key = key
-        where = ": ".join(part for part in (source, key) if part)
-        super().__init__(f"{where}: {message}" if where else message)
+        self.message = message
+        # Where the error is: "FILE: KEY" (either may be missing). Names, never values.
+        self.where = ": ".join(part for part in (source, key) if part)
+        super().__init__(f"{self.where}: {message}" if self.where else message)
 
 
 class CredentialsError(ConfigError):

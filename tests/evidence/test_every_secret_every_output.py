@@ -203,3 +203,17 @@ def test_config_errors_quote_no_password(redactor: Redactor, tmp_path: Path) -> 
     message = str(caught.value)
     assert "targets.x.public_endpoint_url" in message and "expected a URL" in message, message
     assert not leaks(message), message
+
+
+def test_cli_error_lines_redact_the_message_not_the_key_names(redactor: Redactor) -> None:
+    from maip_drlib.cli import _redacted_error
+    from maip_drlib.errors import DRError
+
+    plain = _redacted_error(redactor, DRError(f"connect failed: {UNKNOWN['dsn'][0]}"))
+    assert not leaks(plain) and plain.startswith("connect failed: "), plain
+    named = _redacted_error(redactor, ConfigError("the HMAC key must be at least 16 bytes",
+                                                  key="MAIP_DR_HMAC_KEY"))
+    assert named == "MAIP_DR_HMAC_KEY: the HMAC key must be at least 16 bytes"
+    quoted = _redacted_error(redactor, ConfigError(f"got {UNKNOWN['dsn'][0]!r}",
+                                                   source="maip-dr.toml", key="x.url"))
+    assert quoted.startswith("maip-dr.toml: x.url: got ") and not leaks(quoted), quoted
