@@ -56,7 +56,7 @@ Start:
 
 \b
 Safety:
-  read-only, safe at any time: readiness, plan, config check, lease show, verify
+  read-only, safe at any time: readiness, plan, config check, lease show, verify, history
   mutating stages run only with --dr-execute, plus --dr-confirm TARGET on sim
     and live targets (a game day on the embedded simulation implies both)
   a live game day also needs --dr-declare-outage REASON or --dr-planned
@@ -82,7 +82,7 @@ Output:
               show_envvar=True, help="Name of the target in the config.")
 @click.option("--json", "as_json", is_flag=True, default=False,
               help="One JSON document on stdout, progress on stderr (readiness, gameday, "
-                   "stage, plan, config check, lease show, verify).")
+                   "stage, plan, config check, lease show, verify, history).")
 @click.option("--quiet", is_flag=True, default=False,
               help="Only errors and the final verdict.")
 @click.option("--color", "color", type=click.Choice(["auto", "always", "never"]),
