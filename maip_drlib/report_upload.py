@@ -27,6 +27,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from maip_drlib.evidence.dr_test_record import RECORD_FILES
 from maip_drlib.evidence.drill_index import INDEX_FILES
 
 SSE_MODES = ("AES256", "aws:kms")
@@ -81,9 +82,10 @@ def _drill_layout(folder: Path) -> tuple[Path, list[Path]]:
     if folder.name.startswith("attempt-"):
         drill = folder.parent
         files = sorted(folder.rglob("*"))
-        # The drill's signed index (which attempts exist) and the report, when present: the
-        # S3 copy verifies with the key as the folder does.
+        # The drill's signed index (which attempts exist), its DR test record and the report,
+        # when present: the S3 copy verifies with the key as the folder does.
         for extra in (*(drill / name for name in sorted(INDEX_FILES)),
+                      *(drill / name for name in RECORD_FILES),
                       drill / "html" / "index.html"):
             if extra.is_file():
                 files.append(extra)

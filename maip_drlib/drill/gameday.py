@@ -39,12 +39,12 @@ from maip_drlib.drill.operations import Operations, after_gameday, on_stage_fail
 from maip_drlib.drill.pytest_runner import PytestRun, run_scenarios
 from maip_drlib.drill.record_plan import journal_plan
 from maip_drlib.drill.where_it_stands import left_in, record_interruption
+from maip_drlib.evidence.dr_test_record import RECORD_FILES, write_drill_copy, write_record
 from maip_drlib.evidence.journal import Journal
 from maip_drlib.evidence.manifest import Seal, seal
 from maip_drlib.evidence.record_people import Participant, journal_people
 from maip_drlib.evidence.record_retest import journal_retest
 from maip_drlib.evidence.redact import Redactor
-from maip_drlib.evidence.test_record import RECORD_FILES, write_record
 from maip_drlib.sim_client import SimulationClient
 from maip_drlib.write_gate import WriteGate
 
@@ -88,7 +88,7 @@ class GamedayPlan:
     hold_limits: object | None = None
     # --unsigned-evidence: the operator's reason for a live game day without the HMAC key.
     unsigned_evidence: str | None = None
-    # The DR test record (evidence/test_record.py): --participant, --note, and the intended
+    # The DR test record (evidence/dr_test_record.py): --participant, --note, and the intended
     # participants ([record] participants in the config).
     participants: tuple[Participant, ...] = ()
     notes: tuple[str, ...] = ()
@@ -477,6 +477,7 @@ def _finish(plan: GamedayPlan, journal: Journal, runs: list[PytestRun],
     journal.record("drill.end", exit_code=code, seconds=round(time.monotonic() - started, 3))
     journal.close()
     sealed = seal(plan.attempt.path, key=plan.hmac_key)
+    write_drill_copy(plan.attempt.path.parent)  # reports/<drill id>/dr-test-record.*
     # After the seal: these write nothing into the attempt (a file added now would fail verify).
     primary_down = bool(plan.control is None and "--dr-declare-outage" in plan.dr_args
                         and not any(r.get("phase") == "failback" and r.get("outcome") == "passed"

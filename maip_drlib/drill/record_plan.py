@@ -5,7 +5,7 @@ read-only readiness phase and before the canaries, the outage and the first stag
 scenario (a planned failover, an outage declared by the operator with its reason, or an
 outage the simulation injects) and the dry run of ``maip-dr plan`` from the state the platform
 is in at that moment (``planner.plan_drill``: every mutating call the drill would make, none
-made; the handles it uses refuse every write). The DR test record (``evidence/test_record.py``)
+made; the handles it uses refuse every write). The DR test record (``evidence/dr_test_record.py``)
 takes the plan from there.
 
 A planner that cannot read the platform (a region that does not answer, an API error) does not

@@ -4,7 +4,7 @@
 and ``stage``, or an item of ``[record] participants`` in the config); ``check_note`` one
 lesson (``--note``). Both refuse with one ``ConfigError`` line naming the option or key.
 ``journal_people`` writes what an attempt was given as one ``record.people`` journal record
-(redacted as every journal record is); the DR test record (``test_record.py``) gathers those
+(redacted as every journal record is); the DR test record (``dr_test_record.py``) gathers those
 records over every attempt and compares them with the intended participants.
 
 Matching the present against the intended is by name, case-insensitive and ignoring extra

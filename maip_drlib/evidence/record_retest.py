@@ -45,7 +45,7 @@ def _open_items(record: dict[str, Any]) -> list[dict[str, Any]]:
 def check_retests(reports_dir: Path, drill_id: str, this_drill: str | None) -> None:
     """The earlier drill exists beside this one and has a DR test record (exit 2 if not)."""
     from maip_drlib.drill.evidence_dirs import DRILL_ID
-    from maip_drlib.evidence.test_record import record_path
+    from maip_drlib.evidence.dr_test_record import record_path
 
     if not DRILL_ID.match(drill_id):
         raise ConfigError(f"drill id {drill_id!r} must be letters, digits, '.', '_' or '-'",
@@ -65,7 +65,7 @@ def journal_retest(journal: Journal, reports_dir: Path, drill_id: str | None) ->
     ``drill_id``)."""
     if drill_id is None:
         return
-    from maip_drlib.evidence.test_record import record_path
+    from maip_drlib.evidence.dr_test_record import record_path
 
     path = record_path(reports_dir / drill_id)
     try:

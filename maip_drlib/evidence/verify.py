@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from maip_drlib.errors import ConfigError
+from maip_drlib.evidence.dr_test_record import RECORD_FILES, check_drill_copy
 from maip_drlib.evidence.drill_index import INDEX_FILES, check_index
 from maip_drlib.evidence.journal import (
     GENESIS,
@@ -130,6 +131,9 @@ def verify_drill(drill_dir: Path, *, key: bytes | None,
         if child.name in DERIVED_DIRS and child.is_dir() and not child.is_symlink():
             continue
         if child.name in INDEX_FILES and child.is_file() and not child.is_symlink():
+            continue
+        if child.name in RECORD_FILES and child.is_file() and not child.is_symlink():
+            problems.extend(check_drill_copy(drill_dir, child.name))  # a sealed record's copy
             continue
         if child.is_dir() and not child.is_symlink() and child in attempts.values():
             continue

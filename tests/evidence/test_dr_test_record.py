@@ -13,6 +13,15 @@ import pytest
 
 from maip_drlib.config_loader import load_config
 from maip_drlib.errors import ConfigError
+from maip_drlib.evidence.dr_test_record import (
+    RECORD_JSON,
+    RECORD_MD,
+    build_record,
+    check_drill_copy,
+    record_path,
+    write_drill_copy,
+    write_record,
+)
 from maip_drlib.evidence.journal import Journal
 from maip_drlib.evidence.manifest import seal
 from maip_drlib.evidence.record_people import (
@@ -23,15 +32,6 @@ from maip_drlib.evidence.record_people import (
 )
 from maip_drlib.evidence.record_retest import check_retests, journal_retest
 from maip_drlib.evidence.redact import Redactor
-from maip_drlib.evidence.test_record import (
-    RECORD_JSON,
-    RECORD_MD,
-    build_record,
-    check_drill_copy,
-    record_path,
-    write_drill_copy,
-    write_record,
-)
 from maip_drlib.evidence.verify import verify_drill
 
 pytestmark = pytest.mark.unit

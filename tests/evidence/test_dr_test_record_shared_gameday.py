@@ -10,7 +10,7 @@ import json
 import pytest
 from shared_gameday import SharedGameDay
 
-from maip_drlib.evidence.test_record import RECORD_JSON, RECORD_MD
+from maip_drlib.evidence.dr_test_record import RECORD_JSON, RECORD_MD
 
 pytestmark = [pytest.mark.gameday]
 

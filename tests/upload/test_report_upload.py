@@ -169,3 +169,12 @@ def test_report_refuses_an_upload_it_cannot_make_before_building(tmp_path, args,
     assert done.returncode == 2, done.stdout + done.stderr
     assert message in done.stderr
     assert (tmp_path / DRILL / "html" / "index.html").read_text() == "<html></html>"  # not rebuilt
+
+
+def test_an_attempt_upload_carries_the_drills_test_record(s3, bucket, tmp_path):
+    drill = make_drill(tmp_path)
+    for name in ("dr-test-record.md", "dr-test-record.json"):
+        (drill / name).write_text("record\n")
+    result = upload_evidence(s3, drill / "attempt-2", bucket=bucket, prefix="dr")
+    assert {f"dr/{DRILL}/dr-test-record.md", f"dr/{DRILL}/dr-test-record.json"} <= set(
+        result.keys), result.keys

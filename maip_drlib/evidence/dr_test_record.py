@@ -285,7 +285,7 @@ def write_record(attempt_dir: Path, *, intended: tuple[Participant, ...] = (),
                  ) -> tuple[Path, Path]:
     """Write ``dr-test-record.md`` and ``.json`` of the whole drill into ``attempt_dir``
     (before its seal), both through the one redactor; return (md, json)."""
-    from maip_drlib.evidence.test_record_md import render
+    from maip_drlib.evidence.dr_test_record_md import render
 
     redactor = redactor or default_redactor()
     number = int(attempt_dir.name.split("-", 1)[1])
@@ -308,9 +308,8 @@ def record_path(drill_dir: Path, name: str = RECORD_JSON) -> Path | None:
 
 def write_drill_copy(drill_dir: Path) -> list[Path]:
     """Copy the newest sealed record to ``reports/<drill id>/`` (after the seal): the drill
-    level's ``dr-test-record.md``/``.json``, byte for byte. Not called yet: ``verify``
-    reports any file beside the attempts as added until it checks these with
-    ``check_drill_copy``."""
+    level's ``dr-test-record.md``/``.json``, byte for byte; ``verify`` checks the copy against
+    the sealed one (``check_drill_copy``)."""
     written = []
     for name in RECORD_FILES:
         source = record_path(drill_dir, name)
