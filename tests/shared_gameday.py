@@ -55,6 +55,9 @@ default_target = "embedded"
 [targets.embedded]
 kind = "embedded"
 time_scale = 1.0
+
+[record]
+participants = ["Ana <incident commander>", "Bo <DBA>"]
 """
 
 _RUNNING: list[subprocess.Popen[str]] = []
@@ -115,7 +118,8 @@ def _run(workdir: Path) -> SharedGameDay:
     # DEBUG: botocore logs every signed request; pytest captures it for the Allure "log".
     (workdir / "maip-dr.toml").write_text(CONFIG)
     args = ["--config", "maip-dr.toml", "gameday", "--drill-id", DRILL_ID, "--log-level=DEBUG",
-            "--features", TEAM_FOLDER, "--hold-in-dr", HOLD]
+            "--features", TEAM_FOLDER, "--hold-in-dr", HOLD,
+            "--participant", "Ana <incident commander>", "--note", "shared record"]
     started = time.monotonic()
     process = subprocess.Popen([str(BIN_DIR / "maip-dr"), *args], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env=env, cwd=workdir)

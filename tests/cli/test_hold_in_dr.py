@@ -35,7 +35,8 @@ def test_bad_hold_values_are_one_line_and_start_nothing(
 def test_an_embedded_game_day_holds_in_dr_before_failback(
         embedded_gameday: SharedGameDay) -> None:
     """The session's shared game day ran with ``--hold-in-dr 2m``."""
-    assert embedded_gameday.args[-2:] == ["--hold-in-dr", "2m"]
+    at = embedded_gameday.args.index("--hold-in-dr")
+    assert embedded_gameday.args[at:at + 2] == ["--hold-in-dr", "2m"]
     out = embedded_gameday.stdout + embedded_gameday.stderr
     assert embedded_gameday.returncode == 0, embedded_gameday.output
     assert "=== hold in DR for 2 simulated minutes" in out, out

@@ -1,7 +1,9 @@
 """The DR test record of a real game day (the session's shared one): written into the attempt
 and sealed in its manifest, it names every failover and failback stage with its measured RTO
 against its budget, the RTO end to end, the RPO per store, the scenario and the dry-run plan
-journalled before the first mutating call."""
+journalled before the first mutating call, the participants against the intended ones (Bo
+missing) and the lesson given with ``--note``; the sealed record is copied beside the
+attempts."""
 
 from __future__ import annotations
 
@@ -39,6 +41,12 @@ def test_the_shared_game_days_record_shows_every_stage_and_store(
     assert any(c["operation"] == "promote_read_replica"
                for c in data["plan"]["dry_run"]["calls"])
     assert data["simulated"] is True and data["verdict"] == "PASS"
+    people = data["people"]
+    assert [p["name"] for p in people["participants"]] == ["Ana"], people
+    assert [p["name"] for p in people["missing"]] == ["Bo"], people
+    assert [lesson["text"] for lesson in data["lessons"]] == ["shared record"], data["lessons"]
+    drill = attempt.parent  # the sealed record, copied beside the attempts
+    assert (drill / RECORD_MD).read_bytes() == (attempt / RECORD_MD).read_bytes()
     md = (attempt / RECORD_MD).read_text()
     assert md.startswith("> **SIMULATED RUN**")
     for phase, number in sorted(STAGES):
