@@ -47,6 +47,7 @@ from tenacity import (
     wait_exponential,
 )
 
+from maip_drlib.cells import number, verdict
 from maip_drlib.evidence.redact import Redactor, default_redactor
 
 log = logging.getLogger(__name__)
@@ -114,16 +115,10 @@ class _Final(Exception):
 # -- payloads -------------------------------------------------------------------------------
 
 def _num(value: Any, spec: str = ".2f", missing: str = "-") -> str:
-    if value is None:
-        return missing
-    try:
-        return format(float(value), spec)
-    except (TypeError, ValueError):
-        return str(value)
+    return number(value, spec, missing)
 
 
-def _ok(flag: Any, missing: str = "n/a") -> str:
-    return missing if flag is None else ("ok" if flag else "OVER")
+_ok = verdict
 
 
 def _label(result: Mapping[str, Any]) -> str:

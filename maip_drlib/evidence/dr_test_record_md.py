@@ -9,20 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from maip_drlib.cells import number, verdict
+
 MAX_PARAMS_CHARS = 120
 
 
-def _fmt(value: Any, spec: str = "g", missing: str = "-") -> str:
-    if value is None:
-        return missing
-    try:
-        return format(float(value), spec)
-    except (TypeError, ValueError):
-        return str(value)
+_fmt = number
 
 
 def _ok(flag: Any, missing: str = "n/a") -> str:
-    return missing if flag is None else ("met" if flag else "MISSED")
+    return verdict(flag, missing, yes="met", no="MISSED")
 
 
 def _cell(value: Any) -> str:

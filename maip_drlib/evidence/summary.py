@@ -19,6 +19,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from maip_drlib.cells import number, verdict
 from maip_drlib.evidence.redact import Redactor, default_redactor
 from maip_drlib.evidence.timeline import label_of, write_timeline
 
@@ -86,12 +87,8 @@ def verdict_of(results: list[dict[str, Any]], end_to_end: dict[str, Any],
     return ("FAIL" if reasons else "PASS"), reasons
 
 
-def _fmt(value: Any, spec: str = "g", missing: str = "-") -> str:
-    return missing if value is None else format(float(value), spec)
-
-
-def _ok(flag: bool | None, missing: str = "n/a") -> str:
-    return missing if flag is None else ("ok" if flag else "OVER")
+_fmt = number
+_ok = verdict
 
 
 def _outcome(r: dict[str, Any]) -> str:
