@@ -224,5 +224,8 @@ def _private_key_pem(obj: Any) -> bytes | None:
 
 
 def _load_private_key(pem: bytes) -> Any:
-    return serialization.load_pem_private_key(pem, password=None)
+    # A key a seeding made and _dump wrote (in memory, or the user's private snapshot file):
+    # RSA validation (about 50 ms a key) would only re-check it.
+    return serialization.load_pem_private_key(pem, password=None,
+                                              unsafe_skip_rsa_key_validation=True)
 
