@@ -138,7 +138,7 @@ def history_command(ctx: click.Context, reports_arg: Path | None, reports_opt: P
     Then draw the trend plot (--plot PATH, default <reports>/history.png), simulated drills
     marked as such.
 
-    Reads the evidence and changes none of it; the plot is the only file written. A drill
+    Read-only: it changes no evidence; the plot is the only file written. A drill
     that cannot be read is listed as 'unreadable: <why>'. --json prints one document,
     --quiet only the table.
 

@@ -298,7 +298,12 @@ def _keys(gameday: GameDay, folder: Path) -> list[str]:
 
 
 def test_the_bucket_holds_the_sealed_attempt(gameday: GameDay) -> None:
-    expected = _keys(gameday, gameday.attempt)
+    drill = gameday.attempt.parent
+    # The attempt, and beside it the drill's sealed DR test record (and signed index, if any).
+    beside = [f"{PREFIX}/{gameday.drill_id}/{p.name}" for p in sorted(drill.iterdir())
+              if p.is_file() and p.name.startswith(("dr-test-record.", "index."))]
+    assert any(k.endswith("/dr-test-record.md") for k in beside), beside
+    expected = sorted(_keys(gameday, gameday.attempt) + beside)
     assert any(k.endswith("/attempt-1/manifest.json") for k in expected)
     assert any(k.endswith("/attempt-1/journal.jsonl") for k in expected)
     keys = [k for k in gameday.objects() if "/html/" not in k]  # the report test may add html/
