@@ -253,12 +253,10 @@ class Simulation:
                       in application_components(self.topology, region).items()}
         cluster = self._regions[region].cluster if region in self._regions else None
         if cluster is not None:
-            deployments, _ = cluster.list("deployments", self.topology.namespace)
-            not_ready = sorted(d["metadata"]["name"] for d in deployments
-                               if not (d.get("status", {}).get("readyReplicas") or 0))
+            count, not_ready = cluster.deployments_not_ready(self.topology.namespace)
             components["readinessState"] = ComponentHealth(
-                "DOWN" if not_ready or not deployments else "UP",
-                {"deployments": len(deployments), "without_ready_pods": not_ready})
+                "DOWN" if not_ready or not count else "UP",
+                {"deployments": count, "without_ready_pods": not_ready})
         return components
 
     def writes_stopped(self, region: str) -> bool:

@@ -38,8 +38,9 @@ from maip_drlib.sim.kube.state import KubeCluster
 
 log = logging.getLogger(__name__)
 _JOIN_TIMEOUT_S = 3.0
-# A settled cluster is reconciled at least this often (real seconds), whatever it reads.
-SETTLED_RECHECK_S = 1.0
+# A settled cluster is reconciled at least this often (real seconds), whatever it reads: a
+# backstop only (a change of what it reads, or a timer, reconciles at the next poll).
+SETTLED_RECHECK_S = 5.0
 
 
 def _owned_by(pod: dict[str, Any], deployment: dict[str, Any]) -> bool:

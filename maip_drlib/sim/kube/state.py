@@ -366,6 +366,15 @@ class KubeCluster:
                 return {}
             raise
 
+    def deployments_not_ready(self, namespace: str) -> tuple[int, list[str]]:
+        """(deployments of ``namespace``, the names of those without a ready replica), read
+        in place: the health endpoint and Route 53's checkers ask several times a second."""
+        with self._lock:
+            found = sorted((name, obj) for (ns, name), obj in self._objects["deployments"].items()
+                           if ns == namespace)
+            return len(found), [name for name, obj in found
+                                if not (obj.get("status", {}).get("readyReplicas") or 0)]
+
     def pods_present(self, namespace: str) -> int:
         """Pods of ``namespace`` that exist, Terminating ones included (they may still write)."""
         with self._lock:
