@@ -109,10 +109,13 @@ class Recording:
 
 
 def record_runs(folder: Path, *, time_scale: float | None = None, timeout_s: float = 600,
-                environ: Mapping[str, str] | None = None) -> Recording:
+                environ: Mapping[str, str] | None = None,
+                drill_recording: Path | None = None) -> Recording:
     """Run readiness, plan and a game day on the embedded simulation (``time_scale`` real
     seconds per simulated minute, default the embedded target's), recording every call into
-    ``folder``; raises RuntimeError naming the command that failed."""
+    ``folder``; raises RuntimeError naming the command that failed. ``drill_recording``: the
+    recording of a game day already run (with ``RECORDED_OPERATIONS_ARGS`` and
+    ``MAIP_DR_RECORD_AWS_OPERATIONS`` on), used instead of running one."""
     executable = str(Path(sys.executable).parent / "maip-dr")
     base = dict(os.environ if environ is None else environ)
     base = {k: v for k, v in base.items() if not k.startswith(("AWS_", "MAIP_DR_"))}
@@ -122,20 +125,24 @@ def record_runs(folder: Path, *, time_scale: float | None = None, timeout_s: flo
         config.write_text(f'[targets.embedded]\nkind = "embedded"\ntime_scale = {time_scale}\n',
                           encoding="utf-8")
         prefix += ["--config", str(config)]
-    runs = ((READONLY_RECORDING, ["readiness"]), (READONLY_RECORDING, ["plan"]),
-            (DRILL_RECORDING, ["gameday", "--reports", str(folder / "reports"),
-                               *RECORDED_OPERATIONS_ARGS]))
+    runs: tuple[tuple[str, list[str]], ...] = (
+        (READONLY_RECORDING, ["readiness"]), (READONLY_RECORDING, ["plan"]))
+    if drill_recording is None:
+        runs += ((DRILL_RECORDING, ["gameday", "--reports", str(folder / "reports"),
+                                    *RECORDED_OPERATIONS_ARGS]),)
+    else:
+        (folder / DRILL_RECORDING).write_bytes(drill_recording.read_bytes())
     for recording, args in runs:
         env = {**base, ENV_VAR: str(folder / recording)}
         done = subprocess.run([*prefix, *args], cwd=folder, env=env, capture_output=True,
                               text=True, timeout=timeout_s, check=False)
-        if done.returncode != 0 and not (args[0] == "gameday" and _every_stage_ran(folder)):
+        if done.returncode != 0 and not (args[0] == "gameday" and every_stage_ran(folder)):
             raise RuntimeError(f"maip-dr {' '.join(args)} exited {done.returncode}: "
                                f"{(done.stdout + done.stderr)[-2000:]}")
     return Recording.from_dir(folder)
 
 
-def _every_stage_ran(folder: Path) -> bool:
+def every_stage_ran(folder: Path) -> bool:
     """Whether the game day ran every failover and failback stage to a passed outcome (an
     RTO verdict missed under a loaded machine still recorded every call)."""
     passed = set()

@@ -39,6 +39,9 @@ from pathlib import Path
 import pytest
 from maip_cli_helpers import BIN_DIR, maip_dr_env
 
+from maip_drlib.aws_operations import ENV_VAR as RECORDING_ENV
+from maip_drlib.iam_policies import DRILL_RECORDING, RECORDED_OPERATIONS_ARGS
+
 REPOSITORY = Path(__file__).resolve().parent.parent
 DRILL_ID = "shared-gameday"
 TEAM_FOLDER = "own-checks"
@@ -98,6 +101,11 @@ class SharedGameDay:
         return self.workdir / "reports" / DRILL_ID / "attempt-1"
 
     @property
+    def drill_recording(self) -> Path:
+        """Every AWS and Kubernetes call the game day made (``MAIP_DR_RECORD_AWS_OPERATIONS``)."""
+        return self.workdir / DRILL_RECORDING
+
+    @property
     def output(self) -> str:
         """The end of both streams, for an assertion message."""
         return self.stdout[-3000:] + self.stderr[-3000:]
@@ -115,11 +123,14 @@ def _run(workdir: Path) -> SharedGameDay:
     home.mkdir()
     env = maip_dr_env(home)
     env.update(SECRETS)
+    # Every AWS and Kubernetes call recorded, with metrics and evidence upload on: the drill
+    # half of the IAM policy check (tests/iam/test_policy_coverage.py).
+    env[RECORDING_ENV] = str(workdir / DRILL_RECORDING)
     # DEBUG: botocore logs every signed request; pytest captures it for the Allure "log".
     (workdir / "maip-dr.toml").write_text(CONFIG)
     args = ["--config", "maip-dr.toml", "gameday", "--drill-id", DRILL_ID, "--log-level=DEBUG",
-            "--features", TEAM_FOLDER, "--hold-in-dr", HOLD,
-            "--participant", "Ana <incident commander>", "--note", "shared record"]
+            "--features", TEAM_FOLDER, "--participant", "Ana <incident commander>",
+            "--note", "shared record", *RECORDED_OPERATIONS_ARGS, "--hold-in-dr", HOLD]
     started = time.monotonic()
     process = subprocess.Popen([str(BIN_DIR / "maip-dr"), *args], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env=env, cwd=workdir)

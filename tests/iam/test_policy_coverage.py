@@ -6,8 +6,9 @@ the separate add-on ``iam-metrics-publisher.json`` (``cloudwatch:PutMetricData``
 reading the database secrets the add-on ``iam-database-secrets-reader.json``.
 
 Recorded half: ``maip-dr readiness`` and ``maip-dr plan`` (read-only uses) and a whole
-``maip-dr gameday`` with metrics and evidence upload on, run against the embedded simulation
-with ``MAIP_DR_RECORD_AWS_OPERATIONS`` on; every AWS operation and Kubernetes request they made
+``maip-dr gameday`` with metrics and evidence upload on (the session's shared game day,
+tests/shared_gameday.py), run against the embedded simulation with
+``MAIP_DR_RECORD_AWS_OPERATIONS`` on; every AWS operation and Kubernetes request they made
 must be allowed by the policy of its use, so a new call (a lease table, a new probe) fails
 here until ``python -m maip_drlib.iam_policies regenerate`` is run and reviewed.
 """
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from shared_gameday import SharedGameDay
 
 from maip_drlib.aws_operations import aws_operations, kube_permissions
 from maip_drlib.iam_policies import (
@@ -31,6 +33,7 @@ from maip_drlib.iam_policies import (
     RBAC_FILE,
     REGENERATE_COMMAND,
     Recording,
+    every_stage_ran,
     load_operations,
     record_runs,
     render_policies,
@@ -173,13 +176,20 @@ _RECORDED: dict[str, Recording | str] = {}
 
 
 @pytest.fixture(scope="module")
-def recording(tmp_path_factory: pytest.TempPathFactory) -> Recording:
-    """One recorded readiness + plan + game day for the module; a failed run is not retried
+def recording(tmp_path_factory: pytest.TempPathFactory,
+              embedded_gameday: SharedGameDay) -> Recording:
+    """One recorded readiness + plan for the module, and the session's shared game day, run
+    with the recording and the operations (metrics, upload) on; a failed run is not retried
     for the second test (pytest would run a failing module fixture again)."""
     if "run" not in _RECORDED:
         try:
+            if embedded_gameday.returncode not in (0, 1) or not every_stage_ran(
+                    embedded_gameday.workdir):
+                raise RuntimeError(f"the shared game day did not run every stage: "
+                                   f"{embedded_gameday.output}")
             _RECORDED["run"] = record_runs(tmp_path_factory.mktemp("iam-recording"),
-                                           time_scale=0.2)
+                                           time_scale=0.2,
+                                           drill_recording=embedded_gameday.drill_recording)
         except RuntimeError as error:
             _RECORDED["run"] = str(error)
     recorded = _RECORDED["run"]
