@@ -7,6 +7,7 @@ moto's state is process-global, so each module that needs a simulation gets its 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -16,9 +17,26 @@ from shared_gameday import SharedGameDay, shared_gameday, start_in_background, s
 from tier_guard import check_tiers, tier_of, unit_guard
 
 from maip_drlib.config import Target
+from maip_drlib.evidence import keys
 from maip_drlib.regions import RegionHandles, build_region_handles
 from maip_drlib.sim.simulation import Simulation
 from maip_drlib.write_gate import WriteGate
+
+
+@pytest.fixture(autouse=True)
+def _evidence_key_per_test() -> Iterator[None]:
+    """Each test starts and ends with no process evidence key (``evidence/keys.py``) and the
+    ``MAIP_DR_HMAC_KEY`` it found: an in-process ``maip-dr gameday`` installs its key for
+    the process, which would otherwise key (or unkey) the journals of later tests on the
+    same worker."""
+    found = os.environb.get(keys.KEY_ENV.encode())
+    keys.reset()
+    yield
+    keys.reset()
+    if found is None:
+        os.environb.pop(keys.KEY_ENV.encode(), None)
+    else:
+        os.environb[keys.KEY_ENV.encode()] = found
 
 
 @pytest.fixture(scope="module")
