@@ -223,6 +223,9 @@ class Target:
     # docs/simulated-dns.md). Empty: the simulation's control server (simulated targets) or
     # the system resolver (live). ``maip_drlib.resolvers.resolver_for`` chooses.
     dns_nameservers: tuple[str, ...] = ()
+    # Live only: every mutating stage waits for a second identity's approval
+    # (``require_approval = true``, like ``--dr-require-approval``; docs/approval.md).
+    require_approval: bool = False
 
     @property
     def simulated(self) -> bool:

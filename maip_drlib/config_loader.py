@@ -26,6 +26,10 @@ Schema (every table rejects unknown keys)::
     time_scale = 0.1                                       # embedded, sim; > 0
     dns_nameservers = ["127.0.0.1:5353"]                   # sim, live; optional; ADDRESS[:PORT]
                                                            # (port 53), sim: loopback only
+    require_approval = true                                # live only, optional (default
+                                                           # false): a second identity
+                                                           # approves each mutating stage
+                                                           # (docs/approval.md)
     [targets.<name>.regions.us-east-1]                     # and us-west-2
     profile = "maip-prod"                                  # live only
     role_arn = "arn:aws:iam::123456789012:role/maip-dr"    # live only, optional: assumed
@@ -157,7 +161,7 @@ _TARGET_KEYS_BY_KIND: dict[str, frozenset[str]] = {
          "database", "dns_nameservers"}
     ),
     "live": frozenset({"kind", "public_endpoint_url", "ca_bundle", "regions", "database",
-                       "dns_nameservers"}),
+                       "dns_nameservers", "require_approval"}),
 }
 _DATABASE_KEYS = frozenset({"dbname", "sslmode", "sslrootcert", "connect_timeout_s",
                             "statement_timeout_s", "iam_user", "secret_ids", "services_user"})
@@ -583,6 +587,11 @@ class _Loader:
         if "dns_nameservers" in table:
             extra["dns_nameservers"] = self.nameservers(kind, table["dns_nameservers"],
                                                         f"{key}.dns_nameservers")
+        if "require_approval" in table:  # live only (_TARGET_KEYS_BY_KIND)
+            if not isinstance(table["require_approval"], bool):
+                raise self.fail(f"{key}.require_approval", "expected true or false, got "
+                                f"{_type_name(table['require_approval'])}")
+            extra["require_approval"] = table["require_approval"]
 
         if kind == "embedded":
             primary = RegionConnection(region=PRIMARY_REGION,
