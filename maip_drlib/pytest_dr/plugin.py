@@ -21,6 +21,8 @@ from maip_drlib.pytest_dr.operator import CONTEXT_KEY, ask_approval, print_plan,
 from maip_drlib.pytest_dr.options import STAGE_TAGS, TAGS, DrRunOptions, add_options
 from maip_drlib.pytest_dr.stages import StageTracker, drill_order_key, phase_of, stage_of
 
+# A second person's approval before each destructive stage (--dr-require-approval).
+pytest_plugins = ["maip_drlib.pytest_dr.approval_hooks"]
 TRACKER_KEY = pytest.StashKey[StageTracker]()
 MARKER_HELP = {
     "readiness": "read-only preflight checks, safe against production at any time",
