@@ -11,6 +11,10 @@ index (``drill_index.py``: no attempt missing or added); with ``expect_digest``,
 digest against one kept outside the folder. Problems name the file relative to the drill
 folder and, for an edited file, the expected and found hash prefixes.
 
+Beside the attempts, ``remediation.jsonl`` holds the drill's appended remediation decisions:
+``remediation.check_decisions`` checks its chain, the items it names and, with a key, every
+line's signature.
+
 The verdict (``VerifyReport.verdict``): "tampered" when any problem was found; "intact" only
 when nothing outside the folder's own say-so is missing: the key checked every signature, every
 record's HMAC and the index (``verified_by`` "hmac key"), or the final digest equals the
@@ -53,6 +57,7 @@ from maip_drlib.evidence.manifest import (
     sha256_file,
     sign,
 )
+from maip_drlib.evidence.remediation import DECISIONS_NAME, check_decisions
 
 DERIVED_DIRS = frozenset({"html"})
 PREFIX = 12
@@ -134,6 +139,11 @@ def verify_drill(drill_dir: Path, *, key: bytes | None,
             continue
         if child.name in RECORD_FILES and child.is_file() and not child.is_symlink():
             problems.extend(check_drill_copy(drill_dir, child.name))  # a sealed record's copy
+            continue
+        if child.name == DECISIONS_NAME and child.is_file() and not child.is_symlink():
+            found, said = check_decisions(drill_dir, key)  # remediation decisions, appended
+            problems.extend(found)
+            notes.extend(said)
             continue
         if child.is_dir() and not child.is_symlink() and child in attempts.values():
             continue
