@@ -20,12 +20,20 @@ the objectives; the RTO as clients saw it), ``deviations`` and ``lessons``, ``re
 ``record_retest.py``).
 
 Deviations are read per attempt (a stage that failed in attempt 1 and passed on the resume
-stays a deviation of attempt 1), in attempt order, so a resume only appends: each deviation
-``D<n>`` has its remediation item ``R<n>``, the same on every rendering of the same evidence,
-with a content ``key`` for later decisions. Every item is "open": owner, due date and accepted
-risk are recorded by a later command (not supported yet), as are approvals ("none recorded")
-and the RTO clients saw (no synthetic client runs through the outage yet: "not
-measured").
+stays a deviation of attempt 1), in attempt order, then the drill's own: each intended
+participant who took part in no attempt. Each deviation ``D<n>`` has its remediation item
+``R<n>``, the same on every rendering of the same evidence, with a content ``key``; a resume
+appends its attempt's deviations before the drill's own, whose ids may therefore move, which
+is why decisions follow the key. Approvals (``approval.granted``, ``approval.rejected``,
+``approval.timed_out`` journalled by a drill waiting for a second person) are listed under
+``people.approvers``; a rejection or a time-out is a deviation.
+
+Remediation decisions (``maip-dr remediation set``, ``remediation.py``) live in the drill's
+``remediation.jsonl``, never in a sealed record: the record an attempt writes applies the
+decisions made so far, and later ones are applied at view time (``remediation.current_record``:
+``remediation list``, ``history``). The RTO as clients saw it is the game day's synthetic
+client (``drill/client_view.py``: ``client_seen_rto`` in ``summary.json``); "not measured"
+without one.
 """
 
 from __future__ import annotations
@@ -45,6 +53,7 @@ from maip_drlib.evidence.record_people import PEOPLE_KIND, Participant, particip
 from maip_drlib.evidence.record_retest import retest_section
 from maip_drlib.evidence.redact import Redactor, default_redactor
 from maip_drlib.evidence.redacted_json import redacted, write_json
+from maip_drlib.evidence.remediation import apply_decisions, read_decisions
 
 RECORD_JSON = "dr-test-record.json"
 RECORD_MD = "dr-test-record.md"
@@ -52,6 +61,10 @@ RECORD_FILES = (RECORD_MD, RECORD_JSON)
 FORMAT = "maip-dr-test-record/1"
 STORES = ("dynamodb", "rds", "msk")
 _PHASES = ("failover", "failback")
+APPROVAL_KINDS = {"approval.granted": "granted", "approval.rejected": "rejected",
+                  "approval.timed_out": "timed out"}
+APPROVAL_DEVIATIONS = {"approval.rejected": "approval_rejected",
+                       "approval.timed_out": "approval_timed_out"}
 OVERRIDES = {"readiness.accepted": "readiness failures accepted by the operator",
              "lease.broken": "drill lease taken over from another holder",
              "evidence.unsigned": "evidence unsigned (no HMAC key)",
@@ -178,7 +191,46 @@ def _deviations(attempt: _Attempt) -> list[dict[str, Any]]:
         elif kind == "lease.lost":
             add("interrupted", str(record.get("seq")), f"drill lease lost before the "
                 f"{record.get('before_phase')} phase: {record.get('reason')}", where)
+        elif kind in APPROVAL_DEVIATIONS:
+            stage = f"{record.get('phase')}:{record.get('stage')}"
+            add(APPROVAL_DEVIATIONS[kind], f"{stage}:{record.get('seq')}",
+                f"approval of {stage} ({record.get('stage_name') or 'stage'}) "
+                + ("rejected by " f"{record.get('approver_arn')}: {record.get('reason')}"
+                   if kind == "approval.rejected" else "timed out: nobody approved in time"),
+                where)
     return found
+
+
+def _approvers(attempts: list[_Attempt]) -> list[dict[str, Any]]:
+    """Every approval decision journalled over all attempts, in order."""
+    rows = []
+    for a in attempts:
+        for r in a.records:
+            if r.get("kind") in APPROVAL_KINDS:
+                rows.append({"attempt": a.number, "decision": APPROVAL_KINDS[r["kind"]],
+                             **{k: r.get(k) for k in ("phase", "stage", "stage_name",
+                                                      "approver_arn", "operator_arn",
+                                                      "decided_at", "reason")},
+                             "at": r.get("at")})
+    return rows
+
+
+def _approval_line(approvers: list[dict[str, Any]]) -> str:
+    if not approvers:
+        return "none recorded"
+    counts: dict[str, int] = {}
+    for row in approvers:
+        counts[row["decision"]] = counts.get(row["decision"], 0) + 1
+    return ", ".join(f"{n} {word}" for word, n in counts.items())
+
+
+def _missing_deviations(missing: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The drill's own deviations: each intended participant who took part in no attempt."""
+    return [{"attempt": None, "kind": "missing_participant",
+             "key": f"drill:missing_participant:{' '.join(str(p.get('name')).split()).casefold()}",
+             "what": f"intended participant {p.get('name')} <{p.get('role')}> did not take "
+                     f"part", "source": "[record] participants against --participant"}
+            for p in missing]
 
 
 def _objectives(results: list[dict[str, Any]], summary: dict[str, Any],
@@ -212,8 +264,6 @@ def build_record(drill_dir: Path, *, intended: tuple[Participant, ...] = (),
     target = summary.get("target") or {"name": start.get("target"),
                                        "kind": start.get("target_kind")}
     deviations = [d for a in attempts for d in _deviations(a)]
-    for index, deviation in enumerate(deviations, 1):
-        deviation["id"] = f"D{index}"
     present: dict[str, dict[str, Any]] = {}
     lessons: list[dict[str, Any]] = []
     for a in attempts:
@@ -226,7 +276,12 @@ def build_record(drill_dir: Path, *, intended: tuple[Participant, ...] = (),
             lessons += [{"attempt": a.number, "text": text} for text in r.get("notes") or []]
     simulated = bool(summary.get("simulated", start.get("simulated", False)))
     figures = summary.get("rto_end_to_end") or {}
-    return {
+    people = participation(list(present.values()), intended)
+    deviations += _missing_deviations(people["missing"])
+    for index, deviation in enumerate(deviations, 1):
+        deviation["id"] = f"D{index}"
+    approvers = _approvers(attempts)
+    record = {
         "format": FORMAT,
         "drill_id": drill_dir.name,
         "generated_at": utc_now_iso(),
@@ -251,9 +306,8 @@ def build_record(drill_dir: Path, *, intended: tuple[Participant, ...] = (),
                         {"status": "not recorded", "calls": []}),
         },
         "people": {"operator": summary.get("operator", "unknown"),
-                   "participants": list(present.values()),
-                   **participation(list(present.values()), intended),
-                   "approvers": [], "approval": "none recorded"},
+                   "participants": list(present.values()), **people,
+                   "approvers": approvers, "approval": _approval_line(approvers)},
         "results": {
             "stages": [{"phase": r.get("phase"), "stage": r.get("stage"),
                         "scenario": r.get("scenario"), "outcome": r.get("outcome"),
@@ -278,6 +332,7 @@ def build_record(drill_dir: Path, *, intended: tuple[Participant, ...] = (),
                                                           "closed": []},
         "evidence": summary.get("evidence") or {},
     }
+    return apply_decisions(record, read_decisions(drill_dir)[0])
 
 
 def write_record(attempt_dir: Path, *, intended: tuple[Participant, ...] = (),

@@ -91,6 +91,13 @@ def _people(data: dict[str, Any]) -> list[str]:
     else:
         lines.append("- Intended: not stated ([record] participants in the config)")
     lines.append(f"- Approvers: {people.get('approval')}")
+    for row in people.get("approvers") or []:
+        lines.append(f"  - {row.get('phase')}:{row.get('stage')} ({_cell(row.get('stage_name'))})"
+                     f" {row.get('decision')}"
+                     + (f" by {row['approver_arn']}" if row.get("approver_arn") else "")
+                     + (f" at {row['decided_at']}" if row.get("decided_at") else "")
+                     + f"; operator {row.get('operator_arn')}, attempt {row.get('attempt')}"
+                     + (f": {_cell(row['reason'])}" if row.get("reason") else ""))
     return [*lines, ""]
 
 
@@ -120,17 +127,27 @@ def _results(data: dict[str, Any]) -> list[str]:
                      f"{_fmt(row.get('rpo_s'), '.3f') if measured else 'not measured'} | "
                      f"{_fmt(row.get('target_s'))} | {_fmt(row.get('lost'))} | "
                      f"{_ok(row.get('ok'), 'n/a' if measured else 'not measured')} |")
-    client = results["client_seen_rto"]
-    window = (f"{client.get('window_s')} s without a healthy answer"
-              if client.get("window_s") is not None else client.get("why"))
-    lines += ["", f"- RTO as clients saw it: {client.get('status')}"
-              + (f" ({window})" if window else ""), ""]
+    return [*lines, "", *_client_seen(results["client_seen_rto"]), ""]
+
+
+def _client_seen(client: dict[str, Any]) -> list[str]:
+    """The RTO as the synthetic client saw it (drill/client_view.py), beside the stages'."""
+    if client.get("wall_s") is None:
+        return [f"- RTO as clients saw it: {client.get('status')}"
+                + (f" ({client['why']})" if client.get("why") else "")]
+    lines = [f"- RTO as clients saw it: {client.get('status')}: "
+             f"{_fmt(client.get('minutes'), '.2f')} min ({_fmt(client.get('wall_s'), '.2f')} "
+             f"s wall) without a healthy answer, from {client.get('first_bad')} to "
+             f"{client.get('first_good_again') or 'the end of the drill (never healthy again)'}"
+             f"; {client.get('requests')} requests every {_fmt(client.get('interval_s'))} s "
+             f"to {client.get('url')}"]
+    lines += [f"- Not observed: {_cell(gap)}" for gap in client.get("not_observed") or []]
     return lines
 
 
 def _deviations(data: dict[str, Any]) -> list[str]:
     lines = ["## 4. Deviations and lessons", ""]
-    lines += [f"- **{d['id']}** (attempt {d.get('attempt')}, {d.get('kind')}): "
+    lines += [f"- **{d['id']}** ({_where(d)}, {d.get('kind')}): "
               f"{_cell(d.get('what'))} [{d.get('source')}]" for d in data["deviations"]]
     if not data["deviations"]:
         lines.append("None.")
@@ -141,6 +158,11 @@ def _deviations(data: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def _where(deviation: dict[str, Any]) -> str:
+    attempt = deviation.get("attempt")
+    return f"attempt {attempt}" if attempt is not None else "drill"
+
+
 def _remediation(data: dict[str, Any]) -> list[str]:
     items = data["remediation"]
     lines = ["## 5. Remediation", ""]
@@ -148,11 +170,21 @@ def _remediation(data: dict[str, Any]) -> list[str]:
         return [*lines, "No item: no deviation.", ""]
     lines += ["| item | deviation | status | owner | due | accepted risk | what |",
               "|---|---|---|---|---|---|---|"]
-    lines += [f"| {i['id']} | {i['deviation']} | {i['status']} | {_cell(i.get('owner'))} | "
+    lines += [f"| {i['id']} | {i['deviation']} | {i['status']}"
+              f"{', OVERDUE' if i.get('overdue') else ''} | {_cell(i.get('owner'))} | "
               f"{_cell(i.get('due'))} | {_cell(i.get('accepted_risk'))} | "
               f"{_cell(i.get('title'))} |" for i in items]
-    open_items = [i["id"] for i in items if i.get("status") == "open"]
-    return [*lines, "", f"Open: {', '.join(open_items) or 'none'}", ""]
+    by_status: dict[str, list[str]] = {}
+    for item in items:
+        by_status.setdefault(str(item.get("status")), []).append(str(item["id"]))
+    decisions = data.get("decisions") or {}
+    return [*lines, "", f"Open: {', '.join(by_status.get('open', [])) or 'none'}; owned: "
+            f"{', '.join(by_status.get('owned', [])) or 'none'}"
+            + "".join(f" ({i['id']} OVERDUE)" for i in items if i.get("overdue"))
+            + f"; risk accepted: {', '.join(by_status.get('risk accepted', [])) or 'none'}",
+            "", f"Decisions: {decisions.get('count', 0)} in {decisions.get('file')} "
+            f"(maip-dr remediation set), read {decisions.get('read_at')}"
+            if decisions else "Decisions: not read", ""]
 
 
 def _retest(data: dict[str, Any]) -> list[str]:

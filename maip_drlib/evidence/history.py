@@ -10,16 +10,16 @@ the evidence the drill left, without changing any of it:
   finished leaves no summary: the verdict reads "incomplete" and the target comes from the
   journal's ``drill.start`` record;
 - open remediation items: the ``remediation`` list of the DR test record
-  (``dr-test-record.json``, beside the attempts or in the newest attempt holding one), items
-  whose ``status`` is ``"open"``; None when the drill has no record;
+  (``dr-test-record.json``, beside the attempts or in the newest attempt holding one) with
+  the decisions of ``remediation.jsonl`` applied (``remediation.py``): items nobody decided
+  yet, then owned items past their due date ("R3 (overdue)"); None when the drill has no
+  record;
 - evidence: ``verify_drill``'s verdict (intact, unverified, tampered) with the key given.
 
 A drill whose ``summary.json`` (or DR test record) cannot be read is still a row, with
 ``unreadable`` saying why, never an error.
 
-Not supported: drills spread over several reports folders, drills in an S3 bucket, and
-remediation decisions recorded after the DR test record was written (only the record's own
-list is read).
+Not supported: drills spread over several reports folders, drills in an S3 bucket.
 """
 
 from __future__ import annotations
@@ -128,12 +128,16 @@ def open_items(drill_dir: Path, attempts: dict[int, Path]) -> list[str] | None:
     record_path = next((p for p in candidates if p.is_file()), None)
     if record_path is None:
         return None
+    from maip_drlib.evidence.remediation import apply_decisions, open_ids, read_decisions
+
     record = _read_json(record_path)
     items = record.get("remediation") or []
     if not isinstance(items, list):
         raise ValueError("'remediation' is not a list")
-    return [str(item.get("id") or f"#{index + 1}") for index, item in enumerate(items)
-            if isinstance(item, dict) and item.get("status") == "open"]
+    items = [dict(item, id=item.get("id") or f"#{index + 1}")
+             for index, item in enumerate(items) if isinstance(item, dict)]
+    return open_ids(apply_decisions({**record, "remediation": items},
+                                    read_decisions(drill_dir)[0]))
 
 
 def _apply_summary(row: DrillRow, summary: dict[str, Any]) -> None:

@@ -163,7 +163,12 @@ def test_every_section_comes_from_the_drills_evidence(tmp_path: Path) -> None:
     kinds = [(d["id"], d["kind"]) for d in data["deviations"]]
     assert ("D1", "rto_overrun") in kinds  # failover 2 over its budget
     assert {k for _, k in kinds} == {"rto_overrun", "failed_check", "skipped_stage",
-                                     "rpo_missed", "override"}
+                                     "rpo_missed", "override", "missing_participant"}
+    # the intended participant who took part in no attempt: a deviation of the drill, last
+    assert data["deviations"][-1]["kind"] == "missing_participant"
+    assert data["deviations"][-1]["attempt"] is None
+    assert "Carla <SRE lead> did not take part" in data["deviations"][-1]["what"]
+    assert data["remediation"][-1]["key"] == "drill:missing_participant:carla"
     overrides = [d["what"] for d in data["deviations"] if d["kind"] == "override"]
     assert any("lease taken over" in o and "died at 10:00" in o for o in overrides)
     assert any("unsigned" in o and "key vault down" in o for o in overrides)
