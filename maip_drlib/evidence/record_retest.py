@@ -3,9 +3,10 @@
 ``check_retests(reports_dir, drill_id, this_drill)`` runs before a game day starts: the earlier
 drill must exist under the same reports folder and hold a DR test record (``ConfigError`` on
 ``--retests`` otherwise, exit 2). ``journal_retest`` writes one ``record.retest`` record at the
-start of the attempt: the earlier drill's id and its open items as its record listed them (a
-snapshot, sealed with this attempt: the earlier folder may move later). ``retest_section``
-then says, for each of those items, what this drill found:
+start of the attempt: the earlier drill's id and its open items as its record listed them,
+with the remediation decisions made since applied (items open or owned; an accepted risk is
+not retested) (a snapshot, sealed with this attempt: the earlier folder may move later).
+``retest_section`` then says, for each of those items, what this drill found:
 
 - ``closed by this run``: a stage item (failed check, skipped stage, RTO overrun) whose stage
   passed within its budget here, or an RPO item whose store met its target here;
@@ -34,7 +35,7 @@ def _open_items(record: dict[str, Any]) -> list[dict[str, Any]]:
     deviations = {d.get("id"): d for d in record.get("deviations") or []}
     items = []
     for item in record.get("remediation") or []:
-        if item.get("status") != "open":
+        if item.get("status") not in ("open", "owned"):  # risk accepted: not to be fixed
             continue
         deviation = deviations.get(item.get("deviation"), {})
         items.append({"id": item.get("id"), "key": item.get("key"), "title": item.get("title"),
@@ -66,12 +67,15 @@ def journal_retest(journal: Journal, reports_dir: Path, drill_id: str | None) ->
     if drill_id is None:
         return
     from maip_drlib.evidence.dr_test_record import record_path
+    from maip_drlib.evidence.remediation import apply_decisions, read_decisions
 
     path = record_path(reports_dir / drill_id)
     try:
         record = json.loads(path.read_text(encoding="utf-8")) if path else {}
     except (OSError, ValueError):
         record = {}
+    if isinstance(record, dict):  # the decisions made since: a risk accepted is not retested
+        record = apply_decisions(record, read_decisions(reports_dir / drill_id)[0])
     journal.record(RETEST_KIND, retests=drill_id,
                    record=str(path.relative_to(reports_dir)) if path else None,
                    open_items=_open_items(record if isinstance(record, dict) else {}))

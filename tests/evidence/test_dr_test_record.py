@@ -32,6 +32,7 @@ from maip_drlib.evidence.record_people import (
 )
 from maip_drlib.evidence.record_retest import check_retests, journal_retest
 from maip_drlib.evidence.redact import Redactor
+from maip_drlib.evidence.remediation import append_decision, find_item, sealed_record
 from maip_drlib.evidence.verify import verify_drill
 
 pytestmark = pytest.mark.unit
@@ -320,6 +321,11 @@ def test_a_retest_links_the_earlier_drill_and_says_which_items_it_closed(
     summary["rpo"] = [dict(row, ok=True, rpo_s=1.0) if row["store"] == "rds" else row
                       for row in RPO]
     path = _attempt(drill, 1, results={"failover": rerun}, summary=summary, records=[START])
+    # an item whose risk was accepted since is not retested; an owned one is
+    accepted = append_decision(earlier, find_item(sealed_record(earlier), "R3"), key=None,
+                               accepted_risk="DNS is the provider's")
+    append_decision(earlier, find_item(sealed_record(earlier), "R1"), key=None, owner="Ana",
+                    due="2027-01-31")
     with Journal.open(path, drill_id="drill-b", attempt=1, redactor=Redactor(),
                       key=None) as journal:
         journal_retest(journal, reports, "drill-a")
@@ -331,7 +337,8 @@ def test_a_retest_links_the_earlier_drill_and_says_which_items_it_closed(
                 for i in retest["items"]}
     assert outcomes["failover 2:rto_overrun"] == "closed by this run"
     assert outcomes["failover 3:failed_check"] == "still open"
-    assert outcomes["failover 4:skipped_stage"] == "not retested"  # not run here
+    assert accepted["item_key"] not in {i["key"] for i in retest["items"]}
+    assert "failover 4:skipped_stage" not in outcomes  # R3: its risk was accepted
     assert outcomes["RPO of rds 9.0 s against a target of 5.0 s (90 canaries lost)"
                     ":rpo_missed"] == "closed by this run"
     assert any(o == "not retested" for k, o in outcomes.items() if k.endswith(":override"))
