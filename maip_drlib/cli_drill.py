@@ -33,6 +33,7 @@ from maip_drlib.cli_drill_options import (
     OUTAGE_REASON,
     PASSTHROUGH,
     canary_window_option,
+    check_approval,
     check_confirm,
     check_drill_id,
     check_evidence_key,
@@ -245,6 +246,7 @@ def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
     operations = operations_from_cli(ctx, metrics_namespace, s3_bucket, s3_prefix)
     pre_target = load_target(ctx)
     refuse_unless_embedded(pre_target, data_plane)  # usage (exit 2) before consent (exit 3)
+    check_approval(pre_target, opts, quiet=output.quiet)
     if pre_target.kind != "embedded":  # every refusal before a simulation or a call
         _check_gameday_consent(pre_target, opts, resuming=resume is not None)
     elif resume is not None:
@@ -441,6 +443,7 @@ def stage_command(ctx: click.Context, phase: str, number: int, reports_dir: Path
     if pre_target.kind == "embedded":  # refused before any simulation starts
         raise ConfigError("a single stage needs a persistent target: start 'maip-dr sim "
                           "up --config-out c.toml' and pass --config c.toml", key="--config")
+    check_approval(pre_target, opts, quiet=output.quiet)
     check_confirm(pre_target, opts)
     if pre_target.kind == "live" and opts.get("dr_execute") and not (
             opts.get("dr_declare_outage") or opts.get("dr_planned")):

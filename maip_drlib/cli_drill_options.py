@@ -114,6 +114,36 @@ def soak_step_option(ctx: click.Context, param: click.Parameter, value: str | No
     return seconds
 
 
+def approval_timeout_option(_ctx: click.Context, _param: click.Parameter,
+                            value: str | None) -> float | None:
+    """``--dr-approval-timeout MINUTES`` within the bounds, or one ConfigError line."""
+    if value is None:
+        return None
+    from maip_drlib.drill.approval import check_timeout_minutes
+
+    return check_timeout_minutes(value, "--dr-approval-timeout")
+
+
+def check_approval(target: Target, opts: dict, *, quiet: bool) -> None:
+    """A second person's approval (docs/approval.md) needs a live-kind target (a simulation
+    has one identity: nobody else could approve) and a visible terminal; a timeout without
+    approval is a mistake. One ConfigError line (exit 2) before anything starts."""
+    required = bool(opts.get("dr_require_approval")) or target.require_approval
+    if opts.get("dr_approval_timeout") is not None and not required:
+        raise ConfigError("only with --dr-require-approval (or require_approval = true on the "
+                          "target)", key="--dr-approval-timeout")
+    if not required:
+        return
+    if target.kind != "live":
+        raise ConfigError(f"a second person's approval needs a live-kind target: every caller "
+                          f"of the {target.kind} target {target.name!r} is the simulation's "
+                          "one identity, so no other identity can approve (docs/approval.md)",
+                          key="--dr-require-approval")
+    if quiet:
+        raise ConfigError("it would hide the command the approver must run",
+                          key="--quiet")
+
+
 def safety_options(func: click.decorators.FC) -> click.decorators.FC:
     for option in reversed([
         click.option("--dr-execute", is_flag=True, help="Allow mutating stages (implied by "
@@ -147,6 +177,15 @@ def safety_options(func: click.decorators.FC) -> click.decorators.FC:
                           "seconds, 10 to 3600, instead of the feature's 2 minutes: for "
                           "rehearsals and tests; journalled as an override. Default: the "
                           "feature's value."),
+        click.option("--dr-require-approval", "dr_require_approval", is_flag=True,
+                     help="Before each mutating stage, wait for 'maip-dr approve DRILL_ID "
+                          "--stage PHASE:N' run by another AWS identity; a rejection or the "
+                          "deadline stops the drill (exit 3). Live-kind targets only "
+                          "(docs/approval.md); also require_approval = true on the target."),
+        click.option("--dr-approval-timeout", "dr_approval_timeout", default=None,
+                     metavar="MINUTES", callback=approval_timeout_option,
+                     help="How long each stage waits for its approval, 1 to 1440 minutes "
+                          "(default 30)."),
     ]):
         func = option(func)
     return func
@@ -208,6 +247,10 @@ def dr_args(target: Target, config_path: Path, opts: dict,
         args.append("--dr-pause-between-stages")
     if opts.get("soak_step"):
         args += ["--dr-soak-step", f"{opts['soak_step']:g}"]
+    if opts.get("dr_require_approval"):
+        args.append("--dr-require-approval")
+    if opts.get("dr_approval_timeout") is not None:
+        args += ["--dr-approval-timeout", f"{opts['dr_approval_timeout']:g}"]
     for folder in opts.get("features") or ():  # a team's own feature folders (cli_features)
         args += ["--dr-features", str(folder)]
     return args
