@@ -2,14 +2,18 @@
 
 ``maip-dr sim up --after failover:3`` uses it, for practice and for tests of single stages and
 resumes: the state is what the suite's own stages produce, not a hand-made imitation.
-Simulations only: it injects the primary-region outage itself.
+Simulations only: it injects the primary-region outage itself, through the simulation's own
+fault switches. The simulation is handed in by the caller (``cli_sim``, the edge): this module
+only knows its shape (``RehearsalPlatform``) and never imports ``maip_drlib.sim``.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Protocol
 
+from maip_drlib.config import Target, Topology
 from maip_drlib.drill import failback, failover
 from maip_drlib.drill.context import (
     DrillContext,
@@ -41,6 +45,23 @@ FAILBACK_STAGES: tuple[Callable[[DrillContext], StageOutcome], ...] = (
 )
 
 
+class OutageSwitches(Protocol):
+    """A simulation's region fault switches."""
+
+    def region_outage(self, region: str) -> object: ...
+
+    def restore_region(self, region: str) -> object: ...
+
+
+class RehearsalPlatform(Protocol):
+    """What ``advance`` needs of a simulation: its target, topology and fault switches."""
+
+    topology: Topology
+    faults: OutageSwitches
+
+    def target(self) -> Target: ...
+
+
 def parse_after(text: str) -> tuple[str, int]:
     """``failover:3`` -> ("failover", 3); a clear ConfigError for anything else."""
     match = AFTER.match(text)
@@ -50,12 +71,9 @@ def parse_after(text: str) -> tuple[str, int]:
     return match.group(1), int(match.group(2))
 
 
-def advance(simulation: object, phase: str, stage: int,
+def advance(simulation: RehearsalPlatform, phase: str, stage: int,
             progress: Callable[[str], None] = lambda message: None) -> list[StageOutcome]:
     """Run the drill on ``simulation`` up to and including ``phase`` stage ``stage``."""
-    from maip_drlib.sim.simulation import Simulation
-
-    assert isinstance(simulation, Simulation)
     target = simulation.target()
     handles = build_region_handles(  # the simulation this process started for it
         target, simulation.topology, writes=WriteGate.consented(target=target.name))

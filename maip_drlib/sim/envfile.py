@@ -95,14 +95,21 @@ def _dns_lines(env: SimEnvironment) -> str:
             f"export MAIP_SIM_PYTHON={q(sys.executable)}\n")
 
 
-# Asks the DNS server (argument 1) for the API name (argument 2) with the library's own query:
-# one line on stderr and exit 1 without an address. Sourced in single quotes: none inside.
+# Asks the DNS server (argument 1, "127.0.0.1:PORT" as sim up writes it) for the API name
+# (argument 2) with dnslib, the simulation's own DNS library (the suite's resolver is not the
+# simulation's to use): one line on stderr and exit 1 without an address. Sourced in single
+# quotes: none inside.
 _DNS_QUERY = """import sys
-from maip_drlib.dns_answers import parse_nameserver, query
-answer = query(parse_nameserver(sys.argv[1]), sys.argv[2])
-if not answer.addresses:
-    sys.exit("maip-sim: no DNS answer: " + str(answer))
-print(answer.addresses[0])"""
+from dnslib import QTYPE, DNSRecord
+host, _, port = sys.argv[1].rpartition(":")
+try:
+    reply = DNSRecord.parse(DNSRecord.question(sys.argv[2]).send(host, int(port), timeout=3))
+except OSError as error:
+    sys.exit("maip-sim: no DNS answer: " + str(error))
+addresses = [str(rr.rdata) for rr in reply.rr if rr.rtype == QTYPE.A]
+if not addresses:
+    sys.exit("maip-sim: no DNS answer: rcode " + str(reply.header.rcode))
+print(addresses[0])"""
 
 _CONNECT_TO_BY_CONTROL = """\
 # The API name resolves through the simulated Route 53 answer to a loopback port.

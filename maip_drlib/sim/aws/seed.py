@@ -43,6 +43,7 @@ from maip_drlib.sim.aws.seed_rds import (  # noqa: F401  (SIMULATED_*: this modu
     SIMULATED_KMS_ALIAS,
     seed_rds,
 )
+from maip_drlib.sim.platform import MAIP_SECRETS, MAIP_SERVICES, create_lease_table
 
 REPLICATOR_NAME = "maip-prod-msk-replicator"
 DYNAMODB_HASH_KEY = "merchant_id"
@@ -268,8 +269,6 @@ def _seed_canary_table(endpoint_url: str, topology: Topology) -> None:
 
 def _seed_lease_table(endpoint_url: str, topology: Topology) -> None:
     """The drill lease table (docs/lease.md): in the DR region only, the one that survives."""
-    from maip_drlib.drill.lease import create_lease_table
-
     create_lease_table(sim_client("dynamodb", topology.secondary.region, endpoint_url),
                        topology.lease_table)
 
@@ -398,15 +397,8 @@ def seeding_arguments(alb_health: AlbHealth | None, services: tuple[str, ...] | 
                       secret_names: tuple[str, ...] | None,
                       ) -> tuple[AlbHealth, tuple[str, ...], tuple[str, ...]]:
     """``seed_topology``'s optional arguments with their defaults filled in."""
-    if services is None:
-        from maip_drlib.sim.simulation import MAIP_SERVICES  # the simulation's one list
-
-        services = MAIP_SERVICES
-    if secret_names is None:
-        from maip_drlib.readiness import DEFAULT_REQUIRED_SECRETS
-
-        secret_names = DEFAULT_REQUIRED_SECRETS
-    return alb_health or AlbHealth(), services, secret_names
+    return (alb_health or AlbHealth(), MAIP_SERVICES if services is None else services,
+            MAIP_SECRETS if secret_names is None else secret_names)
 
 
 def _seed_all(endpoint_url: str, topology: Topology, alb_health: AlbHealth,

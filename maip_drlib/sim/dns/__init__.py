@@ -1,6 +1,7 @@
 """The simulation's real DNS server: a Route 53 hosted zone answered on 127.0.0.1 (dnslib).
 
-``zone`` reads the records and health checks, ``routing`` evaluates failover and weighted
+``records`` reads Route 53 record sets (its own reading, not the suite's probe), ``zone``
+reads the records and health checks, ``routing`` evaluates failover and weighted
 routing per query, ``answers`` builds DNS replies, ``addresses`` gives load balancers their
 own loopback addresses, ``server`` runs UDP and TCP listeners, ``wiring`` assembles them for a
 simulation. See each module for what is

@@ -34,8 +34,7 @@ from typing import Any
 
 from dnslib import AAAA, QTYPE, RCODE, RR, A, DNSRecord
 
-from maip_drlib.facts import RecordSetFact
-from maip_drlib.probes.route53 import fqdn
+from maip_drlib.sim.dns.records import RecordSet, fqdn
 from maip_drlib.sim.dns.routing import TargetHealth, choose
 from maip_drlib.sim.dns.zone import ZoneData, ZoneSource
 
@@ -137,7 +136,7 @@ class ZoneResolver:
             return
         raise RecursionError(f"CNAME chain from {qname} longer than {MAX_CHAIN}")
 
-    def _routed(self, zone: ZoneData, owner: str, records: list[RecordSetFact],
+    def _routed(self, zone: ZoneData, owner: str, records: list[RecordSet],
                 qtype: str) -> list[RR]:
         """The answer RRs (under ``owner``) for these record sets, aliases followed."""
         for _ in range(MAX_CHAIN):
@@ -153,7 +152,7 @@ class ZoneResolver:
                 return []
         raise RecursionError(f"alias chain from {owner} longer than {MAX_CHAIN}")
 
-    def _value_rrs(self, owner: str, record: RecordSetFact, qtype: str) -> list[RR]:
+    def _value_rrs(self, owner: str, record: RecordSet, qtype: str) -> list[RR]:
         ttl = record.ttl if record.ttl is not None else 0
         rrs: list[RR] = []
         for value in record.values:

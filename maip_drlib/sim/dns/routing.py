@@ -19,7 +19,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Sequence
 
-from maip_drlib.facts import RecordSetFact
+from maip_drlib.sim.dns.records import RecordSet
 
 TargetHealth = Callable[[str], bool]
 CheckHealth = Callable[[str], bool]
@@ -29,7 +29,7 @@ class UnsupportedRouting(ValueError):
     """The record sets use a routing policy this server does not evaluate."""
 
 
-def record_healthy(record: RecordSetFact, check_healthy: CheckHealth,
+def record_healthy(record: RecordSet, check_healthy: CheckHealth,
                    target_healthy: TargetHealth) -> bool:
     if record.health_check_id and not check_healthy(record.health_check_id):
         return False
@@ -38,8 +38,8 @@ def record_healthy(record: RecordSetFact, check_healthy: CheckHealth,
     return True
 
 
-def choose(records: Sequence[RecordSetFact], check_healthy: CheckHealth,
-           target_healthy: TargetHealth, rng: random.Random) -> RecordSetFact:
+def choose(records: Sequence[RecordSet], check_healthy: CheckHealth,
+           target_healthy: TargetHealth, rng: random.Random) -> RecordSet:
     """The record set that answers one query for these records (same name and type)."""
     if not records:
         raise ValueError("no record sets to choose from")
@@ -49,7 +49,7 @@ def choose(records: Sequence[RecordSetFact], check_healthy: CheckHealth,
             f"{records[0].name} {records[0].type}: routing policy not supported by the "
             "simulated DNS (only simple, failover and weighted)")
 
-    def healthy(record: RecordSetFact) -> bool:
+    def healthy(record: RecordSet) -> bool:
         return record_healthy(record, check_healthy, target_healthy)
 
     if kinds == {"failover"}:

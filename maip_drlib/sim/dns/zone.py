@@ -1,13 +1,14 @@
 """What the DNS server answers from: one hosted zone's record sets and its health checks.
 
-``ZoneData`` is a snapshot: the zone name, its Route 53 record sets (``RecordSetFact``, parsed
-by the Route 53 probe's own parser) and the status of every health check they name. A
-``ZoneSource`` is any callable returning one; ``route53_zone_source`` reads it through a boto3
-Route 53 client (the simulation's moto endpoint), and ``CachedZone`` keeps the last snapshot
+``ZoneData`` is a snapshot: the zone name, its Route 53 record sets (``RecordSet``, read by the
+simulation's own ``records.py``, not the suite's Route 53 probe) and the status of every
+health check they name. A ``ZoneSource`` is any callable returning one;
+``route53_zone_source`` reads it through a boto3 Route 53 client (the simulation's moto
+endpoint), and ``CachedZone`` keeps the last snapshot
 for ``max_age_s`` so that a burst of queries costs one read.
 
 A health check is healthy when more than 18 % of its checkers report ``Success`` (Route 53's
-rule, the Route 53 probe's ``observations_healthy``); each checker's report already carries
+rule, ``records.checkers_say_healthy``); each checker's report already carries
 Route 53's RequestInterval x FailureThreshold delay (the simulated checkers), so the answers
 follow a health change with that delay (plus ``max_age_s``). When a read fails (the Route 53
 control plane is impaired), ``CachedZone`` keeps answering from the last snapshot, as Route
@@ -26,8 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from maip_drlib.facts import RecordSetFact
-from maip_drlib.probes.route53 import fqdn, observations_healthy, parse_record_set
+from maip_drlib.sim.dns.records import RecordSet, checkers_say_healthy, fqdn, record_set
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class ZoneData:
     """One snapshot of a hosted zone: name, record sets, health check id -> healthy."""
 
     zone: str
-    records: tuple[RecordSetFact, ...]
+    records: tuple[RecordSet, ...]
     health: Mapping[str, bool] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -46,7 +46,7 @@ class ZoneData:
         wanted = fqdn(name)
         return wanted == self.zone or wanted.endswith("." + self.zone)
 
-    def named(self, name: str) -> tuple[RecordSetFact, ...]:
+    def named(self, name: str) -> tuple[RecordSet, ...]:
         wanted = fqdn(name)
         return tuple(record for record in self.records if record.name == wanted)
 
@@ -55,11 +55,6 @@ class ZoneData:
 
 
 ZoneSource = Callable[[], ZoneData]
-
-
-def checkers_say_healthy(observations: list[dict[str, Any]]) -> bool:
-    """Route 53 GetHealthCheckStatus observations: healthy when more than 18 % succeed."""
-    return observations_healthy(observations)[0]
 
 
 def _zone_id(client: Any, zone_name: str) -> str:
@@ -72,9 +67,9 @@ def _zone_id(client: Any, zone_name: str) -> str:
     return str(zones[0]["Id"]).rsplit("/", 1)[-1]
 
 
-def _all_record_sets(client: Any, zone_id: str) -> tuple[RecordSetFact, ...]:
+def _all_record_sets(client: Any, zone_id: str) -> tuple[RecordSet, ...]:
     pages = client.get_paginator("list_resource_record_sets").paginate(HostedZoneId=zone_id)
-    return tuple(parse_record_set(raw) for page in pages
+    return tuple(record_set(raw) for page in pages
                  for raw in page.get("ResourceRecordSets", []))
 
 
