@@ -11,6 +11,11 @@ Faults: a region outage kills that region's servers (SIGKILL, as a lost host); r
 region starts them again from their data (an old writer comes back a writer: split brain);
 the ``replication_cut`` fault cuts every standby's link (and restoring it reconnects them).
 
+It also starts the SIMULATED Kafka brokers behind the MSK clusters and the simulated MSK
+Replicator between them (``maip_drlib.sim.kafka``: outages stop a region's broker, the
+replication cut also stops the replicator); without the ``sim`` extra's nafka it runs without
+them and its status says why.
+
 The servers also serve TLS when their binaries are built with OpenSSL
 (``Simulation._serve_database_tls``, a certificate of the simulation's CA for 127.0.0.1); the
 sim targets connect without it, live-kind targets with ``verify-full``.
@@ -61,6 +66,8 @@ class DataPlane:
         self._promotions: dict[str, threading.Thread] = {}
         self._promotion_failed: set[str] = set()
         self._standby_seen: dict[str, Any] = {}  # instance -> first seen a standby (UTC)
+        self.kafka: Any = None  # maip_drlib.sim.kafka.fleet.KafkaFleet once attached
+        self.kafka_error: str | None = None  # why there is no Kafka (the sim extra missing)
 
     # Life cycle ---------------------------------------------------------------------------
 
@@ -110,6 +117,7 @@ class DataPlane:
             )["ARN"]
         rds_data_plane.apply()
         runtime.current().data_plane = self
+        self._start_kafka()
         self.dns, self.dns_plan = simulation_dns_server(
             endpoint_url, self.topology.hosted_zone.rstrip("."), albs, region_healthy)
         self.dns.start()
@@ -130,8 +138,26 @@ class DataPlane:
                 self.dns.stop()
         for thread in list(self._promotions.values()):
             thread.join(timeout=_PROMOTION_JOIN_S)
+        if self.kafka is not None:
+            self.kafka.stop()
         if self.fleet is not None:
             self.fleet.close()
+
+    def _start_kafka(self) -> None:
+        """The simulated Kafka brokers and MSK Replicator (``maip_drlib.sim.kafka``); without
+        the ``sim`` extra's nafka the data plane runs on without them and says why."""
+        try:
+            from maip_drlib.sim.kafka.fleet import KafkaFleet
+        except ImportError as error:
+            self.kafka_error = f"no simulated Kafka: {error} (install the 'sim' extra)"
+            return
+        fleet = KafkaFleet(self.topology, self.faults)
+        try:
+            fleet.start()
+        except BaseException:
+            fleet.stop()
+            raise
+        self.kafka = fleet
 
     def _fleet(self) -> PostgresFleet:
         if self.fleet is None:
@@ -210,12 +236,16 @@ class DataPlane:
                              "port": server.port, "role": role}
         return {"postgres": servers, "secret_name": DB_SECRET_NAME,
                 "replication_cut": self._cut, "dns_nameserver": self.dns_nameserver,
-                "errors": list(self.errors)}
+                "errors": list(self.errors),
+                "kafka": self.kafka.status() if self.kafka is not None
+                else {"error": self.kafka_error}}
 
     # Faults -------------------------------------------------------------------------------
 
     def follow(self, snapshot: FaultSnapshot) -> None:
         """Apply region outages, restores and the replication cut to the servers."""
+        if self.kafka is not None:
+            self.kafka.follow(snapshot)
         if self.fleet is None:
             return
         with self._lock:
