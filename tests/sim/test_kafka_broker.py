@@ -17,11 +17,11 @@ import pytest
 
 pytest.importorskip("nafka", reason="the 'sim' extra (nafka) is not installed")
 
-from kafka import KafkaConsumer, KafkaProducer  # noqa: E402
-from nafka.store import KafkaStore  # noqa: E402
+from kafka import KafkaConsumer, KafkaProducer
+from nafka.store import KafkaStore
 
-from maip_drlib.sim.kafka.broker import KafkaSimError, SimKafkaBroker  # noqa: E402
-from maip_drlib.sim.kafka.nafka_compat import NAFKA_VERSION, CompatStore  # noqa: E402
+from maip_drlib.sim.kafka.broker import KafkaSimError, SimKafkaBroker
+from maip_drlib.sim.kafka.nafka_compat import NAFKA_VERSION, CompatStore
 
 pytestmark = pytest.mark.sim
 

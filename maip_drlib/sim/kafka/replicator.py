@@ -68,7 +68,8 @@ class SimReplicator:
         self.period_s = period_s
         self._positions: dict[tuple[str, str, str], int] = {}  # (replicator, source, topic)
         self._progress: dict[str, _Progress] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the figures
+        self._round = threading.Lock()  # one copy round at a time
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.errors: list[str] = []
@@ -94,6 +95,10 @@ class SimReplicator:
 
     def copy_once(self) -> int:
         """One round (also what the thread runs): copy what is due; the records copied."""
+        with self._round:
+            return self._copy_round()
+
+    def _copy_round(self) -> int:
         snapshot = self._faults.snapshot()
         lag_ms = snapshot.lag_seconds.get("msk", 0.0) * 1000.0
         copied = 0
