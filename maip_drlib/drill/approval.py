@@ -56,6 +56,7 @@ APPROVAL_TIMEOUT_MAX_MINUTES = 1440.0
 PENDING, GRANTED, REJECTED, TIMED_OUT = "pending", "granted", "rejected", "timed_out"
 DECISIONS = (GRANTED, REJECTED, TIMED_OUT)
 PLAN_LINES_KEPT = 20  # planned calls kept in a request (the rest are counted)
+PLAN_UNAVAILABLE = "plan unavailable"  # how a plan line says the planner failed
 PROGRESS_LINES = 10  # progress lines per wait at most (besides the first and the last)
 MIN_PROGRESS_EVERY_S = 30.0
 MAX_REASON_CHARS = 500
@@ -207,6 +208,11 @@ class ApprovalRequest:
                    deadline=number("deadline"), target=text("target"),
                    plan=tuple(str(v.get("S", "")) for v in item.get("plan", {}).get("L", [])))
 
+    def _count(self) -> str:
+        if any(line.startswith(PLAN_UNAVAILABLE) for line in self.plan):
+            return "unknown (the planner could not read the state)"
+        return str(len(self.plan)) if self.plan else "none"
+
     def describe(self, now: float) -> list[str]:
         """What is being approved, for the approver to read before deciding."""
         left = self.deadline - now
@@ -214,7 +220,7 @@ class ApprovalRequest:
                  f"operator: {self.operator_arn} ({self.operator})",
                  f"requested {iso(self.requested_at)}, deadline {iso(self.deadline)} "
                  + (f"({left / 60:.1f} min left)" if left > 0 else "(passed)"),
-                 f"planned mutating calls of {self.stage.name}: {len(self.plan) or 'none listed'}"]
+                 f"planned mutating calls of {self.stage.name}: {self._count()}"]
         lines += [f"  {line}" for line in self.plan]
         return lines
 

@@ -42,6 +42,7 @@ from maip_drlib.drill.approval import (
     APPROVAL_TIMEOUT_MAX_MINUTES,
     APPROVAL_TIMEOUT_MIN_MINUTES,
     GRANTED,
+    PLAN_UNAVAILABLE,
     REJECTED,
     ApprovalRejected,
     ApprovalRequest,
@@ -190,13 +191,13 @@ def stage_plan(item: pytest.Item, stage: StageRef) -> list[str]:
     try:
         context = item._request.getfixturevalue("dr_context")  # type: ignore[attr-defined]
     except pytest.FixtureLookupError:
-        return ["plan unavailable: no drill context in this session"]
+        return [f"{PLAN_UNAVAILABLE}: no drill context in this session"]
     from maip_drlib.drill.planner import plan_drill
 
     try:
         calls = plan_drill(context, phases=(stage.phase,))
     except (DRError, ClientError, BotoCoreError, OSError) as error:
-        return [f"plan unavailable: {type(error).__name__}: {error}"[:300]]
+        return [f"{PLAN_UNAVAILABLE}: {type(error).__name__}: {error}"[:300]]
     return [f"{call.service}:{call.operation} ({call.region}) "
             + ", ".join(f"{k}={v}" for k, v in call.parameters.items())[:300]
             for call in calls if call.stage == stage.name]
