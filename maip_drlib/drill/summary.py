@@ -1,5 +1,6 @@
 """The end-of-drill table (stages, outcomes, durations, RTO verdicts), the exit code, the
-``--json`` document and the one-line failures of ``--quiet``.
+``--json`` document, the one-line failures of ``--quiet`` and the line of the RTO as clients
+saw it (``client_seen_line``).
 
 Not supported: colour inside the table's columns other than the outcome and RTO words (the
 widths are computed on plain text).
@@ -106,3 +107,20 @@ def document(results: list[dict], *, exit_code: int, elapsed_s: float,
     return {**fields, "verdict": "PASS" if exit_code == EXIT_OK else "FAIL",
             "exit_code": exit_code, "elapsed_s": round(elapsed_s, 3), "counts": counts,
             "failures": failures(results), "results": results}
+
+
+def client_seen_line(figure: dict[str, Any] | None) -> str:
+    """The RTO as clients saw it (``drill/client_view.py``) on one line, for the terminal."""
+    if not figure or figure.get("wall_s") is None:
+        why = (figure or {}).get("why") or "no synthetic client ran"
+        return f"RTO as clients saw it: not measured ({why})"
+    unit = "sim min" if figure.get("unit") == "simulated minutes" else "min"
+    text = (f"RTO as clients saw it: {figure['minutes']:.2f} {unit} ({figure['wall_s']:.2f} s "
+            f"wall) without a healthy answer")
+    if figure.get("first_bad"):
+        text += (f", {figure['first_bad']} to "
+                 f"{figure.get('first_good_again') or 'the end (never healthy again)'}")
+    text += f"; {figure.get('requests')} requests every {figure.get('interval_s'):g} s"
+    if figure.get("not_observed"):
+        text += f"; {len(figure['not_observed'])} period(s) not observed"
+    return text

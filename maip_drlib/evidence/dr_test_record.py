@@ -70,8 +70,8 @@ OVERRIDES = {"readiness.accepted": "readiness failures accepted by the operator"
              "evidence.unsigned": "evidence unsigned (no HMAC key)",
              "evidence.late_seal": "an earlier attempt sealed late"}
 CLIENT_RTO_NOT_MEASURED = ("no synthetic client requested the public endpoint "
-                           "through the outage (failover 5 sends one synthetic request, in the "
-                           "stage results)")
+                           "through the outage (a game day runs one from just before the "
+                           "outage; a no-go, a single stage or an older drill has none)")
 
 
 def _json(path: Path) -> Any:

@@ -136,11 +136,18 @@ def _client_seen(client: dict[str, Any]) -> list[str]:
         return [f"- RTO as clients saw it: {client.get('status')}"
                 + (f" ({client['why']})" if client.get("why") else "")]
     lines = [f"- RTO as clients saw it: {client.get('status')}: "
-             f"{_fmt(client.get('minutes'), '.2f')} min ({_fmt(client.get('wall_s'), '.2f')} "
-             f"s wall) without a healthy answer, from {client.get('first_bad')} to "
+             f"{_fmt(client.get('minutes'), '.2f')} {client.get('unit') or 'min'} "
+             f"({_fmt(client.get('wall_s'), '.2f')} s wall) without a healthy answer, from "
+             f"{client.get('first_bad')} to "
              f"{client.get('first_good_again') or 'the end of the drill (never healthy again)'}"
              f"; {client.get('requests')} requests every {_fmt(client.get('interval_s'))} s "
              f"to {client.get('url')}"]
+    windows = client.get("all_windows") or []
+    if len(windows) > 1:
+        lines.append("- Every window without a healthy answer: " + "; ".join(
+            f"{w.get('first_bad')} to {w.get('first_good_again') or 'the end'} "
+            f"({_fmt(w.get('wall_s'), '.2f')} s)" for w in windows))
+    lines += [f"- Bound: {_cell(bound)}" for bound in client.get("bounds") or []]
     lines += [f"- Not observed: {_cell(gap)}" for gap in client.get("not_observed") or []]
     return lines
 
