@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from maip_drlib.config import Target, Topology
-from maip_drlib.drill import summary
+from maip_drlib.drill import client_view, summary
 from maip_drlib.drill.evidence_dirs import AttemptDir
 from maip_drlib.drill.go_no_go import go_no_go
 from maip_drlib.drill.lease import DrillLease, LeaseGrant, LeaseLost
@@ -94,6 +94,7 @@ class GamedayPlan:
     notes: tuple[str, ...] = ()
     intended_participants: tuple[Participant, ...] = ()
     retests: str | None = None  # --retests: the earlier drill whose open items this retests
+    client_view: object | None = None  # the synthetic client, from the outage (client_view.py)
 
 
 @dataclass
@@ -174,6 +175,7 @@ def run_gameday(plan: GamedayPlan) -> GamedayResult:
             journal_plan(plan, journal)  # the test plan, before the first mutating call
             rds_writer = _start_rds_canaries(plan, journal)
             writer = _start_canaries(plan, journal)
+        plan.client_view = client_view.start(plan, journal)  # clients' view, before the outage
         if resume_phase in ("readiness", "failover"):
             if plan.control is not None and plan.outage_injected:
                 echo(f"\n=== injecting a simulated outage of {primary} ===")
@@ -215,6 +217,7 @@ def run_gameday(plan: GamedayPlan) -> GamedayResult:
             phase("readiness-after", "readiness", READINESS_AFTER_ARGS)
         return _finish(plan, journal, runs, timings, started)
     except KeyboardInterrupt as interruption:
+        client_view.finish(plan, journal, summary_too=False)
         record_interruption(plan, journal, interruption)
         journal.close()
         raise
@@ -470,6 +473,7 @@ def _finish(plan: GamedayPlan, journal: Journal, runs: list[PytestRun],
     results = all_results(plan.attempt.path.parent)
     code = summary.exit_code(results, [run.exit_code for run in runs])
     _write_summary(plan, results, timings)
+    client_view.finish(plan, journal)  # client-view.json, summary's client_seen_rto
     write_record(plan.attempt.path, intended=plan.intended_participants, exit_code=code,
                  redactor=plan.redactor)  # the DR test record of the whole drill, sealed below
     journal.record("summary", files=["summary.md", "summary.json", "timeline.png",
