@@ -44,12 +44,11 @@ def plan_command(ctx: click.Context, phases: tuple[str, ...], as_json: bool,
     banner = " (SIMULATED)" if target.simulated else ""
     output.document({"target": {"name": target.name, "kind": target.kind,
                                 "simulated": target.simulated},
-                     "calls": [{"stage": c.stage, "service": c.service, "operation": c.operation,
-                                "region": c.region, "parameters": dict(c.parameters)}
-                               for c in calls]})
+                     "calls": [c.as_dict() for c in calls]})
     for index, call in enumerate(calls, 1):
         params = ", ".join(f"{k}={v}" for k, v in call.parameters.items())
         output.result(f"{index:3d}. [{call.stage}] {call.service}:{call.operation} "
-                      f"({call.region}) {params}")
+                      f"({call.region}) {params}"
+                      + (f" -- only if {call.condition}" if call.condition else ""))
     output.verdict(f"Plan against {target.name!r} [{target.kind}]{banner}: {len(calls)} "
                    "mutating calls, none made")

@@ -39,7 +39,7 @@ PLACEHOLDER_ACCOUNT = "ACCOUNT_ID"
 PLACEHOLDER_BUCKET = "EVIDENCE_BUCKET"
 DEFAULT_S3_PREFIX = Operations.__dataclass_fields__["s3_prefix"].default
 DEFAULT_DATABASE_SECRET = DEFAULT_REQUIRED_SECRETS[0]
-FINAL_SNAPSHOT_PATTERN = "-failback-*"  # failback 4: "<instance>-failback-<timestamp>"
+FINAL_SNAPSHOT_PATTERN = "-failback-*"  # failback 4: "<instance>-failback-<drill id>"
 SAR = "https://docs.aws.amazon.com/service-authorization/latest/reference/"
 
 

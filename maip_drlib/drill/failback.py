@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 
 from botocore.exceptions import ClientError
 
@@ -666,12 +665,13 @@ def _fresh_dr_replica(ctx: DrillContext, writer: DbInstanceFact, actions: list[s
                                   resource=name, expected="standalone, no replicas",
                                   observed=str(old))
             require_execute(ctx, STAGE_4, f"deleting the old promoted instance {name}")
-            snapshot = f"{name}-failback-{datetime.now(UTC):%Y%m%d%H%M%S}"
+            snapshot = failback_names.final_snapshot_name(name, ctx.drill_id)
             ctx.say(f"{STAGE_4}: deleting {name} in {secondary.region} (final snapshot "
                     f"{snapshot})")
             with aws_api(secondary, "rds"):
                 secondary.client("rds").delete_db_instance(
-                    DBInstanceIdentifier=name, FinalDBSnapshotIdentifier=snapshot)
+                    DBInstanceIdentifier=name, SkipFinalSnapshot=False,
+                    FinalDBSnapshotIdentifier=snapshot)
             actions.append(f"rds:DeleteDBInstance {name} ({secondary.region}) final snapshot "
                            f"{snapshot}")
             ctx.decisions.record(STAGE_4, "old promoted DR instance deleted", instance=str(old),

@@ -22,15 +22,23 @@ so a drill never fails over to find at failback 2 that it cannot fail back.
 Failback 3 and 4 (and their preconditions) find the replica, or after the promotion the writer,
 under either name (``failback_replica``, ``primary_writer``).
 
+Failback 4 deletes the old promoted DR instance with a final snapshot named by
+``final_snapshot_name``: the instance, ``-failback-`` and the drill id (the same name in the
+dry-run plan and in the call, and on a resumed attempt; the time of the call when the stage
+runs without a drill id). RDS refuses a delete whose snapshot
+name exists (``DBSnapshotAlreadyExists``, nothing deleted): a drill id used twice on one
+account gets that refusal, never a second snapshot under another name.
+
 Not supported: more than two names, names outside the topology; deleting the old instance
 (an operator's step after reconciling its data: the drill never deletes a primary instance).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from maip_drlib.config import Topology
 from maip_drlib.drill.context import DrillContext
@@ -143,3 +151,19 @@ def primary_writer(roles: RdsRoles, topology: Topology) -> DbInstanceFact | None
 
 __all__ = ["FENCED_DECISION", "FailbackName", "choose", "failback_replica", "fenced_by_this_run",
            "primary_writer", "read", "read_primary", "require_name"]
+
+
+SNAPSHOT_ID_MAX = 255
+
+
+def final_snapshot_name(instance: str, drill_id: str | None) -> str:
+    """``<instance>-failback-<drill id>`` as an RDS snapshot identifier: letters, digits and
+    single hyphens (other characters of the drill id become hyphens), at most 255 characters,
+    no trailing hyphen. Without a drill id (a stage run straight from pytest without
+    ``--dr-drill-id``) the time of the call in UTC stands in for it, so that such runs never
+    collide; the dry-run plan then names it ``<instance>-failback-<UTC time of the call>``."""
+    if drill_id is None:
+        drill_id = f"{datetime.now(UTC):%Y%m%d%H%M%S}"
+    slug = "-".join(part for part in re.split(r"[^A-Za-z0-9]+", drill_id) if part) or "drill"
+    name = f"{instance}-failback-{slug}".lower()
+    return re.sub(r"-{2,}", "-", name)[:SNAPSHOT_ID_MAX].rstrip("-")

@@ -29,7 +29,9 @@ class PlannedCall:
     """One mutating call a stage would make (the dry-run planner's unit, DESIGN.md section 4).
 
     ``service`` is the AWS service name or ``kubernetes``; ``operation`` the API operation
-    (boto3 snake_case name, or the Kubernetes client method); ``parameters`` what it would send.
+    (boto3 snake_case name, or the Kubernetes client method); ``parameters`` what it would send;
+    ``condition``, for a call the stage makes only if the platform has not done it by itself by
+    then, says when (None: the call is made).
     """
 
     stage: str
@@ -37,6 +39,17 @@ class PlannedCall:
     region: str
     operation: str
     parameters: dict[str, object] = field(default_factory=dict)
+    condition: str | None = None
 
     def __str__(self) -> str:
-        return f"[{self.stage}] {self.service} {self.region} {self.operation} {self.parameters}"
+        text = f"[{self.stage}] {self.service} {self.region} {self.operation} {self.parameters}"
+        return text + (f" (only if {self.condition})" if self.condition else "")
+
+    def as_dict(self) -> dict[str, object]:
+        """The call as ``maip-dr plan --json`` and the journal's ``drill.plan`` list it."""
+        found: dict[str, object] = {"stage": self.stage, "service": self.service,
+                                    "operation": self.operation, "region": self.region,
+                                    "parameters": dict(self.parameters)}
+        if self.condition:
+            found["condition"] = self.condition
+        return found

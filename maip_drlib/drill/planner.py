@@ -69,7 +69,9 @@ FAILBACK_WEIGHTS: tuple[tuple[int, int], ...] = traffic.DEFAULT_STEPS
 WEIGHTED_SET_IDENTIFIERS = (traffic.set_identifier("weighted", "us-east-1"),
                             traffic.set_identifier("weighted", "us-west-2"))
 DR_STANDBY_REPLICAS = 1
-FINAL_SNAPSHOT_SUFFIX = "-failback-final"
+# Failover 3 changes the records only while clients still land in the primary region.
+ROUTE_CONDITION = ("clients still land in {region} when failover 3 starts (Route 53's failover "
+                   "routing moves them by itself once the primary's health check fails)")
 ROUTE53_REGION = "us-east-1"  # Route 53 is global; its control plane lives in us-east-1
 
 
@@ -162,7 +164,9 @@ def _plan_failover(ctx: DrillContext, model: _Model) -> list[PlannedCall]:
     if model.clients_region != secondary:
         if model.dr_alb is not None:
             changes = failover.failover_pair_changes(model.records, model.dr_alb)
-            calls += failover.route_calls(failover.STAGE_3, model.zone_id or "?", changes)
+            calls += [replace(call, condition=ROUTE_CONDITION.format(region=model.clients_region))
+                      for call in failover.route_calls(failover.STAGE_3, model.zone_id or "?",
+                                                       changes)]
             model.records = _apply(model.records, changes)
         else:
             model.notes.append("failover 3: a Route 53 change may be needed; records unread")
@@ -225,6 +229,11 @@ def _plan_failback(ctx: DrillContext, model: _Model,
     new_id = _failback_replica_name(ctx, model, promoted.identifier if promoted else None,
                                     tuple(old_writers))
     encrypted = _encrypted(ctx, model, promoted_id)
+    drill = failover.data_plane_drill_id(None, ctx)
+    calls += [PlannedCall(FAILBACK_2, "dynamodb", region, "put_item", {  # the heartbeats
+        "TableName": topology.canary_table,
+        "Item": {"pk": f"heartbeat#{drill}#{region}", "seq": "<microseconds at the write>"}})
+        for region in (primary, secondary)]
     calls.append(PlannedCall(FAILBACK_2, "rds", primary, "create_db_instance_read_replica", {
         "DBInstanceIdentifier": new_id, "SourceDBInstanceIdentifier": promoted_arn,
         "SourceRegion": secondary, **_kms(ctx, model, encrypted, FAILBACK_2, "primary")}))
@@ -246,23 +255,27 @@ def _plan_failback(ctx: DrillContext, model: _Model,
         upserts = [{"Action": "UPSERT", "ResourceRecordSet": record}
                    for record in _with_weights(weighted, weights)]
         calls += failover.route_calls(FAILBACK_3, zone_id, upserts)
-    # 4: steady state.
+    # 4: steady state. Writes stop at the application in BOTH regions (failback.py stage 4:
+    # the primary's pods write cross-region to the DR writer too), the replica is promoted, the
+    # primary's deployments come back at the topology's failover replicas.
     namespace = topology.namespace
+    if model.primary_desired is None:  # unreadable now: the same services as DR, assumed
+        model.notes.append("primary deployments assumed to be DR's at failback 4")
+    primary_now = (model.primary_desired if model.primary_desired is not None
+                   else dict(pre_drill_primary) or dict.fromkeys(model.dr_desired, 1))
+    calls += failover.scale_deployments_calls(FAILBACK_4, primary, namespace, primary_now, 0)
     calls += failover.scale_deployments_calls(FAILBACK_4, secondary, namespace,
                                               model.dr_desired, 0)
     calls.append(PlannedCall(FAILBACK_4, "rds", primary, "promote_read_replica",
                              {"DBInstanceIdentifier": new_id}))
-    current_primary = model.primary_desired or dict(pre_drill_primary)
-    for name, replicas in (pre_drill_primary or dict.fromkeys(
-            current_primary, topology.failover_replicas)).items():
-        if current_primary.get(name) != replicas:
-            calls.append(PlannedCall(FAILBACK_4, "kubernetes", primary,
-                                     "patch_namespaced_deployment_scale",
-                                     {"namespace": namespace, "name": name,
-                                      "replicas": replicas}))
+    calls += failover.scale_deployments_calls(FAILBACK_4, primary, namespace,
+                                              dict.fromkeys(primary_now, 0),
+                                              topology.failover_replicas)
+    snapshot = (failback_names.final_snapshot_name(promoted_id, ctx.drill_id) if ctx.drill_id
+                else f"{promoted_id}-failback-<UTC time of the call>")
     calls.append(PlannedCall(FAILBACK_4, "rds", secondary, "delete_db_instance", {
         "DBInstanceIdentifier": promoted_id, "SkipFinalSnapshot": False,
-        "FinalDBSnapshotIdentifier": f"{promoted_id}{FINAL_SNAPSHOT_SUFFIX}"}))
+        "FinalDBSnapshotIdentifier": snapshot}))
     new_arn = (promoted_arn.replace(f":{secondary}:", f":{primary}:")
                .replace(f":db:{promoted_id}", f":db:{new_id}"))
     calls.append(PlannedCall(FAILBACK_4, "rds", secondary, "create_db_instance_read_replica", {

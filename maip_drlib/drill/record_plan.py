@@ -74,9 +74,7 @@ def dry_run(plan: GamedayPlan) -> dict[str, Any]:
             handles.close()
     except (DRError, ClientError, BotoCoreError) as error:
         return {"status": "not available", "error": f"{type(error).__name__}: {error}"}
-    return {"status": "recorded", "calls": [
-        {"stage": c.stage, "service": c.service, "operation": c.operation, "region": c.region,
-         "parameters": dict(c.parameters)} for c in calls],
+    return {"status": "recorded", "calls": [c.as_dict() for c in calls],
         "notes": notes[0] if notes and notes[0] else []}
 
 

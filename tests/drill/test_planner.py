@@ -76,10 +76,14 @@ def test_plan_from_the_seeded_state(handles: RegionHandles, simulation: Simulati
         ("failover 4", "update_nodegroup_config", "us-west-2", 1),
         ("failover 4", "patch_namespaced_deployment_scale", "us-west-2", 8),
         ("failback 1", "stop_db_instance", "us-east-1", 1),
+        ("failback 2", "put_item", "us-east-1", 1),  # the DynamoDB heartbeats
+        ("failback 2", "put_item", "us-west-2", 1),
         ("failback 2", "create_db_instance_read_replica", "us-east-1", 1),
         ("failback 3", "change_resource_record_sets", "us-east-1", 5),
-        ("failback 4", "patch_namespaced_deployment_scale", "us-west-2", 8),
+        ("failback 4", "patch_namespaced_deployment_scale", "us-east-1", 8),  # writes stop in
+        ("failback 4", "patch_namespaced_deployment_scale", "us-west-2", 8),  # both regions
         ("failback 4", "promote_read_replica", "us-east-1", 1),
+        ("failback 4", "patch_namespaced_deployment_scale", "us-east-1", 8),  # back up
         ("failback 4", "delete_db_instance", "us-west-2", 1),
         ("failback 4", "create_db_instance_read_replica", "us-west-2", 1),
         ("failback 4", "change_resource_record_sets", "us-east-1", 1),
@@ -95,6 +99,10 @@ def test_plan_from_the_seeded_state(handles: RegionHandles, simulation: Simulati
     assert source.startswith("arn:aws:rds:us-west-2:")
     assert failback_replica["SourceRegion"] == "us-west-2"
     assert failback_replica["KmsKeyId"] == "alias/maip-rds"  # the primary's key: encrypted
+    assert by_operation[("failback 4", "delete_db_instance")]["FinalDBSnapshotIdentifier"] == (
+        "maip-prod-postgres-replica-failback-<UTC time of the call>")  # no drill id here
+    assert "clients still land in us-east-1" in str(next(
+        c.condition for c in calls if c.stage == "failover 3"))
     fresh_dr = by_operation[("failback 4", "create_db_instance_read_replica")]
     assert fresh_dr["KmsKeyId"] == "alias/maip-rds"  # topology.secondary.kms_key_id
     route = by_operation[("failover 3", "change_resource_record_sets")]["ChangeBatch"]
