@@ -14,8 +14,9 @@ for ``CurrentState``, which does not exist and reads null (an erratum for the le
 
 This patch adds the routes, the response methods and a per-region store on the backend. A
 replicator's state is ``FaultState.replicator_state`` (the create call answers ``CREATING``).
-Not supported: ``UpdateReplicationInfo``, tags on replicators, paging, replicating data (no
-Kafka broker: MSK stays control plane only).
+Not supported: ``UpdateReplicationInfo``, tags on replicators, paging. Data is replicated
+only with the data plane, by its simulated replicator (``maip_drlib.sim.kafka``), which reads
+what to copy from ``describe_replicator``.
 """
 
 from __future__ import annotations
