@@ -404,12 +404,11 @@ def redactor_for(key: bytes | None) -> Redactor:
 
 
 def parse_resume(text: str) -> tuple[str, int]:
-    from maip_drlib.drill.rehearse import parse_after
+    """``--resume-from failover:3`` -> ("failover", 3), a stage of the registry."""
+    from maip_drlib.drill.registry import parse_stage
 
-    try:
-        return parse_after(text)
-    except ConfigError as error:
-        raise ConfigError(str(error).split(": ", 1)[-1], key="--resume-from") from error
+    found = parse_stage(text, key="--resume-from")
+    return found.phase, found.number
 
 
 @supports_output
@@ -434,8 +433,9 @@ def stage_command(ctx: click.Context, phase: str, number: int, reports_dir: Path
     """
     output = start_output(ctx, as_json=as_json, quiet=quiet)
     check_quiet_with_pause(output, bool(opts.get("dr_pause_between_stages")))
-    if phase == "failback" and number > 4:
-        raise ConfigError("failback has stages 1 to 4", key="NUMBER")
+    from maip_drlib.drill.registry import stage as registered_stage
+
+    registered_stage(phase, number, key="NUMBER")  # failback has 4 stages
     extra = check_passthrough(ctx.args)
     check_drill_id(drill_id)
     check_reports_folder(reports_dir, None)

@@ -1,6 +1,7 @@
 """Where each stage starts: the state it needs before any mutating call (DESIGN.md 4a).
 
-One place, keyed by ``(phase, stage)`` (``PRECONDITIONS``): what each stage needs, in words,
+One place, keyed by ``(phase, stage)`` (``PRECONDITIONS``, one per stage of ``registry.STAGES``,
+whose words say what each stage needs): what each stage needs, in words,
 and a check over observed facts that returns a typed ``PreconditionVerdict`` (what was found,
 what is needed, which stage to run first, whether the stage's work is already done). Every
 stage function calls ``require(ctx, phase, stage)`` FIRST, before any mutating call and
@@ -49,7 +50,7 @@ from functools import cached_property
 from typing import Any, Protocol
 
 from maip_drlib.config import Topology
-from maip_drlib.drill import failback_names, region_facts, traffic
+from maip_drlib.drill import failback_names, region_facts, registry, traffic
 from maip_drlib.drill.context import DrillContext, DrillOptions
 from maip_drlib.drill.guards import (
     FencingEvidence,
@@ -439,26 +440,22 @@ class Precondition:
     check: Callable[[StageState], PreconditionVerdict]
 
 
+_CHECKS: dict[StageKey, Callable[[StageState], PreconditionVerdict]] = {
+    ("failover", 1): check_failover_1,
+    ("failover", 2): check_failover_2,
+    ("failover", 3): check_failover_3,
+    ("failover", 4): _check_dr_takes_traffic(("failover", 4)),
+    ("failover", 5): _check_dr_takes_traffic(("failover", 5)),
+    ("failback", 1): check_failback_1,
+    ("failback", 2): check_failback_2,
+    ("failback", 3): check_failback_3,
+    ("failback", 4): check_failback_4,
+}
+# One per stage of the registry, in its words (a stage without a check fails at import).
 PRECONDITIONS: dict[StageKey, Precondition] = {
-    (item.phase, item.stage): item for item in (
-        Precondition("failover", 1, "the DR database replica", check_failover_1),
-        Precondition("failover", 2, "the DR replica; the primary down or fenced",
-                     check_failover_2),
-        Precondition("failover", 3, "the promoted DR writer; a declared or planned outage",
-                     check_failover_3),
-        Precondition("failover", 4, "the promoted DR writer; clients on DR",
-                     _check_dr_takes_traffic(("failover", 4))),
-        Precondition("failover", 5, "the promoted DR writer; clients on DR",
-                     _check_dr_takes_traffic(("failover", 5))),
-        Precondition("failback", 1, "a completed failover (the promoted DR writer)",
-                     check_failback_1),
-        Precondition("failback", 2, "the primary back; its old writer fenced",
-                     check_failback_2),
-        Precondition("failback", 3, "the primary back; old writer fenced; data resynced",
-                     check_failback_3),
-        Precondition("failback", 4, "weights 100/0 to the primary; the records' targets",
-                     check_failback_4),
-    )
+    (stage.phase, stage.number): Precondition(stage.phase, stage.number, stage.needs,
+                                              _CHECKS[(stage.phase, stage.number)])
+    for stage in registry.STAGES
 }
 
 

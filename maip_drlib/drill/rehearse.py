@@ -11,38 +11,49 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Protocol
 
 from maip_drlib.config import Target, Topology
-from maip_drlib.drill import failback, failover
+from maip_drlib.drill import failback, registry
 from maip_drlib.drill.context import (
     DrillContext,
     DrillOptions,
     OutageDeclaration,
     PollPolicy,
-    SyntheticRequest,
 )
 from maip_drlib.drill.outcome import StageOutcome
 from maip_drlib.errors import ConfigError
 from maip_drlib.regions import build_region_handles
 from maip_drlib.resolvers import resolver_for
+from maip_drlib.scenarios_home import scenarios_home
 from maip_drlib.write_gate import WriteGate
 
-AFTER = re.compile(r"^(failover|failback):([1-5])$")
-FAILOVER_STAGES: tuple[Callable[[DrillContext], StageOutcome], ...] = (
-    failover.stage_1_primary_down,
-    failover.stage_2_promote,
-    failover.stage_3_route_clients,
-    failover.stage_4_scale_dr,
-    lambda ctx: failover.stage_5_dr_serves(ctx, SyntheticRequest()),
-)
-FAILBACK_STAGES: tuple[Callable[[DrillContext], StageOutcome], ...] = (
-    failback.stage_1_primary_restored,
-    failback.stage_2_resync,
-    lambda ctx: failback.stage_3_weighted_shift(
-        ctx, soak_s=ctx.real_seconds(0.5), max_5xx_per_min=5, max_latency_s=1.5),
-    failback.stage_4_steady_state,
-)
+# Failback 3's soak in a rehearsal: half a simulated minute per step (a game day soaks as its
+# Gherkin says); its limits are the Gherkin's (the When step of failback 3).
+REHEARSAL_SOAK_MINUTES = 0.5
+SHIFT_LIMITS = re.compile(r"5XX stay under (?P<max_5xx>[\d.]+) per minute and latency under "
+                          r"(?P<latency>[\d.]+) seconds")
+
+
+def shift_limits(features: Path) -> tuple[float, float]:
+    """Failback 3's limits (5XX per minute, latency seconds) from its When step."""
+    text = registry.step_text(registry.stage("failback", 3), features, "When") or ""
+    match = SHIFT_LIMITS.search(text)
+    if match is None:
+        raise ConfigError(f"failback 3's When step does not name its limits: {text!r}",
+                          key=str(features / "failback.feature"))
+    return float(match.group("max_5xx")), float(match.group("latency"))
+
+
+def _run(stage: registry.Stage, ctx: DrillContext) -> StageOutcome:
+    """``stage`` with its defaults (failback 3 with the rehearsal's soak)."""
+    if stage.key == "failback:3":
+        max_5xx, latency = shift_limits(scenarios_home() / "features")
+        return failback.stage_3_weighted_shift(
+            ctx, soak_s=ctx.real_seconds(REHEARSAL_SOAK_MINUTES), max_5xx_per_min=max_5xx,
+            max_latency_s=latency)
+    return stage.runner()(ctx)
 
 
 class OutageSwitches(Protocol):
@@ -64,11 +75,8 @@ class RehearsalPlatform(Protocol):
 
 def parse_after(text: str) -> tuple[str, int]:
     """``failover:3`` -> ("failover", 3); a clear ConfigError for anything else."""
-    match = AFTER.match(text)
-    if not match or (match.group(1) == "failback" and int(match.group(2)) > 4):
-        raise ConfigError(f"expected failover:1..5 or failback:1..4, got {text!r}",
-                          key="--after")
-    return match.group(1), int(match.group(2))
+    found = registry.parse_stage(text, key="--after")
+    return found.phase, found.number
 
 
 def advance(simulation: RehearsalPlatform, phase: str, stage: int,
@@ -87,14 +95,14 @@ def advance(simulation: RehearsalPlatform, phase: str, stage: int,
     outcomes: list[StageOutcome] = []
     try:
         simulation.faults.region_outage(primary)
-        count = stage if phase == "failover" else len(FAILOVER_STAGES)
-        for run in FAILOVER_STAGES[:count]:
-            outcomes.append(run(context))
+        failover_stages = registry.stages_of("failover")
+        for step in failover_stages[:stage if phase == "failover" else None]:
+            outcomes.append(_run(step, context))
             progress(outcomes[-1].summary)
         if phase == "failback":  # after failover the primary stays down, as in a game day
             simulation.faults.restore_region(primary)
-            for run in FAILBACK_STAGES[:stage]:
-                outcomes.append(run(context))
+            for step in registry.stages_of("failback")[:stage]:
+                outcomes.append(_run(step, context))
                 progress(outcomes[-1].summary)
     finally:
         handles.close()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from maip_drlib.drill import registry
 from maip_drlib.errors import (
     CheckFailed,
     CredentialsError,
@@ -55,7 +56,7 @@ def phase_of(item: pytest.Item) -> str | None:
 
 
 def stage_of(item: pytest.Item) -> int | None:
-    for number in range(1, 6):
+    for number in sorted({stage.number for stage in registry.STAGES}):
         if item.get_closest_marker(f"stage_{number}") is not None:
             return number
     return None
