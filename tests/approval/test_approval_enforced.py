@@ -163,12 +163,12 @@ def _until(condition: Callable[[], bool], what: str, drill: subprocess.Popen[str
         time.sleep(0.1)
 
 
-def _approve(project: Path, moto: dict[str, Any], user: str, *extra: str
-             ) -> subprocess.CompletedProcess[str]:
+def _approve(project: Path, moto: dict[str, Any], user: str, *extra: str,
+             stage: str = "failover:2") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(Path(sys.executable).parent / "maip-dr"), "--config", "c.toml", "--target", "prod",
-         "approve", DRILL, "--stage", "failover:2", "--dr-execute", "--dr-confirm", "prod",
-         *extra], cwd=project, env=_env(moto, user, project), capture_output=True, text=True,
+         "approve", DRILL, "--stage", stage, "--dr-execute", "--dr-confirm", "prod", *extra],
+        cwd=project, env=_env(moto, user, project), capture_output=True, text=True,
         timeout=60, check=False)
 
 
@@ -195,6 +195,10 @@ def test_the_operator_is_refused_and_the_second_identity_lets_the_stage_run(
     assert requested["command"].endswith(f"approve {DRILL} --stage failover:2 --dr-execute "
                                          "--dr-confirm prod")
     assert not _of_stage_2(_journal(project), "call")  # waiting: nothing of the stage ran
+
+    elsewhere = _approve(project, moto, APPROVER, stage="failover:3")  # nothing waits there
+    assert elsewhere.returncode == 2, elsewhere.stderr
+    assert "no approval request of failover 3 for drill" in elsewhere.stderr
 
     own = _approve(project, moto, OPERATOR)
     assert own.returncode == 3, own.stderr
