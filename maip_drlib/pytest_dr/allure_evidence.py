@@ -5,7 +5,10 @@ Active only with ``--alluredir`` (allure-pytest-bdd loaded; never allure-pytest)
 scenario it adds the labels ``stage`` ("failover 2", "readiness"), ``region`` (where the
 steps name the primary/secondary/DR region or a failure names ``region=...``), ``target``,
 ``target_kind``, ``drill_id`` (``--dr-drill-id`` or ``MAIP_DR_DRILL_ID``) and ``simulated``
-(the Gherkin ``feature`` label is kept). A simulated run also gets a ``[SIMULATED]`` name
+(the Gherkin ``feature`` label is kept), and puts it in its drill phase (``allure_phase``:
+``fullName``, ``testCaseId``, ``historyId`` and ``parentSuite`` per phase, so the readiness
+run after a game day is no retry of the one before it; the phase is the game day's, from
+``--dr-results .../results-<phase>.json``). A simulated run also gets a ``[SIMULATED]`` name
 prefix and a first description line, which Allure 3's awesome report shows on every test page.
 Each ``StageOutcome`` a When step returns (``target_fixture="stage_outcome"``) is attached to
 that step as redacted JSON. Step parameters keep only the values parsed from the step text
@@ -51,6 +54,7 @@ class _RunFacts:
     target: Any = None
     operator: Any = None
     written_skips: set[str] = field(default_factory=set)
+    drill_phase: str | None = None  # the game day's phase (results-<phase>.json), if any
 
 
 FACTS_KEY = pytest.StashKey[_RunFacts]()
@@ -87,8 +91,12 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     drill_id = config.getoption("--dr-drill-id") or os.environ.get("MAIP_DR_DRILL_ID") or None
     path = Path(alluredir).resolve()
-    config.stash[FACTS_KEY] = _RunFacts(drill_id=drill_id, attempt=_attempt_of(path),
-                                        alluredir=path, redactor=default_redactor())
+    from maip_drlib.evidence.drill_phases import phase_of_results_file
+
+    config.stash[FACTS_KEY] = _RunFacts(
+        drill_id=drill_id, attempt=_attempt_of(path), alluredir=path,
+        redactor=default_redactor(),
+        drill_phase=phase_of_results_file(config.getoption("--dr-results", default=None)))
 
 
 def _facts(config: pytest.Config) -> _RunFacts | None:
@@ -282,6 +290,9 @@ def _finish_result(item: pytest.Item, report: pytest.TestReport, facts: _RunFact
 def _clean_result(item: pytest.Item, result: Any, facts: _RunFacts) -> None:
     from allure_commons.model2 import Label
 
+    from maip_drlib.pytest_dr.allure_phase import apply_phase
+
+    apply_phase(item, result, facts.drill_phase)
     redactor = facts.redactor
     roles = _clean_steps(result.steps, redactor)
     if result.statusDetails is not None:
@@ -310,6 +321,7 @@ def _write_unstarted(item: pytest.Item, report: pytest.TestReport, facts: _RunFa
     from allure_commons.model2 import Label, Status, StatusDetails, TestResult, TestStepResult
     from allure_commons.utils import md5, now, uuid4
 
+    from maip_drlib.pytest_dr.allure_phase import apply_phase
     from maip_drlib.pytest_dr.stages import scenario_name
 
     template = _scenario_template(item)
@@ -326,8 +338,9 @@ def _write_unstarted(item: pytest.Item, report: pytest.TestReport, facts: _RunFa
                         start=start, stop=start, status=Status.SKIPPED,
                         statusDetails=StatusDetails(message=facts.redactor.text(reason)))
     result.historyId = f"{result.testCaseId}.{md5()}"
+    apply_phase(item, result, facts.drill_phase)
     if target is not None and target.simulated:
-        result.name = SIMULATED_PREFIX + name
+        result.name = SIMULATED_PREFIX + result.name
         result.description = SIMULATED_NOTE
     for step in getattr(template, "steps", ()):
         result.steps.append(TestStepResult(name=f"{step.keyword} {step.name}",
