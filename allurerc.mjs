@@ -5,9 +5,26 @@
 // History across drills: `maip-dr report` names the reports folder's history file (JSON lines,
 // one run per drill: <reports>/.allure-history.jsonl) in MAIP_DR_ALLURE_HISTORY; Allure reads
 // the earlier drills' runs from it and appends this one. Unset: no history.
+// The overview on the home page (maip_drlib/evidence/report_overview.py): `maip-dr report`
+// gives the headline figures (verdict, RTO end to end, RPO per store) as JSON in
+// MAIP_DR_ALLURE_VARIABLES (report variables; unset or not a JSON object: none); the RTO/RPO
+// tables, the DR test record and the timeline come as global attachments in the results.
+// Results are grouped by drill phase, in drill order (parentSuite "1. readiness before the
+// drill" ... "8. readiness after the drill": maip_drlib/evidence/drill_phases.py).
 import { defineConfig } from "allure";
 
 const HISTORY = process.env.MAIP_DR_ALLURE_HISTORY;
+
+const fromJson = (name, fallback, accept) => {
+  try {
+    const parsed = JSON.parse(process.env[name] || "null");
+    return accept(parsed) ? parsed : fallback;
+  } catch {
+    return fallback;
+  }
+};
+const isObject = (v) => Boolean(v) && typeof v === "object" && !Array.isArray(v);
+const VARIABLES = fromJson("MAIP_DR_ALLURE_VARIABLES", {}, isObject);
 
 const CAPABILITY = /\b(CheckFailed|WaitTimeout|WaitFailed|NotFound|AssertionError)\b/;
 
@@ -15,13 +32,14 @@ export default defineConfig({
   name: "MAIP DR drill",
   output: "./allure-report",
   ...(HISTORY ? { historyPath: HISTORY } : {}),
+  variables: VARIABLES,
   plugins: {
     awesome: {
       options: {
         singleFile: true,
         reportLanguage: "en",
         reportName: "MAIP DR drill",
-        groupBy: ["feature"],
+        groupBy: ["parentSuite"],
       },
     },
   },

@@ -10,6 +10,14 @@ configuration does not sit beside that Allure's ``node_modules`` (an installed w
 explicit path), it is staged in a temporary folder with a ``node_modules/allure`` symlink, so
 its ``import ... from "allure"`` resolves. The page renders from ``file://`` with no network.
 
+What it shows (``allurerc.mjs``): every scenario as a result of its drill phase, grouped
+and ordered as the drill ran ("1. readiness before the drill" ... "8. readiness after the
+drill"; ``maip_drlib.pytest_dr.allure_phase``), the drill's events between the scenarios
+(outage, hold, restore: ``report_events``) and, on the home page, the overview: the RTO/RPO
+tables, the DR test record and the timeline as global attachments, the headline figures as
+report variables (``report_overview``). Both are staged in a temporary results folder for
+``allure generate``; the attempts' sealed files are only read.
+
 History across drills: the reports folder holding the drill keeps Allure 3's history file,
 ``<reports>/.allure-history.jsonl`` (``HISTORY_NAME``; JSON lines, one run per report, named
 "MAIP DR drill <id>"), handed to ``allurerc.mjs`` as ``historyPath`` through the
@@ -40,6 +48,7 @@ from maip_drlib.evidence.allure_install import (
     ReportToolMissing,
     find_allure,
 )
+from maip_drlib.evidence.report_overview import VARIABLES_ENV
 
 __all__ = ["AllureTool", "ReportFailed", "ReportToolMissing", "build_report", "find_allure",
            "forget_run", "results_dirs", "staged_config", "strip_analytics"]
@@ -109,12 +118,15 @@ def build_report(drill_dir: Path, *, tool: AllureTool, report_name: str | None =
     output = drill_dir / "html"
     name = report_name or f"MAIP DR drill {drill_dir.name}"
     env = _quiet_env()
-    env.pop(HISTORY_ENV, None)
+    for variable in (HISTORY_ENV, VARIABLES_ENV):
+        env.pop(variable, None)
     if keep_history:
         history = drill_dir.parent / HISTORY_NAME
         forget_run(history, name)
         env[HISTORY_ENV] = str(history)
-    with staged_config(tool) as config:
+    with staged_config(tool) as config, tempfile.TemporaryDirectory(
+            prefix="maip-dr-report-") as extras:
+        sources += _drill_extras(drill_dir, Path(extras), env)
         command = [tool.node, str(tool.allure_js), "generate", "--config", str(config),
                    "--output", str(output), "--report-name", name, *map(str, sources)]
         try:
@@ -128,6 +140,19 @@ def build_report(drill_dir: Path, *, tool: AllureTool, report_name: str | None =
         raise ReportFailed(f"allure generate failed (exit {done.returncode}): {tail[0][:300]}")
     strip_analytics(index)
     return index
+
+
+def _drill_extras(drill_dir: Path, folder: Path, env: dict[str, str]) -> list[Path]:
+    """Stage what the report shows besides the attempts' results, in ``folder`` (outside
+    the sealed attempts): the overview (``report_overview``; its headline figures go to
+    Allure through ``env``) and the drill's events as results (``report_events``); return
+    the extra results folders."""
+    from maip_drlib.evidence.report_events import write_event_results
+    from maip_drlib.evidence.report_overview import write_overview
+
+    env[VARIABLES_ENV] = json.dumps(write_overview(drill_dir, folder))
+    write_event_results(drill_dir, folder)
+    return [folder] if any(folder.iterdir()) else []
 
 
 # Allure 3's awesome template always adds Google Analytics (plugin-awesome generators.js:

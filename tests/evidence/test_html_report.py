@@ -150,8 +150,8 @@ def test_report_renders_every_scenario_and_the_environment_offline(
     chromium.call("Network.enable")
     chromium.call("Page.enable")
     chromium.call("Page.navigate", url=index.as_uri())
-    chromium.wait_text("DR readiness preflight", timeout_s=30)
-    chromium.call("Runtime.evaluate", expression=EXPAND)  # feature groups and "Show more"
+    chromium.wait_text("1. readiness before the drill", timeout_s=30)  # phase groups
+    chromium.call("Runtime.evaluate", expression=EXPAND)  # phase groups and "Show more"
     text = chromium.wait_text(*names, "drill.id", timeout_s=20)
     missing = [n for n in names if n not in text]
     assert not missing, f"not rendered: {missing}\n---\n{text[:3000]}"
