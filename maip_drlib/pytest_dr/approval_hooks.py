@@ -13,7 +13,8 @@ first step, the session:
 3. prints what it waits for, the exact command the approver runs and the time left (a
    bounded number of lines), and polls for the decision until ``--dr-approval-timeout
    MINUTES`` (default 30, 1 to 1440);
-4. journals ``approval.granted`` and runs the stage, or journals ``approval.rejected`` /
+4. journals ``approval.granted``, checks the drill lease again (the wait may have been long;
+   a lost or broken lease is exit 3) and runs the stage, or journals ``approval.rejected`` /
    ``approval.timed_out`` and fails the stage before any of its calls with
    ``ApprovalRejected`` / ``ApprovalTimedOut``: a guard refusal (exit 3); later stages skip.
 
@@ -224,6 +225,23 @@ def _journal(config: pytest.Config, kind: str, **fields: Any) -> None:
         journal.record(kind, **fields)  # type: ignore[attr-defined]
 
 
+def _lease_still_held(config: pytest.Config, stage: StageRef) -> None:
+    """The lease hooks checked the drill lease before the wait, which may have lasted long:
+    check it again (a read) before the approved stage runs; a lost or broken lease is a guard
+    refusal (exit 3)."""
+    from maip_drlib.drill.lease import LeaseLost
+    from maip_drlib.pytest_dr.lease_hooks import SESSION_LEASE_KEY
+
+    held = config.stash.get(SESSION_LEASE_KEY, None)
+    if held is None:
+        return
+    if held.lease.lost.is_set():
+        raise LeaseLost(f"the drill lease on {held.lease.key} was lost while {stage.name} "
+                        f"waited for its approval ({held.lease.lost_reason}); nothing of "
+                        f"{stage.name} ran")
+    held.lease.verify(held.holder_id)
+
+
 def await_approval(item: pytest.Item) -> None:
     """Ask, wait and journal; return when granted, raise (guard, exit 3) otherwise."""
     config = item.config
@@ -248,6 +266,7 @@ def await_approval(item: pytest.Item) -> None:
                                  say=lambda line: _say(config, line))
     _journal(config, decision.kind, **decision.journal_fields())
     if decision.decision == GRANTED:
+        _lease_still_held(config, stage)
         _say(config, f"maip-dr: {stage.name} approved by {decision.approver_arn} at "
              f"{decision.decided_at}; the stage runs")
         return

@@ -22,9 +22,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
+from maip_drlib.config import Topology
 from maip_drlib.drill import summary
+from maip_drlib.drill.lease import HOLDER_ALIVE_PREFIX, DrillLease, Holder, lease_key
 
 pytestmark = pytest.mark.sim
 
@@ -244,4 +247,29 @@ def test_a_rejection_stops_the_drill_before_any_call_of_the_stage(
     stage_2 = next(r for r in results if r["stage"] == 2)
     assert stage_2["outcome"] == "failed" and stage_2["error_kind"] == "guard"
     assert "rejected by arn:aws:iam::" in stage_2["message"]
+    assert summary.exit_code(results, [code]) == 3
+
+
+def test_a_lease_broken_during_the_wait_stops_the_approved_stage(
+        project: Path, moto: dict[str, Any]) -> None:
+    """The lease was checked before the wait; a take-over while waiting is seen after it."""
+    drill = _drill(project, moto)
+    _until(lambda: _requested(project), "approval request", drill)
+    key, secret = moto["keys"][APPROVER]
+    client = boto3.client("dynamodb", region_name="us-west-2", endpoint_url=moto["endpoint"],
+                          aws_access_key_id=key, aws_secret_access_key=secret)
+    DrillLease(client=client, table=Topology().lease_table, region="us-west-2",
+               key=lease_key(Topology().record_name), ttl_s=60,
+               holder=Holder.this_process("another-drill")).acquire(
+        break_reason=f"{HOLDER_ALIVE_PREFIX} a test takes the lease over during the wait")
+    assert _approve(project, moto, APPROVER).returncode == 0
+    code, out = _finish(drill)
+    assert code != 0, out[-3000:]
+    records = _journal(project)
+    assert [r["kind"] for r in records if r["kind"] == "approval.granted"] == [
+        "approval.granted"]
+    assert not _of_stage_2(records, "call")
+    results = json.loads((project / "results.json").read_text())
+    stage_2 = next(r for r in results if r["stage"] == 2)
+    assert stage_2["error_kind"] == "guard" and "lease" in stage_2["message"]
     assert summary.exit_code(results, [code]) == 3
