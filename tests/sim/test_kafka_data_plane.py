@@ -11,6 +11,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -87,6 +88,18 @@ def test_the_replicator_copies_to_the_prefixed_topic(simulation: Simulation) -> 
     assert all(dict(m.headers).get(MSKMR_HEADER) for m in got)
 
 
+def _message_lag(simulation: Simulation, name: str) -> set[float]:
+    """The MessageLag maxima published in the last hour for replicator ``name``."""
+    now = datetime.now(UTC)
+    points = sim_client("cloudwatch", simulation.topology.secondary.region,
+                        simulation.aws_endpoint_url).get_metric_statistics(
+        Namespace="AWS/Kafka", MetricName="MessageLag",
+        Dimensions=[{"Name": "ReplicatorName", "Value": name}],
+        StartTime=now - timedelta(hours=1), EndTime=now + timedelta(minutes=1), Period=60,
+        Statistics=["Maximum"])["Datapoints"]
+    return {float(point["Maximum"]) for point in points}
+
+
 def test_a_replicator_not_running_copies_nothing(simulation: Simulation) -> None:
     primary, _ = _addresses(simulation)
     fleet = simulation.data_plane.kafka  # type: ignore[union-attr]
@@ -100,6 +113,9 @@ def test_a_replicator_not_running_copies_nothing(simulation: Simulation) -> None
                    lambda: (fleet.take_figures(name) or None) and
                    fleet.take_figures(name).message_lag == 5, timeout_s=30)
         assert replicated.end_offsets() == before
+        # CloudWatch's MessageLag is what the simulated replicator has waiting.
+        wait_until("AWS/Kafka MessageLag of 5 in CloudWatch",
+                   lambda: 5.0 in _message_lag(simulation, name), timeout_s=60)
     finally:
         simulation.faults.set_replicator_state("RUNNING")
     wait_until("the copy to resume", lambda: fleet.take_figures(name).message_lag == 0,

@@ -18,8 +18,11 @@ outage is skipped: its CloudWatch is as unreachable as the rest of it):
   whose services have ready pods writes one item into the business table
   (``SIMULATED_TRAFFIC_KEY``: simulated traffic, as production's services write);
 - ``AWS/Kafka`` MSK Replicator metrics in the replicator's (target) region, dimension
-  ``ReplicatorName``: ``ReplicationLatency`` (Milliseconds), ``MessageLag`` (Count, lag times
-  ``ASSUMED_MESSAGES_PER_SECOND``), ``ReplicatorFailure`` (Count, 1 while FAILED);
+  ``ReplicatorName``: ``ReplicationLatency`` (Milliseconds), ``MessageLag`` (Count), and
+  ``ReplicatorFailure`` (Count, 1 while FAILED). With the data plane's Kafka brokers and
+  records copied (or waiting) since the last round, the first two are what the simulated
+  replicator measured (``sim/kafka``); otherwise the ``msk`` lag fault stands in (lag, and lag
+  times ``ASSUMED_MESSAGES_PER_SECOND`` messages);
 - ``AWS/ApplicationELB`` ``HTTPCode_ELB_5XX_Count`` (Count) and ``TargetResponseTime``
   (Seconds), dimension ``LoadBalancer`` = ``app/<name>/<id>``: the region's ALB fault when set
   (``FaultState.set_alb``), else from its endpoint fault (a failing endpoint: 120 per
@@ -183,16 +186,22 @@ class MetricPublisher:
 
     def _msk(self, region: str, faults: FaultSnapshot) -> list[Datapoint]:
         lag_s = faults.lag_seconds.get("msk", 0.0)
+        kafka = getattr(_data_plane(), "kafka", None)
         found = []
         replicators = self._client("kafka", region).list_replicators()["Replicators"]
         for replicator in replicators:
             dimensions = (("ReplicatorName", replicator["ReplicatorName"]),)
             failed = 1.0 if replicator.get("ReplicatorState") == "FAILED" else 0.0
+            latency_ms, message_lag = lag_s * 1000.0, lag_s * ASSUMED_MESSAGES_PER_SECOND
+            figures = (kafka.take_figures(replicator["ReplicatorName"])
+                       if kafka is not None else None)
+            if figures is not None:  # what the simulated replicator copied (data plane)
+                latency_ms, message_lag = figures.replication_latency_ms, float(
+                    figures.message_lag)
             found += [
                 Datapoint(region, "AWS/Kafka", "ReplicationLatency", dimensions,
-                          lag_s * 1000.0, "Milliseconds"),
-                Datapoint(region, "AWS/Kafka", "MessageLag", dimensions,
-                          lag_s * ASSUMED_MESSAGES_PER_SECOND, "Count"),
+                          latency_ms, "Milliseconds"),
+                Datapoint(region, "AWS/Kafka", "MessageLag", dimensions, message_lag, "Count"),
                 Datapoint(region, "AWS/Kafka", "ReplicatorFailure", dimensions, failed,
                           "Count"),
             ]
