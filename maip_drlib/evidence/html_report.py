@@ -16,7 +16,8 @@ drill"; ``maip_drlib.pytest_dr.allure_phase``), the drill's events between the s
 (outage, hold, restore: ``report_events``) and, on the home page, the overview: the RTO/RPO
 tables, the DR test record and the timeline as global attachments, the headline figures as
 report variables (``report_overview``). Both are staged in a temporary results folder for
-``allure generate``; the attempts' sealed files are only read.
+``allure generate``, as is a relabelled copy of results recorded before results carried their
+phase (``report_legacy``); the attempts' sealed files are only read.
 
 History across drills: the reports folder holding the drill keeps Allure 3's history file,
 ``<reports>/.allure-history.jsonl`` (``HISTORY_NAME``; JSON lines, one run per report, named
@@ -48,6 +49,7 @@ from maip_drlib.evidence.allure_install import (
     ReportToolMissing,
     find_allure,
 )
+from maip_drlib.evidence.report_legacy import staged_results
 from maip_drlib.evidence.report_overview import VARIABLES_ENV
 
 __all__ = ["AllureTool", "ReportFailed", "ReportToolMissing", "build_report", "find_allure",
@@ -126,7 +128,9 @@ def build_report(drill_dir: Path, *, tool: AllureTool, report_name: str | None =
         env[HISTORY_ENV] = str(history)
     with staged_config(tool) as config, tempfile.TemporaryDirectory(
             prefix="maip-dr-report-") as extras:
-        sources += _drill_extras(drill_dir, Path(extras), env)
+        sources = [staged_results(source, Path(extras) / f"results-{n}")
+                   for n, source in enumerate(sources)]  # older evidence: put in phases
+        sources += _drill_extras(drill_dir, Path(extras) / "extras", env)
         command = [tool.node, str(tool.allure_js), "generate", "--config", str(config),
                    "--output", str(output), "--report-name", name, *map(str, sources)]
         try:

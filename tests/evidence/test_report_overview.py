@@ -96,8 +96,8 @@ def test_the_rto_rpo_tables_hold_every_stage_the_end_to_end_and_every_store() ->
 def test_headline_figures() -> None:
     assert headline(SUMMARY) == {
         "verdict": "PASS", "evidence": "SIMULATED run (simulated minutes)",
-        "RTO failover (end to end)": "17.8 of 45 min: met",
-        "RTO failback (end to end)": "82.9 of 165 min: met",
+        "RTO failover": "17.8 of 45 min end to end: met",
+        "RTO failback": "82.9 of 165 min end to end: met",
         "RPO dynamodb": "0.5 of 5 s: met", "RPO msk": "not measured"}
 
 
@@ -150,3 +150,46 @@ def test_the_outage_hold_and_restore_are_results_of_their_phases(drill: Path,
     assert len({r["fullName"] for r in results}) == 3
     attached = json.loads((folder / results[0]["attachments"][0]["source"]).read_text())
     assert attached[0]["action"] == "outage" and "mac" not in attached[0]
+
+
+def _old_result(uuid: str, start: int, name: str) -> dict[str, Any]:
+    full_name = f"features/readiness.feature:{name}"
+    return {"uuid": uuid, "name": f"[SIMULATED] {name}", "fullName": full_name,
+            "testCaseId": "t", "historyId": "t.d41d8cd98f00b204e9800998ecf8427e",
+            "status": "passed", "start": start, "stop": start + 10,
+            "labels": [{"name": "feature", "value": "DR readiness preflight"},
+                       {"name": "stage", "value": "readiness"}]}
+
+
+def test_results_recorded_before_phases_are_put_in_their_phase_in_a_copy(
+        tmp_path: Path) -> None:
+    attempt = tmp_path / "gameday-old" / "attempt-1"
+    results = attempt / "allure-results"
+    results.mkdir(parents=True)
+    (attempt / "journal.jsonl").write_text(_journal(
+        {"kind": "phase.start", "at": "2026-12-06T13:29:12.000Z", "phase": "readiness"},
+        {"kind": "phase.end", "at": "2026-12-06T13:29:17.000Z", "phase": "readiness"},
+        {"kind": "phase.start", "at": "2026-12-06T13:30:15.000Z",
+         "phase": "readiness-after"},
+        {"kind": "phase.end", "at": "2026-12-06T13:30:18.000Z", "phase": "readiness-after"}))
+    start = 1796563753000  # 2026-12-06T13:29:13Z
+    for uuid, at in (("a", start), ("b", start + 63_000)):
+        (results / f"{uuid}-result.json").write_text(json.dumps(_old_result(uuid, at, "EKS")))
+    (results / "a-attachment.txt").write_text("stdout")
+    sealed = {p.name: p.read_bytes() for p in results.iterdir()}
+
+    from maip_drlib.evidence.report_legacy import staged_results
+
+    staged = staged_results(results, tmp_path / "staged")
+    assert staged != results and {p.name: p.read_bytes() for p in results.iterdir()} == sealed
+    assert (staged / "a-attachment.txt").read_text() == "stdout"
+    before, after = (json.loads((staged / f"{u}-result.json").read_text()) for u in "ab")
+    assert before["fullName"] == "readiness:features/readiness.feature:EKS"
+    assert after["fullName"] == "readiness-after:features/readiness.feature:EKS"
+    assert before["testCaseId"] != after["testCaseId"]
+    assert before["historyId"] != after["historyId"]
+    assert after["name"] == "[SIMULATED] EKS (after the drill)"
+    labels = {x["name"]: x["value"] for x in after["labels"]}
+    assert labels["parentSuite"] == "8. readiness after the drill"
+    assert labels["suite"] == "DR readiness preflight"
+    assert staged_results(staged, tmp_path / "again") == staged  # phased now: used as is

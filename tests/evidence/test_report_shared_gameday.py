@@ -130,5 +130,5 @@ def test_the_report_shows_both_readiness_phases_in_drill_order_with_the_overview
     assert content[2].startswith(b"\x89PNG")
     variables = json.loads(data["widgets/variables.json"])
     assert variables["verdict"] == "PASS"
-    assert variables["RTO failover (end to end)"].endswith(": met")
+    assert variables["RTO failover"].endswith("min end to end: met")
     assert variables["evidence"].startswith("SIMULATED")
