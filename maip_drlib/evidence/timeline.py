@@ -25,6 +25,7 @@ __all__ = ["COLORS", "attach_png", "label_of", "write_timeline"]
 COLORS = {"passed": "#2e7d32", "rto_over": "#ef6c00", "failed": "#c62828",
           "skipped": "#9e9e9e", "other": "#5c6bc0"}
 PHASE_COLOR = "#81c784"  # a grouped readiness phase: lighter than a stage
+LABEL_CHARS = 90  # the longest stage label (failback 1) is 82 characters
 
 
 def _draw_row(axes: Any, row: TimelineRow, y: int) -> float:
@@ -45,6 +46,10 @@ def _draw_row(axes: Any, row: TimelineRow, y: int) -> float:
                                  edgecolor="#212121", linewidth=0.8, linestyle="--"))
         right = max(right, row.start + row.budget_minutes)
     return right
+
+
+def _short(label: str, limit: int = LABEL_CHARS) -> str:
+    return label if len(label) <= limit else label[:limit - 3].rstrip() + "..."
 
 
 def write_timeline(results: list[dict[str, Any]], path: Path, *, simulated: bool,
@@ -75,7 +80,7 @@ def write_timeline(results: list[dict[str, Any]], path: Path, *, simulated: bool
                          failover[-1])  # the measured RTO end to end when known
             axes.axvline(whole.end, color=COLORS["passed"], linewidth=1.5)
     axes.set_yticks(range(len(rows)))
-    labels = [redactor.text(r.label)[:70] for r in reversed(rows)]
+    labels = [_short(redactor.text(r.label)) for r in reversed(rows)]
     axes.set_yticklabels(labels, fontsize=8)
     for tick, row in zip(axes.get_yticklabels(), reversed(rows), strict=True):
         if row.kind == "end_to_end":
