@@ -210,7 +210,8 @@ def _approvers(attempts: list[_Attempt]) -> list[dict[str, Any]]:
                 rows.append({"attempt": a.number, "decision": APPROVAL_KINDS[r["kind"]],
                              **{k: r.get(k) for k in ("phase", "stage", "stage_name",
                                                       "approver_arn", "operator_arn",
-                                                      "decided_at", "reason")},
+                                                      "decided_at", "reason",
+                                                      "request_id")},
                              "at": r.get("at")})
     return rows
 

@@ -162,7 +162,8 @@ def test_approvals_are_the_records_approvers_and_a_rejection_or_time_out_a_devia
     base = {"phase": "failover", "operator_arn": operator}
     _attempt(drill, 1, results={}, records=[START, (
         "approval.granted", {**base, "stage": 2, "stage_name": "promote",
-                             "approver_arn": approver, "decided_at": "2026-12-06T10:00:00Z"}), (
+                             "approver_arn": approver, "decided_at": "2026-12-06T10:00:00Z",
+                             "request_id": "req-1"}), (
         "approval.rejected", {**base, "stage": 3, "stage_name": "route clients",
                               "approver_arn": approver, "decided_at": "2026-12-06T10:05:00Z",
                               "reason": "change freeze on DNS"})])
@@ -173,6 +174,7 @@ def test_approvals_are_the_records_approvers_and_a_rejection_or_time_out_a_devia
     assert [(a["attempt"], a["stage"], a["decision"]) for a in approvers] == [
         (1, 2, "granted"), (1, 3, "rejected"), (2, 3, "timed out")]
     assert approvers[0]["approver_arn"] == approver and approvers[0]["operator_arn"] == operator
+    assert approvers[0]["request_id"] == "req-1"
     assert data["people"]["approval"] == "1 granted, 1 rejected, 1 timed out"
     deviations = [(d["kind"], d["attempt"]) for d in data["deviations"]]
     assert deviations == [("approval_rejected", 1), ("approval_timed_out", 2)]
