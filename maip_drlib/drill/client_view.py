@@ -16,9 +16,11 @@ written to the target (GET only).
 the first unhealthy answer to the first healthy one after it (``first_bad``,
 ``first_good_again``), in wall seconds and in minutes (simulated minutes on a simulation:
 wall seconds / ``time_scale``); its resolution is the interval. Every window is listed too
-(``all_windows``): the failover's, and any a failback caused (a planned switchover stops the
-application for a moment). A window still open at the end
-of the drill, or already open at the client's first request, is a lower bound and says so.
+(``all_windows``) with the drill phase it began in, and the longest per phase (``by_phase``):
+the failover's (from the outage), and any other, such as a failback's (a planned switchover
+stops the application for a moment); each attempt's marks are kept in its file for that.
+A window still open at the end of the drill, or already open at the client's first request,
+is a lower bound and says so.
 ``finish`` writes the attempt's answers to ``client-view.json`` (through the redactor, like
 all evidence), adds the drill's ``client_seen_rto`` (every attempt's answers merged) to the
 attempt's ``summary.json`` (read by the DR test record beside the stage-by-stage RTO) and
@@ -57,6 +59,10 @@ LIVE_INTERVAL_S = 5.0
 SIM_MIN_INTERVAL_S, SIM_MAX_INTERVAL_S = 0.2, 1.0
 SIM_TIMEOUT_S, LIVE_TIMEOUT_S = (1.0, 2.0), (3.0, 5.0)
 MAX_WINDOWS_LISTED = 20
+# The game day's marks (gameday.py ``timings``) and the phase each one begins.
+PHASE_MARKS = {"outage": "failover", "failover.start": "failover", "rpo.start": "rpo",
+               "hold.start": "hold", "restore": "restore", "failback.start": "failback",
+               "readiness-after.start": "readiness-after"}
 FIRST_ANSWER_GRACE_S = 2.0  # beyond the request timeouts, for the first answer
 Send = Callable[..., synthetic.SyntheticResult]
 
@@ -141,11 +147,30 @@ class SyntheticClient:
             return list(self.answers)
 
 
+Marks = list[tuple[float, str]]  # (epoch seconds, the phase beginning then)
+
+
+def phase_marks(timings: dict[str, float] | None) -> Marks:
+    """The game day's timings (``outage``, ``failover.start``, ...) as phase marks."""
+    return sorted((at, PHASE_MARKS[name]) for name, at in (timings or {}).items()
+                  if name in PHASE_MARKS)
+
+
+def phase_at(epoch_s: float, marks: Marks) -> str:
+    """The drill phase in progress at ``epoch_s``; "before the outage" before any mark."""
+    found = "before the outage"
+    for at, phase in sorted(marks):
+        if at <= epoch_s:
+            found = phase
+    return found
+
+
 def client_seen_rto(answers: list[Answer], *, time_scale: float | None,
                     not_observed: list[str] | None = None, interval_s: float | None = None,
-                    url: str | None = None) -> dict[str, Any]:
+                    url: str | None = None, marks: Marks | None = None) -> dict[str, Any]:
     """The longest window without a healthy answer (module docstring); ``time_scale``: real
-    seconds per simulated minute (None live: minutes are real minutes)."""
+    seconds per simulated minute (None live: minutes are real minutes); ``marks``: the game
+    day's phase marks (epoch seconds), to name the phase each window began in."""
     ordered = sorted(answers, key=lambda a: a.epoch_s)
     base: dict[str, Any] = {"requests": len(ordered),
                             "healthy": sum(1 for a in ordered if a.healthy),
@@ -174,9 +199,20 @@ def client_seen_rto(answers: list[Answer], *, time_scale: float | None,
         end = ordered[window[1]] if window[1] is not None else ordered[-1]
         return end.epoch_s - ordered[window[0]].epoch_s
 
+    def minutes_of(seconds: float) -> float:
+        return round(seconds / time_scale if time_scale else seconds / 60.0, 3)
+
+    listed = [{"phase": phase_at(ordered[b].epoch_s, marks or []), "first_bad": ordered[b].at,
+               "first_good_again": ordered[g].at if g is not None else None,
+               "wall_s": round(length((b, g)), 3), "minutes": minutes_of(length((b, g)))}
+              for b, g in windows]
+    by_phase: dict[str, dict[str, Any]] = {}
+    for window in listed:  # the longest of each phase
+        if window["wall_s"] > by_phase.get(window["phase"], {}).get("wall_s", -1.0):
+            by_phase[window["phase"]] = window
     first, again = max(windows, key=length)
     wall = length((first, again))
-    minutes = wall / time_scale if time_scale else wall / 60.0
+    minutes = minutes_of(wall)
     bounds: list[str] = []
     if again is None:
         bounds.append("no healthy answer again before the drill ended")
@@ -190,33 +226,35 @@ def client_seen_rto(answers: list[Answer], *, time_scale: float | None,
         bounds.append(f"includes {silent:.1f} s with no request answered (not observed)")
         status += " (includes time not observed)"
     return {**base, "status": status,
-            "wall_s": round(wall, 3), "minutes": round(minutes, 3),
+            "wall_s": round(wall, 3), "minutes": minutes,
             "first_bad": ordered[first].at,
             "last_good_before": ordered[first - 1].at if first > 0 else None,
             "first_good_again": ordered[again].at if again is not None else None,
-            "bounds": bounds, "windows": len(windows),
-            "all_windows": [{"first_bad": ordered[b].at,
-                             "first_good_again": ordered[g].at if g is not None else None,
-                             "wall_s": round(length((b, g)), 3)}
-                            for b, g in windows[:MAX_WINDOWS_LISTED]]}
+            "bounds": bounds, "windows": len(windows), "by_phase": by_phase,
+            "all_windows": listed[:MAX_WINDOWS_LISTED]}
 
 
-def _load(path: Path) -> list[Answer]:
+def _load(path: Path) -> tuple[list[Answer], Marks]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return [Answer(**row) for row in data.get("answers") or []]
+        return ([Answer(**row) for row in data.get("answers") or []],
+                [(float(at), str(phase)) for at, phase in data.get("marks") or []])
     except (OSError, ValueError, TypeError, AttributeError):
-        return []
+        return [], []
 
 
-def drill_answers(drill_dir: Path, current: int, answers: list[Answer]
-                  ) -> tuple[list[Answer], list[str]]:
-    """Every attempt's answers (this one's given) and what was not observed between them."""
+def drill_answers(drill_dir: Path, current: int, answers: list[Answer],
+                  marks: Marks | None = None) -> tuple[list[Answer], list[str], Marks]:
+    """Every attempt's answers and phase marks (this one's given) and what was not observed
+    between them."""
     merged: list[Answer] = []
+    all_marks: Marks = []
     gaps: list[str] = []
     previous: Answer | None = None
     for number, path in attempt_dirs(drill_dir).items():
-        found = answers if number == current else _load(path / FILE)
+        found, found_marks = ((answers, marks or []) if number == current
+                              else _load(path / FILE))
+        all_marks += found_marks
         if not found:
             gaps.append(f"attempt {number}: no client answers (interrupted before they were "
                         f"written, stopped at go / no-go, or run without the client)")
@@ -227,7 +265,7 @@ def drill_answers(drill_dir: Path, current: int, answers: list[Answer]
                         f"resumed in attempt {number})")
         merged += found
         previous = found[-1]
-    return merged, gaps
+    return merged, gaps, sorted(all_marks)
 
 
 def start(plan: GamedayPlan, journal: Journal) -> SyntheticClient | None:
@@ -249,7 +287,8 @@ def start(plan: GamedayPlan, journal: Journal) -> SyntheticClient | None:
     return client
 
 
-def finish(plan: GamedayPlan, journal: Journal, *, summary_too: bool = True) -> None:
+def finish(plan: GamedayPlan, journal: Journal, *, summary_too: bool = True,
+           timings: dict[str, float] | None = None) -> None:
     """Stop the client, write ``client-view.json``, add ``client_seen_rto`` to the attempt's
     ``summary.json`` (``summary_too``) and journal it. Nothing when no client ran."""
     from maip_drlib.drill.summary import client_seen_line
@@ -261,17 +300,18 @@ def finish(plan: GamedayPlan, journal: Journal, *, summary_too: bool = True) -> 
     answers = client.stop()
     target, attempt = plan.target, plan.attempt
     scale = target.time_scale if target.simulated else None
+    marks = phase_marks(timings)
     mine = client_seen_rto(answers, time_scale=scale, interval_s=client.interval_s,
-                           url=client.url)
+                           url=client.url, marks=marks)
     write_json(attempt.path / FILE, {
         "format": FORMAT, "drill_id": attempt.drill_id, "attempt": attempt.number,
         "url": client.url, "interval_s": client.interval_s, "started_at": client.started_at,
         "stopped_at": client.stopped_at, "simulated": target.simulated, "time_scale": scale,
-        "client_seen_rto": mine, "answers": [asdict(a) for a in answers]},
+        "client_seen_rto": mine, "marks": marks, "answers": [asdict(a) for a in answers]},
         plan.redactor, indent=2, sort_keys=True, newline=True)
-    merged, gaps = drill_answers(attempt.path.parent, attempt.number, answers)
+    merged, gaps, all_marks = drill_answers(attempt.path.parent, attempt.number, answers, marks)
     figure = client_seen_rto(merged, time_scale=scale, not_observed=gaps,
-                             interval_s=client.interval_s, url=client.url)
+                             interval_s=client.interval_s, url=client.url, marks=all_marks)
     journal.record("client_view", event="stopped", file=FILE, **{
         k: figure.get(k) for k in ("status", "wall_s", "minutes", "first_bad",
                                    "first_good_again", "requests", "healthy")})

@@ -120,6 +120,12 @@ def client_seen_line(figure: dict[str, Any] | None) -> str:
     if figure.get("first_bad"):
         text += (f", {figure['first_bad']} to "
                  f"{figure.get('first_good_again') or 'the end (never healthy again)'}")
+    phases = figure.get("by_phase") or {}
+    if len(phases) > 1:
+        text += f" (longest per phase, {unit}: " + ", ".join(
+            f"{phase} {w.get('minutes', 0):.2f}"
+            for phase, w in sorted(phases.items(), key=lambda pw: str(pw[1].get("first_bad"))))
+        text += ")"
     text += f"; {figure.get('requests')} requests every {figure.get('interval_s'):g} s"
     if figure.get("not_observed"):
         text += f"; {len(figure['not_observed'])} period(s) not observed"

@@ -142,11 +142,18 @@ def _client_seen(client: dict[str, Any]) -> list[str]:
              f"{client.get('first_good_again') or 'the end of the drill (never healthy again)'}"
              f"; {client.get('requests')} requests every {_fmt(client.get('interval_s'))} s "
              f"to {client.get('url')}"]
+    phases = client.get("by_phase") or {}
+    if phases:
+        lines.append("- Longest window per phase: " + "; ".join(
+            f"{phase} {_fmt(w.get('minutes'), '.2f')} min ({_fmt(w.get('wall_s'), '.2f')} s, "
+            f"from {w.get('first_bad')} to {w.get('first_good_again') or 'the end'})"
+            for phase, w in sorted(phases.items(), key=lambda pw: str(pw[1].get("first_bad")))))
     windows = client.get("all_windows") or []
-    if len(windows) > 1:
+    if len(windows) > len(phases):
         lines.append("- Every window without a healthy answer: " + "; ".join(
-            f"{w.get('first_bad')} to {w.get('first_good_again') or 'the end'} "
-            f"({_fmt(w.get('wall_s'), '.2f')} s)" for w in windows))
+            f"{w.get('phase', '')} {w.get('first_bad')} to "
+            f"{w.get('first_good_again') or 'the end'} ({_fmt(w.get('wall_s'), '.2f')} s)"
+            for w in windows))
     lines += [f"- Bound: {_cell(bound)}" for bound in client.get("bounds") or []]
     lines += [f"- Not observed: {_cell(gap)}" for gap in client.get("not_observed") or []]
     return lines

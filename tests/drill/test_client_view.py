@@ -19,6 +19,8 @@ from maip_drlib.drill.client_view import (
     client_seen_rto,
     drill_answers,
     interval_for,
+    phase_at,
+    phase_marks,
 )
 from maip_drlib.drill.summary import client_seen_line
 from maip_drlib.drill.synthetic import SyntheticResult
@@ -36,14 +38,22 @@ def _answers(pattern: str, *, start: float = 1000.0, step: float = 0.5) -> list[
 
 def test_the_longest_window_without_a_healthy_answer_from_first_bad_to_first_good_again(
         ) -> None:
-    figure = client_seen_rto(_answers("ggbbgbbbbbgg"), time_scale=0.5, interval_s=0.5)
+    marks = phase_marks({"readiness.start": 990.0, "outage": 1000.9, "failover.end": 1001.9,
+                         "failback.start": 1002.2})
+    assert marks == [(1000.9, "failover"), (1002.2, "failback")]
+    figure = client_seen_rto(_answers("ggbbgbbbbbgg"), time_scale=0.5, interval_s=0.5,
+                             marks=marks)
     assert figure["status"] == "measured"
     assert (figure["first_bad"], figure["first_good_again"]) == ("t5", "t10")
     assert figure["last_good_before"] == "t4"
     assert figure["wall_s"] == 2.5 and figure["minutes"] == 5.0  # 0.5 real s per sim minute
     assert figure["windows"] == 2 and figure["requests"] == 12 and figure["healthy"] == 5
-    assert [(w["first_bad"], w["first_good_again"], w["wall_s"])
-            for w in figure["all_windows"]] == [("t2", "t4", 1.0), ("t5", "t10", 2.5)]
+    assert [(w["phase"], w["first_bad"], w["first_good_again"], w["wall_s"], w["minutes"])
+            for w in figure["all_windows"]] == [("failover", "t2", "t4", 1.0, 2.0),
+                                                ("failback", "t5", "t10", 2.5, 5.0)]
+    assert {p: w["wall_s"] for p, w in figure["by_phase"].items()} == {"failover": 1.0,
+                                                                       "failback": 2.5}
+    assert phase_at(999.0, marks) == "before the outage"
     live = client_seen_rto(_answers("gbbg", step=5.0), time_scale=None)
     assert live["wall_s"] == 10.0 and live["minutes"] == pytest.approx(10 / 60, abs=1e-3)
     assert live["unit"] == "minutes"
@@ -88,14 +98,18 @@ def test_a_resumed_drill_merges_the_attempts_and_says_what_was_not_observed(
     first = _answers("ggbb", start=1000.0)
     (drill / "attempt-1").mkdir(parents=True)
     (drill / "attempt-1" / FILE).write_text(json.dumps(
-        {"answers": [a.__dict__ for a in first]}))
+        {"answers": [a.__dict__ for a in first], "marks": [[1000.5, "failover"]]}))
     (drill / "attempt-2").mkdir()  # a single stage: no client
     (drill / "attempt-3").mkdir()
-    merged, gaps = drill_answers(drill, 3, _answers("bgg", start=1010.0))
+    merged, gaps, marks = drill_answers(drill, 3, _answers("bgg", start=1010.0),
+                                        [(1010.2, "failback")])
+    assert marks == [(1000.5, "failover"), (1010.2, "failback")]
     assert len(merged) == 7
     assert gaps[0].startswith("attempt 2: no client answers")
     assert gaps[1] == "from t3 to t0: between attempts (the drill resumed in attempt 3)"
-    figure = client_seen_rto(merged, time_scale=1.0, not_observed=gaps, interval_s=0.5)
+    figure = client_seen_rto(merged, time_scale=1.0, not_observed=gaps, interval_s=0.5,
+                             marks=marks)
+    assert figure["all_windows"][0]["phase"] == "failover"  # attempt 1's own mark
     assert figure["wall_s"] == 9.5 and figure["not_observed"] == gaps  # t2 of 1 to t1 of 3
     assert figure["status"] == "measured (includes time not observed)"
     assert figure["bounds"] == ["includes 8.5 s with no request answered (not observed)"]

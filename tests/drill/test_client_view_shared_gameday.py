@@ -39,6 +39,8 @@ def test_clients_saw_a_window_without_a_healthy_answer_after_the_outage(
     # the failover's window: after the outage, healthy again once DR serves (failover 5)
     failover = [w for w in figure["all_windows"] if outage <= w["first_bad"] < failover_end]
     assert failover and failover[0]["wall_s"] > 0, figure["all_windows"]
+    assert {w["phase"] for w in failover} == {"failover"}
+    assert figure["by_phase"]["failover"]["wall_s"] == max(w["wall_s"] for w in failover)
     restore = next(r["at"] for r in journal if r.get("kind") == "fault"
                    and r.get("action") == "restore")
     assert failover[-1]["first_good_again"] is not None
@@ -49,4 +51,5 @@ def test_clients_saw_a_window_without_a_healthy_answer_after_the_outage(
     md = (attempt / "dr-test-record.md").read_text()
     assert (f"- RTO as clients saw it: measured: {figure['minutes']:.2f} simulated minutes "
             f"({figure['wall_s']:.2f} s wall) without a healthy answer") in md
+    assert "- Longest window per phase: " in md and " failover " in md
     assert "RTO as clients saw it: " in embedded_gameday.stdout + embedded_gameday.stderr
