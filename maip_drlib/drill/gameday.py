@@ -473,7 +473,7 @@ def _finish(plan: GamedayPlan, journal: Journal, runs: list[PytestRun],
     results = all_results(plan.attempt.path.parent)
     code = summary.exit_code(results, [run.exit_code for run in runs])
     _write_summary(plan, results, timings)
-    client_view.finish(plan, journal)  # client-view.json, summary's client_seen_rto
+    client_view.finish(plan, journal, timings=timings)  # client-view.json, client_seen_rto
     write_record(plan.attempt.path, intended=plan.intended_participants, exit_code=code,
                  redactor=plan.redactor)  # the DR test record of the whole drill, sealed below
     journal.record("summary", files=["summary.md", "summary.json", "timeline.png",
