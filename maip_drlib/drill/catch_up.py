@@ -100,7 +100,7 @@ class _Heartbeat:
 
     def observe(self, ctx: DrillContext, pair: Pair, why: str) -> ReplicaCatchUp:
         from maip_drlib.actions.postgres import INSERT_SQL, TABLE, ensure_canary_table
-        from maip_drlib.drill.failover import data_plane_drill_id
+        from maip_drlib.drill.drill_ids import data_plane_drill_id
         from maip_drlib.drill.guards import require_execute
         from maip_drlib.probes import postgres as pg
 

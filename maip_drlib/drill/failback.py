@@ -57,9 +57,9 @@ from maip_drlib.config import ScalingConfig
 from maip_drlib.drill import catch_up, failback_names, preconditions, replica_kms, traffic
 from maip_drlib.drill.catch_up import ReplicaCatchUp
 from maip_drlib.drill.context import DrillContext
+from maip_drlib.drill.deadlines import deadline_s as platform_deadline
+from maip_drlib.drill.drill_ids import data_plane_drill_id
 from maip_drlib.drill.dynamodb_heartbeat import replicate_heartbeat
-from maip_drlib.drill.failover import data_plane_drill_id
-from maip_drlib.drill.failover import deadline_s as platform_deadline
 from maip_drlib.drill.guards import require_execute
 from maip_drlib.drill.outcome import StageOutcome
 from maip_drlib.errors import CheckFailed, NotFound, Unreachable
@@ -572,7 +572,7 @@ def _primary_services_back(ctx: DrillContext, actions: list[str]) -> None:
             f"in {handle.region} before shifting traffic")
     from maip_drlib.actions import kube as kube_actions
     from maip_drlib.drill import scale_wait
-    from maip_drlib.drill.failover import DEPLOYMENTS_DEADLINE_S
+    from maip_drlib.drill.deadlines import DEPLOYMENTS_DEADLINE_S
 
     kube_actions.scale_deployments(handle, namespace, replicas)
     scale_wait.wait_deployments_ready(
@@ -596,7 +596,7 @@ def _scale_deployments(ctx: DrillContext, handle: RegionHandle, replicas: int,
     # need.
     from maip_drlib.actions import kube as kube_actions
     from maip_drlib.drill import scale_wait
-    from maip_drlib.drill.failover import DEPLOYMENTS_DEADLINE_S
+    from maip_drlib.drill.deadlines import DEPLOYMENTS_DEADLINE_S
 
     kube_actions.scale_deployments(handle, namespace, replicas)
     if replicas:  # the wait names Pending pods' reasons (capacity) in its progress and error
@@ -617,7 +617,7 @@ def _stop_writes(ctx: DrillContext, actions: list[str]) -> None:
         _scale_deployments(ctx, handle, 0, actions)
     # Writes stop when no pod is left (Terminating pods still write over their grace period)
     # and, with database access, no session of the services remains on the DR writer.
-    from maip_drlib.drill.failover import FENCE_DEADLINE_S
+    from maip_drlib.drill.deadlines import FENCE_DEADLINE_S
     from maip_drlib.drill.guards import FencingEvidence, observe_fencing
     from maip_drlib.errors import WaitTimeout
 

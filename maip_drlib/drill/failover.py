@@ -1,10 +1,10 @@
 """The five failover stages of DESIGN.md section 4, one function each, over a ``DrillContext``.
 
 Every stage is idempotent: it first observes the current state, decides the mutating calls it
-needs with the same pure ``*_calls`` / ``*_changes`` functions the dry-run planner uses
-(``planner.py``), and makes only those (behind ``require_execute``). Re-running a stage after an
-interruption recognises an already promoted writer, an already scaled node group or
-deployment, and an already applied Route 53 change, and then makes no call.
+needs with the same pure functions the dry-run planner uses (``call_builders.py``), and makes
+only those (behind ``require_execute``). Re-running a stage after an interruption recognises an
+already promoted writer, an already scaled node group or deployment, and an already applied
+Route 53 change, and then makes no call. Deadlines are platform seconds (``deadlines.py``).
 
 Where a stage starts: each stage first calls ``preconditions.require`` (before any mutating
 call and before ``require_execute``); a state it cannot start from is refused (exit 3) naming
@@ -20,21 +20,19 @@ to alias the DR ALB (DNS name and canonical zone id read from ELBv2), without th
 health check and with ``EvaluateTargetHealth``; the pair stays a pair (never the runbook's
 simple-alias UPSERT, which Route 53 rejects beside it). Failback 4 restores the pair.
 
-Where clients land: the target's resolver (``resolvers.resolver_for``: the DNS servers of
-``dns_nameservers``, else the simulation's control server, else the system's) answers the
-public name; a simulated answer names the region, a live one is compared with the addresses of
-each region's ALB DNS name. Stage 3 waits for the answer to move within the answer's TTL plus
-``DNS_TTL_MARGIN_S`` when a DNS server gave a TTL (else ``CLIENTS_SWITCH_DEADLINE_S``). Not
-supported: clients behind caches the configured resolvers do not show, IPv6-only ALBs, CDNs in
-front of the ALB, Aurora, fencing at the database.
+Where clients land (``clients_landing.py``): the target's resolver answers the public name.
+Stage 3 waits for the answer to move within the answer's TTL plus ``DNS_TTL_MARGIN_S`` when a
+DNS server gave a TTL (else ``CLIENTS_SWITCH_DEADLINE_S``). Not supported: Aurora, fencing at
+the database.
 
 Data plane (only when the target has database access, ``target.database``; without it stage 2
 is exactly the control-plane check): once RDS reads the promoted instance available, stage 2
 proves it commits a real write (``actions.postgres.accepts_writes``, a row of kind ``write``
 in the suite's canary table, behind ``require_execute``) and records it as a decision. The row
-is keyed by the drill id the caller passes (``drill_id``), else by ``STAGE_DRILL_ID``; failback
-stage 2's continuity check looks for the same key. Not supported: IAM tokens against the
-simulation, a write check on a live target whose login may not create the canary schema.
+is keyed by the drill id the caller passes (``drill_id``), else by
+``drill_ids.STAGE_DRILL_ID``; failback stage 2's continuity check looks for the same key. Not
+supported: IAM tokens against the simulation, a write check on a live target whose login may
+not create the canary schema.
 
 ``maip_drlib.actions.kube`` is imported inside the functions that scale: it loads the kubernetes
 package (about 0.6 s), which collecting the scenarios does not need.
@@ -42,47 +40,63 @@ package (about 0.6 s), which collecting the scenarios does not need.
 
 from __future__ import annotations
 
-import re
-import socket
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from botocore.exceptions import ClientError
 
 from maip_drlib.actions import eks as eks_actions
 from maip_drlib.actions import rds as rds_actions
 from maip_drlib.actions import route53 as route53_actions
-from maip_drlib.config import ScalingConfig, Topology
 from maip_drlib.drill import preconditions, region_facts, synthetic
+from maip_drlib.drill.call_builders import (
+    desired_replicas,
+    dr_writer,
+    failover_pair_changes,
+    nodegroup_calls,
+    promotion_calls,
+    scale_deployments_calls,
+)
+from maip_drlib.drill.clients_landing import (
+    api_hostname,
+    clients_answer,
+    clients_region,
+    route53_control_plane,
+    route_state,
+)
 from maip_drlib.drill.context import DrillContext, SyntheticRequest
+from maip_drlib.drill.deadlines import (
+    DEPLOYMENTS_DEADLINE_S,
+    DNS_TTL_MARGIN_S,
+    FENCE_DEADLINE_S,
+    LAG_ZERO_DEADLINE_S,
+    NODEGROUP_DEADLINE_S,
+    PROMOTION_DEADLINE_S,
+    ROUTE53_DEADLINE_S,
+    clients_switch_deadline_s,
+    deadline_s,
+)
+from maip_drlib.drill.drill_ids import data_plane_drill_id
 from maip_drlib.drill.guards import (
     dr_replica,
     observe_fencing,
     primary_writer_state,
     require_execute,
 )
-from maip_drlib.drill.outcome import PlannedCall, StageOutcome
-from maip_drlib.errors import CheckFailed, NotFound, Unreachable, WaitFailed, WaitTimeout
+from maip_drlib.drill.outcome import StageOutcome
+from maip_drlib.errors import CheckFailed, WaitFailed, WaitTimeout
 from maip_drlib.facts import (
-    AlbFact,
     ApiUnreachable,
-    DbInstanceFact,
     DeploymentFact,
-    RdsRoles,
-    RecordSetFact,
 )
 from maip_drlib.probes import eks as eks_probes
-from maip_drlib.probes import elb as elb_probes
 from maip_drlib.probes import endpoint as endpoint_probes
 from maip_drlib.probes import error_code
 from maip_drlib.probes import kube as kube_probes
 from maip_drlib.probes import rds as rds_probes
-from maip_drlib.probes import route53 as route53_probes
 from maip_drlib.regions import RegionHandle
-from maip_drlib.resolvers import ResolvedAddress
 from maip_drlib.waits import WaitSpec, wait_for
 
 if TYPE_CHECKING:
@@ -93,205 +107,6 @@ STAGE_2 = "failover 2"
 STAGE_3 = "failover 3"
 STAGE_4 = "failover 4"
 STAGE_5 = "failover 5"
-
-# Deadlines in simulated (or live) seconds; a simulation's time_scale shrinks the clock only.
-PROMOTION_DEADLINE_S = 1800.0
-LAG_ZERO_DEADLINE_S = 900.0
-ROUTE53_DEADLINE_S = 300.0
-CLIENTS_SWITCH_DEADLINE_S = 300.0
-# Beyond a DNS answer's TTL: resolvers re-asking, the authoritative servers taking the change.
-DNS_TTL_MARGIN_S = 30.0
-NODEGROUP_DEADLINE_S = 900.0
-DEPLOYMENTS_DEADLINE_S = 900.0
-FENCE_DEADLINE_S = 300.0
-# The key of data-plane rows written by stages run without a drill id (single stages, steps).
-STAGE_DRILL_ID = "maip-dr-stages"
-# Real seconds a wait gets at least against a simulation (pods, HTTP and polls are not scaled).
-MIN_SIMULATED_DEADLINE_S = 20.0
-
-ROUTE53_CONTROL_PLANE_CODES = frozenset({
-    "ServiceUnavailable", "InternalFailure", "InternalError", "PriorRequestNotComplete",
-})
-ROUTE53_DIAGNOSIS = (
-    "Route 53 control plane impaired, a known effect of a us-east-1 event; the failover "
-    "pair's health checks are the data-plane path"
-)
-_REGION_IN_DETAIL = re.compile(r"region ([a-z]{2}-[a-z]+-\d)")
-
-
-def deadline_s(ctx: DrillContext, seconds: float) -> float:
-    """``seconds`` of platform time in real seconds for this target (a floor for simulations)."""
-    scale = ctx.target.time_scale
-    if not ctx.target.simulated or not scale:
-        return seconds
-    return max(MIN_SIMULATED_DEADLINE_S, seconds * scale / 60.0)
-
-
-# --- Decisions shared with the planner (pure functions of observed state) --------------------
-
-
-def scale_deployments_calls(stage: str, region: str, namespace: str,
-                            desired: Mapping[str, int], replicas: int) -> list[PlannedCall]:
-    """One scale call per deployment when any is not at ``replicas`` (all are patched)."""
-    if all(count == replicas for count in desired.values()):
-        return []
-    return [PlannedCall(stage, "kubernetes", region, "patch_namespaced_deployment_scale",
-                        {"namespace": namespace, "name": name, "replicas": replicas})
-            for name in desired]
-
-
-def nodegroup_calls(stage: str, region: str, cluster: str, nodegroup: str,
-                    current: ScalingConfig | None, wanted: ScalingConfig) -> list[PlannedCall]:
-    if current == wanted:
-        return []
-    return [PlannedCall(stage, "eks", region, "update_nodegroup_config", {
-        "clusterName": cluster, "nodegroupName": nodegroup,
-        "scalingConfig": {"minSize": wanted.min_size, "maxSize": wanted.max_size,
-                          "desiredSize": wanted.desired_size},
-    })]
-
-
-def dr_writer(roles: RdsRoles, topology: Topology) -> DbInstanceFact | None:
-    """A writer in the secondary region: the promotion already happened."""
-    return next((fact for fact in roles.writers if fact.region == topology.secondary.region),
-                None)
-
-
-def promotion_calls(stage: str, roles: RdsRoles, topology: Topology) -> list[PlannedCall]:
-    """The promotion of the DR replica, or nothing when the DR region already has a writer."""
-    if dr_writer(roles, topology) is not None:
-        return []
-    replica = dr_replica(roles, topology)
-    if replica is None:
-        raise CheckFailed(
-            "no single read replica found in the DR region to promote",
-            region=topology.secondary.region, resource=", ".join(topology.rds_candidates),
-            expected="one replica", observed=str(roles),
-        )
-    return [PlannedCall(stage, "rds", replica.region, "promote_read_replica",
-                        {"DBInstanceIdentifier": replica.identifier})]
-
-
-def failover_pair_changes(records: Sequence[RecordSetFact], dr_alb: AlbFact) -> list[dict]:
-    """The change batch that points the PRIMARY failover record at the DR ALB (empty: done).
-
-    The record keeps its health check (the primary endpoint's), so failback can put the pair
-    back as it was; with both records aliasing the DR ALB, clients reach DR either way.
-    """
-    primary = next((fact for fact in records if fact.kind == "failover"
-                    and fact.failover == "PRIMARY"), None)
-    if primary is None:
-        raise CheckFailed(
-            "no PRIMARY failover record to change; the suite never adds a simple record",
-            resource=records[0].name if records else "record", expected="a failover pair",
-            observed=", ".join(map(str, records)) or "no records",
-        )
-    if primary.alias is not None and primary.alias.dns_name == dr_alb.dns_name.rstrip("."):
-        return []
-    record = route53_actions.alias_record(
-        primary.name, dr_alb.dns_name, dr_alb.canonical_zone_id, record_type=primary.type,
-        evaluate_target_health=True, set_identifier=primary.set_identifier, failover="PRIMARY",
-        health_check_id=primary.health_check_id,
-    )
-    return [{"Action": "UPSERT", "ResourceRecordSet": record}]
-
-
-def route_calls(stage: str, zone_id: str, changes: list[dict]) -> list[PlannedCall]:
-    if not changes:
-        return []
-    return [PlannedCall(stage, "route53", "us-east-1", "change_resource_record_sets",
-                        {"HostedZoneId": zone_id, "ChangeBatch": {"Changes": changes}})]
-
-
-# --- Observations ----------------------------------------------------------------------------
-
-
-def desired_replicas(handle: RegionHandle, namespace: str) -> dict[str, int]:
-    return {item.name: item.desired for item in kube_probes.deployments(handle, namespace)}
-
-
-def api_hostname(ctx: DrillContext) -> str:
-    return urlsplit(ctx.target.public_endpoint_url).hostname or ctx.topology.record_name
-
-
-def clients_region(ctx: DrillContext) -> tuple[str | None, str]:
-    """The region whose ALB clients reach now, and how that was seen (``None``: unknown)."""
-    region, seen, _ttl = clients_answer(ctx)
-    return region, seen
-
-
-def clients_switch_deadline_s(ttl_s: float | None) -> float:
-    """How long clients may take to follow a record change, in platform seconds: the answer's
-    TTL plus a margin when a DNS server gave one (a resolver may cache it that long), else
-    ``CLIENTS_SWITCH_DEADLINE_S``; never more than that."""
-    if ttl_s is None:
-        return CLIENTS_SWITCH_DEADLINE_S
-    return min(CLIENTS_SWITCH_DEADLINE_S, ttl_s + DNS_TTL_MARGIN_S)
-
-
-def clients_answer(ctx: DrillContext) -> tuple[str | None, str, float | None]:
-    """``clients_region`` with the answer's TTL (None without a DNS answer)."""
-    try:
-        resolved: ResolvedAddress = ctx.resolver.resolve(api_hostname(ctx), 443)
-    except (NotFound, Unreachable) as error:
-        return None, f"unresolved: {error}", None
-    region, seen = _region_of(ctx, resolved)
-    return region, seen, resolved.ttl_s
-
-
-def _region_of(ctx: DrillContext, resolved: ResolvedAddress) -> tuple[str | None, str]:
-    match = _REGION_IN_DETAIL.search(resolved.detail)
-    if match:
-        return match.group(1), str(resolved)
-    # DR first; a primary declared down is not asked (region_facts: Route 53, facts read
-    # before the outage), and a region in outage cannot say its ALB's name anyway.
-    for region, dns_name in region_facts.alb_dns_names(ctx).items():
-        if resolved.host in _alb_addresses(ctx, dns_name):
-            return region, f"{resolved} = {dns_name}"
-    return None, f"{resolved} matches no ALB of the topology"
-
-
-def _alb_addresses(ctx: DrillContext, dns_name: str) -> set[str]:
-    """The ALB name's addresses from the DNS servers the target names (the same servers that
-    answered the public name), else from the system's resolver; empty when none answers."""
-    nameservers = getattr(ctx.resolver, "nameservers", ())
-    if nameservers:
-        from maip_drlib.dns_answers import query
-
-        return {address for nameserver in nameservers
-                for address in query(nameserver, dns_name).addresses}
-    try:
-        return {str(info[4][0]) for info in socket.getaddrinfo(dns_name, 443)}
-    except OSError:
-        return set()
-
-
-@contextmanager
-def route53_control_plane(stage: str) -> Iterator[None]:
-    """Turn a failing Route 53 control plane into the known diagnosis (CheckFailed)."""
-    try:
-        yield
-    except ClientError as error:
-        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
-        if error_code(error) in ROUTE53_CONTROL_PLANE_CODES or status >= 500:
-            raise CheckFailed(f"{stage}: {ROUTE53_DIAGNOSIS}", region="us-east-1",
-                              resource="route53", expected="control plane answers",
-                              observed=f"{error_code(error)} (HTTP {status})") from error
-        raise
-    except Unreachable as error:
-        raise CheckFailed(f"{stage}: {ROUTE53_DIAGNOSIS}", region="us-east-1",
-                          resource="route53", expected="control plane answers",
-                          observed=str(error)) from error
-
-
-def route_state(ctx: DrillContext) -> tuple[str, tuple[RecordSetFact, ...], AlbFact]:
-    """Zone id, the API record's sets and the DR ALB (Route 53 reads: control plane)."""
-    handle = ctx.handles.primary
-    zone = route53_probes.hosted_zone(handle, ctx.topology.hosted_zone)
-    records = route53_probes.record_sets(handle, zone.zone_id, ctx.topology.record_name, "A")
-    dr_alb = elb_probes.load_balancer(ctx.handles.secondary, ctx.topology.secondary.alb_name)
-    return zone.zone_id, records, dr_alb
-
 
 # --- Stage 1 ---------------------------------------------------------------------------------
 
@@ -395,12 +210,6 @@ def _fence_primary(ctx: DrillContext) -> StageOutcome:
 
 
 # --- Stage 2 ---------------------------------------------------------------------------------
-
-
-def data_plane_drill_id(drill_id: str | None, ctx: DrillContext | None = None) -> str:
-    """The drill id data-plane rows are keyed by: the one given, else the context's (the
-    drill's ``--dr-drill-id``), else ``STAGE_DRILL_ID``."""
-    return drill_id or (ctx.drill_id if ctx is not None else None) or STAGE_DRILL_ID
 
 
 def prove_accepts_writes(ctx: DrillContext, stage: str, identifier: str,
@@ -661,10 +470,7 @@ def stage_5_dr_serves(ctx: DrillContext, synthetic_request: SyntheticRequest | N
 
 
 __all__ = [
-    "STAGE_1", "STAGE_2", "STAGE_3", "STAGE_4", "STAGE_5", "STAGE_DRILL_ID",
-    "clients_region", "data_plane_drill_id", "deadline_s", "failover_pair_changes",
-    "nodegroup_calls", "promotion_calls", "prove_accepts_writes", "route_calls", "route_state",
-    "scale_deployments_calls",
+    "STAGE_1", "STAGE_2", "STAGE_3", "STAGE_4", "STAGE_5", "prove_accepts_writes",
     "stage_1_primary_down", "stage_2_promote", "stage_3_route_clients", "stage_4_scale_dr",
     "stage_5_dr_serves",
 ]

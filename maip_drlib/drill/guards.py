@@ -211,7 +211,7 @@ def read_replica_lag(ctx: DrillContext, replica: str) -> ReplicationLag:
     import time
 
     from maip_drlib.drill import catch_up
-    from maip_drlib.drill.failover import deadline_s
+    from maip_drlib.drill.deadlines import deadline_s
 
     pair = catch_up.pair_of(ctx, ctx.handles.secondary, replica)
     try:

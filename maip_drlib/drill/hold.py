@@ -4,7 +4,7 @@
 hours) keeps the drill in DR that long. ``hold_in_dr`` samples, at ``sample_interval_s``:
 
 - where clients land: the API name through the drill's resolver, matched to an ALB exactly as
-  failover 3 and 5 do (``failover.clients_region``); anything but the DR region degrades;
+  failover 3 and 5 do (``clients_landing.clients_region``); anything but the DR region degrades;
 - the public endpoint's health through DNS (``traffic.endpoint_check``, as the weighted shift);
 - the DR ALB's ``HTTPCode_ELB_5XX_Count`` and ``TargetResponseTime`` from CloudWatch, read and
   judged as failback 3's soak reads them (``traffic.alb_reading``, ``traffic.degradation_of``)
@@ -161,7 +161,7 @@ class HoldResult:
 
 def _sample(ctx: DrillContext, dr_alb: object, limits: traffic.SoakThresholds,
             policy: traffic.MetricPolicy, elapsed_s: float) -> HoldSample:
-    from maip_drlib.drill.failover import clients_region
+    from maip_drlib.drill.clients_landing import clients_region
 
     dr_region = ctx.handles.secondary.region
     at = _now()

@@ -5,7 +5,7 @@
 assuming its own planned calls succeed: the state is modelled forward (after the planned
 promotion the DR instance is the writer, after stage 4 the DR deployments run at the failover
 replicas, ...). Failover stages use the very decision functions the stages execute
-(``failover.scale_deployments_calls``, ``promotion_calls``, ``failover_pair_changes``,
+(``call_builders.scale_deployments_calls``, ``promotion_calls``, ``failover_pair_changes``,
 ``nodegroup_calls``). With database access (``target.database``) failover 2 also lists its
 one data-plane write: an ``insert`` into the canary table of the promoted database
 (``service`` "postgresql"); the game day's RDS canary writes before the outage are not stage
@@ -47,8 +47,24 @@ from botocore.exceptions import ClientError
 
 from maip_drlib.actions.route53 import alias_record, record_set_dict
 from maip_drlib.config import ScalingConfig, Topology
-from maip_drlib.drill import failback_names, failover, replica_kms, traffic
+from maip_drlib.drill import (
+    failback_names,
+    failover,
+    replica_kms,
+    traffic,
+)
+from maip_drlib.drill.call_builders import (
+    desired_replicas,
+    dr_writer,
+    failover_pair_changes,
+    nodegroup_calls,
+    promotion_calls,
+    route_calls,
+    scale_deployments_calls,
+)
+from maip_drlib.drill.clients_landing import clients_region, route_state
 from maip_drlib.drill.context import DrillContext
+from maip_drlib.drill.drill_ids import data_plane_drill_id
 from maip_drlib.drill.guards import dr_replica
 from maip_drlib.drill.outcome import PlannedCall
 from maip_drlib.errors import NotFound, Unreachable
@@ -98,20 +114,20 @@ def _observe(ctx: DrillContext) -> _Model:
     roles = rds_probes.find_writer_and_replicas(handles, topology)
     notes += [str(item) for item in roles.unreachable_regions]
     try:
-        primary_desired: dict[str, int] | None = failover.desired_replicas(
-            handles.primary, topology.namespace)
+        primary_desired: dict[str, int] | None = desired_replicas(
+   handles.primary, topology.namespace)
     except (Unreachable, NotFound) as error:
         primary_desired = None
         notes.append(f"primary deployments unknown: {error}")
-    dr_desired = failover.desired_replicas(handles.secondary, topology.namespace)
+    dr_desired = desired_replicas(handles.secondary, topology.namespace)
     place = topology.secondary
     dr_scaling = eks_probes.nodegroup_state(handles.secondary, place.eks_cluster,
                                             place.nodegroup, include_updates=False).scaling
-    region, seen = failover.clients_region(ctx)
+    region, seen = clients_region(ctx)
     notes.append(f"clients now: {seen}")
     zone_id, records, dr_alb = None, (), None
     try:
-        zone_id, records, dr_alb = failover.route_state(ctx)
+        zone_id, records, dr_alb = route_state(ctx)
     except (ClientError, Unreachable) as error:
         notes.append(f"Route 53 unreadable ({error}); its changes are listed without ids")
     try:
@@ -151,10 +167,10 @@ def _plan_failover(ctx: DrillContext, model: _Model) -> list[PlannedCall]:
     primary, secondary = topology.primary.region, topology.secondary.region
     calls: list[PlannedCall] = []
     if ctx.options.planned and model.primary_desired is not None:
-        calls += failover.scale_deployments_calls(failover.STAGE_1, primary, topology.namespace,
-                                                  model.primary_desired, 0)
+        calls += scale_deployments_calls(failover.STAGE_1, primary, topology.namespace,
+                                         model.primary_desired, 0)
         model.primary_desired = dict.fromkeys(model.primary_desired, 0)
-    calls += failover.promotion_calls(failover.STAGE_2, model.roles, topology)
+    calls += promotion_calls(failover.STAGE_2, model.roles, topology)
     model.roles = _promoted(model.roles, topology)
     if ctx.target.database is not None:  # the data plane: one real write proves the promotion
         from maip_drlib.actions.postgres import KIND_WRITE, TABLE
@@ -163,28 +179,28 @@ def _plan_failover(ctx: DrillContext, model: _Model) -> list[PlannedCall]:
             "instance": topology.secondary.rds_instance, "table": TABLE, "kind": KIND_WRITE}))
     if model.clients_region != secondary:
         if model.dr_alb is not None:
-            changes = failover.failover_pair_changes(model.records, model.dr_alb)
+            changes = failover_pair_changes(model.records, model.dr_alb)
             calls += [replace(call, condition=ROUTE_CONDITION.format(region=model.clients_region))
-                      for call in failover.route_calls(failover.STAGE_3, model.zone_id or "?",
-                                                       changes)]
+                      for call in route_calls(failover.STAGE_3, model.zone_id or "?",
+                                              changes)]
             model.records = _apply(model.records, changes)
         else:
             model.notes.append("failover 3: a Route 53 change may be needed; records unread")
         model.clients_region = secondary
     place = topology.secondary
-    calls += failover.nodegroup_calls(failover.STAGE_4, secondary, place.eks_cluster,
-                                      place.nodegroup, model.dr_scaling,
-                                      topology.failover_scaling)
+    calls += nodegroup_calls(failover.STAGE_4, secondary, place.eks_cluster,
+                             place.nodegroup, model.dr_scaling,
+                             topology.failover_scaling)
     model.dr_scaling = topology.failover_scaling
-    calls += failover.scale_deployments_calls(failover.STAGE_4, secondary, topology.namespace,
-                                              model.dr_desired, topology.failover_replicas)
+    calls += scale_deployments_calls(failover.STAGE_4, secondary, topology.namespace,
+                                     model.dr_desired, topology.failover_replicas)
     model.dr_desired = dict.fromkeys(model.dr_desired, topology.failover_replicas)
     return calls
 
 
 def _promoted(roles: RdsRoles, topology: Topology) -> RdsRoles:
     """The roles after the DR replica's promotion (unlinked, a writer)."""
-    if failover.dr_writer(roles, topology) is not None:
+    if dr_writer(roles, topology) is not None:
         return roles
     replica = dr_replica(roles, topology)
     if replica is None:
@@ -215,7 +231,7 @@ def _plan_failback(ctx: DrillContext, model: _Model,
     topology = ctx.topology
     primary, secondary = topology.primary.region, topology.secondary.region
     calls: list[PlannedCall] = []
-    promoted = failover.dr_writer(model.roles, topology)
+    promoted = dr_writer(model.roles, topology)
     promoted_id = promoted.identifier if promoted else topology.secondary.rds_instance
     promoted_arn = promoted.arn if promoted and promoted.arn else f"<ARN of {promoted_id}>"
     # 1: fence an old writer beside the promoted one (or the one expected back with us-east-1).
@@ -229,7 +245,7 @@ def _plan_failback(ctx: DrillContext, model: _Model,
     new_id = _failback_replica_name(ctx, model, promoted.identifier if promoted else None,
                                     tuple(old_writers))
     encrypted = _encrypted(ctx, model, promoted_id)
-    drill = failover.data_plane_drill_id(None, ctx)
+    drill = data_plane_drill_id(None, ctx)
     calls += [PlannedCall(FAILBACK_2, "dynamodb", region, "put_item", {  # the heartbeats
         "TableName": topology.canary_table,
         "Item": {"pk": f"heartbeat#{drill}#{region}", "seq": "<microseconds at the write>"}})
@@ -241,8 +257,8 @@ def _plan_failback(ctx: DrillContext, model: _Model,
     # pair -> weighted pair, then the weighted shift.
     desired_now = model.primary_desired or {}
     if desired_now and not all(desired_now.values()):  # every deployment is patched
-        calls += failover.scale_deployments_calls(FAILBACK_3, primary, topology.namespace,
-                                                  desired_now, topology.failover_replicas)
+        calls += scale_deployments_calls(FAILBACK_3, primary, topology.namespace,
+                                         desired_now, topology.failover_replicas)
         model.primary_desired = dict.fromkeys(desired_now, topology.failover_replicas)
     zone_id = model.zone_id or "?"
     weighted = _weighted_records(ctx, model)
@@ -250,11 +266,11 @@ def _plan_failback(ctx: DrillContext, model: _Model,
                      for fact in model.records if fact.kind == "failover"]
     replace_batch += [{"Action": "CREATE", "ResourceRecordSet": record}
                       for record in _with_weights(weighted, FAILBACK_START)]
-    calls += failover.route_calls(FAILBACK_3, zone_id, replace_batch)
+    calls += route_calls(FAILBACK_3, zone_id, replace_batch)
     for weights in FAILBACK_WEIGHTS:
         upserts = [{"Action": "UPSERT", "ResourceRecordSet": record}
                    for record in _with_weights(weighted, weights)]
-        calls += failover.route_calls(FAILBACK_3, zone_id, upserts)
+        calls += route_calls(FAILBACK_3, zone_id, upserts)
     # 4: steady state. Writes stop at the application in BOTH regions (failback.py stage 4:
     # the primary's pods write cross-region to the DR writer too), the replica is promoted, the
     # primary's deployments come back at the topology's failover replicas.
@@ -263,14 +279,14 @@ def _plan_failback(ctx: DrillContext, model: _Model,
         model.notes.append("primary deployments assumed to be DR's at failback 4")
     primary_now = (model.primary_desired if model.primary_desired is not None
                    else dict(pre_drill_primary) or dict.fromkeys(model.dr_desired, 1))
-    calls += failover.scale_deployments_calls(FAILBACK_4, primary, namespace, primary_now, 0)
-    calls += failover.scale_deployments_calls(FAILBACK_4, secondary, namespace,
-                                              model.dr_desired, 0)
+    calls += scale_deployments_calls(FAILBACK_4, primary, namespace, primary_now, 0)
+    calls += scale_deployments_calls(FAILBACK_4, secondary, namespace,
+                                     model.dr_desired, 0)
     calls.append(PlannedCall(FAILBACK_4, "rds", primary, "promote_read_replica",
                              {"DBInstanceIdentifier": new_id}))
-    calls += failover.scale_deployments_calls(FAILBACK_4, primary, namespace,
-                                              dict.fromkeys(primary_now, 0),
-                                              topology.failover_replicas)
+    calls += scale_deployments_calls(FAILBACK_4, primary, namespace,
+                                     dict.fromkeys(primary_now, 0),
+                                     topology.failover_replicas)
     snapshot = (failback_names.final_snapshot_name(promoted_id, ctx.drill_id) if ctx.drill_id
                 else f"{promoted_id}-failback-<UTC time of the call>")
     calls.append(PlannedCall(FAILBACK_4, "rds", secondary, "delete_db_instance", {
@@ -286,13 +302,13 @@ def _plan_failback(ctx: DrillContext, model: _Model,
                for record in _with_weights(weighted, FAILBACK_WEIGHTS[-1])]
     restore += [{"Action": "CREATE", "ResourceRecordSet": record}
                 for record in _original_pair(model)]
-    calls += failover.route_calls(FAILBACK_4, zone_id, restore)
+    calls += route_calls(FAILBACK_4, zone_id, restore)
     place = topology.secondary
-    calls += failover.nodegroup_calls(FAILBACK_4, secondary, place.eks_cluster, place.nodegroup,
-                                      model.dr_scaling, place.standby_scaling)
-    calls += failover.scale_deployments_calls(FAILBACK_4, secondary, namespace,
-                                              dict.fromkeys(model.dr_desired, 0),
-                                              DR_STANDBY_REPLICAS)
+    calls += nodegroup_calls(FAILBACK_4, secondary, place.eks_cluster, place.nodegroup,
+                             model.dr_scaling, place.standby_scaling)
+    calls += scale_deployments_calls(FAILBACK_4, secondary, namespace,
+                                     dict.fromkeys(model.dr_desired, 0),
+                                     DR_STANDBY_REPLICAS)
     return calls
 
 

@@ -161,7 +161,7 @@ class PlatformView:
 
     @cached_property
     def clients(self) -> tuple[str | None, str]:
-        from maip_drlib.drill.failover import clients_region  # failover imports this module
+        from maip_drlib.drill.clients_landing import clients_region
 
         return clients_region(self._ctx)
 

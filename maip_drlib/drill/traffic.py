@@ -127,7 +127,7 @@ def weighted_back_on_primary(records: Sequence[RecordSetFact], primary_alb: str,
 def _wait_insync(ctx: DrillContext, status: ChangeStatus) -> ChangeStatus:
     if status.status == "INSYNC":
         return status
-    from maip_drlib.drill.failover import deadline_s
+    from maip_drlib.drill.deadlines import deadline_s
 
     return wait_for_insync(ctx.handles.primary, status.change_id,
                            deadline_s=deadline_s(ctx, INSYNC_DEADLINE_S),

@@ -89,8 +89,8 @@ def failover_pair_restored(ctx: DrillContext) -> str:
 
 def clients_resolve_to(ctx: DrillContext, role: str) -> str:
     """The public name's answer leads to ``role``'s region: named in the answer (simulation)
-    or an address of that region's ALB (live), as ``failover.clients_region`` judges it."""
-    from maip_drlib.drill.failover import api_hostname, clients_region
+    or an address of that region's ALB (live), as ``clients_landing.clients_region`` judges it."""
+    from maip_drlib.drill.clients_landing import api_hostname, clients_region
 
     region = _region(ctx, role)
     seen, how = clients_region(ctx)
@@ -115,7 +115,7 @@ def deployments_ready(ctx: DrillContext, role: str, replicas: int) -> str:
 def endpoint_up_from(ctx: DrillContext, role: str) -> str:
     region = _region(ctx, role)
     url = ctx.target.public_endpoint_url.rstrip("/") + ctx.topology.health_path
-    from maip_drlib.drill.failover import clients_region
+    from maip_drlib.drill.clients_landing import clients_region
 
     health = endpoint.endpoint_health(url, resolver=ctx.resolver, ca_bundle=ctx.target.ca_bundle)
     named = health.resolved_address or ""

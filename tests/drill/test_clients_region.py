@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from maip_drlib.config import RegionConnection, Target, Topology
-from maip_drlib.drill import failover, verify
+from maip_drlib.drill import clients_landing, deadlines, verify
 from maip_drlib.drill.context import DrillContext
 from maip_drlib.errors import CheckFailed
 from maip_drlib.resolvers import ResolvedAddress
@@ -34,14 +34,14 @@ def _ctx(answer: str, monkeypatch: pytest.MonkeyPatch) -> DrillContext:
     topology = Topology()
     albs = {"us-east-1": "primary-alb.us-east-1.elb.amazonaws.com",
             "us-west-2": "dr-alb.us-west-2.elb.amazonaws.com"}
-    monkeypatch.setattr(failover.elb_probes, "load_balancer", lambda handle, name: (
+    monkeypatch.setattr(clients_landing.elb_probes, "load_balancer", lambda handle, name: (
         SimpleNamespace(dns_name=albs[handle.region])))
     addresses = {albs["us-east-1"]: "203.0.113.9", albs["us-west-2"]: DR_ALB_ADDRESS}
 
     def getaddrinfo(host: str, port: int, *args: object) -> list[tuple]:
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (addresses[host], port))]
 
-    monkeypatch.setattr(failover.socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(clients_landing.socket, "getaddrinfo", getaddrinfo)
     handles = SimpleNamespace(primary=SimpleNamespace(region="us-east-1"),
                               secondary=SimpleNamespace(region="us-west-2"))
     target = Target(name="prod", kind="live",
@@ -54,7 +54,7 @@ def _ctx(answer: str, monkeypatch: pytest.MonkeyPatch) -> DrillContext:
 def test_an_answer_of_the_dr_albs_address_is_the_dr_region(
         monkeypatch: pytest.MonkeyPatch) -> None:
     ctx = _ctx(DR_ALB_ADDRESS, monkeypatch)
-    region, how = failover.clients_region(ctx)
+    region, how = clients_landing.clients_region(ctx)
     assert region == "us-west-2" and "dr-alb.us-west-2" in how
     assert "198.51.100.7" in verify.clients_resolve_to(ctx, "secondary")
     with pytest.raises(CheckFailed, match="expected=us-east-1"):
@@ -63,7 +63,7 @@ def test_an_answer_of_the_dr_albs_address_is_the_dr_region(
 
 def test_an_answer_of_no_alb_is_no_region(monkeypatch: pytest.MonkeyPatch) -> None:
     ctx = _ctx("192.0.2.99", monkeypatch)
-    assert failover.clients_region(ctx)[0] is None
+    assert clients_landing.clients_region(ctx)[0] is None
     with pytest.raises(CheckFailed, match="matches no ALB"):
         verify.clients_resolve_to(ctx, "secondary")
 
@@ -71,9 +71,9 @@ def test_an_answer_of_no_alb_is_no_region(monkeypatch: pytest.MonkeyPatch) -> No
 def test_clients_get_the_answers_ttl_plus_a_margin_to_follow_a_change(
         monkeypatch: pytest.MonkeyPatch) -> None:
     ctx = _ctx(DR_ALB_ADDRESS, monkeypatch)
-    assert failover.clients_answer(ctx)[2] == 60.0
-    assert failover.clients_switch_deadline_s(60.0) == 60.0 + failover.DNS_TTL_MARGIN_S
+    assert clients_landing.clients_answer(ctx)[2] == 60.0
+    assert deadlines.clients_switch_deadline_s(60.0) == 60.0 + deadlines.DNS_TTL_MARGIN_S
     # No TTL (the system's or the simulation's control resolver): the stage's own deadline;
     # a TTL longer than that deadline does not extend it.
-    assert failover.clients_switch_deadline_s(None) == failover.CLIENTS_SWITCH_DEADLINE_S
-    assert failover.clients_switch_deadline_s(86400.0) == failover.CLIENTS_SWITCH_DEADLINE_S
+    assert deadlines.clients_switch_deadline_s(None) == deadlines.CLIENTS_SWITCH_DEADLINE_S
+    assert deadlines.clients_switch_deadline_s(86400.0) == deadlines.CLIENTS_SWITCH_DEADLINE_S

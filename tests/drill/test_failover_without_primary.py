@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from maip_drlib.drill import failover, region_facts
+from maip_drlib.drill import clients_landing, failover, region_facts
 from maip_drlib.drill.context import DrillContext, DrillOptions, OutageDeclaration, PollPolicy
 from maip_drlib.probes import elb
 from maip_drlib.regions import GLOBAL_SERVICE_REGION, RegionHandles, build_region_handles
@@ -76,7 +76,7 @@ def test_failover_3_to_5_on_a_live_target_make_no_call_to_the_region_declared_do
             return real_getaddrinfo(host, port, *args, **kwargs)
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (addresses[host], port))]
 
-    monkeypatch.setattr(failover.socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(clients_landing.socket, "getaddrinfo", getaddrinfo)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     declared = DrillOptions(execute=True, declared_outage=OutageDeclaration.now("us-east-1"))

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from fault_rows import Recorder
 
-from maip_drlib.drill import failback, failover
+from maip_drlib.drill import call_builders, clients_landing, deadlines, failback, failover
 from maip_drlib.drill.context import DrillContext, DrillOptions, OutageDeclaration, PollPolicy
 from maip_drlib.errors import CheckFailed, DRError, WaitFailed, WaitTimeout
 from maip_drlib.probes import rds as rds_probes
@@ -353,7 +353,7 @@ def test_primary_region_outage_is_down(row: str, mode: str, simulation: Simulati
 def test_promotion_failing_fails_the_stage_at_once(simulation: Simulation, ctx: DrillContext,
                                                    record: Recorder) -> None:
     replica = simulation.topology.secondary.rds_instance
-    limit = failover.deadline_s(ctx, failover.PROMOTION_DEADLINE_S)
+    limit = deadlines.deadline_s(ctx, deadlines.PROMOTION_DEADLINE_S)
     record.start()
     simulation.faults.set_promotion("fail")
     try:
@@ -425,7 +425,7 @@ def test_route53_impaired_with_the_pair_already_switched(simulation: Simulation,
 def test_nodegroup_update_failing(simulation: Simulation, ctx: DrillContext,
                                   record: Recorder) -> None:
     place = simulation.topology.secondary
-    limit = failover.deadline_s(ctx, failover.NODEGROUP_DEADLINE_S)
+    limit = deadlines.deadline_s(ctx, deadlines.NODEGROUP_DEADLINE_S)
     record.start()
     simulation.faults.set_nodegroup_update_fails(True)
     try:
@@ -526,8 +526,8 @@ def _point_primary_record_at_dr(ctx: DrillContext) -> None:
     the DR health check says, so stage 5 sees the DR endpoint's own answer."""
     from maip_drlib.actions import route53 as route53_actions
 
-    zone_id, records, dr_alb = failover.route_state(ctx)
-    changes = failover.failover_pair_changes(records, dr_alb)
+    zone_id, records, dr_alb = clients_landing.route_state(ctx)
+    changes = call_builders.failover_pair_changes(records, dr_alb)
     if changes:
         route53_actions.change_record_sets(ctx.handles.primary, zone_id, changes,
                                            comment="fault matrix: PRIMARY -> DR ALB",
@@ -535,7 +535,7 @@ def _point_primary_record_at_dr(ctx: DrillContext) -> None:
 
 
 def _route53_change_as_failover_3(ctx: DrillContext) -> None:
-    with failover.route53_control_plane(failover.STAGE_3):
+    with clients_landing.route53_control_plane(failover.STAGE_3):
         _point_primary_record_at_dr(ctx)
 
 

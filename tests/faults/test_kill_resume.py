@@ -231,8 +231,8 @@ def _takeover_journalled(records: list[dict], killed: list[dict]) -> bool:
 def _evidence_across_attempts(sim: SimUpProcess, drill: Path, attempts: int) -> None:
     """The drill's evidence as an auditor receives it: one hash chain across the attempts,
     every lease takeover journalled (broken with its reason, or taken once expired), the
-    killed attempts sealed late, and ``maip-dr verify`` finding nothing wrong (unverified: no key here) until one byte of a
-    journal changes (tampered)."""
+    killed attempts sealed late, and ``maip-dr verify`` finding nothing wrong (unverified: no
+    key here) until one byte of a journal changes (tampered)."""
     for number in range(2, attempts + 1):
         records = _records(_journal(sim, number))
         assert records[0]["prev"] == _records(_journal(sim, number - 1))[-1]["hash"], number

@@ -25,7 +25,7 @@ from maip_cli_helpers import wait_until
 from maip_drlib.actions.route53 import change_record_sets, record_set_dict
 from maip_drlib.config_loader import describe_config, load_config
 from maip_drlib.dns_answers import DnsResolver
-from maip_drlib.drill import failback, failover, rehearse, verify
+from maip_drlib.drill import call_builders, clients_landing, failback, failover, rehearse, verify
 from maip_drlib.drill.context import DrillContext, DrillOptions, PollPolicy
 from maip_drlib.errors import GuardRefused
 from maip_drlib.regions import build_region_handles
@@ -131,7 +131,7 @@ def test_the_public_name_resolves_to_the_primary_through_dns(simulation: Simulat
     nameserver = simulation.data_plane.dns_nameserver  # type: ignore[union-attr]
     assert answer.detail.startswith("DNS 127.100.0.")
     assert f"via simulated {nameserver}, ALB " in answer.detail
-    region, seen = failover.clients_region(ctx)
+    region, seen = clients_landing.clients_region(ctx)
     assert region == PRIMARY and "DNS 127.100.0." in seen
 
 
@@ -139,14 +139,14 @@ def test_failover_stage_3_record_change_moves_the_dns_answer_to_dr(
         simulation: Simulation, ctx: DrillContext) -> None:
     """Failover 3's Route 53 change alone (the stage itself refuses from steady state: no
     promoted DR writer, no outage) moves the DNS answer, as the drill sees it, to the DR ALB."""
-    zone_id, records, dr_alb = failover.route_state(ctx)
+    zone_id, records, dr_alb = clients_landing.route_state(ctx)
     original = next(r for r in records if r.failover == "PRIMARY")
-    before_region, before = failover.clients_region(ctx)
+    before_region, before = clients_landing.clients_region(ctx)
     assert before_region == PRIMARY and f"region {PRIMARY}" in before, before
     with pytest.raises(GuardRefused, match=r"failover 3: refusing to start.*run failover 2 first"):
         failover.stage_3_route_clients(ctx)
-    assert failover.route_state(ctx)[1] == records  # the refused stage changed nothing
-    changes = failover.failover_pair_changes(records, dr_alb)
+    assert clients_landing.route_state(ctx)[1] == records  # the refused stage changed nothing
+    changes = call_builders.failover_pair_changes(records, dr_alb)
     assert changes
     try:
         change_record_sets(ctx.handles.primary, zone_id, changes,
@@ -154,7 +154,7 @@ def test_failover_stage_3_record_change_moves_the_dns_answer_to_dr(
         _answers_region(simulation, DR)
 
         def clients_in_dr() -> str | None:
-            region, seen = failover.clients_region(ctx)
+            region, seen = clients_landing.clients_region(ctx)
             return seen if region == DR else None
 
         clients = str(wait_until("the drill's clients to reach DR", clients_in_dr))
@@ -211,7 +211,7 @@ def test_failback_stages_bring_the_dns_answer_back(simulation: Simulation,
     _answers_region(simulation, PRIMARY)
     failback.stage_4_steady_state(ctx, deadline_s=60, delete_deadline_s=30)
     answer = _answers_region(simulation, PRIMARY)
-    region, seen = failover.clients_region(ctx)
+    region, seen = clients_landing.clients_region(ctx)
     assert region == PRIMARY and str(answer.port) in seen and "DNS 127.100.0." in seen
-    _, records, _ = failover.route_state(ctx)
+    _, records, _ = clients_landing.route_state(ctx)
     assert {record.kind for record in records} == {"failover"}  # the pair is back
