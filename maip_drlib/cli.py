@@ -105,6 +105,7 @@ def cli(ctx: click.Context, config_path: Path | None, target_name: str | None, a
 
 
 def _register_commands() -> None:
+    from maip_drlib.cli_approve import approve_command
     from maip_drlib.cli_completion import completion_command
     from maip_drlib.cli_config import config_group
     from maip_drlib.cli_drill import gameday_command, stage_command
@@ -117,6 +118,7 @@ def _register_commands() -> None:
     from maip_drlib.cli_output import refuse_unsupported
     from maip_drlib.cli_plan import plan_command
     from maip_drlib.cli_readiness import readiness_command
+    from maip_drlib.cli_remediation import remediation_group
     from maip_drlib.cli_report import report_command
     from maip_drlib.cli_sim import sim_group
     from maip_drlib.cli_steps import steps_command
@@ -131,7 +133,9 @@ def _register_commands() -> None:
     cli.add_command(report_command)
     cli.add_command(verify_command)
     cli.add_command(history_command)
+    cli.add_command(remediation_group)
     cli.add_command(lease_group)
+    cli.add_command(approve_command)
     cli.add_command(init_command)
     cli.add_command(completion_command)
     cli.add_command(iam_group)

@@ -351,6 +351,8 @@ def _stage_command(ctx: click.Context, target: Target, phase: str, drill_id: str
         parts += ["--dr-declare-outage", "'REASON'"]
     if opts.get("soak_step"):
         parts += ["--soak-step", f"{opts['soak_step']:g}"]
+    if opts.get("dr_require_approval"):  # the second person approves the resumed stages too
+        parts.append("--dr-require-approval")
     for folder in opts.get("features") or ():
         parts += ["--features", shlex.quote(str(folder))]
     del phase  # filled in from where the run stopped
@@ -371,6 +373,8 @@ def _resume_command(ctx: click.Context, target: Target, drill_id: str, opts: dic
         parts += ["--dr-declare-outage", "'REASON'"]
     if opts.get("soak_step"):
         parts += ["--soak-step", f"{opts['soak_step']:g}"]
+    if opts.get("dr_require_approval"):  # the second person approves the resumed stages too
+        parts.append("--dr-require-approval")
     for folder in opts.get("features") or ():
         parts += ["--features", shlex.quote(str(folder))]
     return " ".join(parts)

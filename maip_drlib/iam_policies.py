@@ -93,6 +93,9 @@ DECLARED: tuple[tuple[str, str, str, str, str, str], ...] = (
     ("aws", "rds", "AddTagsToResource", "", "drill",
      "AWS checks it on the final snapshot behind rds:DeleteDBInstance when the instance "
      "copies its tags to snapshots (failback 4)"),
+    ("aws", "dynamodb", "PutItem", "", "drill",
+     "maip-dr approve and a drill under --dr-require-approval put the approval items in the "
+     "lease table (docs/approval.md)"),
 )
 
 @dataclass(frozen=True)
