@@ -35,7 +35,6 @@ from __future__ import annotations
 import getpass
 import math
 import os
-import re
 import socket
 import time
 import uuid
@@ -60,7 +59,6 @@ PLAN_UNAVAILABLE = "plan unavailable"  # how a plan line says the planner failed
 PROGRESS_LINES = 10  # progress lines per wait at most (besides the first and the last)
 MIN_PROGRESS_EVERY_S = 30.0
 MAX_REASON_CHARS = 500
-STAGE = re.compile(r"^(failover|failback):([1-5])$")
 Clock = Callable[[], float]
 
 
@@ -135,11 +133,11 @@ class StageRef:
 
     @classmethod
     def parse(cls, text: str, where: str = "--stage") -> StageRef:
-        match = STAGE.match(text.strip())
-        if match is None or (match[1] == "failback" and int(match[2]) > 4):
-            raise ConfigError(f"expected failover:1..5 or failback:1..4, got {text!r}",
-                              key=where)
-        return cls(match[1], int(match[2]))
+        """A stage of the drill's registry (``registry.parse_stage``)."""
+        from maip_drlib.drill.registry import parse_stage
+
+        found = parse_stage(text, key=where)
+        return cls(found.phase, found.number)
 
     @property
     def token(self) -> str:

@@ -110,9 +110,10 @@ def stage(phase: str, number: int, *, key: str = "stage") -> Stage:
 def parse_stage(text: str, *, key: str) -> Stage:
     """``failover:3`` -> that stage; a ConfigError naming ``key`` for anything else."""
     match = STAGE_TEXT.match(text.strip())
-    if not match or match.group("phase") not in PHASES:
+    found = _BY_KEY.get((match.group("phase"), int(match.group("number")))) if match else None
+    if found is None:
         raise ConfigError(f"expected {valid_stages()}, got {text!r}", key=key)
-    return stage(match.group("phase"), int(match.group("number")), key=key)
+    return found
 
 
 def valid_stages() -> str:
