@@ -115,6 +115,9 @@ class Topology:
     # RPO canaries (DESIGN.md section 5): a dedicated global table with a TTL, written only
     # by game days (an action, never a readiness probe); never the business table above.
     canary_table: str = "maip-dr-canaries"
+    # MSK RPO canaries: a dedicated topic on the primary cluster (game days only), read in DR
+    # under the name the replicator gives it (``<alias>.<topic>`` or the same name).
+    canary_topic: str = "maip-dr-canaries"
     replicator_name_contains: str = "maip"
     hosted_zone: str = "maip.example.com."
     record_name: str = "api.maip.example.com"
@@ -203,6 +206,41 @@ class DatabaseAccess:
         return f"database {self.dbname}, sslmode={self.sslmode}, {how}{services}"
 
 
+KAFKA_AUTHS: tuple[str, ...] = ("iam", "none")
+DEFAULT_KAFKA_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class KafkaAccess:
+    """How the MSK canaries and the readiness offset check reach the Kafka brokers.
+
+    ``auth`` ``iam``: SASL/OAUTHBEARER with a token from ``aws-msk-iam-sasl-signer-python``
+    signed with the region handle's credentials (MSK's IAM listener, TLS only); ``none``:
+    no authentication (the simulated brokers, or an MSK plaintext/TLS listener).
+    ``bootstrap`` (region -> ``host:port,...``) replaces ``GetBootstrapBrokers``. Only names
+    are held here, never a token. Not supported: SASL/SCRAM, mutual TLS client certificates.
+    """
+
+    auth: str = "iam"
+    tls: bool = True
+    ca_file: Path | None = None
+    bootstrap: tuple[tuple[str, str], ...] = ()
+    timeout_s: float = DEFAULT_KAFKA_TIMEOUT_S
+
+    def bootstrap_for(self, region: str) -> str | None:
+        return dict(self.bootstrap).get(region)
+
+    def __str__(self) -> str:
+        given = (", bootstrap " + ", ".join(f"{r}={b}" for r, b in self.bootstrap)
+                 if self.bootstrap else ", bootstrap from GetBootstrapBrokers")
+        return (f"auth={self.auth}, tls={'on' if self.tls else 'off'}"
+                f"{', ca ' + str(self.ca_file) if self.ca_file else ''}{given}")
+
+
+# The simulated brokers speak plaintext Kafka without authentication (sim/kafka).
+SIMULATED_KAFKA = KafkaAccess(auth="none", tls=False)
+
+
 @dataclass(frozen=True)
 class Target:
     """A named place a drill runs against (DESIGN.md section 3)."""
@@ -226,10 +264,20 @@ class Target:
     # Live only: every mutating stage waits for a second identity's approval
     # (``require_approval = true``, like ``--dr-require-approval``; docs/approval.md).
     require_approval: bool = False
+    # Kafka access for MSK canaries and offsets ([targets.<name>.kafka]); None: simulated
+    # targets use ``SIMULATED_KAFKA``, live ones report MSK RPO "not measured".
+    kafka: KafkaAccess | None = None
 
     @property
     def simulated(self) -> bool:
         return self.kind in ("embedded", "sim")
+
+    @property
+    def kafka_access(self) -> KafkaAccess | None:
+        """The Kafka access to use: the configured one, the simulation's, or None (live)."""
+        if self.kafka is not None:
+            return self.kafka
+        return SIMULATED_KAFKA if self.simulated else None
 
     def connection(self, region: str) -> RegionConnection:
         for candidate in (self.primary, self.secondary):

@@ -51,6 +51,13 @@ Schema (every table rejects unknown keys)::
     [targets.<name>.database.secret_ids]       # Secrets Manager secret id per region (both)
     us-east-1 = "maip/prod/db-credentials"
     us-west-2 = "maip/prod/db-credentials"
+    [targets.<name>.kafka]                     # sim, live; optional (docs/rpo.md): MSK
+    auth = "iam"                               # "iam" (live default; needs tls) or "none"
+    tls = true                                 # live default true; sim default false
+    ca_file = "ca.pem"                         # optional CA bundle, relative to the file
+    timeout_s = 10                             # > 0 seconds, each Kafka request
+    [targets.<name>.kafka.bootstrap]           # optional; default: GetBootstrapBrokers
+    us-east-1 = "b-1.example:9098,b-2.example:9098"   # sim: loopback only
     [record]                                   # optional (docs/compliance.md)
     participants = ["Ana Silva <incident commander>"]  # intended participants of a drill
     [features]                                 # optional (docs/own-checks.md)
@@ -107,6 +114,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from maip_drlib.config import (
+    KAFKA_AUTHS,
     LEASE_TTL_MAX_S,
     LEASE_TTL_MIN_S,
     LIVE_SSL_MODES,
@@ -116,11 +124,13 @@ from maip_drlib.config import (
     RESERVED_NAMESPACE_PREFIX,
     RESERVED_NAMESPACES,
     SECONDARY_REGION,
+    SIMULATED_KAFKA,
     SSL_MODES,
     SUPPORTED_REGIONS,
     TARGET_KINDS,
     Config,
     DatabaseAccess,
+    KafkaAccess,
     RegionConnection,
     RegionTopology,
     ScalingConfig,
@@ -151,6 +161,7 @@ _TOPOLOGY_STRINGS = (
     "hosted_zone",
     "record_name",
     "canary_table",
+    "canary_topic",
     "health_path",
     "lease_table",
 )
@@ -158,11 +169,12 @@ _TARGET_KEYS_BY_KIND: dict[str, frozenset[str]] = {
     "embedded": frozenset({"kind", "time_scale"}),
     "sim": frozenset(
         {"kind", "public_endpoint_url", "control_url", "ca_bundle", "time_scale", "regions",
-         "database", "dns_nameservers"}
+         "database", "dns_nameservers", "kafka"}
     ),
     "live": frozenset({"kind", "public_endpoint_url", "ca_bundle", "regions", "database",
-                       "dns_nameservers", "require_approval"}),
+                       "dns_nameservers", "require_approval", "kafka"}),
 }
+_KAFKA_KEYS = frozenset({"auth", "tls", "ca_file", "bootstrap", "timeout_s"})
 _DATABASE_KEYS = frozenset({"dbname", "sslmode", "sslrootcert", "connect_timeout_s",
                             "statement_timeout_s", "iam_user", "secret_ids", "services_user"})
 # A PostgreSQL identifier as RDS accepts it for a database or user name.
@@ -584,6 +596,8 @@ class _Loader:
 
         if "database" in table:
             extra["database"] = self.database(kind, table["database"], f"{key}.database")
+        if "kafka" in table:
+            extra["kafka"] = self.kafka(kind, table["kafka"], f"{key}.kafka")
         if "dns_nameservers" in table:
             extra["dns_nameservers"] = self.nameservers(kind, table["dns_nameservers"],
                                                         f"{key}.dns_nameservers")
@@ -650,6 +664,44 @@ class _Loader:
         else:
             values["secret_ids"] = self.secret_ids(table["secret_ids"], f"{key}.secret_ids")
         return DatabaseAccess(**values)
+
+    def kafka(self, kind: str, value: Any, key: str) -> KafkaAccess:
+        """[targets.<name>.kafka]: MSK canaries' and offsets' broker access (docs/rpo.md)."""
+        table = self.table(value, key)
+        self.only_keys(table, _KAFKA_KEYS, key)
+        default = SIMULATED_KAFKA if kind == "sim" else KafkaAccess()
+        auth = self.string(table.get("auth", default.auth), f"{key}.auth")
+        if auth not in KAFKA_AUTHS:
+            raise self.fail(f"{key}.auth", f"expected one of {', '.join(KAFKA_AUTHS)}, "
+                            f"got {auth!r}")
+        tls = table.get("tls", default.tls if "auth" not in table else auth == "iam")
+        if not isinstance(tls, bool):
+            raise self.fail(f"{key}.tls", f"expected true or false, got {_type_name(tls)}")
+        if auth == "iam" and not tls:
+            raise self.fail(f"{key}.tls", "expected true with auth = \"iam\" (MSK's IAM "
+                            "listener is TLS only)")
+        values: dict[str, Any] = {"auth": auth, "tls": tls}
+        if "ca_file" in table:
+            values["ca_file"] = self.path(table["ca_file"], f"{key}.ca_file")
+        if "timeout_s" in table:
+            values["timeout_s"] = self.positive_number(table["timeout_s"], f"{key}.timeout_s")
+        if "bootstrap" in table:
+            found = self.table(table["bootstrap"], f"{key}.bootstrap")
+            self.only_keys(found, SUPPORTED_REGIONS, f"{key}.bootstrap")
+            pairs = []
+            for region in sorted(found):
+                text = self.string(found[region], f"{key}.bootstrap.{region}")
+                hosts = [part.strip() for part in text.split(",")]
+                if not all(re.fullmatch(r"[A-Za-z0-9.\-\[\]:]+:\d{1,5}", h) for h in hosts):
+                    raise self.fail(f"{key}.bootstrap.{region}", "expected host:port[,host:port"
+                                    f"...], got {_printable(text)!r}")
+                if kind == "sim" and not all(
+                        is_loopback_host(h.rsplit(":", 1)[0].strip("[]")) for h in hosts):
+                    raise self.fail(f"{key}.bootstrap.{region}", "expected loopback brokers "
+                                    "for a sim target")
+                pairs.append((region, ",".join(hosts)))
+            values["bootstrap"] = tuple(pairs)
+        return KafkaAccess(**values)
 
     def nameservers(self, kind: str, value: Any, key: str) -> tuple[str, ...]:
         """A non-empty array of ``ADDRESS[:PORT]`` -> ``("ADDRESS:PORT", ...)``."""
@@ -772,6 +824,7 @@ class _Loader:
 
 
 _NO_DATABASE = "not configured (the database checks report 'not configured')"
+_NO_KAFKA = "not configured (MSK RPO and canary offsets read 'not measured')"
 _DEFAULT_DNS = {"sim": "simulation control server (/dns/resolve)", "live": "system resolver"}
 
 
@@ -833,6 +886,7 @@ def describe_config(config: Config) -> str:
             lines.append("    (endpoints are those of the embedded simulation, at run time)")
             continue
         lines.append(f"    database: {target.database or _NO_DATABASE}")
+        lines.append(f"    kafka: {target.kafka_access or _NO_KAFKA}")
         lines.append("    dns: " + (", ".join(target.dns_nameservers) if target.dns_nameservers
                                     else _DEFAULT_DNS[target.kind]))
         for connection in target.connections:
