@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import psycopg
 import pytest
+from maip_cli_helpers import wait_until
 
 from maip_drlib.actions.postgres import accepts_writes
 from maip_drlib.errors import CheckFailed, NotFound, Unreachable
@@ -95,6 +96,12 @@ def _outage(fleet: PostgresFleet, pair: Pair, writer: RdsCanaryWriter) -> None:
     fleet.promote(pair.standby_name)
 
 
+def _acknowledged_at_least(writer: RdsCanaryWriter, count: int) -> None:
+    """Wait (bounded) until the primary acknowledged ``count`` canaries."""
+    wait_until(f"{count} canaries acknowledged", lambda: len(writer.acknowledged) >= count,
+               timeout_s=30)
+
+
 def test_without_a_cut_the_rds_loss_window_is_near_zero(fleet: PostgresFleet) -> None:
     pair = _pair(fleet, "steady")
     drill = f"steady-{uuid.uuid4().hex[:8]}"
@@ -103,7 +110,7 @@ def test_without_a_cut_the_rds_loss_window_is_near_zero(fleet: PostgresFleet) ->
 
     writer = pair.store.writer(GivenRegion(EAST), drill, interval_s=INTERVAL_S, ttl_s=TTL_S)
     writer.start()
-    time.sleep(0.6)
+    _acknowledged_at_least(writer, 6)
     _outage(fleet, pair, writer)
 
     measured = wait_and_measure(pair.store, GivenRegion(WEST), drill, writer.acknowledged,
@@ -121,7 +128,7 @@ def test_a_cut_before_the_outage_loses_acknowledged_canaries(fleet: PostgresFlee
     drill = f"cut-{uuid.uuid4().hex[:8]}"
     writer = pair.store.writer(GivenRegion(EAST), drill, interval_s=INTERVAL_S, ttl_s=TTL_S)
     writer.start()
-    time.sleep(0.5)
+    _acknowledged_at_least(writer, 5)
     _caught_up(pair)
     fleet.cut_replication(pair.standby_name)
     cut_at = time.time()
