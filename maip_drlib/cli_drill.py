@@ -130,6 +130,8 @@ def _print_summary(output: Output, runs: list[PytestRun], target: Target,
         from maip_drlib.evidence.summary import rpo_line
 
         output.result(rpo_line(written["rpo"]))
+    if written.get("client_seen_rto"):
+        output.result(summary.client_seen_line(written["client_seen_rto"]))
     output.result(f"evidence: {attempt.path}")
     _print_seal(output, sealed, unsigned_reason)
     if output.quiet:

@@ -316,8 +316,9 @@ def finish(plan: GamedayPlan, journal: Journal, *, summary_too: bool = True,
         k: figure.get(k) for k in ("status", "wall_s", "minutes", "first_bad",
                                    "first_good_again", "requests", "healthy")})
     if summary_too:
-        _add_to_summary(plan, figure)
-    plan.echo(client_seen_line(figure))
+        _add_to_summary(plan, figure)  # the command's summary prints it (cli_drill)
+    else:
+        plan.echo(client_seen_line(figure))
 
 
 def _add_to_summary(plan: GamedayPlan, figure: dict[str, Any]) -> None:

@@ -65,7 +65,8 @@ def _plan(data: dict[str, Any]) -> list[str]:
         if len(params) > MAX_PARAMS_CHARS:  # a Route 53 change batch: whole in the JSON
             params = params[:MAX_PARAMS_CHARS] + "... (whole in dr-test-record.json)"
         lines.append(f"{index}. [{call.get('stage')}] {call.get('service')}:"
-                     f"{call.get('operation')} ({call.get('region')}) {params}".rstrip())
+                     f"{call.get('operation')} ({call.get('region')}) {params}".rstrip()
+                     + (f" (only if {call['condition']})" if call.get("condition") else ""))
     return [*lines, ""]
 
 
