@@ -1,10 +1,12 @@
 """The RPO verdict of a game day: the canaries the primary acknowledged, looked up in DR.
 
 Not measured (never zero) when no game day wrote canaries for this drill, e.g. a single
-stage run alone. Two stores: DynamoDB, and RDS when the target has database access (without
-it the RDS row is "not configured": ``NotConfiguredRpo``, a skip, never a pass). Each
-measured store's row is merged into ``rpo.json``, so the summary shows them side by side.
-Not supported: MSK (always "not measured").
+stage run alone. Three stores: DynamoDB, RDS when the target has database access (without
+it the RDS row is "not configured": ``NotConfiguredRpo``, a skip, never a pass), and MSK
+(``drill/msk_canaries.py``: canaries on the primary cluster's canary topic, read replicated
+in DR; without Kafka access or a broker the row reads "not measured" with the reason, which
+``record_not_measured`` keeps in ``rpo.json``). Each store's row is merged into ``rpo.json``,
+so the summary shows them side by side.
 """
 
 from __future__ import annotations
@@ -14,8 +16,11 @@ from pathlib import Path
 
 from maip_drlib.drill.canaries import RDS_STORE, STORE, load_canaries
 from maip_drlib.drill.context import DrillContext
+from maip_drlib.drill.msk_canaries import STORE as MSK_STORE
+from maip_drlib.drill.msk_canaries import MskNotMeasured, load_msk_canaries
 from maip_drlib.errors import CheckFailed, DRError
 from maip_drlib.rpo import RpoMeasurement, RpoStore, rpo_report, store_for, wait_and_measure
+from maip_drlib.rpo.kafka_client import KafkaNotMeasurable
 
 RPO_FILE = "rpo.json"
 
@@ -36,6 +41,13 @@ def _store(ctx: DrillContext, store: str) -> RpoStore:
         from maip_drlib.rpo.rds import rds_store
 
         return rds_store(ctx.topology, ctx.target.database)
+    if store == MSK_STORE:
+        from maip_drlib.rpo.msk import msk_store
+
+        try:
+            return msk_store(ctx.topology, ctx.target)
+        except KafkaNotMeasurable as error:
+            raise NotMeasured(str(error)) from error
     return store_for(store, ctx.topology)
 
 
@@ -49,7 +61,11 @@ def measure_from_canaries(ctx: DrillContext, attempt_dir: Path | None, *,
                                "access, so RDS canaries cannot be written or read")
     if attempt_dir is None:
         raise NotMeasured("not measured: no attempt folder (RPO is measured in game days)")
-    loaded = load_canaries(attempt_dir, store)
+    try:
+        loaded = (load_msk_canaries(attempt_dir) if store == MSK_STORE
+                  else load_canaries(attempt_dir, store))
+    except MskNotMeasured as error:  # the game day could not write them: its reason
+        raise NotMeasured(str(error)) from error
     if loaded is None:
         raise NotMeasured("not measured: no canaries were written for this drill (only game "
                           "days write them)")
@@ -57,9 +73,13 @@ def measure_from_canaries(ctx: DrillContext, attempt_dir: Path | None, *,
     settle = settle_s if settle_s is not None else max(2.0, 20 * interval_s)
     ctx.say(f"looking up {len(acknowledged)} acknowledged {store} canaries in "
             f"{ctx.topology.secondary.region} (settling up to {settle:g}s)")
-    measurement = wait_and_measure(_store(ctx, store), ctx.handles.secondary,
-                                   drill_id, acknowledged, interval_s=interval_s,
-                                   settle_s=settle)
+    rpo_store = _store(ctx, store)
+    try:
+        measurement = wait_and_measure(rpo_store, ctx.handles.secondary,
+                                       drill_id, acknowledged, interval_s=interval_s,
+                                       settle_s=settle)
+    except KafkaNotMeasurable as error:  # e.g. no broker behind the DR cluster
+        raise NotMeasured(str(error)) from error
     return measurement
 
 
@@ -99,6 +119,22 @@ def record(attempt_dir: Path, measurement: RpoMeasurement, target_s: float) -> P
                 row["ok"] = False
     path = attempt_dir / RPO_FILE
     document = _merged(path, document, measurement.store)
+    from maip_drlib.evidence.redacted_json import write_json  # evidence: redacted, then JSON
+
+    write_json(path, document, indent=2)
+    return path
+
+
+def record_not_measured(attempt_dir: Path, store: str, reason: str, target_s: float) -> Path:
+    """Keep why ``store`` was not measured in ``rpo.json`` (its row: "not measured", the
+    reason as its note, no figure), beside the rows of stores already measured."""
+    document = rpo_report([]).to_dict()
+    for row in document["rpo"]:
+        if row.get("store") == store:
+            row["note"] = reason.removeprefix("not measured: ")
+            row["target_s"] = target_s
+    path = attempt_dir / RPO_FILE
+    document = _merged(path, document, store)
     from maip_drlib.evidence.redacted_json import write_json  # evidence: redacted, then JSON
 
     write_json(path, document, indent=2)

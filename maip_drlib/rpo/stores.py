@@ -1,10 +1,12 @@
 """The store interface of RPO canaries, the registry of stores, and the bounded settle-and-measure.
 
 A store (``RpoStore``) makes a paced canary writer for the primary and reads one drill's
-canaries in DR. ``STORES`` maps a store name to a factory over the ``Topology``; DynamoDB is
-the only store so far. RDS (a canary table in a dedicated schema, read on the promoted
-replica) and MSK (a canary topic, read through the replicator's target cluster) would register
-here; until then ``rpo_report`` lists them as "not measured".
+canaries in DR. ``STORES`` maps a store name to a factory over the ``Topology``: DynamoDB.
+RDS (``rpo.rds.rds_store``: the suite's canary table on each region's database) and MSK
+(``rpo.msk.msk_store``: a canary topic on the primary cluster, read on the topic the
+replicator copies it to in DR) need the target's data-plane access, so they are built from
+the target (``drill.rpo_check``), not looked up here; without that access ``rpo_report``
+lists them as "not measured".
 
 Not supported: stores whose canaries cannot be read back by drill id.
 """
