@@ -13,12 +13,16 @@ Not supported: Aurora, DynamoDB global tables of more than two regions, MSK Serv
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from maip_drlib.errors import CheckFailed, DRError, NotFound
 from maip_drlib.facts import DbInstanceFact, ReplicationLag
 from maip_drlib.probes import dynamodb, msk, rds
 from maip_drlib.readiness_base import NotChecked, ReadinessInputs
 from maip_drlib.regions import RegionHandle
+
+if TYPE_CHECKING:
+    from maip_drlib.probes.postgres import DbConnectionSpec, StandbyLagFact
 
 
 def rds_writer_and_replica(inputs: ReadinessInputs) -> str:
@@ -107,6 +111,33 @@ def rds_replica_lag(inputs: ReadinessInputs) -> str:
     return "; ".join(details)
 
 
+# How long a streaming standby whose lag cannot be told yet (behind, no commit replayed: a
+# fresh replica) is given to catch up or replay a commit, in real seconds at most.
+UNKNOWN_LAG_WAIT_S = 10.0
+
+
+def _known_standby_lag(spec: DbConnectionSpec, writer_spec: DbConnectionSpec,
+                       limit_s: float) -> StandbyLagFact:
+    """``standby_lag``; while the standby streams but its lag is unknown (WAL behind and no
+    commit replayed yet), read again until it is known or ``UNKNOWN_LAG_WAIT_S`` (at most the
+    limit) passes: then the unknown reading is returned and fails the check."""
+    from maip_drlib.errors import WaitTimeout
+    from maip_drlib.probes import postgres
+    from maip_drlib.waits import WaitSpec, wait_for
+
+    lag = postgres.standby_lag(spec, writer_spec)
+    if not (lag.in_recovery and lag.lag_s is None and lag.receiving):
+        return lag
+    wait = WaitSpec(description=f"the lag of standby {spec.instance} to be known",
+                    deadline_s=min(UNKNOWN_LAG_WAIT_S, limit_s), poll_initial_s=0.2,
+                    poll_max_s=1.0)
+    try:
+        return wait_for(wait, lambda: postgres.standby_lag(spec, writer_spec),
+                        success=lambda found: found.lag_s is not None).value
+    except WaitTimeout as timeout:
+        return timeout.last_observed if timeout.last_observed is not None else lag
+
+
 def rds_roles_in_postgres(inputs: ReadinessInputs) -> str:
     """The writer and each replica asked over SQL through their RDS endpoints (the data plane):
     the writer says it is one (``pg_is_in_recovery()`` false); each replica is a standby
@@ -136,7 +167,7 @@ def rds_roles_in_postgres(inputs: ReadinessInputs) -> str:
         for replica in roles.replicas_of(writer):
             spec = postgres.connection_spec(inputs.handles.by_name(replica.region), access,
                                             replica.identifier)
-            lag = postgres.standby_lag(spec, writer_spec)
+            lag = _known_standby_lag(spec, writer_spec, limit)
             if not lag.in_recovery or lag.lag_s is None or lag.lag_s > limit:
                 raise CheckFailed("the RDS replica's database is not a standby within the lag "
                                   "threshold", region=replica.region,
