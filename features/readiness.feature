@@ -48,6 +48,13 @@ Feature: DR readiness preflight
     Then both MSK clusters are ACTIVE
     And the MSK replicator is RUNNING with replication latency under 60 seconds
 
+  # Read-only: the replicator's topic naming from the MSK API, and with broker access the
+  # canary topic's offsets on both sides (never a write; skipped as "not checked" without
+  # Kafka access or before any game day wrote canaries).
+  Scenario: Kafka consumers in DR find every canary record
+    Then consumers in DR know the replicated topic names
+    And the replicated canary topic in DR holds every canary record of the primary
+
   Scenario: Clients can be switched to DR
     Then the API's failover record pair exists with healthy health checks
     And the DR load balancer is active

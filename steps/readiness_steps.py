@@ -159,6 +159,30 @@ def msk_replicator(dr_readiness_inputs: ReadinessInputs, seconds: float) -> None
         _with(dr_readiness_inputs, msk_replication_latency_s=seconds)))
 
 
+@then("consumers in DR know the replicated topic names")
+@expected_under_declared_outage
+def msk_topic_naming(dr_readiness_inputs: ReadinessInputs) -> None:
+    """Shows the MSK replicator's topic-name mode and source alias, and the canary topic's name
+    in DR (read-only)."""
+    from maip_drlib import readiness_kafka
+
+    _report(readiness_kafka.msk_replicator_naming(dr_readiness_inputs))
+
+
+@then("the replicated canary topic in DR holds every canary record of the primary")
+@expected_under_declared_outage
+def msk_canary_offsets(dr_readiness_inputs: ReadinessInputs) -> None:
+    """Checks by offsets (read-only, nothing produced) that the replicated MSK canary topic in DR
+    holds every record of the primary's canary topic; skipped "not checked" without Kafka
+    access, a broker, or canaries."""
+    from maip_drlib import readiness_kafka
+
+    try:
+        _report(readiness_kafka.msk_canary_offsets(dr_readiness_inputs))
+    except readiness.NotChecked as error:
+        pytest.skip(f"not checked: {error}")
+
+
 @then("the API's failover record pair exists with healthy health checks")
 @expected_under_declared_outage
 def failover_pair(dr_readiness_inputs: ReadinessInputs) -> None:

@@ -6,8 +6,11 @@ Canaries are produced through the Kafka protocol to the canary topic on the prim
 the ``msk`` lag fault gives a matching loss window, a cut replicator loses every canary (the
 RPO check then fails), the write gate refuses canaries without consent, and the game day's
 helpers (``drill/msk_canaries.py``) hand the canaries to ``rpo_check`` through the attempt.
+Readiness (``readiness_kafka``, read-only) shows the replicator's naming and compares the
+canary topic's records on both sides by ListOffsets.
 
-ONE module-scoped Simulation with ``data_plane=True``; each test restores what it changed.
+ONE module-scoped Simulation with ``data_plane=True``; the tests run in file order (readiness
+before any canary first), each restores what it changed.
 """
 
 from __future__ import annotations
@@ -24,9 +27,11 @@ pytest.importorskip("nafka", reason="the 'sim' extra (nafka) is not installed")
 
 from maip_cli_helpers import wait_until
 
+from maip_drlib import readiness_kafka
 from maip_drlib.drill import msk_canaries, rpo_check
 from maip_drlib.drill.context import DrillContext
 from maip_drlib.errors import CheckFailed, GuardRefused
+from maip_drlib.readiness_base import NotChecked, ReadinessInputs, Thresholds
 from maip_drlib.regions import RegionHandles, build_region_handles
 from maip_drlib.rpo import wait_and_measure
 from maip_drlib.rpo.msk import MskCanaryStore, MskCanaryWriter, msk_store
@@ -59,6 +64,29 @@ def handles(simulation: Simulation) -> Iterator[RegionHandles]:
         yield built
     finally:
         built.close()
+
+
+def _inputs(simulation: Simulation, handles: RegionHandles) -> ReadinessInputs:
+    return ReadinessInputs(handles, simulation.topology, simulation.target(), None,
+                           Thresholds())
+
+
+def _alias(simulation: Simulation, handles: RegionHandles) -> str:
+    store = _store(simulation)
+    return store.replicated_topic(handles.secondary).split(".", 1)[0]
+
+
+def test_readiness_shows_the_naming_and_never_writes(simulation: Simulation,
+                                                     handles: RegionHandles) -> None:
+    inputs = _inputs(simulation, handles)
+    alias = _alias(simulation, handles)
+    detail = readiness_kafka.msk_replicator_naming(inputs)
+    assert "PREFIXED_WITH_SOURCE_CLUSTER_ALIAS" in detail and f"alias {alias!r}" in detail
+    assert f"reads as {alias}.maip-dr-canaries in DR" in detail
+    with pytest.raises(NotChecked, match="no canary topic maip-dr-canaries on maip-prod-kafka"):
+        readiness_kafka.msk_canary_offsets(inputs)
+    for broker in simulation.data_plane.kafka.brokers.values():  # type: ignore[union-attr]
+        assert not any("canaries" in topic for topic in broker.end_offsets())
 
 
 def _store(simulation: Simulation) -> MskCanaryStore:
@@ -171,3 +199,30 @@ def test_the_game_day_helpers_hand_the_canaries_to_the_rpo_check(
     rpo_check.record(attempt, measured, 5.0)
     rows = {row["store"]: row for row in json.loads((attempt / "rpo.json").read_text())["rpo"]}
     assert rows["msk"]["status"] == "measured" and rows["msk"]["target_s"] == 5.0
+
+
+def test_readiness_compares_the_canary_offsets(simulation: Simulation, handles: RegionHandles,
+                                               restore: None) -> None:
+    inputs = _inputs(simulation, handles)
+    # Earlier tests wrote canaries; once the replicator caught up, DR holds every one.
+    wait_until("the replicated canary topic to catch up", lambda: _offsets_pass(inputs),
+               timeout_s=60)
+    detail = readiness_kafka.msk_canary_offsets(inputs)
+    assert "maip-dr-canaries on maip-prod-kafka:" in detail and "p0 0.." in detail
+    simulation.faults.set_replication_cut(True)
+    writer = _store(simulation).writer(handles.primary, f"behind-{uuid.uuid4().hex[:8]}",
+                                       interval_s=INTERVAL_S, ttl_s=TTL_S).start()
+    _write_for(writer, 3)
+    writer.stop()
+    with pytest.raises(CheckFailed, match="replicated canary topic in DR is behind"):
+        readiness_kafka.msk_canary_offsets(inputs)
+    simulation.faults.set_replication_cut(False)
+    wait_until("DR to catch up after the cut", lambda: _offsets_pass(inputs), timeout_s=60)
+
+
+def _offsets_pass(inputs: ReadinessInputs) -> bool:
+    try:
+        readiness_kafka.msk_canary_offsets(inputs)
+    except CheckFailed:
+        return False
+    return True
