@@ -197,7 +197,8 @@ def write_summary(attempt_or_drill_dir: Path, *, results: list[dict[str, Any]],
     rpo_rows = _rpo_rows(rpo)
     verdict, reasons = verdict_of(results, end_to_end, rpo_rows)
     timeline = write_timeline(results, folder / "timeline.png", simulated=simulated,
-                              title=f"drill {drill_id}: {verdict}", redactor=redactor)
+                              title=f"drill {drill_id}: {verdict}", redactor=redactor,
+                              end_to_end=end_to_end)
     failed = [{"stage": label_of(r), "error_kind": r.get("error_kind"),
                "message": r.get("message", "")} for r in results if r.get("outcome") == "failed"]
     data: dict[str, Any] = {
