@@ -226,3 +226,35 @@ def _offsets_pass(inputs: ReadinessInputs) -> bool:
     except CheckFailed:
         return False
     return True
+
+
+def test_a_live_kind_target_measures_through_the_kafka_protocol(
+        simulation: Simulation, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The live path against the simulation: a live-kind target (default credential chain,
+    # so the simulation's dummy keys come from the environment) with plaintext Kafka access;
+    # brokers from GetBootstrapBrokers, nothing simulated-only on the way.
+    from dataclasses import replace
+
+    from maip_drlib.config import KafkaAccess
+    from maip_drlib.rpo.kafka_client import KafkaNotMeasurable
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    live = replace(simulation.target(name="rehearsal"), kind="live", control_url=None,
+                   kafka=KafkaAccess(auth="none", tls=False))
+    with pytest.raises(KafkaNotMeasurable, match=r"\[targets.rehearsal.kafka\]"):
+        msk_store(simulation.topology, replace(live, kafka=None))
+    built = build_region_handles(live, simulation.topology,
+                                 writes=WriteGate.consented(target="rehearsal"))
+    try:
+        assert not built.primary.simulated
+        store = msk_store(simulation.topology, live)
+        drill = f"live-{uuid.uuid4().hex[:8]}"
+        writer = store.writer(built.primary, drill, interval_s=INTERVAL_S, ttl_s=TTL_S).start()
+        _write_for(writer, 5)
+        writer.stop()
+        measured = wait_and_measure(store, built.secondary, drill, writer.acknowledged,
+                                    interval_s=INTERVAL_S, settle_s=10.0)
+    finally:
+        built.close()
+    assert measured.measured and measured.rpo_s == 0.0 and measured.lost == 0
