@@ -45,6 +45,23 @@ def _attempts(drill_dir: Path) -> list[Path]:
     return sorted(found, key=lambda p: int(p.name[8:]))
 
 
+def _record_text(drill_dir: Path) -> str | None:
+    """The DR test record as it reads now: the sealed record with the remediation decisions
+    taken since (``remediation.jsonl``) applied; the sealed Markdown when there are none."""
+    from maip_drlib.errors import ConfigError
+    from maip_drlib.evidence.dr_test_record_md import render
+    from maip_drlib.evidence.remediation import DECISIONS_NAME, current_record
+
+    if (drill_dir / DECISIONS_NAME).is_file():
+        try:
+            return render(current_record(drill_dir))
+        except ConfigError:
+            pass  # no readable sealed record: the Markdown below, if any
+    record = drill_dir / RECORD_FILE
+    record = record if record.is_file() else newest_file(drill_dir, RECORD_FILE)
+    return record.read_text(encoding="utf-8") if record is not None else None
+
+
 def newest_file(drill_dir: Path, name: str) -> Path | None:
     """``name`` in the newest attempt that has it, or None."""
     for attempt in reversed(_attempts(drill_dir)):
@@ -194,10 +211,9 @@ def write_overview(drill_dir: Path, folder: Path,
             attachments.append(_attachment(folder, RTO_RPO_NAME, text.encode(), ".md",
                                            TEXT_TYPE))
             variables = {k: redactor.text(v) for k, v in headline(summary).items()}
-    record = drill_dir / RECORD_FILE
-    record = record if record.is_file() else newest_file(drill_dir, RECORD_FILE)
-    if record is not None:
-        text = align_tables(redactor.text(record.read_text(encoding="utf-8")))
+    record_text = _record_text(drill_dir)
+    if record_text is not None:
+        text = align_tables(redactor.text(record_text))
         attachments.append(_attachment(folder, RECORD_NAME, text.encode(), ".md", TEXT_TYPE))
     timeline = newest_file(drill_dir, "timeline.png")
     if timeline is not None:

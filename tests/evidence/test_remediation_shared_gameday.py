@@ -16,6 +16,7 @@ from test_verify_cli import run
 
 from maip_drlib.evidence.history import read_drill
 from maip_drlib.evidence.remediation import DECISIONS_NAME
+from maip_drlib.evidence.report_overview import _record_text
 from maip_drlib.evidence.verify import verify_drill
 
 pytestmark = [pytest.mark.gameday]
@@ -47,3 +48,7 @@ def test_a_decision_on_the_shared_game_days_missing_participant(
     code, out, _ = run(["remediation", "list", DRILL_ID, "--reports", str(reports)], capsys)
     assert code == 0 and f"{item['id']}  owned by Ana <incident commander>, due 2099-01-31" \
         in out, out
+    # The report's overview shows the record as it reads now, the decision applied.
+    text = _record_text(drill)
+    assert text is not None and "Ana <incident commander>" in text, text
+    assert "2099-01-31" in text
