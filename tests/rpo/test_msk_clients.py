@@ -135,3 +135,13 @@ def test_the_game_days_reason_reaches_the_rpo_report(tmp_path: Path) -> None:
     assert rows["dynamodb"]["rpo_s"] == 0.2  # kept beside it
     assert rows["msk"]["status"] == "not measured" and rows["msk"]["rpo_s"] is None
     assert rows["msk"]["note"] == "target 'prod' has no Kafka access"
+
+
+def test_the_msk_window_is_sized_from_the_simulated_msk_lag() -> None:
+    control = SimpleNamespace(status=lambda: {"faults": {"lag_seconds": {"msk": 5.0,
+                                                                         "dynamodb": 0.5}}})
+    target = embedded_target(Topology())
+    plan = msk_canaries.plan_for(target, control, None)
+    assert plan.warmup_s == 11.0 and plan.interval_s == 0.1  # 2 x lag + 1 s: some arrive
+    assert msk_canaries.plan_for(target, control, 3.0).warmup_s == 3.0  # --canary-window
+    assert msk_canaries.plan_for(target, None, None).warmup_s == 2.0
