@@ -1,7 +1,7 @@
 """The ``maip-dr`` command line: the edge where the environment and arguments are read.
 
 Global options: ``--config``, ``--target``, ``--json``, ``--quiet`` and ``--color`` (output
-modes: ``maip_drlib.cli_output``). Commands that print no document refuse ``--json`` and
+modes: ``maip_drlib.cli.output``). Commands that print no document refuse ``--json`` and
 ``--quiet`` (exit 2) rather than ignore them.
 
 Exit codes (DESIGN.md section 8): 0 every check passed; 1 a DR check failed; 2 bad input or
@@ -98,30 +98,30 @@ def cli(ctx: click.Context, config_path: Path | None, target_name: str | None, a
     ctx.obj.update(json=as_json, quiet=quiet, color=color)
     if color != "auto" or os.environ.get("NO_COLOR"):
         ctx.color = color == "always"
-    from maip_drlib.cli_output import configure_children, current_output, environment_kept
+    from maip_drlib.cli.output import configure_children, current_output, environment_kept
 
     ctx.with_resource(environment_kept())
     configure_children(current_output(ctx))
 
 
 def _register_commands() -> None:
-    from maip_drlib.cli_approve import approve_command
-    from maip_drlib.cli_completion import completion_command
-    from maip_drlib.cli_config import config_group
-    from maip_drlib.cli_drill import gameday_command, stage_command
-    from maip_drlib.cli_evidence import verify_command
-    from maip_drlib.cli_help import complete_help
-    from maip_drlib.cli_history import history_command
-    from maip_drlib.cli_iam import iam_group
-    from maip_drlib.cli_init import init_command
-    from maip_drlib.cli_lease import lease_group
-    from maip_drlib.cli_output import refuse_unsupported
-    from maip_drlib.cli_plan import plan_command
-    from maip_drlib.cli_readiness import readiness_command
-    from maip_drlib.cli_remediation import remediation_group
-    from maip_drlib.cli_report import report_command
-    from maip_drlib.cli_sim import sim_group
-    from maip_drlib.cli_steps import steps_command
+    from maip_drlib.cli.approve import approve_command
+    from maip_drlib.cli.completion import completion_command
+    from maip_drlib.cli.config import config_group
+    from maip_drlib.cli.drill import gameday_command, stage_command
+    from maip_drlib.cli.evidence import verify_command
+    from maip_drlib.cli.help import complete_help
+    from maip_drlib.cli.history import history_command
+    from maip_drlib.cli.iam import iam_group
+    from maip_drlib.cli.init import init_command
+    from maip_drlib.cli.lease import lease_group
+    from maip_drlib.cli.output import refuse_unsupported
+    from maip_drlib.cli.plan import plan_command
+    from maip_drlib.cli.readiness import readiness_command
+    from maip_drlib.cli.remediation import remediation_group
+    from maip_drlib.cli.report import report_command
+    from maip_drlib.cli.sim import sim_group
+    from maip_drlib.cli.steps import steps_command
 
     cli.add_command(gameday_command)
     cli.add_command(stage_command)

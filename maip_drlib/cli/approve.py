@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import click
 
-from maip_drlib.cli_consent import consent_options, require_write_consent
-from maip_drlib.cli_output import output_options, start_output, supports_output
+from maip_drlib.cli.consent import consent_options, require_write_consent
+from maip_drlib.cli.output import output_options, start_output, supports_output
 from maip_drlib.errors import ConfigError
 
 
@@ -47,7 +47,7 @@ def approve_command(ctx: click.Context, drill_id: str, stage_text: str,
     the request is decided or expired, or no consent; 4 the table or STS unreachable.
     """
     output = start_output(ctx, as_json=as_json, quiet=quiet)
-    from maip_drlib.cli_drill_options import check_drill_id
+    from maip_drlib.cli.drill_options import check_drill_id
     from maip_drlib.drill.approval import (
         REJECTED,
         ApprovalTable,
@@ -59,7 +59,7 @@ def approve_command(ctx: click.Context, drill_id: str, stage_text: str,
     check_drill_id(drill_id)
     stage = StageRef.parse(stage_text)
     reason = check_reason(reject_reason) if reject_reason is not None else None
-    from maip_drlib.cli_targets import load_cli_config, load_target
+    from maip_drlib.cli.targets import load_cli_config, load_target
 
     target = load_target(ctx)
     if target.kind == "embedded":

@@ -19,7 +19,7 @@ from typing import Any
 
 import click
 
-from maip_drlib.cli_output import output_options, start_output, supports_output
+from maip_drlib.cli.output import output_options, start_output, supports_output
 from maip_drlib.config import Config, Target
 from maip_drlib.errors import ConfigError
 

@@ -10,7 +10,7 @@ a second one against the same platform refuses (exit 3) naming the holder;
 ``--dr-break-lease REASON`` takes over a dead holder's lease; ``--dr-lease-ttl`` overrides
 the topology's TTL. ``plan`` and readiness are read-only and take no lease.
 
-Output (``maip_drlib.cli_output``): ``gameday``, ``stage``, ``plan`` and ``lease show`` take
+Output (``maip_drlib.cli.output``): ``gameday``, ``stage``, ``plan`` and ``lease show`` take
 ``--json`` (one document on stdout: the summary, results, evidence folder and digest; the
 calls; the holder) and ``--quiet`` (errors and the verdict line only). Not supported:
 ``--quiet`` with ``--dr-pause-between-stages`` (refused: it would hide the question).
@@ -28,8 +28,8 @@ from pathlib import Path
 
 import click
 
-from maip_drlib.cli_consent import require_write_consent
-from maip_drlib.cli_drill_options import (
+from maip_drlib.cli.consent import require_write_consent
+from maip_drlib.cli.drill_options import (
     OUTAGE_REASON,
     PASSTHROUGH,
     canary_window_option,
@@ -47,9 +47,9 @@ from maip_drlib.cli_drill_options import (
     retests_option,
     safety_options,
 )
-from maip_drlib.cli_features import feature_folders, features_option
-from maip_drlib.cli_lease import drill_lease
-from maip_drlib.cli_output import (
+from maip_drlib.cli.features import feature_folders, features_option
+from maip_drlib.cli.lease import drill_lease
+from maip_drlib.cli.output import (
     Output,
     check_quiet_with_pause,
     current_output,
@@ -57,8 +57,8 @@ from maip_drlib.cli_output import (
     start_output,
     supports_output,
 )
-from maip_drlib.cli_passthrough import check_passthrough
-from maip_drlib.cli_targets import check_live_credentials, load_cli_config, load_target
+from maip_drlib.cli.passthrough import check_passthrough
+from maip_drlib.cli.targets import check_live_credentials, load_cli_config, load_target
 from maip_drlib.config import Config, Target
 from maip_drlib.drill import summary
 from maip_drlib.drill.evidence_dirs import AttemptDir, new_drill_id, next_attempt

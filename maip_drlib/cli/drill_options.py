@@ -251,7 +251,7 @@ def dr_args(target: Target, config_path: Path, opts: dict,
         args.append("--dr-require-approval")
     if opts.get("dr_approval_timeout") is not None:
         args += ["--dr-approval-timeout", f"{opts['dr_approval_timeout']:g}"]
-    for folder in opts.get("features") or ():  # a team's own feature folders (cli_features)
+    for folder in opts.get("features") or ():  # a team's own feature folders (cli/features.py)
         args += ["--dr-features", str(folder)]
     return args
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import click
 
-from maip_drlib.cli_output import output_options, start_output, supports_output
+from maip_drlib.cli.output import output_options, start_output, supports_output
 from maip_drlib.errors import ConfigError
 
 EXIT_OK, EXIT_PROBLEMS = 0, 1

@@ -27,7 +27,7 @@ from typing import Any
 
 import click
 
-from maip_drlib.cli_output import Output, output_options, start_output, supports_output
+from maip_drlib.cli.output import Output, output_options, start_output, supports_output
 from maip_drlib.errors import ConfigError
 from maip_drlib.evidence.history import PHASES, STORES, DrillRow
 

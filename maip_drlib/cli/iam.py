@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from maip_drlib.cli_output import output_options, start_output, supports_output
-from maip_drlib.cli_targets import load_cli_config
+from maip_drlib.cli.output import output_options, start_output, supports_output
+from maip_drlib.cli.targets import load_cli_config
 from maip_drlib.config import Config, Target
 from maip_drlib.errors import ConfigError
 

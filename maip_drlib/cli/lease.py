@@ -13,9 +13,9 @@ from collections.abc import Iterator
 import click
 from botocore.exceptions import ClientError
 
-from maip_drlib.cli_consent import consent_options, require_write_consent
-from maip_drlib.cli_drill_options import check_drill_id
-from maip_drlib.cli_output import (
+from maip_drlib.cli.consent import consent_options, require_write_consent
+from maip_drlib.cli.drill_options import check_drill_id
+from maip_drlib.cli.output import (
     Output,
     output_options,
     start_output,
@@ -84,7 +84,7 @@ def lease_show(ctx: click.Context, as_json: bool, quiet: bool) -> None:
     unreachable.
     """
     output = start_output(ctx, as_json=as_json, quiet=quiet)
-    from maip_drlib.cli_targets import running_target
+    from maip_drlib.cli.targets import running_target
     from maip_drlib.regions import build_region_handles
 
     with running_target(ctx) as (config, target):
@@ -123,7 +123,7 @@ def lease_create_table(ctx: click.Context, dr_execute: bool, dr_confirm: str | N
     otherwise). Exit codes: 0 created or already there; 2 bad input; 3 not confirmed; 4
     unreachable.
     """
-    from maip_drlib.cli_targets import running_target
+    from maip_drlib.cli.targets import running_target
     from maip_drlib.drill.lease import create_lease_table
     from maip_drlib.regions import build_region_handles
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from maip_drlib.cli_output import (
+from maip_drlib.cli.output import (
     output_options,
     start_output,
     supports_output,
@@ -30,8 +30,8 @@ def plan_command(ctx: click.Context, phases: tuple[str, ...], drill_id: str | No
     input; 4 target unreachable; 130 interrupted.
     """
     output = start_output(ctx, as_json=as_json, quiet=quiet)
-    from maip_drlib.cli_drill_options import check_drill_id
-    from maip_drlib.cli_targets import running_target
+    from maip_drlib.cli.drill_options import check_drill_id
+    from maip_drlib.cli.targets import running_target
     from maip_drlib.drill.context import DrillContext, PollPolicy
     from maip_drlib.drill.planner import plan_drill
     from maip_drlib.regions import build_region_handles

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import click
 
-from maip_drlib.cli_consent import consent_options, require_write_consent
-from maip_drlib.cli_features import feature_folders, features_args, features_option
-from maip_drlib.cli_output import Output, output_options, start_output, supports_output
-from maip_drlib.cli_passthrough import check_passthrough
+from maip_drlib.cli.consent import consent_options, require_write_consent
+from maip_drlib.cli.features import feature_folders, features_args, features_option
+from maip_drlib.cli.output import Output, output_options, start_output, supports_output
+from maip_drlib.cli.passthrough import check_passthrough
 from maip_drlib.config import Target
 from maip_drlib.drill import summary
 from maip_drlib.drill.pytest_runner import run_scenarios
@@ -61,9 +61,9 @@ def readiness_command(ctx: click.Context, as_json: bool, quiet: bool,
     refused). Exit codes: 0 every check passed; 1 a check failed; 2 bad input; 4 nothing
     reachable; 130 interrupted.
     """
-    from maip_drlib.cli_drill import redactor_for
-    from maip_drlib.cli_drill_options import operations_from_cli
-    from maip_drlib.cli_targets import load_cli_config, load_target
+    from maip_drlib.cli.drill import redactor_for
+    from maip_drlib.cli.drill_options import operations_from_cli
+    from maip_drlib.cli.targets import load_cli_config, load_target
     from maip_drlib.drill.operations import after_readiness
 
     output = start_output(ctx, as_json=as_json, quiet=quiet)

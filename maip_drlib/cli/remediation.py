@@ -21,7 +21,7 @@ from typing import Any
 
 import click
 
-from maip_drlib.cli_output import Output, output_options, start_output, supports_output
+from maip_drlib.cli.output import Output, output_options, start_output, supports_output
 from maip_drlib.errors import ConfigError
 
 KEY_HELP = ("File holding the evidence HMAC key (else the MAIP_DR_HMAC_KEY variable); a drill "

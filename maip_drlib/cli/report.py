@@ -33,7 +33,7 @@ from pathlib import Path
 
 import click
 
-from maip_drlib.cli_consent import consent_options, require_write_consent
+from maip_drlib.cli.consent import consent_options, require_write_consent
 from maip_drlib.config import Config, Target
 from maip_drlib.drill.evidence_dirs import DRILL_ID
 from maip_drlib.errors import ConfigError, DRError
@@ -75,7 +75,7 @@ def _drill_dir(drill_id: str | None, reports_dir: Path) -> Path:
 
 def _upload_target(ctx: click.Context, bucket: str) -> tuple[Config, Target]:
     """The checked bucket name and the target whose credentials write it (exit 2 if none)."""
-    from maip_drlib.cli_targets import check_live_credentials, load_cli_config, load_target
+    from maip_drlib.cli.targets import check_live_credentials, load_cli_config, load_target
     from maip_drlib.report_upload import check_settings
 
     try:

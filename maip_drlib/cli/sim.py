@@ -213,7 +213,7 @@ def fault_group(ctx: click.Context, control_url: str | None) -> None:
 def _client(ctx: click.Context) -> SimulationClient:
     url = ctx.obj.get("control_url")
     if not url:
-        from maip_drlib.cli_targets import load_target
+        from maip_drlib.cli.targets import load_target
 
         target = load_target(ctx)
         url = target.control_url

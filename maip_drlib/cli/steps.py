@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import click
 
-from maip_drlib.cli_output import output_options, start_output, supports_output
+from maip_drlib.cli.output import output_options, start_output, supports_output
 from maip_drlib.errors import ConfigError
 
 

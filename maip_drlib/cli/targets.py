@@ -48,7 +48,7 @@ def running_target(ctx: click.Context) -> Iterator[tuple[Config, Target]]:
     if target.kind != "embedded":
         yield config, target
         return
-    from maip_drlib.cli_output import current_output
+    from maip_drlib.cli.output import current_output
     from maip_drlib.sim.simulation import Simulation
 
     current_output(ctx).info("maip-dr: starting the embedded simulation (simulated platform "

@@ -316,7 +316,7 @@ def finish(plan: GamedayPlan, journal: Journal, *, summary_too: bool = True,
         k: figure.get(k) for k in ("status", "wall_s", "minutes", "first_bad",
                                    "first_good_again", "requests", "healthy")})
     if summary_too:
-        _add_to_summary(plan, figure)  # the command's summary prints it (cli_drill)
+        _add_to_summary(plan, figure)  # the command's summary prints it (cli.drill)
     else:
         plan.echo(client_seen_line(figure))
 

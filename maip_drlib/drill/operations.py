@@ -53,7 +53,7 @@ class Operations:
 
 
 def _consented(target: Target) -> WriteGate:
-    """Metrics and uploads run only after the CLI checked consent (cli_consent.py)."""
+    """Metrics and uploads run only after the CLI checked consent (cli/consent.py)."""
     return WriteGate.consented(target=target.name)
 
 

@@ -3,7 +3,7 @@
 ``maip-dr sim up --after failover:3`` uses it, for practice and for tests of single stages and
 resumes: the state is what the suite's own stages produce, not a hand-made imitation.
 Simulations only: it injects the primary-region outage itself, through the simulation's own
-fault switches. The simulation is handed in by the caller (``cli_sim``, the edge): this module
+fault switches. The simulation is handed in by the caller (``cli.sim``, the edge): this module
 only knows its shape (``RehearsalPlatform``) and never imports ``maip_drlib.sim``.
 """
 

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from maip_drlib.cli import cli
-from maip_drlib.cli_drill_options import dr_args
+from maip_drlib.cli.drill_options import dr_args
 from maip_drlib.config import embedded_target
 from maip_drlib.config_loader import load_config
 from maip_drlib.errors import ConfigError, DRError, GuardRefused

@@ -138,7 +138,7 @@ def test_replication_cut_before_the_outage_fails_the_rds_rpo(
 def test_without_postgresql_the_default_runs_without_the_data_plane_and_says_so(
         monkeypatch: pytest.MonkeyPatch) -> None:
     import maip_drlib.sim.postgres as postgres
-    from maip_drlib.cli_output import Output
+    from maip_drlib.cli.output import Output
     from maip_drlib.sim.data_plane_choice import embedded_data_plane
 
     monkeypatch.setattr(postgres, "find_binaries", lambda: None)

@@ -19,7 +19,7 @@ import pytest
 from maip_cli_helpers import BIN_DIR, SimUpProcess, maip_dr_env, sim_up_in
 
 from maip_drlib.cli import cli, walk_commands
-from maip_drlib.cli_help import missing_help
+from maip_drlib.cli.help import missing_help
 from maip_drlib.config_loader import load_config
 from maip_drlib.regions import build_region_handles
 
@@ -72,7 +72,7 @@ def test_main_help_and_subcommand_help_as_printed(maip_dr) -> None:
 
 def test_init_template_database_and_dns_lines_are_valid_once_uncommented(
         tmp_path: Path) -> None:
-    from maip_drlib.cli_init import starter_config
+    from maip_drlib.cli.init import starter_config
 
     keys = ("dns_nameservers", "[targets.prod.database", "dbname", "sslmode", "us-east-1 =",
             "us-west-2 =")

@@ -212,7 +212,7 @@ def test_lease_show_and_create_table_commands(sim: SimUpProcess) -> None:
     from click.testing import CliRunner
 
     from maip_drlib.cli import cli
-    from maip_drlib.cli_lease import lease_group
+    from maip_drlib.cli.lease import lease_group
     from maip_drlib.errors import GuardRefused
 
     cli.add_command(lease_group)

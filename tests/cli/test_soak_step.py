@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from maip_drlib.cli_drill_options import dr_args
+from maip_drlib.cli.drill_options import dr_args
 from maip_drlib.config import Target
 from maip_drlib.drill.context import DecisionLog, DrillOptions
 from maip_drlib.drill.outcome import StageOutcome

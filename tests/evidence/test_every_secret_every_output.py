@@ -21,7 +21,7 @@ from urllib.parse import quote, quote_plus
 import pytest
 from shared_gameday import SECRETS
 
-from maip_drlib.cli_output import Output
+from maip_drlib.cli.output import Output
 from maip_drlib.drill.context import DecisionLog
 from maip_drlib.errors import ConfigError
 from maip_drlib.evidence import redact

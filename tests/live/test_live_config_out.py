@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from maip_cli_helpers import run_maip_dr
 
-from maip_drlib.cli_sim import _time_scale
+from maip_drlib.cli.sim import _time_scale
 from maip_drlib.config import RegionConnection, Target
 from maip_drlib.config_loader import load_config
 from maip_drlib.errors import ConfigError

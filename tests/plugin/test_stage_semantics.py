@@ -169,7 +169,7 @@ def test_pause_between_stages_needs_the_operators_yes(pytester: pytest.Pytester)
 def test_data_plane_option_is_refused_for_a_live_target(pytester: pytest.Pytester,
                                                          value: str) -> None:
     """--dr-data-plane is for the embedded target: a live one exits 2 before any call."""
-    from maip_drlib.cli_init import starter_config
+    from maip_drlib.cli.init import starter_config
 
     _project(pytester)
     config = pytester.path / "live.toml"

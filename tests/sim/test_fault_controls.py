@@ -19,7 +19,7 @@ from botocore.retries.standard import (
 )
 from click.testing import CliRunner
 
-from maip_drlib.cli_sim import sim_group
+from maip_drlib.cli.sim import sim_group
 from maip_drlib.sim.aws.middleware import RequestScope, api_fault_decision
 from maip_drlib.sim.control import FAULT_ROUTES, BadRequest
 from maip_drlib.sim.faults import ApiFault, FaultState
