@@ -65,6 +65,7 @@ from maip_drlib.readiness_data import (
     rds_roles_in_postgres,
     rds_writer_and_replica,
 )
+from maip_drlib.readiness_kafka import msk_canary_offsets, msk_replicator_naming
 
 __all__ = [
     "DEFAULT_REQUIRED_SECRETS", "ECR_LOOKUP_CONCURRENCY", "FAILBACK_NAME_CHECK",
@@ -190,6 +191,8 @@ def readiness_checks(topology: Topology) -> tuple[Check, ...]:
         Check("DynamoDB replication latency", s, dynamodb_replication_latency),
         Check("MSK clusters ACTIVE", "both", msk_clusters_active),
         Check("MSK replicator RUNNING and lag", s, msk_replicator),
+        Check("MSK replicator topic naming", s, msk_replicator_naming),
+        Check("MSK canary topic records in DR", "both", msk_canary_offsets),
         Check("Route 53 failover pair healthy", "global", route53_failover_pair),
         Check("DR ALB active", s, dr_alb_active),
         Check("public endpoint UP", "global", endpoint_up),

@@ -195,7 +195,8 @@ def _write_live_config(simulation: Simulation, path: Path, name: str) -> Planned
     path.write_text(render_live_config(name, simulation.target(name, "sim"),
                                        public_endpoint_url=url,
                                        aws_endpoint_url=simulation.aws_endpoint_url,
-                                       database=database, topology=simulation.topology))
+                                       database=database, topology=simulation.topology,
+                                       kafka=getattr(plane, "kafka", None) is not None))
     click.echo(f"maip-dr sim: live target {name!r} in {path} ({url}; the API name's DNS "
                f"answers {', '.join(sorted(plan['addresses']))} are served on port {port}); "
                "export AWS_ENDPOINT_URL and the dummy keys first (the env file does)", err=True)

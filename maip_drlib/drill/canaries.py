@@ -5,8 +5,8 @@ Canaries are actions: only game days write them (``features/rpo.feature`` reads 
 
 Two stores: DynamoDB always (``canaries.json``); RDS beside it when the target has database
 access (``target.database``), into the suite's canary table on the primary PostgreSQL writer
-(``canaries-rds.json``). Not supported: MSK canaries; RDS canaries without database access
-(the RDS row then reads "not configured").
+(``canaries-rds.json``). MSK canaries: ``drill/msk_canaries.py``. Not supported: RDS canaries
+without database access (the RDS row then reads "not configured").
 """
 
 from __future__ import annotations

@@ -18,7 +18,9 @@ starts beside the DynamoDB one before the outage (into the suite's canary table 
 PostgreSQL writer) and stops at the outage; the RPO phase measures both. Without database
 access nothing is written to PostgreSQL and the RDS RPO row reads "not configured". Not
 supported: RDS canaries on a resumed drill (they are written only by the attempt that ran the
-readiness phase and the outage).
+readiness phase and the outage). MSK canaries (``msk_canaries.py``) start beside them when the
+target has Kafka access (the simulation's brokers with its data plane, or
+``[targets.<name>.kafka]``) and stop at the outage likewise.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from maip_drlib.config import Target, Topology
-from maip_drlib.drill import client_view, summary
+from maip_drlib.drill import client_view, msk_canaries, summary
 from maip_drlib.drill.evidence_dirs import AttemptDir
 from maip_drlib.drill.go_no_go import go_no_go
 from maip_drlib.drill.lease import DrillLease, LeaseGrant, LeaseLost
@@ -166,7 +168,7 @@ def run_gameday(plan: GamedayPlan) -> GamedayResult:
     primary = plan.topology.primary.region
     resume_phase, resume_stage = plan.resume_from or ("readiness", 0)
     try:
-        writer = rds_writer = None
+        writer = rds_writer = msk_writer = None
         if resume_phase == "readiness":
             if not go_no_go(plan, journal, phase("readiness", "readiness")):
                 result = _finish(plan, journal, runs, timings, started)
@@ -174,7 +176,9 @@ def run_gameday(plan: GamedayPlan) -> GamedayResult:
                 return result
             journal_plan(plan, journal)  # the test plan, before the first mutating call
             rds_writer = _start_rds_canaries(plan, journal)
+            msk_writer = msk_canaries.start_msk_canaries(plan, journal)
             writer = _start_canaries(plan, journal)
+            msk_canaries.await_msk_window(msk_writer)
         plan.client_view = client_view.start(plan, journal)  # clients' view, before the outage
         if resume_phase in ("readiness", "failover"):
             if plan.control is not None and plan.outage_injected:
@@ -186,6 +190,7 @@ def run_gameday(plan: GamedayPlan) -> GamedayResult:
                 _finish_canaries(plan, journal, writer)
             if rds_writer is not None:
                 _finish_canaries(plan, journal, rds_writer, store="rds")
+            msk_canaries.finish_msk_canaries(plan, journal, msk_writer)
             failover = phase("failover", _marker("failover", resume_stage
                                                   if resume_phase == "failover" else 1))
             if not _failed(failover):

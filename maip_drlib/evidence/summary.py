@@ -173,7 +173,8 @@ def rpo_line(rows: list[dict[str, Any]]) -> str:
     parts = []
     for row in rows:
         if row.get("rpo_s") is None:
-            parts.append(f"{row.get('store')} {row.get('status') or 'not measured'}")
+            why = f" ({row['note']})" if row.get("note") else ""
+            parts.append(f"{row.get('store')} {row.get('status') or 'not measured'}{why}")
             continue
         parts.append(f"{row.get('store')} {row['rpo_s']:.3f} s ({row.get('lost')} canaries "
                      f"lost; target {_fmt(row.get('target_s'))} s: {_ok(row.get('ok'))})")

@@ -17,8 +17,8 @@ RDS canaries live in ``maip_drlib.rpo.rds`` (``rds_store(topology, target.databa
 ``RpoStore`` over the PostgreSQL behind each region's RDS instance; it needs the target's
 database access, so it is built from the target, not looked up in ``STORES``); a game day
 measures it beside DynamoDB when the target has database access
-(``maip_drlib.drill.rpo_check``). Not supported: MSK canaries; measuring after the canary TTL
-expired.
+(``maip_drlib.drill.rpo_check``). MSK canaries: ``rpo/msk.py``. Not supported: measuring after
+the canary TTL expired.
 """
 
 from __future__ import annotations

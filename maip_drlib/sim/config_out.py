@@ -91,11 +91,14 @@ def _database_lines(name: str, access: DatabaseAccess) -> list[str]:
 
 def render_live_config(name: str, simulation_target: Target, *, public_endpoint_url: str,
                        aws_endpoint_url: str, database: DatabaseAccess | None = None,
-                       topology: Topology | None = None) -> str:
+                       topology: Topology | None = None, kafka: bool = False) -> str:
     """A ``live``-kind target ``name`` for the simulation ``simulation_target`` describes.
 
     ``database``: given only when the simulated PostgreSQL serves TLS; written with
-    ``sslmode = "verify-full"`` and ``sslrootcert`` (the simulation's CA), as production."""
+    ``sslmode = "verify-full"`` and ``sslrootcert`` (the simulation's CA), as production.
+    ``kafka``: the simulation has its Kafka brokers (data plane): a ``[targets.<name>.kafka]``
+    table for their plaintext listeners (no IAM auth, no TLS: simulated), whose addresses the
+    target reads from ``get-bootstrap-brokers`` as on AWS."""
     region = simulation_target.primary.region
     lines = [
         "# Written by 'maip-dr sim up --live-config-out': a LIVE-kind target aimed at a running",
@@ -135,4 +138,8 @@ def render_live_config(name: str, simulation_target: Target, *, public_endpoint_
             dbname=database.dbname, sslmode="verify-full",
             sslrootcert=database.sslrootcert or simulation_target.ca_bundle,
             secret_ids=database.secret_ids))
+    if kafka:
+        lines += ["", f"[targets.{name}.kafka]", _line("auth", "none"), "tls = false"]
+    if kafka:
+        lines += ["", f"[targets.{name}.kafka]", _line("auth", "none"), "tls = false"]
     return "\n".join(lines + _topology_lines(topology)) + "\n"
