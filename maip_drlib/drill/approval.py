@@ -43,10 +43,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
-from maip_drlib.drill.lease import LEASE_KEY_ATTRIBUTE
-from maip_drlib.errors import ConfigError, GuardRefused, Unreachable, WaitTimeout
+from maip_drlib.drill.lease import LEASE_KEY_ATTRIBUTE, lease_table_call
+from maip_drlib.errors import ConfigError, GuardRefused, WaitTimeout
 from maip_drlib.waits import WaitSpec, wait_for
 
 APPROVAL_TIMEOUT_DEFAULT_MINUTES = 30.0
@@ -301,18 +301,8 @@ class ApprovalTable:
     clock: Clock = time.time
 
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
-        try:
-            return getattr(self.client, operation)(TableName=self.table, **kwargs)
-        except ClientError as error:
-            if _code(error) == "ResourceNotFoundException":
-                raise ConfigError(
-                    f"drill lease table {self.table!r} not found in {self.region}: approvals "
-                    f"are kept there; create it first ('maip-dr lease create-table')",
-                    key="topology.lease_table") from error
-            raise
-        except BotoCoreError as error:
-            raise Unreachable(f"drill lease table {self.table!r} in {self.region}: {error}",
-                              region=self.region) from error
+        return lease_table_call(self.client, self.table, self.region, operation,
+                                missing="approvals are kept there; ", **kwargs)
 
     def _get(self, key: str) -> dict[str, Any] | None:
         answer = self._call("get_item", Key={LEASE_KEY_ATTRIBUTE: {"S": key}},

@@ -254,19 +254,7 @@ class DrillLease:
     # -- calls --------------------------------------------------------------------------------
 
     def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
-        """One DynamoDB call; a missing table and an unreachable region become one line."""
-        try:
-            return getattr(self.client, operation)(TableName=self.table, **kwargs)
-        except ClientError as error:
-            if _code(error) == "ResourceNotFoundException":
-                raise ConfigError(
-                    f"drill lease table {self.table!r} not found in {self.region}: create it "
-                    f"first ('maip-dr lease create-table', see docs/lease.md)",
-                    key="topology.lease_table") from error
-            raise
-        except BotoCoreError as error:
-            raise Unreachable(f"drill lease table {self.table!r} in {self.region}: {error}",
-                              region=self.region) from error
+        return lease_table_call(self.client, self.table, self.region, operation, **kwargs)
 
     def _key(self) -> dict[str, dict[str, str]]:
         return {LEASE_KEY_ATTRIBUTE: {"S": self.key}}
@@ -475,6 +463,24 @@ class DrillLease:
 def lease_key(record_name: str) -> str:
     """The item key of a platform: its public record name (the same from every host)."""
     return f"drill#{record_name.rstrip('.')}"
+
+
+def lease_table_call(client: Any, table: str, region: str, operation: str, *,
+                     missing: str = "", **kwargs: Any) -> dict[str, Any]:
+    """One DynamoDB call on the lease table; a missing table and an unreachable region become
+    one line (``missing``: what the table holds, for the first)."""
+    try:
+        return getattr(client, operation)(TableName=table, **kwargs)  # type: ignore[no-any-return]
+    except ClientError as error:
+        if _code(error) == "ResourceNotFoundException":
+            raise ConfigError(
+                f"drill lease table {table!r} not found in {region}: {missing}create it "
+                f"first ('maip-dr lease create-table', see docs/lease.md)",
+                key="topology.lease_table") from error
+        raise
+    except BotoCoreError as error:
+        raise Unreachable(f"drill lease table {table!r} in {region}: {error}",
+                          region=region) from error
 
 
 def create_lease_table(client: Any, table: str) -> bool:

@@ -31,9 +31,8 @@ from __future__ import annotations
 
 import os
 import shlex
-import sys
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any
 
 import pytest
 from botocore.exceptions import BotoCoreError, ClientError
@@ -57,6 +56,7 @@ from maip_drlib.drill.approval import (
 from maip_drlib.errors import ConfigError, DRError
 from maip_drlib.pytest_dr.keys import OPTIONS_KEY, TARGET_KEY
 from maip_drlib.pytest_dr.stages import phase_of, stage_of
+from maip_drlib.pytest_dr.terminal import fail, say
 from maip_drlib.write_gate import WriteGate
 
 APPROVAL_OPTION = "--dr-require-approval"
@@ -89,21 +89,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "drill stops (exit 3).")
 
 
-def _say(config: pytest.Config, line: str) -> None:
-    """One line on the real standard error, also while pytest captures a test's output."""
-    capture = config.pluginmanager.getplugin("capturemanager")
-    if capture is None:
-        print(line, file=sys.stderr, flush=True)
-        return
-    with capture.global_and_fixture_disabled():
-        print(line, file=sys.stderr, flush=True)
-
-
-def _fail(config: pytest.Config, message: str, code: int) -> NoReturn:
-    _say(config, f"maip-dr: {message}")
-    pytest.exit(message, returncode=code)
-
-
 def approval_required(config: pytest.Config) -> bool:
     """The option, or ``require_approval = true`` on the session's target."""
     target = config.stash.get(TARGET_KEY, None)
@@ -131,7 +116,7 @@ def pytest_configure(config: pytest.Config) -> None:
                 "no other identity can approve (docs/approval.md: point a live-kind target "
                 "at the simulation); nothing was called", key=APPROVAL_OPTION)
     except ConfigError as error:
-        _fail(config, str(error), error.exit_code)
+        fail(config, str(error), error.exit_code)
 
 
 def _applies(item: pytest.Item) -> bool:
@@ -258,16 +243,16 @@ def await_approval(item: pytest.Item) -> None:
              stage_name=stage.name, operator_arn=session.operator_arn,
              request_id=request.request_id, deadline=iso(request.deadline),
              planned_calls=len(request.plan), command=command)
-    _say(config, f"\nmaip-dr: {stage.name} waits for a second person's approval (operator "
+    say(config, f"\nmaip-dr: {stage.name} waits for a second person's approval (operator "
          f"{session.operator_arn}; another AWS identity must decide) until "
          f"{iso(request.deadline)} ({minutes:g} min). The approver runs:\n  {command}\n"
          f"  (to reject: the same with --reject \"REASON\")")
     decision = wait_for_decision(session.table, request, poll_s=POLL_S,
-                                 say=lambda line: _say(config, line))
+                                 say=lambda line: say(config, line))
     _journal(config, decision.kind, **decision.journal_fields())
     if decision.decision == GRANTED:
         _lease_still_held(config, stage)
-        _say(config, f"maip-dr: {stage.name} approved by {decision.approver_arn} at "
+        say(config, f"maip-dr: {stage.name} approved by {decision.approver_arn} at "
              f"{decision.decided_at}; the stage runs")
         return
     if decision.decision == REJECTED:

@@ -28,10 +28,9 @@ world of its own, which no other drill can touch); read-only sessions (readiness
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Generator
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -47,6 +46,7 @@ from maip_drlib.drill.lease import (
 )
 from maip_drlib.errors import ConfigError, DRError
 from maip_drlib.pytest_dr.keys import CONFIG_KEY, OPTIONS_KEY, TARGET_KEY
+from maip_drlib.pytest_dr.terminal import fail, say
 from maip_drlib.waits import is_transient
 from maip_drlib.write_gate import WriteGate
 
@@ -84,21 +84,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "table.")
 
 
-def _say(config: pytest.Config, line: str) -> None:
-    """One line on the real standard error, also while pytest captures a test's output."""
-    capture = config.pluginmanager.getplugin("capturemanager")
-    if capture is None:
-        print(line, file=sys.stderr, flush=True)
-        return
-    with capture.global_and_fixture_disabled():
-        print(line, file=sys.stderr, flush=True)
-
-
-def _fail(config: pytest.Config, message: str, code: int) -> NoReturn:
-    _say(config, f"maip-dr: {message}")
-    pytest.exit(message, returncode=code)
-
-
 def _ttl_option(config: pytest.Config) -> float | None:
     """--dr-lease-ttl as seconds within the bounds, or ConfigError naming the option."""
     value = config.getoption("--dr-lease-ttl")
@@ -132,7 +117,7 @@ def pytest_configure(config: pytest.Config) -> None:
         if reason is not None and not str(reason).strip():
             raise ConfigError("needs a reason (it is recorded)", key="--dr-break-lease")
     except ConfigError as error:
-        _fail(config, str(error), error.exit_code)
+        fail(config, str(error), error.exit_code)
 
 
 def _needs_lease(session: pytest.Session) -> bool:
@@ -195,11 +180,11 @@ def _start(config: pytest.Config) -> SessionLease:
     except (DRError, ClientError) as error:
         handles.close()
         code = error.exit_code if isinstance(error, DRError) else 4
-        _fail(config, f"{error}; no scenario ran" if isinstance(error, DRError) else
+        fail(config, f"{error}; no scenario ran" if isinstance(error, DRError) else
               f"drill lease table {topology.lease_table!r}: {error}; no scenario ran", code)
     lease.start_heartbeat()
     taken = " (taken over from a previous holder)" if grant.broken else ""
-    _say(config, f"maip-dr: drill lease acquired{taken}: {grant.key} in {grant.table} "
+    say(config, f"maip-dr: drill lease acquired{taken}: {grant.key} in {grant.table} "
          f"({grant.region}), ttl {grant.ttl_s:g}s, holder {grant.holder.who}")
     _journal(config, "lease.acquired", **grant.journal_fields())
     if grant.broken is not None:
@@ -215,11 +200,11 @@ def _end(config: pytest.Config, held: SessionLease) -> None:
             try:
                 released = held.lease.release()
             except (DRError, ClientError) as error:
-                _say(config, f"maip-dr: could not release the drill lease ({error}); it "
+                say(config, f"maip-dr: could not release the drill lease ({error}); it "
                      f"expires by itself after {held.lease.ttl_s:g}s")
                 return
             if not released:
-                _say(config, "maip-dr: the drill lease was no longer ours at the end (broken "
+                say(config, "maip-dr: the drill lease was no longer ours at the end (broken "
                      "by another drill)")
             _journal(config, "lease.released", released=released, key=held.lease.key)
     finally:
@@ -253,10 +238,10 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         lease.verify(held.holder_id, _label(held.holder_id, here=held.held_here))
     except (DRError, ClientError) as error:
         if is_transient(error):  # the heartbeat (this session's or maip-dr's) still guards
-            _say(item.config, f"maip-dr: could not read the drill lease before {item.nodeid} "
+            say(item.config, f"maip-dr: could not read the drill lease before {item.nodeid} "
                  f"({error}); going on: the holder's heartbeat still guards it")
             return
         _journal(item.config, "lease.lost", reason=str(error), before=item.nodeid)
         code = error.exit_code if isinstance(error, DRError) else 4
-        _fail(item.config, f"{error}; stopped before {item.nodeid}: check who holds the lease "
+        fail(item.config, f"{error}; stopped before {item.nodeid}: check who holds the lease "
               "('maip-dr lease show') before running it again", code)
