@@ -96,6 +96,21 @@ DECLARED: tuple[tuple[str, str, str, str, str, str], ...] = (
     ("aws", "dynamodb", "PutItem", "", "drill",
      "maip-dr approve and a drill under --dr-require-approval put the approval items in the "
      "lease table (docs/approval.md)"),
+    # MSK's Kafka data plane under IAM auth (docs/rpo.md): the Kafka protocol, not recorded.
+    ("aws", "kafka-cluster", "Connect", "", "drill",
+     "MSK canaries: the writer connects to the primary cluster, the RPO phase to the DR one"),
+    ("aws", "kafka-cluster", "DescribeTopic", "", "drill",
+     "MSK canaries: the canary topic and its replicated copy are described"),
+    ("aws", "kafka-cluster", "CreateTopic", "", "drill",
+     "MSK canaries: the canary topic is created on the primary cluster unless it exists"),
+    ("aws", "kafka-cluster", "WriteData", "", "drill",
+     "MSK canaries: canary messages to the canary topic on the primary cluster"),
+    ("aws", "kafka-cluster", "ReadData", "", "drill",
+     "MSK RPO: the replicated canary topic is read in DR"),
+    ("aws", "kafka-cluster", "Connect", "", "readonly",
+     "readiness compares the canary topic's offsets on both clusters (ListOffsets)"),
+    ("aws", "kafka-cluster", "DescribeTopic", "", "readonly",
+     "readiness compares the canary topic's offsets on both clusters (ListOffsets)"),
 )
 
 @dataclass(frozen=True)

@@ -142,6 +142,28 @@ def _eks(scope: PolicyScope) -> list[str]:
                for s in sides])
 
 
+def _msk(scope: PolicyScope) -> list[str]:
+    """Both MSK clusters and the replicator (DescribeReplicator, GetBootstrapBrokers, and
+    kafka-cluster:Connect under IAM auth)."""
+    t = scope.topology
+    return [scope.arn("kafka", t.primary.region, f"cluster/{t.primary.msk_cluster}/*"),
+            scope.arn("kafka", t.secondary.region, f"cluster/{t.secondary.msk_cluster}/*"),
+            scope.arn("kafka", t.secondary.region,
+                      f"replicator/*{t.replicator_name_contains}*/*")]
+
+
+def _canary_topics(scope: PolicyScope, *, primary_only: bool = False) -> list[str]:
+    """The canary topic on the primary cluster and its replicated copy in DR (named
+    ``<alias>.<topic>`` or as the source: ``*<topic>``)."""
+    t = scope.topology
+    topics = [scope.arn("kafka", t.primary.region,
+                        f"topic/{t.primary.msk_cluster}/*/{t.canary_topic}")]
+    if not primary_only:
+        topics.append(scope.arn("kafka", t.secondary.region,
+                                f"topic/{t.secondary.msk_cluster}/*/*{t.canary_topic}"))
+    return topics
+
+
 def _dr_nodegroup(scope: PolicyScope) -> list[str]:
     dr = scope.topology.secondary
     return [scope.arn("eks", dr.region, f"nodegroup/{dr.eks_cluster}/{dr.nodegroup}/*")]
@@ -206,6 +228,9 @@ GRANTS: tuple[Grant, ...] = (
     Grant("MaipDrLease", _tables(_LEASE, dr_only=True)),
     Grant("MaipDrReadClusters", _eks),
     Grant("MaipDrScaleDrNodegroup", _dr_nodegroup),
+    Grant("MaipDrKafkaClusters", _msk),
+    Grant("MaipDrKafkaCanaryTopics", _canary_topics),
+    Grant("MaipDrKafkaWriteCanaries", lambda s: _canary_topics(s, primary_only=True)),
     Grant("MaipDrRegistryImages", lambda s: [f"arn:aws:ecr:{r}:*:repository/*"
                                              for r in s.regions]),
     Grant("MaipDrReadDns", lambda s: [*_zone(s), "arn:aws:route53:::change/*",
@@ -254,6 +279,13 @@ ACTION_GRANTS: dict[str, str] = {
     "eks:DescribeUpdate": "MaipDrReadClusters",
     "eks:ListUpdates": "MaipDrReadClusters",
     "eks:UpdateNodegroupConfig": "MaipDrScaleDrNodegroup",
+    "kafka:DescribeReplicator": "MaipDrKafkaClusters",
+    "kafka:GetBootstrapBrokers": "MaipDrKafkaClusters",
+    "kafka-cluster:Connect": "MaipDrKafkaClusters",
+    "kafka-cluster:DescribeTopic": "MaipDrKafkaCanaryTopics",
+    "kafka-cluster:ReadData": "MaipDrKafkaCanaryTopics",
+    "kafka-cluster:CreateTopic": "MaipDrKafkaWriteCanaries",
+    "kafka-cluster:WriteData": "MaipDrKafkaWriteCanaries",
     "ecr:DescribeImages": "MaipDrRegistryImages",
     "route53:ListResourceRecordSets": "MaipDrReadDns",
     "route53:GetChange": "MaipDrReadDns",

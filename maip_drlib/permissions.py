@@ -35,6 +35,7 @@ IAM_PREFIX = {
     "elbv2": "elasticloadbalancing",
     "iam": "iam",
     "kafka": "kafka",
+    "kafka-cluster": "kafka-cluster",  # MSK's Kafka data plane under IAM auth (not botocore)
     "rds": "rds",
     "route53": "route53",
     "s3": "s3",
@@ -45,6 +46,9 @@ IAM_PREFIX = {
 
 READ_PREFIXES = ("Describe", "List", "Get", "BatchGet")
 READ_OPERATIONS = frozenset({"Query", "Scan"})
+# Reads whose names do not say so: MSK's Kafka data plane under IAM auth (connecting to a
+# cluster and reading a topic change nothing).
+READ_ACTIONS = frozenset({("kafka-cluster", "Connect"), ("kafka-cluster", "ReadData")})
 
 DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
                           "UnauthorizedAccess", "AuthorizationError"})
@@ -86,8 +90,8 @@ def iam_action(service: str, operation: str) -> str:
 
 def is_mutating(service: str, operation: str) -> bool:
     """Whether an operation can change anything (by its name; see the module docstring)."""
-    del service  # the rule is the same for every service the suite calls
-    return not (operation.startswith(READ_PREFIXES) or operation in READ_OPERATIONS)
+    return not (operation.startswith(READ_PREFIXES) or operation in READ_OPERATIONS
+                or (service, operation) in READ_ACTIONS)
 
 
 def is_mutating_action(action: str) -> bool:

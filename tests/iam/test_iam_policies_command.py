@@ -144,6 +144,8 @@ def _needs(call: dict[str, Any]) -> list[tuple[str, str]]:
                          f"{params['clusterName']}/{params['nodegroupName']}/0a1b2c")]
     if call["service"] == "route53":
         return [(action, f"arn:aws:route53:::hostedzone/{params['HostedZoneId']}")]
+    if call["service"] == "dynamodb":  # failback 2's heartbeats in the canary table
+        return [(action, f"arn:aws:dynamodb:{region}:{SIM_ACCOUNT}:table/{params['TableName']}")]
     raise AssertionError(f"no resource rule for a planned {call['service']} call: extend "
                          f"this test ({call})")
 
@@ -162,7 +164,7 @@ def test_every_planned_call_of_a_custom_topology_is_allowed_on_its_resources(
     operator = json.loads(rendered[OPERATOR_POLICY])
     kube = [call for call in calls if call["service"] == "kubernetes"]
     aws = [call for call in calls if call["service"] != "kubernetes"]
-    assert {c["service"] for c in aws} == {"rds", "eks", "route53"} and kube
+    assert {c["service"] for c in aws} == {"rds", "eks", "route53", "dynamodb"} and kube
     denied = [(call["stage"], action, arn) for call in aws for action, arn in _needs(call)
               if not _allowed(operator, action, arn)]
     assert not denied, denied
