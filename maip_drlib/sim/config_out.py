@@ -140,6 +140,4 @@ def render_live_config(name: str, simulation_target: Target, *, public_endpoint_
             secret_ids=database.secret_ids))
     if kafka:
         lines += ["", f"[targets.{name}.kafka]", _line("auth", "none"), "tls = false"]
-    if kafka:
-        lines += ["", f"[targets.{name}.kafka]", _line("auth", "none"), "tls = false"]
     return "\n".join(lines + _topology_lines(topology)) + "\n"

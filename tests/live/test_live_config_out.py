@@ -218,3 +218,18 @@ def test_both_written_configs_name_the_simulations_kms_keys(tmp_path: Path) -> N
     assert load_config(None).topology.primary.kms_key_id == SIMULATION_KMS_KEY
     from maip_drlib.config import Topology
     assert Topology().primary.kms_key_id is None
+
+
+def test_a_simulation_with_kafka_brokers_gives_the_live_target_its_kafka_table(
+        tmp_path: Path) -> None:
+    path = tmp_path / "live.toml"
+    path.write_text(render_live_config("rehearsal", _simulation_target(tmp_path),
+                                       public_endpoint_url="https://api.maip.example.com:8443",
+                                       aws_endpoint_url="http://127.0.0.1:5000", kafka=True))
+    access = load_config(path).target(None).kafka
+    assert access is not None and access.auth == "none" and not access.tls
+    without = tmp_path / "without.toml"
+    without.write_text(render_live_config("rehearsal", _simulation_target(tmp_path),
+                                          public_endpoint_url="https://api.maip.example.com",
+                                          aws_endpoint_url="http://127.0.0.1:5000"))
+    assert load_config(without).target(None).kafka is None
