@@ -25,6 +25,7 @@ import pytest
 
 pytest.importorskip("nafka", reason="the 'sim' extra (nafka) is not installed")
 
+from kafka_data_plane import data_plane_simulation
 from maip_cli_helpers import wait_until
 
 from maip_drlib import readiness_kafka
@@ -35,8 +36,7 @@ from maip_drlib.readiness_base import NotChecked, ReadinessInputs, Thresholds
 from maip_drlib.regions import RegionHandles, build_region_handles
 from maip_drlib.rpo import wait_and_measure
 from maip_drlib.rpo.msk import MskCanaryStore, MskCanaryWriter, msk_store
-from maip_drlib.sim.postgres import find_binaries, search_places
-from maip_drlib.sim.simulation import SimSettings, Simulation
+from maip_drlib.sim.simulation import Simulation
 from maip_drlib.write_gate import WriteGate
 
 pytestmark = pytest.mark.sim
@@ -48,12 +48,7 @@ LAG_S = 2.0
 
 @pytest.fixture(scope="module")
 def simulation() -> Iterator[Simulation]:
-    if find_binaries() is None:
-        pytest.skip("no PostgreSQL binaries (the data plane needs them); looked in: "
-                    + "; ".join(search_places()))
-    with Simulation(settings=SimSettings(time_scale=0.02, data_plane=True)) as running:
-        running.faults.set_lag("msk", 0)
-        yield running
+    yield from data_plane_simulation()
 
 
 @pytest.fixture

@@ -17,13 +17,13 @@ import pytest
 
 pytest.importorskip("nafka", reason="the 'sim' extra (nafka) is not installed")
 
+from kafka_data_plane import data_plane_simulation
 from maip_cli_helpers import wait_until
 from test_kafka_broker import consume, produce, refused
 
 from maip_drlib.sim.aws.clients import sim_client
 from maip_drlib.sim.kafka.replication_spec import MSKMR_HEADER
-from maip_drlib.sim.postgres import find_binaries, search_places
-from maip_drlib.sim.simulation import SimSettings, Simulation
+from maip_drlib.sim.simulation import Simulation
 
 pytestmark = pytest.mark.sim
 
@@ -42,12 +42,7 @@ def test_without_the_data_plane_no_broker_is_loaded() -> None:
 
 @pytest.fixture(scope="module")
 def simulation() -> Iterator[Simulation]:
-    if find_binaries() is None:
-        pytest.skip("no PostgreSQL binaries (the data plane needs them); looked in: "
-                    + "; ".join(search_places()))
-    with Simulation(settings=SimSettings(time_scale=0.02, data_plane=True)) as running:
-        running.faults.set_lag("msk", 0)
-        yield running
+    yield from data_plane_simulation()
 
 
 def _bootstrap(simulation: Simulation, region: str, cluster: str) -> str:
