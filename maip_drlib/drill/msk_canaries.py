@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,21 @@ from maip_drlib.write_gate import WriteGate
 
 STORE = "msk"
 MSK_CANARIES_FILE = "canaries-msk.json"
+
+
+@dataclass
+class RunningMskCanaries:
+    """A started MSK canary writer with its plan, the handles it writes through (closed by
+    ``finish_msk_canaries``) and when its window ends (monotonic clock)."""
+
+    writer: PacedCanaryWriter
+    canary_plan: CanaryPlan
+    handles: Any  # RegionHandles
+    window_ends: float
+
+    @property
+    def acknowledged(self) -> list[Canary]:
+        return self.writer.acknowledged
 
 
 def plan_for(target: Any, control: Any, window_s: float | None) -> CanaryPlan:
@@ -45,7 +61,7 @@ def _write(path: Path, document: dict[str, Any]) -> Path:
     return path
 
 
-def start_msk_canaries(plan: Any, journal: Any) -> PacedCanaryWriter | None:
+def start_msk_canaries(plan: Any, journal: Any) -> RunningMskCanaries | None:
     """Start MSK canaries on the primary (``plan``: the ``GamedayPlan``); None when they
     cannot be written (the reason journalled, echoed and kept for the RPO phase)."""
     from maip_drlib.assumed_role import role_session_name
@@ -71,38 +87,33 @@ def start_msk_canaries(plan: Any, journal: Any) -> PacedCanaryWriter | None:
                {"store": STORE, "drill_id": plan.attempt.drill_id, "not_measured": reason})
         handles.close()
         return None
-    writer.window_ends = time.monotonic() + canary_plan.warmup_s  # type: ignore[attr-defined]
-    writer.canary_plan = canary_plan  # type: ignore[attr-defined]
-    writer.handles = handles  # type: ignore[attr-defined]  # closed by finish_msk_canaries
     journal.record("canary", store=STORE, event="started", interval_s=canary_plan.interval_s,
                    topic=topic, cluster=plan.topology.primary.msk_cluster,
                    region=plan.topology.primary.region)
     plan.echo(f"maip-dr: writing MSK canaries to {topic} on {plan.topology.primary.msk_cluster}"
               f" in {plan.topology.primary.region} every {canary_plan.interval_s:g}s")
-    return writer
+    return RunningMskCanaries(writer, canary_plan, handles,
+                              time.monotonic() + canary_plan.warmup_s)
 
 
-def await_msk_window(writer: PacedCanaryWriter | None) -> None:
+def await_msk_window(running: RunningMskCanaries | None) -> None:
     """Wait (bounded by the window) until the MSK writer has written for its window."""
-    if writer is None:
+    if running is None:
         return
-    remaining = getattr(writer, "window_ends", 0.0) - time.monotonic()
+    remaining = running.window_ends - time.monotonic()
     if remaining > 0:
-        writer.wait_stopped(remaining)  # returns early only when the writer stopped
+        running.writer.wait_stopped(remaining)  # returns early only when the writer stopped
 
 
-def finish_msk_canaries(plan: Any, journal: Any, writer: PacedCanaryWriter | None) -> None:
+def finish_msk_canaries(plan: Any, journal: Any, running: RunningMskCanaries | None) -> None:
     """Wait for the outage to stop the writer (or stop it), then hand its record over."""
-    if writer is None:
+    if running is None:
         return
-    canary_plan: CanaryPlan = getattr(writer, "canary_plan", None) or CanaryPlan.for_target(
-        plan.target)
+    writer, canary_plan = running.writer, running.canary_plan
     if plan.outage_injected:
         writer.wait_stopped(canary_plan.stop_timeout_s)
     writer.stop(canary_plan.stop_timeout_s)
-    handles = getattr(writer, "handles", None)
-    if handles is not None:
-        handles.close()
+    running.handles.close()
     failure = writer.failure
     path = _write(plan.attempt.path / MSK_CANARIES_FILE, {
         "store": STORE, "drill_id": plan.attempt.drill_id,
