@@ -184,10 +184,17 @@ def test_canary_window_out_of_range(value: str, maip_dr, tmp_path: Path) -> None
 
 
 @pytest.mark.cli
-@pytest.mark.parametrize("command", [["gameday"], ["stage", "failover", "1"]])
+@pytest.mark.parametrize("command", [["gameday"], ["stage", "failover", "1"], ["plan"]])
 def test_bad_drill_id_before_anything_starts(command: list[str], maip_dr) -> None:
     assert_one_line(maip_dr([*command, "--drill-id", "../escape"]), 2, "--drill-id",
                     "'../escape'")
+
+
+@pytest.mark.cli
+@pytest.mark.parametrize("text", ["failback:5", "failover:0", "rpo:1"])
+def test_a_stage_outside_the_registry_is_one_line(text: str, maip_dr) -> None:
+    assert_one_line(maip_dr(["gameday", "--drill-id", "d1", "--resume-from", text]), 2,
+                    "--resume-from", "expected failover:1..5 or failback:1..4")
 
 
 @pytest.mark.cli
