@@ -118,6 +118,10 @@ class Topology:
     # MSK RPO canaries: a dedicated topic on the primary cluster (game days only), read in DR
     # under the name the replicator gives it (``<alias>.<topic>`` or the same name).
     canary_topic: str = "maip-dr-canaries"
+    # The consumers' view in DR (failover 5, read-only): a business topic on the primary
+    # cluster and the consumer group reading it, whose offsets the replicator syncs to DR.
+    business_topic: str = "payments"
+    consumer_group: str = "payments-processor"
     replicator_name_contains: str = "maip"
     hosted_zone: str = "maip.example.com."
     record_name: str = "api.maip.example.com"
