@@ -9,7 +9,8 @@ the topology names one, ``kms_key_id``, else unencrypted: the topology's documen
 and in us-west-2 its cross-region read replica (source given as ARN, ``KmsKeyId`` the DR key;
 already ``available``: the seeded platform predates the drill, ``rds_phases.settle_all``); the
 MSK replicator ``maip-prod-msk-replicator`` (in the DR region, primary ->
-DR); the DynamoDB global table with its replica; the RPO canary table (``canary_table``: a
+DR, every topic and consumer group, consumer group offsets synced); the DynamoDB global
+table with its replica; the RPO canary table (``canary_table``: a
 global table with its replica, key ``pk`` (S) + ``seq`` (N), TTL on ``expires_at``, empty);
 the hosted zone with the ``api`` A-alias FAILOVER pair (PRIMARY -> primary ALB, SECONDARY ->
 DR ALB, EvaluateTargetHealth, one HTTPS health check each on ``health_path``). ALB DNS names
@@ -291,7 +292,9 @@ def _seed_replicator(endpoint_url: str, topology: Topology, result: SeedResult) 
             "TargetKafkaClusterArn": target.msk_cluster_arn,
             "TargetCompressionType": "NONE",
             "TopicReplication": {"TopicsToReplicate": [".*"]},
-            "ConsumerGroupReplication": {"ConsumerGroupsToReplicate": [".*"]},
+            "ConsumerGroupReplication": {"ConsumerGroupsToReplicate": [".*"],
+                                         "SynchroniseConsumerGroupOffsets": True,
+                                         "DetectAndCopyNewConsumerGroups": True},
         }],
     )["ReplicatorArn"]
 
