@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from maip_drlib import config_loader
+from maip_drlib.config_file import bounds
 from maip_drlib.config_loader import MAX_CONFIG_BYTES, load_config
 from maip_drlib.errors import ConfigError
 
@@ -152,7 +153,7 @@ def test_deep_dotted_keys_are_refused_after_parsing_without_recursion(tmp_path: 
 ])
 def test_brackets_in_strings_and_comments_do_not_count(tmp_path: Path, text: str) -> None:
     refused(tmp_path, text, "a: unknown key")  # parsed: the schema's refusal, not depth
-    assert config_loader._bracket_depth(text) <= 1
+    assert bounds.bracket_depth(text) <= 1
 
 
 def test_a_file_larger_than_1_mib_is_refused_unparsed(tmp_path: Path,
