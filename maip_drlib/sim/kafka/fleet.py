@@ -4,7 +4,8 @@ the simulated MSK Replicator between them.
 ``KafkaFleet`` starts a ``SimKafkaBroker`` for each region's MSK cluster (named by the
 topology's ``msk_cluster``; its log in a temporary folder removed on stop) and the
 ``SimReplicator`` that copies from the primary's cluster to the DR cluster as the simulated
-replicator is configured. ``bootstrap(cluster_arn)`` is what ``get-bootstrap-brokers``
+replicator is configured; before the copy starts, the primary's broker gets the business topic
+and consumer group (``business``). ``bootstrap(cluster_arn)`` is what ``get-bootstrap-brokers``
 answers (the ``msk_bootstrap_brokers`` patch). Faults (``follow``): a region outage stops that
 region's broker (connections refused), restoring the region starts it again with its data;
 ``replication-cut`` and a replicator not RUNNING stop the copy (the replicator reads them
@@ -29,6 +30,7 @@ from typing import Any
 from maip_drlib.config import Topology
 from maip_drlib.sim.faults import FaultSnapshot, FaultState
 from maip_drlib.sim.kafka.broker import KafkaSimError, SimKafkaBroker
+from maip_drlib.sim.kafka.business import seed_business
 from maip_drlib.sim.kafka.replication_spec import (
     ReplicationSpec,
     cluster_name,
@@ -65,9 +67,11 @@ class KafkaFleet:
         self.errors: list[str] = []
 
     def start(self) -> None:
-        """Start every broker, then the replicator (each bounded)."""
+        """Start every broker, seed the business topic on the primary's, then start the
+        replicator (each bounded)."""
         for broker in self.brokers.values():
             broker.start()
+        seed_business(self.brokers[self.topology.primary.region], self.topology)
         self.replicator.start()
 
     def stop(self) -> None:

@@ -5,10 +5,14 @@ target cluster's region) through the backend methods the ``msk_replicators`` pat
 their state (the fault state's ``replicator_state``), the source cluster alias, the topic
 name mode and the topic patterns. Production's defaults apply when a field is absent:
 ``TopicNameConfiguration`` ``PREFIXED_WITH_SOURCE_CLUSTER_ALIAS``, ``TopicsToReplicate``
-nothing, ``TopicsToExclude`` nothing. Not supported: ``CopyTopicConfigurations``,
-``DetectAndCopyNewTopics`` (every topic matching is copied), starting positions
-(``StartingPosition``: the simulated replicator always starts at the earliest offset),
-consumer group offset sync, accounts other than moto's default one.
+nothing, ``TopicsToExclude`` nothing; ``ConsumerGroupReplication``: groups matching
+``ConsumerGroupsToReplicate`` and not ``ConsumerGroupsToExclude``, offsets synced only with
+``SynchroniseConsumerGroupOffsets`` true and groups created after the first round only with
+``DetectAndCopyNewConsumerGroups`` true (both read as false when absent: the API documents
+no default). Not supported: ``CopyTopicConfigurations``, ``DetectAndCopyNewTopics`` (every
+topic matching is copied), starting positions (``StartingPosition``: the simulated replicator
+always starts at the earliest offset), ``ConsumerGroupOffsetSyncMode`` ENHANCED
+(bidirectional), accounts other than moto's default one.
 """
 
 from __future__ import annotations
@@ -34,6 +38,10 @@ class ReplicationSpec:
     name_mode: str = PREFIXED
     topics_to_replicate: tuple[str, ...] = ()
     topics_to_exclude: tuple[str, ...] = ()
+    groups_to_replicate: tuple[str, ...] = ()
+    groups_to_exclude: tuple[str, ...] = ()
+    sync_group_offsets: bool = False
+    detect_new_groups: bool = False
 
     def copies(self, topic: str) -> bool:
         """Whether ``topic`` of the source is copied (internal ``__`` topics never are)."""
@@ -42,6 +50,12 @@ class ReplicationSpec:
         if any(re.fullmatch(pattern, topic) for pattern in self.topics_to_exclude):
             return False
         return any(re.fullmatch(pattern, topic) for pattern in self.topics_to_replicate)
+
+    def copies_group(self, group: str) -> bool:
+        """Whether consumer group ``group`` is replicated (its offsets synced when enabled)."""
+        if any(re.fullmatch(pattern, group) for pattern in self.groups_to_exclude):
+            return False
+        return any(re.fullmatch(pattern, group) for pattern in self.groups_to_replicate)
 
     def target_topic(self, topic: str) -> str:
         """``<alias>.<topic>`` (prefixed, production's default) or ``topic`` (identical)."""
@@ -79,6 +93,7 @@ def moto_replications(region: str) -> list[ReplicationSpec]:
         for info in item.get("ReplicationInfoList", []):
             topics = info.get("TopicReplication", {}) or {}
             naming = topics.get("TopicNameConfiguration", {}) or {}
+            groups = info.get("ConsumerGroupReplication", {}) or {}
             clusters = {cluster.get("KafkaClusterAlias"): cluster.get("AmazonMskCluster", {})
                         for cluster in item.get("KafkaClusters", [])}
             source_alias = str(info.get("SourceKafkaClusterAlias") or "")
@@ -92,5 +107,9 @@ def moto_replications(region: str) -> list[ReplicationSpec]:
                 name_mode=str(naming.get("Type") or PREFIXED),
                 topics_to_replicate=_patterns(topics.get("TopicsToReplicate")),
                 topics_to_exclude=_patterns(topics.get("TopicsToExclude")),
+                groups_to_replicate=_patterns(groups.get("ConsumerGroupsToReplicate")),
+                groups_to_exclude=_patterns(groups.get("ConsumerGroupsToExclude")),
+                sync_group_offsets=groups.get("SynchroniseConsumerGroupOffsets") is True,
+                detect_new_groups=groups.get("DetectAndCopyNewConsumerGroups") is True,
             ))
     return found

@@ -15,9 +15,11 @@ from what was actually copied: the largest delay (copy time minus record timesta
 records copied since the last take, else the age of the oldest record waiting, else 0; and
 the number of records waiting (source log end minus position, as last seen).
 
-It reads and appends in-process (``SimKafkaBroker.call``), not through the Kafka protocol.
-Not supported: consumer group offset sync, topic configuration copy, more than one partition,
-compression, exactly-once, replicating a replicated topic back (bidirectional setups).
+In the rounds it copies, it also syncs the translated committed offsets of the consumer
+groups it replicates (``group_sync``: where each copied batch landed is noted as it is
+appended). It reads and appends in-process (``SimKafkaBroker.call``), not through the Kafka
+protocol. Not supported: topic configuration copy, more than one partition, compression,
+exactly-once, replicating a replicated topic back (bidirectional setups).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from dataclasses import dataclass
 
 from maip_drlib.sim.faults import FaultState
 from maip_drlib.sim.kafka.broker import KafkaSimError, SimKafkaBroker
+from maip_drlib.sim.kafka.group_sync import GroupSync, OffsetMap
 from maip_drlib.sim.kafka.nafka_compat import StoredRecord, decode_headers
 from maip_drlib.sim.kafka.replication_spec import MSKMR_HEADER, ReplicationSpec
 
@@ -68,6 +71,8 @@ class SimReplicator:
         self.period_s = period_s
         self._positions: dict[tuple[str, str, str], int] = {}  # (replicator, source, topic)
         self._progress: dict[str, _Progress] = {}
+        self.offset_map = OffsetMap()
+        self._groups = GroupSync()
         self._lock = threading.Lock()  # the figures
         self._round = threading.Lock()  # one copy round at a time
         self._stop = threading.Event()
@@ -117,6 +122,8 @@ class SimReplicator:
                 target = None  # stopped: only count what waits
             try:
                 copied += self._copy(spec, source, target, lag_ms)
+                if target is not None:
+                    self._groups.sync(spec, source, target, self.offset_map)
             except KafkaSimError:
                 continue  # a broker went down during the round: the next round resumes
         return copied
@@ -140,12 +147,13 @@ class SimReplicator:
                         break
                     due.append(record)
                 if due and target is not None:
-                    target.append(spec.target_topic(topic), [StoredRecord(
+                    first = target.append(spec.target_topic(topic), [StoredRecord(
                         offset=index, timestamp=record.timestamp, key=record.key,
                         value=record.value,
                         headers=[*decode_headers(record.headers),
                                  (MSKMR_HEADER, spec.source_alias.encode())],
                     ) for index, record in enumerate(due)])
+                    self.offset_map.note(key, position, first, len(due))
                     delays += [now_ms - record.timestamp for record in due]
                     position += len(due)
                     self._positions[key] = position
