@@ -40,3 +40,4 @@ Feature: Fail over from us-east-1 to us-west-2
     And the platform is where this stage starts
     When DR is checked end to end with a GET of /api/v1/merchants/status expecting 200
     Then the public endpoint reports UP from the secondary region
+    And a consumer in DR resumes the business topic where the primary's consumer group stopped

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pytest_bdd import given, parsers, then, when
 
-from maip_drlib.drill import failover, verify
+from maip_drlib.drill import failover, kafka_consumers, verify
 from maip_drlib.drill.context import DrillContext, SyntheticRequest
 from maip_drlib.drill.outcome import StageOutcome
 
@@ -91,3 +91,10 @@ def dr_serves(dr_context: DrillContext, method: str, path: str, status: int) -> 
 def endpoint_up_from(dr_context: DrillContext, role: str) -> None:
     """Checks that the public endpoint reports UP when served from the named region."""
     print(verify.endpoint_up_from(dr_context, role))
+
+
+@then("a consumer in DR resumes the business topic where the primary's consumer group stopped")
+def consumer_resumes_in_dr(dr_context: DrillContext) -> None:
+    """Checks read-only that the business consumer group's offset synced to DR is within the
+    replicated topic, and says what topic clients read (not measured without Kafka access)."""
+    print(kafka_consumers.check_consumers_in_dr(dr_context).detail)

@@ -3,7 +3,9 @@
 ``replicator_naming`` reads ``DescribeReplicator`` of the DR region's replicator (name contains
 ``topology.replicator_name_contains``) and picks the replication from the primary's cluster to
 the DR cluster: its source cluster alias and ``TopicNameConfiguration`` (production's default,
-``PREFIXED_WITH_SOURCE_CLUSTER_ALIAS``, when absent) tell the name a topic has in DR.
+``PREFIXED_WITH_SOURCE_CLUSTER_ALIAS``, when absent) tell the name a topic has in DR; its
+``ConsumerGroupReplication`` tells which consumer groups are copied and whether their offsets
+are synced (``SynchroniseConsumerGroupOffsets``; absent reads as false).
 ``bootstrap_brokers`` reads ``GetBootstrapBrokers`` for the listener a client uses.
 
 Not supported: more than one replicator copying the same topic (the first RUNNING one whose
@@ -12,6 +14,7 @@ clusters match wins), MSK Serverless, cross-account replicators.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +44,16 @@ class ReplicatorNaming:
     mode: str  # PREFIXED or IDENTICAL
     source_cluster_arn: str = ""
     target_cluster_arn: str = ""
+    groups_to_replicate: tuple[str, ...] = ()
+    groups_to_exclude: tuple[str, ...] = ()
+    syncs_group_offsets: bool = False
+    detects_new_groups: bool = False
+
+    def copies_group(self, group: str) -> bool:
+        """Whether consumer group ``group`` matches the replication's group patterns."""
+        if any(re.fullmatch(pattern, group) for pattern in self.groups_to_exclude):
+            return False
+        return any(re.fullmatch(pattern, group) for pattern in self.groups_to_replicate)
 
     def target_topic(self, topic: str) -> str:
         """``<alias>.<topic>`` (prefixed, production's default) or ``topic`` (identical)."""
@@ -65,12 +78,21 @@ def _naming(item: dict[str, Any], info: dict[str, Any]) -> ReplicatorNaming:
     naming = (info.get("TopicReplication", {}) or {}).get("TopicNameConfiguration", {}) or {}
     source = str(info.get("SourceKafkaClusterAlias") or "")
     target = info.get("TargetKafkaClusterAlias")
+    groups = info.get("ConsumerGroupReplication", {}) or {}
     return ReplicatorNaming(
         replicator=str(item.get("ReplicatorName", "")),
         state=str(item.get("ReplicatorState", "UNKNOWN")), source_alias=source,
         mode=str(naming.get("Type") or PREFIXED),
         source_cluster_arn=str(clusters.get(source, {}).get("MskClusterArn", "")),
-        target_cluster_arn=str(clusters.get(target, {}).get("MskClusterArn", "")))
+        target_cluster_arn=str(clusters.get(target, {}).get("MskClusterArn", "")),
+        groups_to_replicate=_strings(groups.get("ConsumerGroupsToReplicate")),
+        groups_to_exclude=_strings(groups.get("ConsumerGroupsToExclude")),
+        syncs_group_offsets=groups.get("SynchroniseConsumerGroupOffsets") is True,
+        detects_new_groups=groups.get("DetectAndCopyNewConsumerGroups") is True)
+
+
+def _strings(value: object) -> tuple[str, ...]:
+    return tuple(str(item) for item in value) if isinstance(value, list) else ()
 
 
 def replicator_naming(handle: RegionHandle, topology: Topology,
