@@ -31,37 +31,52 @@ Not supported: waiting in a queue for the lease (the second drill refuses at onc
 across several tables or accounts, DynamoDB's own TTL deletion (not needed: an expired item is
 taken over by the next acquirer), keeping the break history when an older maip-dr (one that
 deletes the item at release) shares the table.
+
+The item's fields, ``Holder``, ``LeaseGrant`` and the table's calls are in ``drill.lease_item``
+(their names are importable from here too).
 """
 
-from __future__ import annotations
-
-import getpass
-import os
-import re
-import socket
 import threading
 import time
-import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
+from maip_drlib.drill.lease_item import (
+    BREAKS_KEPT,
+    HELD,
+    HOLDER_ALIVE_PREFIX,
+    LEASE_KEY_ATTRIBUTE,
+    LEASE_TTL_MAX_S,
+    LEASE_TTL_MIN_S,
+    OBSOLETE_ATTRIBUTES,
+    PREVIOUS_FIELDS,
+    RELEASED,
+    Clock,
+    Holder,
+    LeaseGrant,
+    attribute_names,
+    client_error_code,
+    create_lease_table,
+    describe_break,
+    from_attribute,
+    is_held,
+    iso_utc,
+    lease_key,
+    lease_table_call,
+    recent_breaks,
+    to_attribute,
+    who_of,
+)
 from maip_drlib.errors import ConfigError, GuardRefused, Unreachable
 
-LEASE_KEY_ATTRIBUTE = "pk"
-LEASE_TTL_MIN_S = 15
-LEASE_TTL_MAX_S = 3600
-HOLDER_ALIVE_PREFIX = "holder alive:"
-BREAKS_KEPT = 20
-HELD, RELEASED = "held", "released"
-# Attributes of earlier versions of the item, removed when a holder takes it.
-OBSOLETE_ATTRIBUTES = ("released_at", "broken_reason", "previous_holder")
-PREVIOUS_FIELDS = ("holder_id", "user", "host", "pid", "drill_id", "started_at", "expires_at",
-                   "heartbeat_at")
-Clock = Callable[[], float]
+__all__ = [
+    "BREAKS_KEPT", "HELD", "HOLDER_ALIVE_PREFIX", "LEASE_KEY_ATTRIBUTE", "LEASE_TTL_MAX_S",
+    "LEASE_TTL_MIN_S", "OBSOLETE_ATTRIBUTES", "PREVIOUS_FIELDS", "RELEASED", "DrillLease",
+    "Holder", "LeaseGrant", "LeaseHeld", "LeaseLost", "create_lease_table", "describe_break",
+    "is_held", "lease_key", "lease_table_call", "recent_breaks",
+]
 
 
 class LeaseHeld(GuardRefused):
@@ -71,151 +86,6 @@ class LeaseHeld(GuardRefused):
 class LeaseLost(GuardRefused):
     """This drill's lease was broken or expired while it ran, or is not held (exit 3)."""
 
-
-def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds").replace(
-        "+00:00", "Z")
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
-def _attr(value: Any) -> dict[str, Any]:
-    """A plain value as a DynamoDB attribute value (None values of a map are left out)."""
-    if isinstance(value, bool):
-        return {"BOOL": value}
-    if isinstance(value, int):
-        return {"N": str(value)}
-    if isinstance(value, float):
-        return {"N": f"{value:.3f}"}
-    if isinstance(value, str):
-        return {"S": value}
-    if isinstance(value, dict):
-        return {"M": {str(k): _attr(v) for k, v in value.items() if v is not None}}
-    if isinstance(value, list | tuple):
-        return {"L": [_attr(v) for v in value]}
-    return {"NULL": True}
-
-
-def _plain(value: dict[str, Any]) -> Any:
-    """A DynamoDB attribute value as a plain one (numbers without a point are ints)."""
-    if "S" in value:
-        return value["S"]
-    if "N" in value:
-        text = str(value["N"])
-        return float(text) if any(c in text for c in ".eE") else int(text)
-    if "BOOL" in value:
-        return bool(value["BOOL"])
-    if "M" in value:
-        return {k: _plain(v) for k, v in value["M"].items()}
-    if "L" in value:
-        return [_plain(v) for v in value["L"]]
-    return None
-
-
-def _names(*expressions: str) -> dict[str, str]:
-    """ExpressionAttributeNames for every ``#name`` the expressions use (no unused one)."""
-    return {token: token[1:] for text in expressions for token in re.findall(r"#\w+", text)}
-
-
-def _who(item: dict[str, Any]) -> str:
-    return f"{item.get('user')}@{item.get('host')} pid {int(item.get('pid') or 0)}"
-
-
-def is_held(item: dict[str, Any] | None) -> bool:
-    """Whether a stored item is a holder's (not released; items of earlier versions are)."""
-    return bool(item) and item.get("state", HELD) != RELEASED  # type: ignore[union-attr]
-
-
-def describe_break(entry: dict[str, Any]) -> str:
-    """One line for a recorded break: when, who, whose lease, how fresh, why."""
-    previous = entry.get("previous_holder") or {}
-    by = entry.get("broken_by") or {}
-    alive = ", holder alive acknowledged" if entry.get("holder_alive") else ""
-    return (f"{entry.get('broken_at')}: {_who(by)} (drill {by.get('drill_id')}) broke the "
-            f"lease of {_who(previous)} (drill {previous.get('drill_id')}, heartbeat "
-            f"{float(entry.get('heartbeat_age_s') or 0):.0f}s old{alive}): "
-            f"{entry.get('reason')}")
-
-
-def recent_breaks(item: dict[str, Any] | None, last: int = 5) -> list[dict[str, Any]]:
-    """The last ``last`` breaks recorded in a stored item, oldest first."""
-    breaks = (item or {}).get("breaks") or []
-    return list(breaks)[-last:] if isinstance(breaks, list) else []
-
-
-@dataclass(frozen=True)
-class Holder:
-    """Who holds (or wants) the lease."""
-
-    holder_id: str
-    user: str
-    host: str
-    pid: int
-    drill_id: str
-    started_at: str  # UTC ISO 8601
-
-    @classmethod
-    def this_process(cls, drill_id: str, clock: Clock = time.time) -> Holder:
-        try:
-            user = getpass.getuser()
-        except (KeyError, OSError):  # no passwd entry (some containers)
-            user = f"uid{os.getuid()}"
-        return cls(holder_id=uuid.uuid4().hex, user=user, host=socket.gethostname(),
-                   pid=os.getpid(), drill_id=drill_id, started_at=_iso(clock()))
-
-    @property
-    def who(self) -> str:
-        return f"{self.user}@{self.host} pid {self.pid}"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"holder_id": self.holder_id, "user": self.user, "host": self.host,
-                "pid": self.pid, "drill_id": self.drill_id, "started_at": self.started_at}
-
-
-@dataclass(frozen=True)
-class LeaseGrant:
-    """What ``acquire`` got: for the journal. ``holder.holder_id`` is what ``verify`` takes."""
-
-    table: str
-    region: str
-    key: str
-    holder: Holder
-    ttl_s: float
-    expires_at: float
-    broken: dict[str, Any] | None = None  # the break recorded, when taken over
-    expired_holder: dict[str, Any] | None = None  # a holder that never released (crashed)
-
-    def journal_fields(self) -> dict[str, Any]:
-        """The journal's ``lease.acquired`` record."""
-        holder = self.holder.as_dict()
-        holder["holder_drill_id"] = holder.pop("drill_id")  # "drill_id" is the journal's own
-        fields = {"table": self.table, "region": self.region, "key": self.key,
-                  "ttl_s": self.ttl_s, "expires_at": _iso(self.expires_at), **holder}
-        if self.expired_holder is not None:
-            fields["expired_holder"] = _readable(self.expired_holder)
-        return fields
-
-    def broken_fields(self) -> dict[str, Any]:
-        """The journal's ``lease.broken`` record ({} when nothing was broken)."""
-        if self.broken is None:
-            return {}
-        broken = self.broken
-        by = broken.get("broken_by") or {}
-        return {"table": self.table, "region": self.region, "key": self.key,
-                "reason": broken.get("reason"), "broken_at": broken.get("broken_at"),
-                "broken_by": _who(by), "broken_by_holder_id": by.get("holder_id"),
-                "holder_alive": bool(broken.get("holder_alive")),
-                "heartbeat_age_s": broken.get("heartbeat_age_s"),
-                "previous_holder": _readable(broken.get("previous_holder") or {})}
-
-
-def _readable(holder: dict[str, Any]) -> dict[str, Any]:
-    """A previous holder with its epoch times as UTC ISO 8601."""
-    return {k: (_iso(float(holder[k])) if k in ("expires_at", "heartbeat_at")
-                and isinstance(holder.get(k), int | float) else holder.get(k))
-            for k in PREVIOUS_FIELDS}
 
 
 @dataclass
@@ -267,12 +137,13 @@ class DrillLease:
             update += " REMOVE " + ", ".join(f"#{name}" for name in remove)
         answer = self._call(
             "update_item", Key=self._key(), UpdateExpression=update,
-            ConditionExpression=condition, ExpressionAttributeNames=_names(update, condition),
-            ExpressionAttributeValues={**{f":{k}": _attr(v) for k, v in attributes.items()},
-                                       **values},
+            ConditionExpression=condition,
+            ExpressionAttributeNames=attribute_names(update, condition),
+            ExpressionAttributeValues={
+                **{f":{k}": to_attribute(v) for k, v in attributes.items()}, **values},
             ReturnValues="ALL_OLD")
         old = answer.get("Attributes")
-        return {k: _plain(v) for k, v in old.items()} if old else None
+        return {k: from_attribute(v) for k, v in old.items()} if old else None
 
     def _holder_attributes(self, now: float) -> dict[str, Any]:
         return {**self.holder.as_dict(), "state": HELD, "ttl_s": float(self.ttl_s),
@@ -283,7 +154,7 @@ class DrillLease:
         """The stored item as plain values (a strongly consistent read), released or not."""
         answer = self._call("get_item", Key=self._key(), ConsistentRead=True)
         raw = answer.get("Item")
-        return {name: _plain(value) for name, value in raw.items()} if raw else None
+        return {name: from_attribute(value) for name, value in raw.items()} if raw else None
 
     def current(self) -> dict[str, Any] | None:
         """The holder's item (expired or not), or None when free or released."""
@@ -294,11 +165,11 @@ class DrillLease:
         now = self.clock()
         expires = float(item.get("expires_at") or 0)
         left = expires - now
-        state = f"expires {_iso(expires)} (in {left:.0f}s)" if left > 0 else \
-            f"expired {_iso(expires)}"
+        state = f"expires {iso_utc(expires)} (in {left:.0f}s)" if left > 0 else \
+            f"expired {iso_utc(expires)}"
         beat = (f", last heartbeat {now - float(item['heartbeat_at']):.0f}s ago"
                 if isinstance(item.get("heartbeat_at"), int | float) else "")
-        return (f"{_who(item)}, drill {item.get('drill_id')}, started "
+        return (f"{who_of(item)}, drill {item.get('drill_id')}, started "
                 f"{item.get('started_at')}{beat}, {state}")
 
     # -- acquire, break, verify ---------------------------------------------------------------
@@ -319,7 +190,7 @@ class DrillLease:
                     return self._break(live, str(break_reason), now)
                 return self._take_free(now)
             except ClientError as error:
-                if _code(error) != "ConditionalCheckFailedException":
+                if client_error_code(error) != "ConditionalCheckFailedException":
                     raise
             if break_reason:
                 continue  # the holder or its heartbeat changed since the read: read again
@@ -337,7 +208,7 @@ class DrillLease:
         attributes = self._holder_attributes(now)
         old = self._update(
             attributes, "attribute_not_exists(#pk) OR #expires_at < :now OR #state = :released",
-            {":now": _attr(now), ":released": _attr(RELEASED)})
+            {":now": to_attribute(now), ":released": to_attribute(RELEASED)})
         expired = {k: old.get(k) for k in PREVIOUS_FIELDS} if is_held(old) else None
         return self._granted(attributes["expires_at"], None, expired)
 
@@ -355,16 +226,16 @@ class DrillLease:
                 f"that drill is dead, retry once its heartbeat is stale or the lease expires "
                 f"(in {left:.0f}s); to take over a drill that may still be running, say so: "
                 f"--dr-break-lease \"{HOLDER_ALIVE_PREFIX} REASON\"")
-        entry = {"reason": reason, "broken_at": _iso(now), "broken_by": self.holder.as_dict(),
+        entry = {"reason": reason, "broken_at": iso_utc(now), "broken_by": self.holder.as_dict(),
                  "previous_holder": {k: live.get(k) for k in PREVIOUS_FIELDS},
                  "heartbeat_age_s": round(min(age, 1e9), 3), "holder_alive": alive}
         attributes = self._holder_attributes(now)
         attributes["breaks"] = [*recent_breaks(live, BREAKS_KEPT - 1), entry]
         condition = "#holder_id = :previous AND (attribute_not_exists(#state) OR #state = :state)"
-        values = {":previous": _attr(str(live.get("holder_id")))}
+        values = {":previous": to_attribute(str(live.get("holder_id")))}
         if isinstance(beat, int | float):
             condition += " AND #heartbeat_at = :seen"
-            values[":seen"] = _attr(float(beat))
+            values[":seen"] = to_attribute(float(beat))
         else:
             condition += " AND attribute_not_exists(#heartbeat_at)"
         self._update(attributes, condition, values)
@@ -402,9 +273,10 @@ class DrillLease:
         try:
             self._update({"expires_at": expires_at, "heartbeat_at": now},
                          "#holder_id = :me AND #state = :held",
-                         {":me": _attr(self.holder.holder_id), ":held": _attr(HELD)}, remove=())
+                         {":me": to_attribute(self.holder.holder_id),
+                          ":held": to_attribute(HELD)}, remove=())
         except ClientError as error:
-            if _code(error) == "ConditionalCheckFailedException":
+            if client_error_code(error) == "ConditionalCheckFailedException":
                 self._lose("the lease was taken over (broken) by another drill")
                 return
             self._missed(str(error))
@@ -450,49 +322,13 @@ class DrillLease:
         self.stop_heartbeat()
         now = self.clock()
         try:
-            self._update({"state": RELEASED, "released_at": _iso(now), "expires_at": now},
+            self._update({"state": RELEASED, "released_at": iso_utc(now), "expires_at": now},
                          "#holder_id = :me AND #state = :held",
-                         {":me": _attr(self.holder.holder_id), ":held": _attr(HELD)}, remove=())
+                         {":me": to_attribute(self.holder.holder_id),
+                          ":held": to_attribute(HELD)}, remove=())
         except ClientError as error:
-            if _code(error) == "ConditionalCheckFailedException":
+            if client_error_code(error) == "ConditionalCheckFailedException":
                 return False
             raise
         return True
 
-
-def lease_key(record_name: str) -> str:
-    """The item key of a platform: its public record name (the same from every host)."""
-    return f"drill#{record_name.rstrip('.')}"
-
-
-def lease_table_call(client: Any, table: str, region: str, operation: str, *,
-                     missing: str = "", **kwargs: Any) -> dict[str, Any]:
-    """One DynamoDB call on the lease table; a missing table and an unreachable region become
-    one line (``missing``: what the table holds, for the first)."""
-    try:
-        return getattr(client, operation)(TableName=table, **kwargs)  # type: ignore[no-any-return]
-    except ClientError as error:
-        if _code(error) == "ResourceNotFoundException":
-            raise ConfigError(
-                f"drill lease table {table!r} not found in {region}: {missing}create it "
-                f"first ('maip-dr lease create-table', see docs/lease.md)",
-                key="topology.lease_table") from error
-        raise
-    except BotoCoreError as error:
-        raise Unreachable(f"drill lease table {table!r} in {region}: {error}",
-                          region=region) from error
-
-
-def create_lease_table(client: Any, table: str) -> bool:
-    """Create the lease table (on-demand, key ``pk``); False if it already exists."""
-    try:
-        client.create_table(
-            TableName=table,
-            AttributeDefinitions=[{"AttributeName": LEASE_KEY_ATTRIBUTE, "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": LEASE_KEY_ATTRIBUTE, "KeyType": "HASH"}],
-            BillingMode="PAY_PER_REQUEST")
-    except ClientError as error:
-        if _code(error) == "ResourceInUseException":
-            return False
-        raise
-    return True
