@@ -146,3 +146,20 @@ def test_new_groups_are_synced_only_when_detected() -> None:
         sync.sync(spec, source, target, offsets)  # type: ignore[arg-type]
         assert target.store.get_consumer_offset("old", "src.payments") == 2
         assert target.store.get_consumer_offset("new", "src.payments") == expected
+
+
+def test_the_business_topic_and_group_are_configured_and_validated(tmp_path: Any) -> None:
+    from maip_drlib.config_loader import load_config
+    from maip_drlib.errors import ConfigError
+
+    path = tmp_path / "maip-dr.toml"
+    path.write_text('[topology]\nbusiness_topic = "orders.v2"\nconsumer_group = "orders-svc"\n')
+    topology = load_config(path).topology
+    assert (topology.business_topic, topology.consumer_group) == ("orders.v2", "orders-svc")
+    assert (Topology().business_topic, Topology().consumer_group) == ("payments",
+                                                                      "payments-processor")
+    path.write_text('[topology]\nbusiness_topic = "orders v2"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert "topology.business_topic: expected a Kafka topic name" in str(caught.value)
+    assert "\n" not in str(caught.value)
