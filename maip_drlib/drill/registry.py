@@ -3,10 +3,12 @@
 Each ``Stage`` says: its phase and number, its title (the Gherkin scenario that describes it
 in ``features/``), what it needs before any mutating call (the words of its precondition:
 ``preconditions.py`` builds its checks from these entries), the function that carries it out
-(``module:function`` in ``maip_drlib.drill``, imported when first run), and whether it mutates
-the platform (``@destructive``). Readers:
+(``module:function`` in ``maip_drlib.drill``, imported when first run), the function that plans
+it (``plans``: its mutating calls from the dry-run planner's model, ``plan_failover.py`` and
+``plan_failback.py``), and whether it mutates the platform (``@destructive``). Readers:
 
 - ``preconditions.PRECONDITIONS`` (one per stage here, with the check of the same key);
+- ``planner.plan_drill``, which plans the stages in this order, each with its ``plans``;
 - ``parse_stage`` for ``sim up --after``, ``gameday --resume-from`` and the ``stage`` command;
 - ``drill/rehearse.py``, which runs the stages in this order to reach a practice state;
 - the pytest plugin's stage numbers (``pytest_dr/stages.py``);
@@ -14,10 +16,10 @@ the platform (``@destructive``). Readers:
   failback scenario is a stage here, with the same title, number and ``@destructive`` tag, and
   an RTO budget step; ``rto_budget_minutes`` reads that budget).
 
-Not supported (yet): the planner's per-stage calls and the game day's phase order are still
-written in ``planner.py`` and ``gameday.py`` (in this order, checked by tests); stage
-arguments other than the defaults (the Gherkin's thresholds reach the stages through the step
-definitions, not through this table).
+Not supported (yet): the game day's phase order (readiness, outage, failover, RPO, restore,
+failback, readiness again) is still written in ``gameday.py``; stage arguments other than the
+defaults (the Gherkin's thresholds reach the stages through the step definitions, not through
+this table).
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from maip_drlib.errors import ConfigError
 
 if TYPE_CHECKING:
     from maip_drlib.drill.context import DrillContext
-    from maip_drlib.drill.outcome import StageOutcome
+    from maip_drlib.drill.outcome import PlannedCall, StageOutcome
+    from maip_drlib.drill.plan_model import PlanModel
 
 PHASES = ("failover", "failback")
 STAGE_TEXT = re.compile(r"^(?P<phase>[a-z]+):(?P<number>\d+)$")
@@ -54,6 +57,11 @@ class Stage:
     destructive: bool = True
 
     @property
+    def plans(self) -> str:
+        """``plan_<phase>:stage_<n>``: the function listing its calls for the dry-run plan."""
+        return f"plan_{self.phase}:stage_{self.number}"
+
+    @property
     def name(self) -> str:
         """``failover 2``, as the journal, decisions and errors name it."""
         return f"{self.phase} {self.number}"
@@ -65,9 +73,18 @@ class Stage:
 
     def runner(self) -> Callable[[DrillContext], StageOutcome]:
         """The function that carries the stage out, with its default arguments."""
-        module, function = self.runs.split(":")
-        found: Any = getattr(importlib.import_module(f"maip_drlib.drill.{module}"), function)
+        found: Any = _function(self.runs)
         return found  # type: ignore[no-any-return]
+
+    def planner(self) -> Callable[[DrillContext, PlanModel], list[PlannedCall]]:
+        """The function that lists the stage's mutating calls from the planner's model."""
+        found: Any = _function(self.plans)
+        return found  # type: ignore[no-any-return]
+
+
+def _function(name: str) -> object:
+    module, function = name.split(":")
+    return getattr(importlib.import_module(f"maip_drlib.drill.{module}"), function)
 
 
 STAGES: tuple[Stage, ...] = (

@@ -59,6 +59,7 @@ def test_every_stage_scenario_is_in_the_registry_and_the_other_way_round() -> No
 def test_every_stage_runs_a_function_and_has_its_precondition() -> None:
     for stage in registry.STAGES:
         assert callable(stage.runner()), stage.name
+        assert callable(stage.planner()) and stage.planner().__doc__, stage.name
         assert preconditions.precondition(stage.phase, stage.number).needs == stage.needs
 
 
