@@ -47,7 +47,7 @@ from maip_drlib.config import (  # noqa: E402
     Target,
     Topology,
 )
-from maip_drlib.drill import failback, failover  # noqa: E402
+from maip_drlib.drill import failback, failover, registry  # noqa: E402
 from maip_drlib.drill.context import (  # noqa: E402
     DrillContext,
     DrillOptions,
@@ -77,6 +77,14 @@ INTERNAL_USER = "maip-sim-internal"
 BUCKET = "maip-dr-enforced-evidence"
 BUCKET_REGION = "us-west-2"
 OPERATOR_PREFIX = "operator"  # the operator's policy allows uploads under this prefix only
+# Stages run with other than their defaults here (registry.STAGES names the rest): failover 5
+# with a synthetic request, failback 2 with a one-minute deadline, failback 3 with a short soak.
+STAGE_ARGUMENTS: dict[str, Any] = {
+    "failover:5": lambda ctx: failover.stage_5_dr_serves(ctx, SyntheticRequest()),
+    "failback:2": lambda ctx: failback.stage_2_resync(ctx, deadline_s=60),
+    "failback:3": lambda ctx: failback.stage_3_weighted_shift(
+        ctx, soak_s=0.2, max_5xx_per_min=10.0, max_latency_s=1.0),
+}
 
 
 def simulated_policy(document: dict[str, Any]) -> str:
@@ -263,7 +271,7 @@ def run(simulation: Simulation, folder: Path) -> dict[str, Any]:
     readonly = handles_of(readonly_target, topology)
     inputs = ReadinessInputs(handles=readonly, topology=topology, target=readonly_target,
                              resolver=SimulationResolver(base.control_url),
-                             thresholds=Thresholds())
+                             thresholds=Thresholds.from_gherkin())
     report["readiness"] = [
         {"name": r.name, "region": r.region, "passed": r.passed, "checked": r.checked,
          "detail": r.detail[:300]} for r in run_readiness(inputs)]
@@ -279,8 +287,8 @@ def run(simulation: Simulation, folder: Path) -> dict[str, Any]:
     readonly_ctx = context(simulation, readonly, readonly_target, execute=True,
                            declared_outage=declared)
     try:
-        failover.stage_1_primary_down(readonly_ctx)
-        failover.stage_2_promote(readonly_ctx)
+        registry.stage("failover", 1).runner()(readonly_ctx)
+        registry.stage("failover", 2).runner()(readonly_ctx)
         report["readonly_destructive"] = {"type": "allowed"}
     except PermissionDenied as error:
         report["readonly_destructive"] = error_text(error)
@@ -295,16 +303,11 @@ def run(simulation: Simulation, folder: Path) -> dict[str, Any]:
     stages: list[str] = []
     report["operator_stages"] = stages
     try:
-        for stage in (failover.stage_1_primary_down, failover.stage_2_promote,
-                      failover.stage_3_route_clients, failover.stage_4_scale_dr):
-            stages.append(stage(ctx).stage)
-        stages.append(failover.stage_5_dr_serves(ctx, SyntheticRequest()).stage)
-        simulation.faults.restore_region(topology.primary.region)
-        stages.append(failback.stage_1_primary_restored(ctx).stage)
-        stages.append(failback.stage_2_resync(ctx, deadline_s=60).stage)
-        stages.append(failback.stage_3_weighted_shift(
-            ctx, soak_s=0.2, max_5xx_per_min=10.0, max_latency_s=1.0).stage)
-        stages.append(failback.stage_4_steady_state(ctx).stage)
+        for stage in registry.STAGES:  # the drill's stages, in the drill's order
+            if stage.key == "failback:1":
+                simulation.faults.restore_region(topology.primary.region)
+            run = STAGE_ARGUMENTS.get(stage.key, stage.runner())
+            stages.append(run(ctx).stage)
         report["operator_operations"] = operations(operator, folder, OPERATOR_PREFIX)
         report["operator_outside_prefix"] = operations(operator, folder, "outside",
                                                        prefix="elsewhere")
