@@ -41,6 +41,7 @@ from maip_drlib.drill.operations import Operations, after_gameday, on_stage_fail
 from maip_drlib.drill.pytest_runner import PytestRun, run_scenarios
 from maip_drlib.drill.record_plan import journal_plan
 from maip_drlib.drill.where_it_stands import left_in, record_interruption
+from maip_drlib.evidence import drill_phases
 from maip_drlib.evidence.dr_test_record import RECORD_FILES, write_drill_copy, write_record
 from maip_drlib.evidence.journal import Journal
 from maip_drlib.evidence.manifest import Seal, seal
@@ -398,13 +399,11 @@ def _finish_canaries(plan: GamedayPlan, journal: Journal, writer: object,
 
 
 READINESS_AFTER_ARGS = ("-k", "not can_fail_back_after_a_failover")  # FAILBACK_NAME_SCENARIO
-PHASE_FILES = ("readiness", "failover", "rpo", "hold", "failback", "readiness-after")
 
 
 def _drill_order(key: tuple[str, object, str]) -> tuple[int, int]:
-    phase, stage, _scenario = key
-    position = PHASE_FILES.index(phase) if phase in PHASE_FILES else len(PHASE_FILES)
-    return position, int(stage) if isinstance(stage, int) else 0
+    phase, stage, _scenario = key  # phases in drill order: evidence/drill_phases.PHASES
+    return drill_phases.order_of(phase), int(stage) if isinstance(stage, int) else 0
 
 
 def all_results(drill_dir: Path) -> list[dict]:

@@ -16,9 +16,12 @@ it (``plans``: its mutating calls from the dry-run planner's model, ``plan_failo
   failback scenario is a stage here, with the same title, number and ``@destructive`` tag, and
   an RTO budget step; ``rto_budget_minutes`` reads that budget).
 
-Not supported (yet): the game day's phase order (readiness, outage, failover, RPO, restore,
-failback, readiness again) is still written in ``gameday.py``; stage arguments other than the
-defaults (the Gherkin's thresholds reach the stages through the step definitions, not through
+The game day's phases around the stages (readiness, outage, failover, RPO, hold, restore,
+failback, readiness again) are declared once, in order, in ``evidence/drill_phases.PHASES``
+(the report, the timeline and the merge of a drill's results read them there).
+
+Not supported (yet): ``gameday.py`` still carries the phases out in its own code (one pytest
+process per phase), not by walking that table; stage arguments other than the defaults (the Gherkin's thresholds reach the stages through the step definitions, not through
 this table).
 """
 
