@@ -14,21 +14,31 @@ Output (``maip_drlib.cli.output``): ``gameday``, ``stage``, ``plan`` and ``lease
 ``--json`` (one document on stdout: the summary, results, evidence folder and digest; the
 calls; the holder) and ``--quiet`` (errors and the verdict line only). Not supported:
 ``--quiet`` with ``--dr-pause-between-stages`` (refused: it would hide the question).
+
+This module holds the two commands; the target a drill runs against is ``cli.drill_target``,
+an attempt's folder, journal and resume commands ``cli.drill_attempt``, the closing table and
+verdict ``cli.drill_verdict``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import shlex
-import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import click
 
 from maip_drlib.cli.consent import require_write_consent
+from maip_drlib.cli.drill_attempt import (
+    attempt_journal,
+    check_reports_folder,
+    journal_unsigned_evidence,
+    parse_resume,
+    redactor_for,
+    resume_command_line,
+    stage_command_line,
+)
 from maip_drlib.cli.drill_options import (
     OUTAGE_REASON,
     PASSTHROUGH,
@@ -47,118 +57,30 @@ from maip_drlib.cli.drill_options import (
     retests_option,
     safety_options,
 )
+from maip_drlib.cli.drill_target import drill_target
+from maip_drlib.cli.drill_verdict import print_summary
 from maip_drlib.cli.features import feature_folders, features_option
 from maip_drlib.cli.lease import drill_lease
 from maip_drlib.cli.output import (
     Output,
     check_quiet_with_pause,
-    current_output,
     output_options,
     start_output,
     supports_output,
 )
 from maip_drlib.cli.passthrough import check_passthrough
-from maip_drlib.cli.targets import check_live_credentials, load_cli_config, load_target
-from maip_drlib.config import Config, Target
-from maip_drlib.drill import summary
-from maip_drlib.drill.evidence_dirs import AttemptDir, new_drill_id, next_attempt
-from maip_drlib.drill.feature_values import check_feature_values
+from maip_drlib.cli.targets import check_live_credentials, load_target
+from maip_drlib.config import Target
+from maip_drlib.drill.evidence_dirs import new_drill_id, next_attempt
 from maip_drlib.drill.gameday import GamedayPlan, all_results, run_gameday
 from maip_drlib.drill.lease import LeaseGrant
-from maip_drlib.drill.pytest_runner import PytestRun, run_scenarios, scenarios_root
+from maip_drlib.drill.pytest_runner import run_scenarios
 from maip_drlib.drill.where_it_stands import StageRun, record_interruption, say_where_it_stands
 from maip_drlib.errors import ConfigError, GuardRefused
-from maip_drlib.evidence.edge_secrets import redactor_from_environment
-from maip_drlib.evidence.journal import Journal
 from maip_drlib.evidence.keys import use_key
-from maip_drlib.evidence.manifest import Seal, load_key, seal
-from maip_drlib.evidence.redact import Redactor
-from maip_drlib.sim.data_plane_choice import embedded_data_plane, refuse_unless_embedded
+from maip_drlib.evidence.manifest import load_key, seal
+from maip_drlib.sim.data_plane_choice import refuse_unless_embedded
 from maip_drlib.sim_client import SimulationClient
-
-
-@contextlib.contextmanager
-def _drill_target(ctx: click.Context, *, data_plane: bool | None = None
-                  ) -> Iterator[tuple[Config, Target, Path, bool]]:
-    """The target as a config file pytest can load; hosts the embedded simulation.
-
-    ``data_plane`` (embedded only): True starts the simulation with its data plane (real
-    PostgreSQL behind RDS, a loopback DNS server), None starts it when PostgreSQL binaries
-    are found (else the simulation runs without it, saying so), False never. Given (True or
-    False) for a 'sim' or 'live' target it is refused (exit 2): a 'sim up --data-plane'
-    process is the way there. The feature files' values are checked first: a bad threshold
-    stops the drill before any simulation, lease or API call."""
-    check_feature_values(scenarios_root() / "features")
-    config = load_cli_config(ctx)
-    target = load_target(ctx)
-    refuse_unless_embedded(target, data_plane)
-    if target.kind != "embedded":
-        path = ctx.find_root().obj["config_path"]
-        yield config, target, Path(path).resolve(), False
-        return
-    from maip_drlib.sim.config_out import render_sim_config
-    from maip_drlib.sim.simulation import SimSettings, Simulation
-
-    output = current_output(ctx)
-    with_plane = embedded_data_plane(data_plane, output.error)
-    output.info("maip-dr: starting the embedded simulation (simulated platform on 127.0.0.1"
-                + (", with its data plane: PostgreSQL and DNS" if with_plane else "") + ")")
-    settings = SimSettings(data_plane=True) if with_plane else None
-    with Simulation(config.topology, time_scale=target.time_scale or None,
-                    settings=settings) as simulation, \
-            tempfile.TemporaryDirectory(prefix="maip-drill-") as folder:
-        hosted = simulation.target("embedded-sim", "sim")
-        path = Path(folder) / "target.toml"
-        path.write_text(render_sim_config(hosted, config.topology))
-        yield config, hosted, path, True
-
-
-def _print_summary(output: Output, runs: list[PytestRun], target: Target,
-                   attempt: AttemptDir, started: float, results: list[dict] | None = None,
-                   sealed: Seal | None = None, unsigned_reason: str | None = None) -> int:
-    """The table, evidence folder, digest and verdict (or the --json document); the code."""
-    results = results if results is not None else [r for run in runs for r in run.results]
-    elapsed = time.monotonic() - started
-    banner = " (SIMULATED)" if target.simulated else ""
-    code = summary.exit_code(results, [run.exit_code for run in runs])
-    output.result(f"\nDrill {attempt.drill_id} attempt {attempt.number} against "
-                  f"{target.name!r} [{target.kind}]{banner} in {elapsed:.1f}s")
-    output.result(summary.colour_outcomes(
-        summary.table(results, target.time_scale if target.simulated else None), output.style))
-    written = _summary_json(attempt.path)
-    if written.get("rpo"):
-        from maip_drlib.evidence.summary import rpo_line
-
-        output.result(rpo_line(written["rpo"]))
-    if written.get("client_seen_rto"):
-        output.result(summary.client_seen_line(written["client_seen_rto"]))
-    output.result(f"evidence: {attempt.path}")
-    _print_seal(output, sealed, unsigned_reason)
-    if output.quiet:
-        for failed in summary.failures(results):
-            output.error(f"maip-dr: {failed}")
-    output.document(summary.document(
-        results, exit_code=code, elapsed_s=elapsed, drill_id=attempt.drill_id,
-        rto_end_to_end=written.get("rto_end_to_end"), rpo=written.get("rpo"),
-        attempt=attempt.number, evidence=str(attempt.path),
-        target={"name": target.name, "kind": target.kind, "simulated": target.simulated,
-                "time_scale": target.time_scale if target.simulated else None},
-        digest=sealed.digest if sealed else None,
-        signature=sealed.signature if sealed else None))
-    word = output.style("PASS" if code == 0 else "FAIL", ok=code == 0)
-    output.verdict(f"verdict: {word} (exit {code})")
-    return code
-
-
-def _summary_json(attempt_dir: Path) -> dict:
-    """The game day's summary.json (RTO end to end, RPO), or nothing for a single stage."""
-    import json
-
-    try:
-        loaded = json.loads((attempt_dir / "summary.json").read_text())
-    except (OSError, ValueError):
-        return {}
-    return loaded if isinstance(loaded, dict) else {}
 
 
 @supports_output
@@ -257,7 +179,7 @@ def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
                           key="--resume-from")
     check_evidence_key(pre_target, key, unsigned_evidence)
     use_key(key)  # this process's journals and the pytest children's (evidence/keys.py)
-    with _drill_target(ctx, data_plane=data_plane) as (config, target, config_path, hosted):
+    with drill_target(ctx, data_plane=data_plane) as (config, target, config_path, hosted):
         if hosted:
             opts.update(dr_execute=True, dr_confirm=target.name)
         opts["features"] = feature_folders(config, opts.get("features"))  # type: ignore[arg-type]
@@ -268,7 +190,7 @@ def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
             output.info(f"maip-dr: drill {attempt.drill_id}, attempt {attempt.number}: "
                         f"evidence in {attempt.path}")
             if unsigned_evidence is not None:
-                with _attempt_journal(attempt) as journal:
+                with attempt_journal(attempt) as journal:
                     journal_unsigned_evidence(journal, target, unsigned_evidence)
             control = SimulationClient(target.control_url) if target.kind == "sim" else None
             injected = control is not None and not (opts.get("dr_declare_outage")
@@ -288,11 +210,11 @@ def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
                 notes=opts.get("notes") or (),  # type: ignore[arg-type]
                 intended_participants=config.record_participants,
                 retests=opts.get("retests"),  # type: ignore[arg-type]
-                resume_command="" if hosted else _resume_command(ctx, target,
+                resume_command="" if hosted else resume_command_line(ctx, target,
                                                                  attempt.drill_id, opts))
             started = time.monotonic()
             result = run_gameday(plan)
-            code = _print_summary(output, result.runs, target, attempt, started,
+            code = print_summary(output, result.runs, target, attempt, started,
                                   results=all_results(attempt.path.parent),
                                   sealed=result.seal, unsigned_reason=unsigned_evidence)
             if result.no_go:
@@ -312,109 +234,6 @@ def _check_gameday_consent(target: Target, opts: dict, *, resuming: bool) -> Non
     del resuming  # the same consent holds for a resumed attempt
 
 
-def check_reports_folder(reports_dir: Path, resumed_drill: str | None) -> None:
-    """The evidence folder must be writable (checked before the lease), and a resumed drill
-    must exist in it."""
-    probe = reports_dir
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
-        raise ConfigError(f"{reports_dir} is not a writable folder (checked at {probe})",
-                          key="--reports")
-    if resumed_drill is not None and not (reports_dir / resumed_drill).is_dir():
-        raise ConfigError(f"no drill {resumed_drill!r} in {reports_dir} to resume",
-                          key="--drill-id")
-
-
-@contextlib.contextmanager
-def _attempt_journal(attempt: AttemptDir) -> Iterator[Journal]:
-    """The attempt's journal, opened in this process (the pytest child appends to it too)."""
-    journal = Journal.open(attempt.path, drill_id=attempt.drill_id, attempt=attempt.number,
-                           redactor=redactor_for(None))
-    try:
-        yield journal
-    finally:
-        journal.close()
-
-
-def _stage_command(ctx: click.Context, target: Target, phase: str, drill_id: str,
-                   opts: dict) -> str:
-    """The command that runs the stopped stage again as a new attempt of the same drill."""
-    root = ctx.find_root().obj
-    parts = ["maip-dr"]
-    if root.get("config_path"):
-        parts += ["--config", str(root["config_path"])]
-    parts += ["--target", target.name, "stage", "{phase}", "{stage}", "--drill-id", drill_id]
-    if opts.get("dr_execute"):
-        parts += ["--dr-execute", "--dr-confirm", target.name]
-    if opts.get("dr_planned"):
-        parts.append("--dr-planned")
-    elif opts.get("dr_declare_outage"):
-        parts += ["--dr-declare-outage", "'REASON'"]
-    if opts.get("soak_step"):
-        parts += ["--soak-step", f"{opts['soak_step']:g}"]
-    if opts.get("dr_require_approval"):  # the second person approves the resumed stages too
-        parts.append("--dr-require-approval")
-    for folder in opts.get("features") or ():
-        parts += ["--features", shlex.quote(str(folder))]
-    del phase  # filled in from where the run stopped
-    return " ".join(parts)
-
-
-def _resume_command(ctx: click.Context, target: Target, drill_id: str, opts: dict) -> str:
-    """The command that resumes this drill (the stage is filled in by the game day)."""
-    root = ctx.find_root().obj
-    parts = ["maip-dr"]
-    if root.get("config_path"):
-        parts += ["--config", str(root["config_path"])]
-    parts += ["--target", target.name, "gameday", "--drill-id", drill_id,
-              "--resume-from", "{phase}:{stage}", "--dr-execute", "--dr-confirm", target.name]
-    if opts.get("dr_planned"):
-        parts.append("--dr-planned")
-    elif target.kind == "live":
-        parts += ["--dr-declare-outage", "'REASON'"]
-    if opts.get("soak_step"):
-        parts += ["--soak-step", f"{opts['soak_step']:g}"]
-    if opts.get("dr_require_approval"):  # the second person approves the resumed stages too
-        parts.append("--dr-require-approval")
-    for folder in opts.get("features") or ():
-        parts += ["--features", shlex.quote(str(folder))]
-    return " ".join(parts)
-
-
-def _print_seal(output: Output, sealed: Seal | None, unsigned_reason: str | None = None
-                ) -> None:
-    if sealed is None:
-        return
-    output.result(f"final digest: sha256:{sealed.digest}")
-    if sealed.signature:
-        output.result(f"signature: hmac-sha256:{sealed.signature}")
-    else:
-        output.result("signature: none (no HMAC key given: MAIP_DR_HMAC_KEY or "
-                      "--hmac-key-file): unsigned evidence; keep the final digest to verify "
-                      "it (maip-dr verify --expect-digest)")
-    if unsigned_reason is not None:
-        output.result(f"unsigned evidence accepted by the operator: {unsigned_reason}")
-
-
-def journal_unsigned_evidence(journal: Journal, target: Target, reason: str) -> None:
-    """The ``--unsigned-evidence`` override, as the first record of the attempt."""
-    journal.record("evidence.unsigned", reason=reason, target=target.name,
-                   target_kind=target.kind, override="--unsigned-evidence")
-
-
-def redactor_for(key: bytes | None) -> Redactor:
-    """Patterns, plus every secret this process was given (environment, HMAC key)."""
-    return redactor_from_environment(
-        os.environ, extra=(key.decode("utf-8", "replace"),) if key else ())
-
-
-def parse_resume(text: str) -> tuple[str, int]:
-    """``--resume-from failover:3`` -> ("failover", 3), a stage of the registry."""
-    from maip_drlib.drill.registry import parse_stage
-
-    found = parse_stage(text, key="--resume-from")
-    return found.phase, found.number
 
 
 @supports_output
@@ -455,7 +274,7 @@ def stage_command(ctx: click.Context, phase: str, number: int, reports_dir: Path
             opts.get("dr_declare_outage") or opts.get("dr_planned")):
         raise GuardRefused("a mutating stage on a live target needs --dr-declare-outage REASON "
                            "or --dr-planned, as a game day does; nothing was called")
-    with _drill_target(ctx) as (config, target, config_path, _hosted):
+    with drill_target(ctx) as (config, target, config_path, _hosted):
         opts["features"] = feature_folders(config, opts.get("features"))  # type: ignore[arg-type]
         drill = drill_id or new_drill_id(f"{phase}-{number}")
         held = (drill_lease(config, target, drill, opts, output) if opts.get("dr_execute")
@@ -475,15 +294,15 @@ def _run_stage(ctx: click.Context, output: Output, phase: str, number: int,
     if grant is not None:  # the pytest child appends to the same journal after this
         from maip_drlib.drill.gameday import journal_lease_grant
 
-        with _attempt_journal(attempt) as journal:
+        with attempt_journal(attempt) as journal:
             journal_lease_grant(journal, grant)
     if opts.get("participants") or opts.get("notes"):  # for the drill's DR test record
         from maip_drlib.evidence.record_people import journal_people
 
-        with _attempt_journal(attempt) as journal:
+        with attempt_journal(attempt) as journal:
             journal_people(journal, opts["participants"], opts["notes"], command="stage")
     started = time.monotonic()
-    stopped = StageRun(attempt, _stage_command(ctx, target, phase, drill, opts), output.info)
+    stopped = StageRun(attempt, stage_command_line(ctx, target, phase, drill, opts), output.info)
     try:
         run = run_scenarios(f"{phase}-{number}", f"{phase} and stage_{number}",
                             results_path=attempt.results_file(f"{phase}-{number}"),
@@ -492,14 +311,14 @@ def _run_stage(ctx: click.Context, output: Output, phase: str, number: int,
                             extra_args=extra, allure_dir=attempt.allure_results,
                             redactor=redactor_for(None))
     except KeyboardInterrupt as interruption:
-        with _attempt_journal(attempt) as journal:
+        with attempt_journal(attempt) as journal:
             record_interruption(stopped, journal, interruption)
         raise
     failed = [r for r in run.results if r.get("outcome") == "failed"]
     if failed and not all(r.get("error_kind") == "guard" for r in failed):  # a refusal says
-        with _attempt_journal(attempt) as journal:  # what to run first; nothing was changed
+        with attempt_journal(attempt) as journal:  # what to run first; nothing was changed
             say_where_it_stands(stopped, journal, f"{phase} stage {number} failed", phase)
     sealed = seal(attempt.path, key=load_key(os.environ.get("MAIP_DR_HMAC_KEY"), None))
     # (the journals of a stage take the key from MAIP_DR_HMAC_KEY: evidence/keys.py)
-    code = _print_summary(output, [run], target, attempt, started, sealed=sealed)
+    code = print_summary(output, [run], target, attempt, started, sealed=sealed)
     ctx.exit(code)

@@ -61,7 +61,7 @@ def readiness_command(ctx: click.Context, as_json: bool, quiet: bool,
     refused). Exit codes: 0 every check passed; 1 a check failed; 2 bad input; 4 nothing
     reachable; 130 interrupted.
     """
-    from maip_drlib.cli.drill import redactor_for
+    from maip_drlib.cli.drill_attempt import redactor_for
     from maip_drlib.cli.drill_options import operations_from_cli
     from maip_drlib.cli.targets import load_cli_config, load_target
     from maip_drlib.drill.operations import after_readiness

@@ -68,7 +68,7 @@ def test_the_drill_stops_before_the_simulation_starts(tmp_path: Path, monkeypatc
                                                       capsys) -> None:
     folder = _with_line(tmp_path, "failover.feature", "the RTO budget of this stage is 15 minutes",
                         "the RTO budget of this stage is 0 minutes")
-    monkeypatch.setattr("maip_drlib.cli.drill.scenarios_root", lambda: folder.parent)
+    monkeypatch.setattr("maip_drlib.cli.drill_target.scenarios_root", lambda: folder.parent)
 
     def no_simulation(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("the simulation was started")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from maip_drlib.cli.drill import journal_unsigned_evidence
+from maip_drlib.cli.drill_attempt import journal_unsigned_evidence
 from maip_drlib.cli.drill_options import check_evidence_key
 from maip_drlib.config import RegionConnection, Target
 from maip_drlib.errors import ConfigError, GuardRefused
