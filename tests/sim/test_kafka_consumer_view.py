@@ -163,13 +163,20 @@ def test_failover_5_check_passes_and_names_the_topic_change(
     assert f"consumers in DR read {alias}.payments, not payments" in verdict.detail
 
 
-def test_failover_5_check_fails_for_a_group_never_synced(
+def test_failover_5_check_fails_when_the_cut_came_before_any_sync(
         simulation: Simulation, handles: RegionHandles) -> None:
-    ctx = _ctx(simulation, handles, consumer_group="never-committed")
-    with pytest.raises(CheckFailed) as caught:
-        kafka_consumers.check_consumers_in_dr(ctx)
+    primary, _ = _brokers(simulation)
+    simulation.faults.set_replication_cut(True)
+    try:  # the group commits on the primary, the replicator is cut: DR never gets it
+        _commit(primary, "late-group", simulation.topology.business_topic, 5)
+        _fleet(simulation).replicator.copy_once()
+        with pytest.raises(CheckFailed) as caught:
+            kafka_consumers.check_consumers_in_dr(
+                _ctx(simulation, handles, consumer_group="late-group"))
+    finally:
+        simulation.faults.set_replication_cut(False)
     message = str(caught.value)
-    assert message.startswith(f"consumer group never-committed on {_alias(simulation)}"
+    assert message.startswith(f"consumer group late-group on {_alias(simulation)}"
                               ".payments in us-west-2: no committed offset synced to DR")
     assert "\n" not in message
 
