@@ -62,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     gate.enter("readiness", may_write=False, because="readiness never writes")
     handles = build_region_handles(target, topology, writes=gate)
     inputs = ReadinessInputs(handles, topology, target,
-                             SimulationResolver(target.control_url or ""), Thresholds())
+                             SimulationResolver(target.control_url or ""),
+                             Thresholds.from_gherkin())
     last_calls: list[Any] = []
     print("ready", flush=True)
     for line in sys.stdin:

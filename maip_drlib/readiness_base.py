@@ -1,43 +1,27 @@
-"""The readiness preflight's types: thresholds, inputs, a check and its result, ``NotChecked``.
+"""The readiness preflight's types: inputs, a check and its result, ``NotChecked``.
 
 Shared by the registry and runner (``maip_drlib.readiness``) and the checks
-(``readiness_data``, ``readiness_capacity``). Not supported: thresholds per region.
+(``readiness_data``, ``readiness_capacity``). The thresholds are ``readiness_thresholds``'s
+(read from the Gherkin), a check's verdict ``readiness_verdict``'s. Not supported: thresholds
+per region.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from maip_drlib.config import RegionTopology, Target, Topology
 from maip_drlib.errors import CheckFailed, DRError
+from maip_drlib.readiness_thresholds import Thresholds, default_thresholds
+from maip_drlib.readiness_verdict import Verdict
 from maip_drlib.regions import RegionHandle, RegionHandles
 from maip_drlib.resolvers import Resolver
 
-# The secrets the services need in DR (features/readiness.feature names the same).
+# The secrets the services need in DR, for the IAM policy's scope (iam_scope.py); readiness
+# reads them from features/readiness.feature (tests/lib/test_readiness_verdicts.py: the same).
 DEFAULT_REQUIRED_SECRETS = ("maip/prod/db-credentials", "maip/prod/kafka-credentials")
 ECR_LOOKUP_CONCURRENCY = 8  # image lookups in flight at once (the DR registry's API)
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """Limits and business figures the readiness checks hold the platform to.
-
-    ``failover_nodes`` and ``failover_replicas`` None mean the topology's figures
-    (``failover_scaling.max_size``, ``failover_replicas``). ``pods_per_node``: 30 is a
-    documented figure for the AWS VPC CNI on m5/m6i.xlarge (ENI limit 58, of which the services'
-    pods use about half); each pod and each node takes one VPC address.
-    """
-
-    rds_replica_lag_s: float = 60.0
-    dynamodb_replication_latency_s: float = 5.0
-    msk_replication_latency_s: float = 60.0
-    failover_nodes: int | None = None
-    pods_per_node: int = 30
-    failover_replicas: int | None = None
-    required_secrets: tuple[str, ...] = DEFAULT_REQUIRED_SECRETS
-    min_healthy_targets: int = 1
-    certificate_min_days: float = 14.0
 
 
 class NotChecked(DRError):
@@ -50,12 +34,14 @@ class ReadinessInputs:
     topology: Topology
     target: Target
     resolver: Resolver | None
-    thresholds: Thresholds
+    thresholds: Thresholds = field(default_factory=default_thresholds)  # from the Gherkin
 
 
 @dataclass(frozen=True)
 class CheckResult:
-    """The outcome of one check: passed, or why not, and how long it took."""
+    """The outcome of one check: passed, or why not, and how long it took. ``verdict``: the
+    check's ``Verdict`` (None when it raised: unreachable, not found, not checked, an error);
+    ``detail`` is its rendering, or the error's line."""
 
     name: str
     region: str
@@ -64,9 +50,26 @@ class CheckResult:
     elapsed_s: float
     error_kind: str | None = None  # "check", "unreachable", "not-found", "error", "not-checked"
     checked: bool = True  # False: no verdict (NotChecked); ``detail`` says why
+    verdict: Verdict | None = None
+
+    @property
+    def outcome(self) -> str:
+        """"passed", "failed" or "skipped" (no verdict: not checked), as the Gherkin run's
+        scenario results say it (the metrics read either)."""
+        if not self.checked:
+            return "skipped"
+        return "passed" if self.passed else "failed"
+
+    @property
+    def expected(self) -> str | None:
+        return self.verdict.expected if self.verdict is not None else None
+
+    @property
+    def observed(self) -> str | None:
+        return self.verdict.observed if self.verdict is not None else None
 
 
-CheckFunction = Callable[[ReadinessInputs], str]
+CheckFunction = Callable[[ReadinessInputs], Verdict]
 
 
 @dataclass(frozen=True)

@@ -15,40 +15,44 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-from maip_drlib.errors import CheckFailed, DRError, NotFound
+from maip_drlib.errors import DRError, NotFound
 from maip_drlib.facts import DbInstanceFact, ReplicationLag
 from maip_drlib.probes import dynamodb, msk, rds
 from maip_drlib.readiness_base import NotChecked, ReadinessInputs
+from maip_drlib.readiness_verdict import Verdict, failed, passed
 from maip_drlib.regions import RegionHandle
 
 if TYPE_CHECKING:
     from maip_drlib.probes.postgres import DbConnectionSpec, StandbyLagFact
 
 
-def rds_writer_and_replica(inputs: ReadinessInputs) -> str:
+def rds_writer_and_replica(inputs: ReadinessInputs) -> Verdict:
     roles = rds.find_writer_and_replicas(inputs.handles, inputs.topology)
+    fact = "RDS writer and cross-region replica"
     if roles.split_brain:
-        raise CheckFailed("more than one RDS writer (split brain)", resource="rds",
-                          expected="one writer", observed=str(roles))
+        return failed(fact, "more than one RDS writer (split brain)", resource="rds",
+                      expected="one writer", observed=str(roles))
     writer = roles.writer
     if writer is None:
-        raise CheckFailed("no RDS writer found", resource=", ".join(
-            inputs.topology.rds_candidates), expected="one available writer", observed=str(roles))
+        return failed(fact, "no RDS writer found", resource=", ".join(
+            inputs.topology.rds_candidates), expected="one available writer",
+            observed=str(roles))
     if writer.status != "available":
-        raise CheckFailed("RDS writer not available", region=writer.region,
-                          resource=writer.identifier, expected="available",
-                          observed=writer.status)
+        return failed(fact, "RDS writer not available", region=writer.region,
+                      resource=writer.identifier, expected="available", observed=writer.status)
     if writer.backup_retention_days <= 0:
-        raise CheckFailed("automated backups are off on the writer", region=writer.region,
-                          resource=writer.identifier, expected="backup retention > 0 days",
-                          observed=writer.backup_retention_days)
+        return failed(fact, "automated backups are off on the writer", region=writer.region,
+                      resource=writer.identifier, expected="backup retention > 0 days",
+                      observed=writer.backup_retention_days)
     cross_region = [r for r in roles.replicas_of(writer) if r.region != writer.region]
     if not cross_region:
-        raise CheckFailed("no cross-region replica replicates from the writer",
-                          region=writer.region, resource=writer.identifier,
-                          expected="a replica in the other region", observed=str(roles))
-    return f"writer {writer.identifier} ({writer.region}); replicas: " + ", ".join(
-        f"{r.identifier} ({r.region}, {r.status})" for r in cross_region)
+        return failed(fact, "no cross-region replica replicates from the writer",
+                      region=writer.region, resource=writer.identifier,
+                      expected="a replica in the other region", observed=str(roles))
+    return passed(fact, f"writer {writer.identifier} ({writer.region}); replicas: " + ", ".join(
+        f"{r.identifier} ({r.region}, {r.status})" for r in cross_region),
+        expected="one available writer with backups and a replica in the other region",
+        region=writer.region, resource=writer.identifier)
 
 
 def _wal_distance(inputs: ReadinessInputs, writer: DbInstanceFact,
@@ -73,7 +77,7 @@ def _wal_distance(inputs: ReadinessInputs, writer: DbInstanceFact,
     return str(fact) if not fact.caught_up else f"idle source: {fact}"
 
 
-def rds_replica_lag(inputs: ReadinessInputs) -> str:
+def rds_replica_lag(inputs: ReadinessInputs) -> Verdict:
     """``ReplicaLag`` of each replica of the writer (read-only). RDS reports now minus the last
     replayed commit: it climbs while the writer is idle. With database access the WAL
     distance tells an idle writer (distance 0: passes, saying so) from a lagging replica;
@@ -81,17 +85,20 @@ def rds_replica_lag(inputs: ReadinessInputs) -> str:
     datapoint: not replicating."""
     roles = rds.find_writer_and_replicas(inputs.handles, inputs.topology)
     writer = roles.writer
-    if writer is None:
-        raise CheckFailed("no single RDS writer to measure lag against", resource="rds",
-                          observed=str(roles))
+    fact = "RDS replica lag"
     limit = inputs.thresholds.rds_replica_lag_s
-    details = []
+    expected = f"<= {limit:g}s"
+    if writer is None:
+        return failed(fact, "no single RDS writer to measure lag against", resource="rds",
+                      observed=str(roles))
+    details, regions = [], []
     for replica in roles.replicas_of(writer):
         lag = rds.replica_lag(inputs.handles.by_name(replica.region), replica.identifier)
         if lag.seconds is None or lag.seconds < 0:
-            raise CheckFailed("RDS replica not replicating (ReplicaLag -1 or no datapoint)",
-                              region=replica.region, resource=replica.identifier,
-                              expected=f"<= {limit:g}s", observed=str(lag))
+            return failed(fact, "RDS replica not replicating (ReplicaLag -1 or no datapoint)",
+                          region=replica.region, resource=replica.identifier,
+                          expected=expected, observed=str(lag))
+        regions.append(replica.region)
         if lag.seconds <= limit:
             details.append(str(lag))
             continue
@@ -99,16 +106,18 @@ def rds_replica_lag(inputs: ReadinessInputs) -> str:
         if wal is not None and wal.startswith("idle source"):
             details.append(f"{lag} includes idle time; WAL distance 0: {wal}")
             continue
-        raise CheckFailed("RDS replica lag over threshold", region=replica.region,
-                          resource=replica.identifier, expected=f"<= {limit:g}s",
-                          observed=f"{lag}; " + (wal or (
-                              "the figure includes idle time (now minus the last replayed "
-                              "commit); without database access an idle writer cannot be "
-                              "told from a lagging replica")))
+        return failed(fact, "RDS replica lag over threshold", region=replica.region,
+                      resource=replica.identifier, expected=expected,
+                      observed=f"{lag}; " + (wal or (
+                          "the figure includes idle time (now minus the last replayed "
+                          "commit); without database access an idle writer cannot be "
+                          "told from a lagging replica")))
     if not details:
-        raise CheckFailed("no RDS replica to measure", region=writer.region,
-                          resource=writer.identifier)
-    return "; ".join(details)
+        return failed(fact, "no RDS replica to measure", region=writer.region,
+                      resource=writer.identifier)
+    return passed(fact, "; ".join(details), expected=expected,
+                  region=", ".join(sorted(set(regions))),
+                  resource=", ".join(r.identifier for r in roles.replicas_of(writer)))
 
 
 # How long a streaming standby whose lag cannot be told yet (behind, no commit replayed: a
@@ -138,7 +147,7 @@ def _known_standby_lag(spec: DbConnectionSpec, writer_spec: DbConnectionSpec,
         return timeout.last_observed if timeout.last_observed is not None else lag
 
 
-def rds_roles_in_postgres(inputs: ReadinessInputs) -> str:
+def rds_roles_in_postgres(inputs: ReadinessInputs) -> Verdict:
     """The writer and each replica asked over SQL through their RDS endpoints (the data plane):
     the writer says it is one (``pg_is_in_recovery()`` false); each replica is a standby
     replaying within the lag threshold (WAL distance from the writer; the last replayed
@@ -152,34 +161,36 @@ def rds_roles_in_postgres(inputs: ReadinessInputs) -> str:
                          f"database access ([targets.{inputs.target.name}.database])")
     roles = rds.find_writer_and_replicas(inputs.handles, inputs.topology)
     writer = roles.writer
+    fact = "RDS roles and standby lag in PostgreSQL"
     if writer is None:
-        raise CheckFailed("no single RDS writer to ask", resource="rds", observed=str(roles))
-    limit = inputs.thresholds.rds_replica_lag_s
+        return failed(fact, "no single RDS writer to ask", resource="rds", observed=str(roles))
+    limit = inputs.thresholds.standby_lag_s
+    expected = f"a writer; each replica a standby, lag <= {limit:g}s"
     try:
         writer_spec = postgres.connection_spec(inputs.handles.by_name(writer.region), access,
                                                writer.identifier)
         writer_role = postgres.database_role(writer_spec)
         if writer_role.in_recovery:
-            raise CheckFailed("the RDS writer's database is in recovery", region=writer.region,
-                              resource=writer.identifier, expected="a writer",
-                              observed=str(writer_role))
+            return failed(fact, "the RDS writer's database is in recovery",
+                          region=writer.region, resource=writer.identifier,
+                          expected="a writer", observed=str(writer_role))
         details = [str(writer_role)]
         for replica in roles.replicas_of(writer):
             spec = postgres.connection_spec(inputs.handles.by_name(replica.region), access,
                                             replica.identifier)
             lag = _known_standby_lag(spec, writer_spec, limit)
             if not lag.in_recovery or lag.lag_s is None or lag.lag_s > limit:
-                raise CheckFailed("the RDS replica's database is not a standby within the lag "
-                                  "threshold", region=replica.region,
-                                  resource=replica.identifier,
-                                  expected=f"a standby, lag <= {limit:g}s", observed=str(lag))
+                return failed(fact, "the RDS replica's database is not a standby within the "
+                              "lag threshold", region=replica.region,
+                              resource=replica.identifier,
+                              expected=f"a standby, lag <= {limit:g}s", observed=str(lag))
             details.append(str(lag))
     except postgres.NotConfigured as error:
         raise NotChecked(str(error)) from error
     if len(details) < 2:
-        raise CheckFailed("no RDS replica to ask", region=writer.region,
-                          resource=writer.identifier)
-    return "; ".join(details)
+        return failed(fact, "no RDS replica to ask", region=writer.region,
+                      resource=writer.identifier)
+    return passed(fact, "; ".join(details), expected=expected, resource=writer.identifier)
 
 
 # The registry's name of ``rds_failback_name_free`` and its Gherkin scenario. After a completed
@@ -189,7 +200,7 @@ FAILBACK_NAME_CHECK = "RDS failback replica has a free name"
 FAILBACK_NAME_SCENARIO = "The database can fail back after a failover"
 
 
-def rds_failback_name_free(inputs: ReadinessInputs) -> str:
+def rds_failback_name_free(inputs: ReadinessInputs) -> Verdict:
     """Failback 2 will have a name for its replica in the primary region (read-only).
 
     The primary region's database has two names (``rds.primary_writer_names``); failback 2
@@ -210,22 +221,28 @@ def rds_failback_name_free(inputs: ReadinessInputs) -> str:
         topology, failback_names.read_primary(inputs.handles.primary, topology), promoted,
         fenced)
     names = " or ".join(rds.primary_writer_names(topology))
+    fact = "a free name for failback 2's replica"
+    expected = f"a free name ({names}) for the failback replica"
     if chosen.name is None:
         which = chosen.delete_first or "the one that is not the primary's old writer"
-        raise CheckFailed(f"failback 2 would refuse: both names of the primary region's "
-                          f"database are in use; delete {which} first (an earlier drill's "
-                          "fenced old writer: reconcile its data, then delete it with a final "
-                          "snapshot)", region=primary, resource=chosen.delete_first or names,
-                          expected=f"a free name ({names}) for the failback replica",
-                          observed="; ".join(chosen.in_use))
+        return failed(fact, f"failback 2 would refuse: both names of the primary region's "
+                      f"database are in use; delete {which} first (an earlier drill's "
+                      "fenced old writer: reconcile its data, then delete it with a final "
+                      "snapshot)", region=primary, resource=chosen.delete_first or names,
+                      expected=expected, observed="; ".join(chosen.in_use))
     state = "already replicating from the DR writer" if chosen.replicating else "free"
-    return (f"failback 2 names its replica {chosen.name} ({state} in {primary}); in use: "
-            f"{'; '.join(chosen.in_use) or 'none'}")
+    return passed(fact, f"failback 2 names its replica {chosen.name} ({state} in {primary}); "
+                        f"in use: {'; '.join(chosen.in_use) or 'none'}",
+                  expected=expected, observed=f"{chosen.name} {state}", region=primary,
+                  resource=chosen.name)
 
 
-def dynamodb_global_table(inputs: ReadinessInputs) -> str:
+def dynamodb_global_table(inputs: ReadinessInputs) -> Verdict:
+    """ACTIVE with a replica in both regions; the probe raises ``CheckFailed`` naming the
+    first region where it is not (shared with failback 2)."""
     facts = dynamodb.require_active_in_both(inputs.handles, inputs.topology.dynamodb_table)
-    return "; ".join(str(fact) for fact in facts)
+    return passed("DynamoDB global table in both regions", "; ".join(map(str, facts)),
+                  expected="ACTIVE in both regions", resource=inputs.topology.dynamodb_table)
 
 
 def _latency_period(inputs: ReadinessInputs) -> tuple[int, int]:
@@ -261,36 +278,46 @@ def _measured(lag: ReplicationLag, sender: str, receiver: str) -> None:
             "replicated in the period")
 
 
-def dynamodb_replication_latency(inputs: ReadinessInputs) -> str:
-    table = inputs.topology.dynamodb_table
-    limit = inputs.thresholds.dynamodb_replication_latency_s
-    primary, secondary = inputs.handles.primary, inputs.handles.secondary
-    lag = _latency(inputs, primary, secondary.region)
+def _latency_verdict(fact: str, message: str, lag: ReplicationLag, limit: float,
+                     region: str, table: str) -> Verdict:
     if lag.seconds is None or lag.seconds > limit:
-        raise CheckFailed("DynamoDB replication latency over threshold", region=secondary.region,
-                          resource=table, expected=f"<= {limit:g}s", observed=str(lag))
-    return str(lag)
+        return failed(fact, message, region=region, resource=table, expected=f"<= {limit:g}s",
+                      observed=str(lag))
+    return passed(fact, str(lag), expected=f"<= {limit:g}s", observed=f"{lag.seconds:g}s",
+                  region=region, resource=table)
+
+
+def dynamodb_replication_latency(inputs: ReadinessInputs) -> Verdict:
+    primary, secondary = inputs.handles.primary, inputs.handles.secondary
+    return _latency_verdict("DynamoDB replication latency to DR",
+                            "DynamoDB replication latency over threshold",
+                            _latency(inputs, primary, secondary.region),
+                            inputs.thresholds.dynamodb_replication_latency_s, secondary.region,
+                            inputs.topology.dynamodb_table)
 
 
 def dynamodb_replication_latency_to_primary(inputs: ReadinessInputs) -> str:
+    """``dynamodb_latency_to_primary_verdict`` asserted: its one-line detail, or its
+    ``CheckFailed`` (the contract ``steps/replication_steps.py`` calls it with)."""
+    return dynamodb_latency_to_primary_verdict(inputs).require().render()
+
+
+def dynamodb_latency_to_primary_verdict(inputs: ReadinessInputs) -> Verdict:
     """Writes made in DR reach the primary within the limit (what failback relies on).
 
     Stated in features/replication.feature only; not one of ``readiness_checks()`` (one
     DynamoDB lag row in the CLI table; the simulation's lag fault moves both directions).
     """
-    table = inputs.topology.dynamodb_table
-    limit = inputs.thresholds.dynamodb_replication_latency_s
     primary, secondary = inputs.handles.primary, inputs.handles.secondary
-    lag = _latency(inputs, secondary, primary.region)
-    if lag.seconds is None or lag.seconds > limit:
-        raise CheckFailed("DynamoDB replication latency back to the primary over threshold",
-                          region=primary.region, resource=table, expected=f"<= {limit:g}s",
-                          observed=str(lag))
-    return str(lag)
+    return _latency_verdict("DynamoDB replication latency to the primary",
+                            "DynamoDB replication latency back to the primary over threshold",
+                            _latency(inputs, secondary, primary.region),
+                            inputs.thresholds.dynamodb_replication_latency_s, primary.region,
+                            inputs.topology.dynamodb_table)
 
 
-def msk_clusters_active(inputs: ReadinessInputs) -> str:
-    details = []
+def msk_clusters_active(inputs: ReadinessInputs) -> Verdict:
+    fact, details = "MSK cluster state in both regions", []
     for handle, names in ((inputs.handles.primary, inputs.topology.primary.msk_cluster),
                           (inputs.handles.secondary, inputs.topology.secondary.msk_cluster)):
         found = {c.name: c for c in msk.clusters(handle, (names,))}
@@ -298,29 +325,30 @@ def msk_clusters_active(inputs: ReadinessInputs) -> str:
         if cluster is None:
             raise NotFound(f"MSK cluster {names} not found in {handle.region}")
         if cluster.state != "ACTIVE":
-            raise CheckFailed("MSK cluster not ACTIVE", region=handle.region, resource=names,
-                              expected="ACTIVE", observed=cluster.state)
+            return failed(fact, "MSK cluster not ACTIVE", region=handle.region, resource=names,
+                          expected="ACTIVE", observed=cluster.state)
         details.append(str(cluster))
-    return "; ".join(details)
+    return passed(fact, "; ".join(details), expected="ACTIVE in both regions")
 
 
-def msk_replicator(inputs: ReadinessInputs) -> str:
+def msk_replicator(inputs: ReadinessInputs) -> Verdict:
     handle = inputs.handles.secondary
     contains = inputs.topology.replicator_name_contains
     found = msk.replicators(handle, contains)
     if not found:
         raise NotFound(f"no MSK replicator whose name contains {contains!r} in {handle.region}")
     limit = inputs.thresholds.msk_replication_latency_s
-    details = []
+    fact, details = "MSK replicator state and replication latency", []
     for replicator in found:
         if replicator.state != "RUNNING":
-            raise CheckFailed("MSK replicator not RUNNING", region=handle.region,
-                              resource=replicator.name, expected="RUNNING",
-                              observed=replicator.state)
+            return failed(fact, "MSK replicator not RUNNING", region=handle.region,
+                          resource=replicator.name, expected="RUNNING",
+                          observed=replicator.state)
         lag = msk.replicator_lag(handle, replicator.name)
         if lag.seconds is None or lag.seconds > limit:
-            raise CheckFailed("MSK replication latency over threshold", region=handle.region,
-                              resource=replicator.name, expected=f"<= {limit:g}s",
-                              observed=str(lag))
+            return failed(fact, "MSK replication latency over threshold", region=handle.region,
+                          resource=replicator.name, expected=f"<= {limit:g}s",
+                          observed=str(lag))
         details.append(f"{replicator}; {lag}")
-    return "; ".join(details)
+    return passed(fact, "; ".join(details), expected=f"RUNNING, <= {limit:g}s",
+                  region=handle.region, resource=", ".join(r.name for r in found))

@@ -22,9 +22,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from maip_drlib.errors import CheckFailed
 from maip_drlib.probes import msk_kafka
 from maip_drlib.readiness_base import NotChecked, ReadinessInputs
+from maip_drlib.readiness_verdict import Verdict, failed, passed
 from maip_drlib.regions import RegionHandle
 from maip_drlib.rpo.kafka_client import (
     KafkaEndpoint,
@@ -40,23 +40,27 @@ def _naming(inputs: ReadinessInputs) -> msk_kafka.ReplicatorNaming:
     return msk_kafka.replicator_naming(handle, inputs.topology, dr_arn)
 
 
-def msk_replicator_naming(inputs: ReadinessInputs) -> str:
+def msk_replicator_naming(inputs: ReadinessInputs) -> Verdict:
     """The replicator's topic-name mode and alias, and the canary topic's name in DR."""
     naming = _naming(inputs)
+    fact, region = "MSK replicator topic naming", inputs.handles.secondary.region
+    expected = f"{msk_kafka.PREFIXED} (with a source alias) or {msk_kafka.IDENTICAL}"
     if naming.mode not in (msk_kafka.PREFIXED, msk_kafka.IDENTICAL):
-        raise CheckFailed("unknown MSK replicator topic-name mode",
-                          region=inputs.handles.secondary.region, resource=naming.replicator,
-                          expected=f"{msk_kafka.PREFIXED} or {msk_kafka.IDENTICAL}",
-                          observed=naming.mode)
+        return failed(fact, "unknown MSK replicator topic-name mode", region=region,
+                      resource=naming.replicator,
+                      expected=f"{msk_kafka.PREFIXED} or {msk_kafka.IDENTICAL}",
+                      observed=naming.mode)
     if naming.mode == msk_kafka.PREFIXED and not naming.source_alias:
-        raise CheckFailed("MSK replicator prefixes topic names but has no source alias",
-                          region=inputs.handles.secondary.region, resource=naming.replicator,
-                          expected="a SourceKafkaClusterAlias", observed="none")
+        return failed(fact, "MSK replicator prefixes topic names but has no source alias",
+                      region=region, resource=naming.replicator,
+                      expected="a SourceKafkaClusterAlias", observed="none")
     topic = inputs.topology.canary_topic
     client = ("consumers in DR read each topic as <alias>.<topic>: they must change the topic "
               "names they subscribe to" if naming.mode == msk_kafka.PREFIXED
               else "consumers in DR read the same topic names")
-    return f"{naming}; {topic} reads as {naming.target_topic(topic)} in DR ({client})"
+    return passed(fact, f"{naming}; {topic} reads as {naming.target_topic(topic)} in DR "
+                        f"({client})", expected=expected, observed=str(naming), region=region,
+                  resource=naming.replicator)
 
 
 def _records(endpoint: KafkaEndpoint, handle: RegionHandle, topic: str) -> tuple[int, str] | None:
@@ -78,7 +82,7 @@ def _records(endpoint: KafkaEndpoint, handle: RegionHandle, topic: str) -> tuple
     return sum(ends[tp] - begins[tp] for tp in assigned), spans
 
 
-def msk_canary_offsets(inputs: ReadinessInputs) -> str:
+def msk_canary_offsets(inputs: ReadinessInputs) -> Verdict:
     """The replicated canary topic in DR holds at least the primary canary topic's records."""
     topology, target = inputs.topology, inputs.target
     try:
@@ -100,8 +104,10 @@ def msk_canary_offsets(inputs: ReadinessInputs) -> str:
     detail = (f"{topic} on {topology.primary.msk_cluster}: {source[0]} records ({source[1]}); "
               f"{replicated} on {topology.secondary.msk_cluster}: {held} records "
               f"({held_spans}); {naming}")
+    fact, region = "canary records in DR", inputs.handles.secondary.region
     if held < source[0]:
-        raise CheckFailed("the replicated canary topic in DR is behind the primary",
-                          region=inputs.handles.secondary.region, resource=replicated,
-                          expected=f">= {source[0]} records", observed=detail)
-    return detail
+        return failed(fact, "the replicated canary topic in DR is behind the primary",
+                      region=region, resource=replicated, expected=f">= {source[0]} records",
+                      observed=detail)
+    return passed(fact, detail, expected=f">= {source[0]} records", observed=f"{held} records",
+                  region=region, resource=replicated)

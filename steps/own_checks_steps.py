@@ -1,6 +1,7 @@
 """Steps for a team's own checks: the resource is named in the step, not in the topology.
 
-Each runs one read-only check of ``maip_drlib.readiness_named`` (docs/own-checks.md). Under a
+Each runs one read-only check of ``maip_drlib.readiness_named`` (docs/own-checks.md) and
+asserts its ``Verdict`` (printed when ok, its ``CheckFailed`` otherwise). Under a
 declared outage a failure in the declared region alone is noted as expected, as the runbook's
 readiness checks do.
 """
@@ -19,7 +20,8 @@ from steps.readiness_steps import expected_under_declared_outage
 def named_rds_available(dr_readiness_inputs: ReadinessInputs, identifier: str,
                         role: str) -> None:
     """The named RDS instance exists in that region and its status is available."""
-    print(readiness_named.rds_instance_available(dr_readiness_inputs, role, identifier))
+    print(readiness_named.rds_instance_available(dr_readiness_inputs, role, identifier)
+          .require().render())
 
 
 @then(parsers.parse('the RDS instance "{identifier}" in the {role} region is an available '
@@ -30,7 +32,7 @@ def named_rds_role(dr_readiness_inputs: ReadinessInputs, identifier: str, role: 
     """The named RDS instance is available and is a "writer" or a "read replica" (as RDS
     reports it)."""
     print(readiness_named.rds_instance_available(dr_readiness_inputs, role, identifier,
-                                                 db_role))
+                                                 db_role).require().render())
 
 
 @then(parsers.parse('the deployment "{name}" in namespace "{namespace}" has at least '
@@ -42,7 +44,8 @@ def named_deployment_ready(dr_readiness_inputs: ReadinessInputs, name: str, name
                            count: int, role: str) -> None:
     """The named deployment exists in that namespace and region with at least that many
     ready and available replicas."""
-    print(readiness_named.deployment_ready(dr_readiness_inputs, role, namespace, name, count))
+    print(readiness_named.deployment_ready(dr_readiness_inputs, role, namespace, name, count)
+          .require().render())
 
 
 @then(parsers.parse('the deployment "{name}" in namespace "{namespace}" exists in the {role} '
@@ -51,4 +54,5 @@ def named_deployment_ready(dr_readiness_inputs: ReadinessInputs, name: str, name
 def named_deployment_exists(dr_readiness_inputs: ReadinessInputs, name: str, namespace: str,
                             role: str) -> None:
     """The named deployment exists in that namespace and region (any number of replicas)."""
-    print(readiness_named.deployment_ready(dr_readiness_inputs, role, namespace, name, 0))
+    print(readiness_named.deployment_ready(dr_readiness_inputs, role, namespace, name, 0)
+          .require().render())

@@ -1,7 +1,11 @@
 """Readiness steps: each runs one read-only check of ``maip_drlib.readiness``.
 
-A check returns a one-line detail (printed, so it lands in the report) or raises a typed
-error whose message names region, resource, expectation and observation. A check that could not
+A check returns a typed ``Verdict`` (fact, expected, observed, ok) that the step asserts: a
+passed one is printed (its one-line detail lands in the report), a failed one raises its
+``CheckFailed``, whose message names region, resource, expectation and observation. The
+figures come from the step text; the step texts that carry a threshold are
+``maip_drlib.readiness_thresholds``'s, which reads the same figures for callers outside the
+Gherkin (``Thresholds.from_gherkin``). A check that could not
 be made (``NotChecked``: the API has no answer for it, or a DynamoDB latency with no datapoint
 in the period, "not measured") skips its scenario with the reason: the evidence reads
 "skipped" and "not checked: not measured: ...", never passed.
@@ -21,7 +25,21 @@ from maip_drlib import readiness
 from maip_drlib.drill.go_no_go import EXPECTED_UNDER_OUTAGE
 from maip_drlib.errors import DRError
 from maip_drlib.pytest_dr.fixtures import DeclaredOutage
-from maip_drlib.readiness import ReadinessInputs
+from maip_drlib.readiness import ReadinessInputs, Verdict
+from maip_drlib.readiness_thresholds import (
+    ALB_TARGET_STEP,
+    ALB_TARGETS_STEP,
+    AUTOSCALERS_STEP,
+    CERTIFICATE_STEP,
+    DYNAMODB_LATENCY_STEP,
+    MSK_LATENCY_STEP,
+    QUOTA_STEP,
+    RDS_LAG_STEP,
+    SECRETS_COLUMN,
+    SECRETS_STEP,
+    STANDBY_LAG_STEP,
+    SUBNETS_STEP,
+)
 
 
 def expected_under_declared_outage(step: Callable[..., None]) -> Callable[..., None]:
@@ -53,8 +71,10 @@ def _with(inputs: ReadinessInputs, **thresholds: object) -> ReadinessInputs:
     return replace(inputs, thresholds=replace(inputs.thresholds, **thresholds))
 
 
-def _report(detail: str) -> None:
-    print(detail)
+def _report(verdict: Verdict) -> None:
+    """Assert ``verdict``: printed when ok, else its ``CheckFailed`` (fact's region, resource,
+    expected, observed) fails the step."""
+    print(verdict.require().render())
 
 
 @then(parsers.parse("the EKS cluster in the {role} region is ACTIVE"))
@@ -95,7 +115,7 @@ def rds_writer(dr_readiness_inputs: ReadinessInputs) -> None:
     _report(readiness.rds_writer_and_replica(dr_readiness_inputs))
 
 
-@then(parsers.parse("the RDS replica lag is under {seconds:g} seconds"))
+@then(parsers.parse(RDS_LAG_STEP))
 @expected_under_declared_outage
 def rds_lag(dr_readiness_inputs: ReadinessInputs, seconds: float) -> None:
     """Checks that the RDS replica lags the writer by less than that many seconds (WAL distance
@@ -111,15 +131,14 @@ def rds_failback_name(dr_readiness_inputs: ReadinessInputs) -> None:
     _report(readiness.rds_failback_name_free(dr_readiness_inputs))
 
 
-@then(parsers.parse("PostgreSQL says the RDS writer is a writer and its replica a standby "
-                    "within {seconds:g} seconds"))
+@then(parsers.parse(STANDBY_LAG_STEP))
 @expected_under_declared_outage
 def rds_roles_in_postgres(dr_readiness_inputs: ReadinessInputs, seconds: float) -> None:
     """Asks PostgreSQL itself that the writer is a writer and the replica a streaming standby
     within that lag (skipped without database access)."""
     try:
         _report(readiness.rds_roles_in_postgres(
-            _with(dr_readiness_inputs, rds_replica_lag_s=seconds)))
+            _with(dr_readiness_inputs, standby_lag_s=seconds)))
     except readiness.NotChecked as error:
         pytest.skip(f"not checked: {error}")
 
@@ -131,7 +150,7 @@ def dynamodb_table(dr_readiness_inputs: ReadinessInputs) -> None:
     _report(readiness.dynamodb_global_table(dr_readiness_inputs))
 
 
-@then(parsers.parse("the DynamoDB replication latency to DR is under {seconds:g} seconds"))
+@then(parsers.parse(DYNAMODB_LATENCY_STEP))
 @expected_under_declared_outage
 def dynamodb_latency(dr_readiness_inputs: ReadinessInputs, seconds: float) -> None:
     """Checks DynamoDB ReplicationLatency to DR against that limit (skipped as not measured when
@@ -150,8 +169,7 @@ def msk_clusters(dr_readiness_inputs: ReadinessInputs) -> None:
     _report(readiness.msk_clusters_active(dr_readiness_inputs))
 
 
-@then(parsers.parse("the MSK replicator is RUNNING with replication latency under "
-                    "{seconds:g} seconds"))
+@then(parsers.parse(MSK_LATENCY_STEP))
 @expected_under_declared_outage
 def msk_replicator(dr_readiness_inputs: ReadinessInputs, seconds: float) -> None:
     """Checks that the MSK replicator is RUNNING with replication latency under that limit."""
@@ -205,8 +223,7 @@ def endpoint_up(dr_readiness_inputs: ReadinessInputs) -> None:
     _report(readiness.endpoint_up(dr_readiness_inputs))
 
 
-@then(parsers.parse("the DR node group's subnets have free addresses for {nodes:d} nodes and "
-                    "{pods:d} pods per node"))
+@then(parsers.parse(SUBNETS_STEP))
 @expected_under_declared_outage
 def dr_subnet_capacity(dr_readiness_inputs: ReadinessInputs, nodes: int, pods: int) -> None:
     """Checks that the DR node group's subnets have free addresses for that many nodes and pods per
@@ -215,7 +232,7 @@ def dr_subnet_capacity(dr_readiness_inputs: ReadinessInputs, nodes: int, pods: i
         _with(dr_readiness_inputs, failover_nodes=nodes, pods_per_node=pods)))
 
 
-@then(parsers.parse("the DR region's EC2 On-Demand vCPU quota covers {nodes:d} nodes"))
+@then(parsers.parse(QUOTA_STEP))
 @expected_under_declared_outage
 def dr_instance_quota(dr_readiness_inputs: ReadinessInputs, nodes: int) -> None:
     """Checks that the DR region's EC2 On-Demand vCPU quota covers that many failover nodes
@@ -226,7 +243,7 @@ def dr_instance_quota(dr_readiness_inputs: ReadinessInputs, nodes: int) -> None:
         pytest.skip(f"not checked: {error}")
 
 
-@then(parsers.parse("no DR autoscaler would hold a deployment away from {replicas:d} replicas"))
+@then(parsers.parse(AUTOSCALERS_STEP))
 @expected_under_declared_outage
 def dr_autoscalers(dr_readiness_inputs: ReadinessInputs, replicas: int) -> None:
     """Checks that no DR HorizontalPodAutoscaler's maximum would hold a deployment below that many
@@ -242,23 +259,21 @@ def dr_images(dr_readiness_inputs: ReadinessInputs) -> None:
     _report(readiness.dr_images_in_registry(dr_readiness_inputs))
 
 
-@then("these secrets the services need are replicated to DR:")
+@then(SECRETS_STEP)
 @expected_under_declared_outage
 def dr_secrets(dr_readiness_inputs: ReadinessInputs, datatable: list[list[str]]) -> None:
     """Checks that every secret of the data table (column 'secret') is replicated to the DR
     region."""
     header, *rows = datatable
-    if header != ["secret"] or not rows:
-        raise ValueError(f"expected a table with the column 'secret' and one row per secret, "
-                         f"got {datatable!r}")
+    if header != [SECRETS_COLUMN] or not rows:
+        raise ValueError(f"expected a table with the column {SECRETS_COLUMN!r} and one row "
+                         f"per secret, got {datatable!r}")
     names = tuple(row[0].strip() for row in rows)
     _report(readiness.dr_secrets_replicated(_with(dr_readiness_inputs, required_secrets=names)))
 
 
-@then(parsers.parse("the DR load balancer has at least {count:d} healthy target in every "
-                    "target group"))
-@then(parsers.parse("the DR load balancer has at least {count:d} healthy targets in every "
-                    "target group"))
+@then(parsers.parse(ALB_TARGET_STEP))
+@then(parsers.parse(ALB_TARGETS_STEP))
 @expected_under_declared_outage
 def dr_alb_targets(dr_readiness_inputs: ReadinessInputs, count: int) -> None:
     """Checks that every target group of the DR load balancer has at least that many healthy
@@ -267,7 +282,7 @@ def dr_alb_targets(dr_readiness_inputs: ReadinessInputs, count: int) -> None:
                                                    min_healthy_targets=count)))
 
 
-@then(parsers.parse("the API's TLS certificate stays valid for at least {days:g} more days"))
+@then(parsers.parse(CERTIFICATE_STEP))
 @expected_under_declared_outage
 def certificate_validity(dr_readiness_inputs: ReadinessInputs, days: float) -> None:
     """Checks that the API's TLS certificate stays valid for at least that many more days."""

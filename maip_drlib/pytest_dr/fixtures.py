@@ -107,7 +107,10 @@ def dr_context(pytestconfig: pytest.Config, dr_handles: RegionHandles, dr_topolo
 @pytest.fixture
 def dr_readiness_inputs(dr_handles: RegionHandles, dr_topology: Topology, dr_target: Target,
                         dr_resolver: Resolver) -> ReadinessInputs:
-    return ReadinessInputs(dr_handles, dr_topology, dr_target, dr_resolver, Thresholds())
+    """The readiness checks' inputs; thresholds from features/readiness.feature (each
+    readiness step replaces its own with the figure in its text)."""
+    return ReadinessInputs(dr_handles, dr_topology, dr_target, dr_resolver,
+                           Thresholds.from_gherkin())
 
 
 @dataclass(frozen=True)

@@ -77,11 +77,12 @@ def _decisions(ctx: DrillContext, stage: str) -> list[str]:
 
 def _readiness_inputs(ctx: DrillContext, **thresholds: float) -> ReadinessInputs:
     return ReadinessInputs(handles=ctx.handles, topology=ctx.topology, target=ctx.target,
-                           resolver=None, thresholds=Thresholds(**thresholds))
+                           resolver=None,
+                           thresholds=replace(Thresholds.from_gherkin(), **thresholds))
 
 
 def test_readiness_asks_postgres_for_the_roles_and_the_real_lag(ctx: DrillContext) -> None:
-    detail = readiness.rds_roles_in_postgres(_readiness_inputs(ctx))
+    detail = readiness.rds_roles_in_postgres(_readiness_inputs(ctx)).require().render()
     assert f"PostgreSQL {ctx.topology.primary.rds_instance} (us-east-1): writer" in detail
     assert f"PostgreSQL standby {ctx.topology.secondary.rds_instance} (us-west-2)" in detail
     assert "WAL distance" in detail and "receiving=True" in detail
@@ -123,7 +124,7 @@ def test_canaries_then_cut_then_outage(simulation: Simulation, ctx: DrillContext
     time.sleep(CUT_S)
     # Readiness sees the standby fall behind: canaries committed on the writer, none replayed.
     with pytest.raises(CheckFailed, match="not a standby within the lag threshold"):
-        readiness.rds_roles_in_postgres(_readiness_inputs(ctx, rds_replica_lag_s=0.5))
+        readiness.rds_roles_in_postgres(_readiness_inputs(ctx, standby_lag_s=0.5)).require()
     simulation.faults.region_outage(topo.primary.region)
     assert writer.wait_stopped(15.0), "the canary writer did not stop at the outage"
     writer.stop()

@@ -279,7 +279,7 @@ def test_stage_4_reaches_steady_state_and_readiness_passes(
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         results = run_readiness(ReadinessInputs(ctx.handles, ctx.topology, ctx.target,
-                                                ctx.resolver, Thresholds()))
+                                                ctx.resolver, Thresholds.from_gherkin()))
         if all(r.passed for r in results if r.name != NAME_CHECK):
             break
         time.sleep(0.5)

@@ -92,7 +92,8 @@ def _planned_replica_name(ctx: DrillContext) -> object:
 
 
 def _inputs(ctx: DrillContext) -> ReadinessInputs:
-    return ReadinessInputs(ctx.handles, ctx.topology, ctx.target, ctx.resolver, Thresholds())
+    return ReadinessInputs(ctx.handles, ctx.topology, ctx.target, ctx.resolver,
+                           Thresholds.from_gherkin())
 
 
 def _steady_state(ctx: DrillContext, stale: str) -> list[str]:

@@ -72,7 +72,7 @@ def ctx(simulation: Simulation, handles: RegionHandles) -> DrillContext:
 def inputs(simulation: Simulation, handles: RegionHandles, ctx: DrillContext) -> ReadinessInputs:
     return ReadinessInputs(handles=handles, topology=simulation.topology,
                            target=simulation.target(), resolver=ctx.resolver,
-                           thresholds=Thresholds())
+                           thresholds=Thresholds.from_gherkin())
 
 
 def verdict_of(call: Callable[[], object], ceiling_s: float = CEILING_S) -> DRError:

@@ -40,7 +40,7 @@ def _with_instance(monkeypatch: pytest.MonkeyPatch, fact: DbInstanceFact | None)
 def test_a_named_replica_passes_and_says_what_it_found(monkeypatch: pytest.MonkeyPatch) -> None:
     asked = _with_instance(monkeypatch, _instance())
     detail = readiness_named.rds_instance_available(INPUTS, "secondary", "ledger-db",  # type: ignore[arg-type]
-                                                    "read replica")
+                                                    "read replica").require().render()
     assert asked == [("us-west-2", "ledger-db")]
     assert "ledger-db (us-west-2): available, replica, replicating from arn:writer" in detail
 
@@ -57,7 +57,8 @@ def test_a_named_instance_fails_naming_what_it_saw(monkeypatch: pytest.MonkeyPat
                                                    db_role: str | None, expected: str) -> None:
     _with_instance(monkeypatch, fact)
     with pytest.raises(CheckFailed, match=expected.replace("(", r"\(")) as raised:
-        readiness_named.rds_instance_available(INPUTS, "secondary", "ledger-db", db_role)  # type: ignore[arg-type]
+        readiness_named.rds_instance_available(INPUTS, "secondary", "ledger-db",  # type: ignore[arg-type]
+                                               db_role).require()
     assert raised.value.region == "us-west-2"  # the declared-outage rule reads it
 
 
@@ -76,7 +77,8 @@ def _deployments(monkeypatch: pytest.MonkeyPatch, ready: int) -> None:
 def test_a_named_deployment_with_enough_ready_replicas_passes(
         monkeypatch: pytest.MonkeyPatch) -> None:
     _deployments(monkeypatch, ready=2)
-    detail = readiness_named.deployment_ready(INPUTS, "primary", "ledger", "ledger-service", 2)  # type: ignore[arg-type]
+    detail = readiness_named.deployment_ready(INPUTS, "primary", "ledger",  # type: ignore[arg-type]
+                                              "ledger-service", 2).require().render()
     assert detail == "deployment ledger/ledger-service: ready 2/2, available 2 (us-east-1)"
 
 
@@ -85,9 +87,11 @@ def test_a_named_deployment_short_of_replicas_or_missing_fails(
     _deployments(monkeypatch, ready=0)
     with pytest.raises(CheckFailed, match="too few ready replicas; region=us-west-2; "
                                           "resource=ledger/ledger-service"):
-        readiness_named.deployment_ready(INPUTS, "secondary", "ledger", "ledger-service", 1)  # type: ignore[arg-type]
+        readiness_named.deployment_ready(INPUTS, "secondary", "ledger",  # type: ignore[arg-type]
+                                         "ledger-service", 1).require()
     assert readiness_named.deployment_ready(INPUTS, "secondary", "ledger",  # type: ignore[arg-type]
-                                            "ledger-service", 0)
+                                            "ledger-service", 0).ok
     with pytest.raises(CheckFailed, match="deployment not found; region=us-west-2; "
                                           "resource=ledger/billing"):
-        readiness_named.deployment_ready(INPUTS, "secondary", "ledger", "billing", 0)  # type: ignore[arg-type]
+        readiness_named.deployment_ready(INPUTS, "secondary", "ledger", "billing",  # type: ignore[arg-type]
+                                         0).require()

@@ -109,7 +109,8 @@ def test_endpoint_through_the_simulated_dns(target: Target) -> None:
 def test_readiness_passes_then_lag_fault_names_store(handles: RegionHandles, target: Target,
                                                      simulation: Simulation) -> None:
     inputs = ReadinessInputs(handles, simulation.topology, target,
-                             SimulationResolver(target.control_url or ""), Thresholds())
+                             SimulationResolver(target.control_url or ""),
+                             Thresholds.from_gherkin())
     results = run_readiness(inputs)
     assert all(r.passed for r in results), [r for r in results if not r.passed]
     # Deliveries now take 8 s: the datapoint of the first one late exists only once it landed.

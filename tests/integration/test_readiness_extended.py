@@ -31,7 +31,8 @@ DR = "us-west-2"
 @pytest.fixture(scope="module")
 def inputs(handles: RegionHandles, simulation: Simulation, target: Target) -> ReadinessInputs:
     return ReadinessInputs(handles, simulation.topology, target,
-                           SimulationResolver(target.control_url or ""), Thresholds())
+                           SimulationResolver(target.control_url or ""),
+                           Thresholds.from_gherkin())
 
 
 def _with(inputs: ReadinessInputs, **figures: object) -> ReadinessInputs:
@@ -39,21 +40,21 @@ def _with(inputs: ReadinessInputs, **figures: object) -> ReadinessInputs:
 
 
 def test_each_new_check_passes_on_the_seeded_simulation(inputs: ReadinessInputs) -> None:
-    assert "20 nodes x (1 + 30 pods)" in readiness.dr_subnet_capacity(inputs)
+    assert "20 nodes x (1 + 30 pods)" in readiness.dr_subnet_capacity(inputs).require().render()
     assert "no HorizontalPodAutoscaler" in readiness.dr_autoscalers_allow_failover_replicas(
-        inputs)
-    images = readiness.dr_images_in_registry(inputs)
+        inputs).require().render()
+    images = readiness.dr_images_in_registry(inputs).require().render()
     assert images == "all 8 images of 8 DR deployments present in ECR us-west-2"
-    secrets_detail = readiness.dr_secrets_replicated(inputs)
+    secrets_detail = readiness.dr_secrets_replicated(inputs).require().render()
     assert "maip/prod/db-credentials (replica, InSync)" in secrets_detail
-    assert "2/2 healthy" in readiness.dr_alb_healthy_targets(inputs)
+    assert "2/2 healthy" in readiness.dr_alb_healthy_targets(inputs).require().render()
     # trustme's leaf certificates are valid until the year 3000: always long enough.
-    assert "valid until" in readiness.endpoint_certificate_valid(inputs)
+    assert "valid until" in readiness.endpoint_certificate_valid(inputs).require().render()
 
 
 def test_failback_name_is_free_on_the_seeded_simulation(inputs: ReadinessInputs) -> None:
     topology = inputs.topology
-    detail = readiness.rds_failback_name_free(inputs)
+    detail = readiness.rds_failback_name_free(inputs).require().render()
     assert detail.startswith(f"failback 2 names its replica {topology.failback_replica} "
                              f"(free in {topology.primary.region})")
 
@@ -62,7 +63,7 @@ def test_quota_is_not_available_in_the_simulation_never_a_pass(
         inputs: ReadinessInputs) -> None:
     # moto 5.2.5's Service Quotas knows only "vpc" quotas: ec2 answers NoSuchResourceException.
     with pytest.raises(NotChecked, match=r"ec2/L-1216C47A in us-west-2 not available"):
-        readiness.dr_instance_quota(inputs)
+        readiness.dr_instance_quota(inputs).require().render()
 
 
 def _replicated_both_ways(inputs: ReadinessInputs) -> None:
@@ -101,7 +102,7 @@ def test_quota_below_the_failover_need_fails(inputs: ReadinessInputs,
 
     monkeypatch.setattr(readiness_capacity.quotas, "service_quota", small_quota)
     with pytest.raises(CheckFailed) as failure:
-        readiness.dr_instance_quota(inputs)
+        readiness.dr_instance_quota(inputs).require().render()
     message = str(failure.value)
     assert "region=us-west-2" in message and "resource=ec2/L-1216C47A" in message
     assert "expected=>= 80 vCPUs (20 nodes x 4 vCPUs, m6i.xlarge)" in message
@@ -110,7 +111,8 @@ def test_quota_below_the_failover_need_fails(inputs: ReadinessInputs,
 
 def test_subnets_too_small_for_the_figure_fail(inputs: ReadinessInputs) -> None:
     with pytest.raises(CheckFailed) as failure:
-        readiness.dr_subnet_capacity(_with(inputs, failover_nodes=2000, pods_per_node=30))
+        readiness.dr_subnet_capacity(
+            _with(inputs, failover_nodes=2000, pods_per_node=30)).require()
     message = str(failure.value)
     assert "region=us-west-2" in message and "maip-prod-dr-nodegroup subnets subnet-" in message
     assert ">= 62000 free addresses (2000 nodes x (1 + 30 pods))" in message
@@ -124,13 +126,13 @@ def test_hpa_capped_below_the_failover_replicas_fails(inputs: ReadinessInputs,
     cluster.create("horizontalpodautoscalers", hpa(namespace, spec, 1, 2))
     try:
         with pytest.raises(CheckFailed) as failure:
-            readiness.dr_autoscalers_allow_failover_replicas(inputs)
+            readiness.dr_autoscalers_allow_failover_replicas(inputs).require().render()
         message = str(failure.value)
         assert "region=us-west-2" in message
         assert "hpa maip-services/merchant-api -> Deployment/merchant-api" in message
         assert "expected=min <= 4 <= max" in message and "min=1 max=2" in message
         allowed = readiness.dr_autoscalers_allow_failover_replicas(
-            _with(inputs, failover_replicas=2))
+            _with(inputs, failover_replicas=2)).require().render()
         assert "allow 2 replicas: merchant-api 1..2" in allowed
     finally:
         cluster.delete("horizontalpodautoscalers", namespace, "merchant-api")
@@ -144,14 +146,14 @@ def test_image_missing_from_the_dr_registry_fails(inputs: ReadinessInputs,
                            imageIds=[{"imageTag": SIMULATED_IMAGE_TAG}])
     try:
         with pytest.raises(CheckFailed) as failure:
-            readiness.dr_images_in_registry(inputs)
+            readiness.dr_images_in_registry(inputs).require().render()
         message = str(failure.value)
         assert "region=us-west-2" in message and "resource=namespace maip-services" in message
         assert "ECR maip/fraud-scoring:1.42.0 (us-west-2): missing (no such image)" in message
     finally:
         ecr.put_image(repositoryName=repository, imageManifest=image_manifest("fraud-scoring"),
                       imageTag=SIMULATED_IMAGE_TAG)
-    readiness.dr_images_in_registry(inputs)
+    readiness.dr_images_in_registry(inputs).require().render()
 
 
 def test_secret_not_replicated_to_dr_fails(inputs: ReadinessInputs,
@@ -161,17 +163,17 @@ def test_secret_not_replicated_to_dr_fails(inputs: ReadinessInputs,
     manager.remove_regions_from_replication(SecretId=name, RemoveReplicaRegions=[DR])
     try:
         with pytest.raises(CheckFailed) as failure:
-            readiness.dr_secrets_replicated(inputs)
+            readiness.dr_secrets_replicated(inputs).require().render()
         message = str(failure.value)
         assert "region=us-west-2" in message
         assert "secret maip/prod/kafka-credentials (us-west-2): not found" in message
         assert "SecretString" not in message
     finally:
         manager.replicate_secret_to_regions(SecretId=name, AddReplicaRegions=[{"Region": DR}])
-    readiness.dr_secrets_replicated(inputs)
+    readiness.dr_secrets_replicated(inputs).require().render()
     with pytest.raises(CheckFailed, match=r"maip/prod/payments-key.*not found"):
         readiness.dr_secrets_replicated(
-            _with(inputs, required_secrets=("maip/prod/payments-key",)))
+            _with(inputs, required_secrets=("maip/prod/payments-key",))).require().render()
 
 
 def test_dr_alb_without_healthy_targets_fails(inputs: ReadinessInputs, handles: RegionHandles,
@@ -184,7 +186,7 @@ def test_dr_alb_without_healthy_targets_fails(inputs: ReadinessInputs, handles: 
     elbv2.deregister_targets(TargetGroupArn=group, Targets=targets)
     try:
         with pytest.raises(CheckFailed) as failure:
-            readiness.dr_alb_healthy_targets(inputs)
+            readiness.dr_alb_healthy_targets(inputs).require().render()
         message = str(failure.value)
         assert "region=us-west-2" in message and "resource=maip-prod-dr-alb" in message
         assert "expected=>= 1 healthy targets per target group" in message
@@ -192,12 +194,13 @@ def test_dr_alb_without_healthy_targets_fails(inputs: ReadinessInputs, handles: 
     finally:
         elbv2.register_targets(TargetGroupArn=group, Targets=targets)
     with pytest.raises(CheckFailed, match=r">= 3 healthy targets.*2/2 healthy"):
-        readiness.dr_alb_healthy_targets(_with(inputs, min_healthy_targets=3))
+        readiness.dr_alb_healthy_targets(_with(inputs, min_healthy_targets=3)).require().render()
 
 
 def test_certificate_shorter_than_the_figure_fails(inputs: ReadinessInputs) -> None:
     with pytest.raises(CheckFailed) as failure:
-        readiness.endpoint_certificate_valid(_with(inputs, certificate_min_days=1_000_000))
+        readiness.endpoint_certificate_valid(
+            _with(inputs, certificate_min_days=1_000_000)).require()
     message = str(failure.value)
     assert "resource=api.maip.example.com" in message
     assert "expected=>= 1e+06 days of validity" in message and "valid until" in message
@@ -207,7 +210,7 @@ def test_certificate_from_an_untrusted_ca_fails(inputs: ReadinessInputs) -> None
     # The system trust store does not know the simulation's CA.
     untrusted = replace(inputs, target=replace(inputs.target, ca_bundle=None))
     with pytest.raises(CheckFailed, match=r"TLS certificate does not verify.*api\.maip\.example"):
-        readiness.endpoint_certificate_valid(untrusted)
+        readiness.endpoint_certificate_valid(untrusted).require().render()
 
 
 def test_dynamodb_latency_back_to_the_primary(inputs: ReadinessInputs,

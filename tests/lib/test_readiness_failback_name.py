@@ -53,7 +53,7 @@ class Handles:
 def _inputs() -> ReadinessInputs:
     target = SimpleNamespace(name="t", database=None)
     return ReadinessInputs(Handles(), TOPOLOGY, target, None,  # type: ignore[arg-type]
-                           Thresholds())
+                           Thresholds.from_gherkin())
 
 
 def _platform(monkeypatch: pytest.MonkeyPatch, roles: RdsRoles,
@@ -82,7 +82,7 @@ def test_first_drill_the_other_name_is_free(monkeypatch: pytest.MonkeyPatch) -> 
     writer = _fact(OLD, "available")
     _platform(monkeypatch, RdsRoles((writer,), (_fact(DR, "available", WEST, writer.arn),)),
               [(writer, _at(1))])
-    detail = readiness.rds_failback_name_free(_inputs())
+    detail = readiness.rds_failback_name_free(_inputs()).require().render()
     assert detail.startswith(f"failback 2 names its replica {NEW} (free in {EAST})")
 
 
@@ -90,7 +90,8 @@ def test_after_a_drill_with_the_old_writer_deleted_the_first_name_is_free(
         monkeypatch: pytest.MonkeyPatch) -> None:
     writer = _fact(NEW, "available")
     _platform(monkeypatch, RdsRoles((writer,), ()), [(writer, _at(2))])
-    assert f"names its replica {OLD} (free" in readiness.rds_failback_name_free(_inputs())
+    assert f"names its replica {OLD} (free" in readiness.rds_failback_name_free(
+        _inputs()).require().render()
 
 
 def test_both_names_in_use_fails_naming_the_stale_old_writer(
@@ -101,7 +102,7 @@ def test_both_names_in_use_fails_naming_the_stale_old_writer(
     _platform(monkeypatch, RdsRoles((writer,), (), fenced=(stale,)),
               [(writer, _at(1)), (stale, _at(2))])
     with pytest.raises(CheckFailed) as failure:
-        readiness.rds_failback_name_free(_inputs())
+        readiness.rds_failback_name_free(_inputs()).require()
     error = failure.value
     message = str(error)
     assert message.startswith("failback 2 would refuse: both names")
@@ -116,7 +117,7 @@ def test_both_in_use_without_a_writer_falls_back_to_the_stages_rule(
     _platform(monkeypatch, RdsRoles((), (), fenced=(first, second)),
               [(first, _at(1)), (second, _at(2))])
     with pytest.raises(CheckFailed, match=f"delete {OLD} first"):  # the older one
-        readiness.rds_failback_name_free(_inputs())
+        readiness.rds_failback_name_free(_inputs()).require()
 
 
 def test_after_failover_a_replica_of_the_dr_writer_is_failback_2s_own(
@@ -125,5 +126,5 @@ def test_after_failover_a_replica_of_the_dr_writer_is_failback_2s_own(
     old, replica = _fact(OLD, "stopped"), _fact(NEW, "available", source=DR_ARN)
     _platform(monkeypatch, RdsRoles((promoted,), (replica,), fenced=(old,)),
               [(old, _at(1)), (replica, None)])
-    detail = readiness.rds_failback_name_free(_inputs())
+    detail = readiness.rds_failback_name_free(_inputs()).require().render()
     assert f"names its replica {NEW} (already replicating from the DR writer" in detail

@@ -60,7 +60,7 @@ def _inputs(database: DatabaseAccess | None = None, *,
     target = SimpleNamespace(name="t", database=database, simulated=time_scale is not None,
                              time_scale=time_scale)
     return ReadinessInputs(Handles(), TOPOLOGY, target, None,  # type: ignore[arg-type]
-                           Thresholds(rds_replica_lag_s=60.0))
+                           replace(Thresholds.from_gherkin(), rds_replica_lag_s=60.0))
 
 
 def _metric(monkeypatch: pytest.MonkeyPatch, seconds: float | None) -> None:
@@ -81,7 +81,7 @@ def test_rds_lag_over_threshold_with_wal_distance_zero_is_an_idle_source(
         monkeypatch: pytest.MonkeyPatch) -> None:
     _metric(monkeypatch, 240.0)  # four idle minutes: RDS reports the time since the last commit
     _wal(monkeypatch, 0)
-    detail = readiness.rds_replica_lag(_inputs(ACCESS))
+    detail = readiness.rds_replica_lag(_inputs(ACCESS)).require().render()
     assert "includes idle time" in detail and "idle source" in detail
     assert "WAL distance 0 bytes" in detail
 
@@ -91,7 +91,7 @@ def test_rds_lag_over_threshold_with_wal_behind_fails_naming_the_distance(
     _metric(monkeypatch, 240.0)
     _wal(monkeypatch, 16384)
     with pytest.raises(CheckFailed, match="RDS replica lag over threshold") as failed:
-        readiness.rds_replica_lag(_inputs(ACCESS))
+        readiness.rds_replica_lag(_inputs(ACCESS)).require()
     assert "WAL distance 16384 bytes" in str(failed.value)
 
 
@@ -99,7 +99,7 @@ def test_rds_lag_over_threshold_without_database_access_says_it_includes_idle_ti
         monkeypatch: pytest.MonkeyPatch) -> None:
     _metric(monkeypatch, 240.0)
     with pytest.raises(CheckFailed, match="RDS replica lag over threshold") as failed:
-        readiness.rds_replica_lag(_inputs())
+        readiness.rds_replica_lag(_inputs()).require()
     message = str(failed.value)
     assert "the figure includes idle time" in message
     assert "without database access an idle writer cannot be told from a lagging replica" \
@@ -114,13 +114,13 @@ def test_rds_lag_minus_one_or_no_datapoint_is_not_replicating(
     _wal(monkeypatch, 0)  # the WAL cannot rescue a replica the metric says is not replicating
     for access in (None, ACCESS):
         with pytest.raises(CheckFailed, match="not replicating"):
-            readiness.rds_replica_lag(_inputs(access))
+            readiness.rds_replica_lag(_inputs(access)).require()
 
 
 def test_rds_lag_within_threshold_passes_with_the_figure(
         monkeypatch: pytest.MonkeyPatch) -> None:
     _metric(monkeypatch, 0.4)
-    assert "0.400s" in readiness.rds_replica_lag(_inputs())
+    assert "0.400s" in readiness.rds_replica_lag(_inputs()).require().render()
 
 
 def _latency(monkeypatch: pytest.MonkeyPatch, seconds: float | None) -> None:
@@ -161,12 +161,12 @@ def test_dynamodb_not_measured_is_no_verdict_in_the_run(
 def test_dynamodb_latency_measured_is_judged_against_the_limit(
         monkeypatch: pytest.MonkeyPatch) -> None:
     _latency(monkeypatch, 0.8)
-    assert "0.800s" in readiness.dynamodb_replication_latency(_inputs())
+    assert "0.800s" in readiness.dynamodb_replication_latency(_inputs()).require().render()
     inputs = _inputs()
     strict = replace(inputs, thresholds=replace(inputs.thresholds,
                                                 dynamodb_replication_latency_s=0.5))
     with pytest.raises(CheckFailed, match="over threshold"):
-        readiness.dynamodb_replication_latency(strict)
+        readiness.dynamodb_replication_latency(strict).require()
 
 
 def test_the_gherkin_steps_skip_a_latency_not_measured_with_the_reason(

@@ -63,7 +63,7 @@ def handles(simulation: Simulation) -> Iterator[RegionHandles]:
 
 def _inputs(simulation: Simulation, handles: RegionHandles) -> ReadinessInputs:
     return ReadinessInputs(handles, simulation.topology, simulation.target(), None,
-                           Thresholds())
+                           Thresholds.from_gherkin())
 
 
 def _alias(simulation: Simulation, handles: RegionHandles) -> str:
@@ -75,7 +75,7 @@ def test_readiness_shows_the_naming_and_never_writes(simulation: Simulation,
                                                      handles: RegionHandles) -> None:
     inputs = _inputs(simulation, handles)
     alias = _alias(simulation, handles)
-    detail = readiness_kafka.msk_replicator_naming(inputs)
+    detail = readiness_kafka.msk_replicator_naming(inputs).require().render()
     assert "PREFIXED_WITH_SOURCE_CLUSTER_ALIAS" in detail and f"alias {alias!r}" in detail
     assert f"reads as {alias}.maip-dr-canaries in DR" in detail
     with pytest.raises(NotChecked, match="no canary topic maip-dr-canaries on maip-prod-kafka"):
@@ -202,7 +202,7 @@ def test_readiness_compares_the_canary_offsets(simulation: Simulation, handles: 
     # Earlier tests wrote canaries; once the replicator caught up, DR holds every one.
     wait_until("the replicated canary topic to catch up", lambda: _offsets_pass(inputs),
                timeout_s=60)
-    detail = readiness_kafka.msk_canary_offsets(inputs)
+    detail = readiness_kafka.msk_canary_offsets(inputs).require().render()
     assert "maip-dr-canaries on maip-prod-kafka:" in detail and "p0 0.." in detail
     simulation.faults.set_replication_cut(True)
     writer = _store(simulation).writer(handles.primary, f"behind-{uuid.uuid4().hex[:8]}",
@@ -210,17 +210,13 @@ def test_readiness_compares_the_canary_offsets(simulation: Simulation, handles: 
     _write_for(writer, 3)
     writer.stop()
     with pytest.raises(CheckFailed, match="replicated canary topic in DR is behind"):
-        readiness_kafka.msk_canary_offsets(inputs)
+        readiness_kafka.msk_canary_offsets(inputs).require()
     simulation.faults.set_replication_cut(False)
     wait_until("DR to catch up after the cut", lambda: _offsets_pass(inputs), timeout_s=60)
 
 
 def _offsets_pass(inputs: ReadinessInputs) -> bool:
-    try:
-        readiness_kafka.msk_canary_offsets(inputs)
-    except CheckFailed:
-        return False
-    return True
+    return readiness_kafka.msk_canary_offsets(inputs).ok
 
 
 def test_a_live_kind_target_measures_through_the_kafka_protocol(
