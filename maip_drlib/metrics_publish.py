@@ -97,24 +97,18 @@ def readiness_data(results: Iterable[Any], *, target: str,
                    phase: str = "readiness") -> list[Datum]:
     """``ReadinessCheck`` per check (1/0) and ``ReadinessPassed`` for the run (1/0).
 
-    A result is a ``CheckResult`` (``name``, ``passed``, ``checked``) or a scenario dict
-    (``scenario``, ``outcome``): skipped or not-checked results publish nothing.
+    A result is a ``CheckResult`` (``name``; ``outcome``, which reads its verdict) or a
+    scenario dict (``scenario``, ``outcome``): one rule, the results' own, for both. Skipped
+    or not-checked results (no verdict) publish nothing.
     """
     data: list[Datum] = []
     verdicts: list[bool] = []
     for result in results:
         name = _field(result, "name") or _field(result, "scenario")
-        if not name:
-            continue
         outcome = _field(result, "outcome")
-        if outcome is not None:
-            if outcome not in ("passed", "failed"):
-                continue
-            passed = outcome == "passed"
-        else:
-            if _field(result, "checked", True) is False:
-                continue
-            passed = bool(_field(result, "passed"))
+        if not name or outcome not in ("passed", "failed"):
+            continue
+        passed = outcome == "passed"
         verdicts.append(passed)
         data.append(Datum("ReadinessCheck", 1.0 if passed else 0.0, "Count",
                           (("Target", target), ("Phase", phase), ("Check", str(name)))))

@@ -6,6 +6,7 @@ import re
 import shutil
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -126,6 +127,20 @@ def test_changing_the_number_in_the_feature_file_changes_the_threshold(
     changed = Thresholds.from_gherkin(_copy(tmp_path, old, new))
     assert getattr(changed, field) == value
     assert getattr(Thresholds.from_gherkin(), field) != value
+
+
+def test_failback_2_takes_its_limits_from_the_gherkin(monkeypatch: pytest.MonkeyPatch) -> None:
+    from maip_drlib.drill import failback
+
+    class Read(Exception):
+        pass
+
+    def from_gherkin(cls: type, path: Path | None = None) -> Thresholds:
+        raise Read
+
+    monkeypatch.setattr(Thresholds, "from_gherkin", classmethod(from_gherkin))
+    with pytest.raises(Read):
+        failback.stage_2_resync(SimpleNamespace())  # type: ignore[arg-type]
 
 
 def test_a_missing_or_contradicting_threshold_is_one_config_error(tmp_path: Path) -> None:
