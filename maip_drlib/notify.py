@@ -1,7 +1,7 @@
 """Drill notifications: a Slack-compatible summary posted to a webhook, never failing the drill.
 
 ``completion_payload(summary)`` builds the message of a finished drill from the document of
-``summary.json`` (``maip_drlib.evidence.summary``): verdict and reasons, the stage table, RTO
+``summary.json`` (``maip_drlib.evidence.summary_files``): verdict and reasons, the stage table, RTO
 end to end, RPO per store, the evidence digest and where the report is. ``stage_failure_payload``
 builds the immediate message of one failed stage (a ``results-<phase>.json`` entry);
 ``readiness_payload`` the message of a readiness run.

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pytest_bdd import parsers, then, when
 
 from maip_drlib import readiness
-from maip_drlib.drill import failback, verify
+from maip_drlib.drill import failback, outcome_checks
 from maip_drlib.drill.context import DrillContext
 from maip_drlib.drill.outcome import StageOutcome
 from maip_drlib.drill.weights import parse_weights
@@ -39,7 +39,7 @@ def resync(dr_context: DrillContext, seconds: float) -> StageOutcome:
 @then("the failback replica in the primary region replicates from the writer")
 def failback_replica(dr_context: DrillContext) -> None:
     """Checks that the failback replica in the primary region replicates from the current writer."""
-    print(verify.failback_replica_replicates(dr_context))
+    print(outcome_checks.failback_replica_replicates(dr_context))
 
 
 @when(parsers.parse("traffic shifts back in steps of {steps} soaking {soak:g} minutes each "
@@ -71,7 +71,7 @@ def steady_state(dr_context: DrillContext) -> StageOutcome:
 @then("the failover pair points each record at its own region's load balancer")
 def pair_restored(dr_context: DrillContext) -> None:
     """Checks that each failover record points at its own region's load balancer again."""
-    print(verify.failover_pair_restored(dr_context))
+    print(outcome_checks.failover_pair_restored(dr_context))
 
 
 @then("the readiness preflight passes again")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from maip_drlib.cli.output import Output
 from maip_drlib.config import Target
-from maip_drlib.drill import summary
+from maip_drlib.drill import results_table
 from maip_drlib.drill.evidence_dirs import AttemptDir
 from maip_drlib.drill.pytest_runner import PytestRun
 from maip_drlib.evidence.manifest import Seal
@@ -24,24 +24,25 @@ def print_summary(output: Output, runs: list[PytestRun], target: Target,
     results = results if results is not None else [r for run in runs for r in run.results]
     elapsed = time.monotonic() - started
     banner = " (SIMULATED)" if target.simulated else ""
-    code = summary.exit_code(results, [run.exit_code for run in runs])
+    code = results_table.exit_code(results, [run.exit_code for run in runs])
     output.result(f"\nDrill {attempt.drill_id} attempt {attempt.number} against "
                   f"{target.name!r} [{target.kind}]{banner} in {elapsed:.1f}s")
-    output.result(summary.colour_outcomes(
-        summary.table(results, target.time_scale if target.simulated else None), output.style))
+    output.result(results_table.colour_outcomes(
+        results_table.table(results, target.time_scale if target.simulated else None),
+        output.style))
     written = summary_json(attempt.path)
     if written.get("rpo"):
-        from maip_drlib.evidence.summary import rpo_line
+        from maip_drlib.evidence.summary_files import rpo_line
 
         output.result(rpo_line(written["rpo"]))
     if written.get("client_seen_rto"):
-        output.result(summary.client_seen_line(written["client_seen_rto"]))
+        output.result(results_table.client_seen_line(written["client_seen_rto"]))
     output.result(f"evidence: {attempt.path}")
     print_seal(output, sealed, unsigned_reason)
     if output.quiet:
-        for failed in summary.failures(results):
+        for failed in results_table.failures(results):
             output.error(f"maip-dr: {failed}")
-    output.document(summary.document(
+    output.document(results_table.document(
         results, exit_code=code, elapsed_s=elapsed, drill_id=attempt.drill_id,
         rto_end_to_end=written.get("rto_end_to_end"), rpo=written.get("rpo"),
         attempt=attempt.number, evidence=str(attempt.path),

@@ -96,8 +96,8 @@ def verify_command(ctx: click.Context, drill: str | None, reports_dir: Path,
     """
     from dataclasses import asdict
 
+    from maip_drlib.evidence.integrity import verify_drill
     from maip_drlib.evidence.manifest import load_key
-    from maip_drlib.evidence.verify import verify_drill
 
     output = start_output(ctx, as_json=as_json, quiet=quiet)
     key = load_key(os.environ.get("MAIP_DR_HMAC_KEY"), hmac_key_file)

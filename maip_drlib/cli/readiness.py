@@ -26,7 +26,7 @@ from maip_drlib.cli.features import feature_folders, features_args, features_opt
 from maip_drlib.cli.output import Output, output_options, start_output, supports_output
 from maip_drlib.cli.passthrough import check_passthrough
 from maip_drlib.config import Target
-from maip_drlib.drill import summary
+from maip_drlib.drill import results_table
 from maip_drlib.drill.pytest_runner import run_scenarios
 
 PASSTHROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
@@ -93,7 +93,7 @@ def readiness_command(ctx: click.Context, as_json: bool, quiet: bool,
         results_path = Path(folder) / "results.json"
         run = run_scenarios("readiness", "readiness", results_path=results_path,
                             dr_args=dr_args, extra_args=extra, redactor=redactor)
-    code = summary.exit_code(run.results, [run.exit_code])
+    code = results_table.exit_code(run.results, [run.exit_code])
     elapsed = time.monotonic() - started
     after_readiness(operations, run.results, target=target,
                     topology=load_cli_config(ctx).topology, exit_code=code,

@@ -291,7 +291,7 @@ def finish(plan: GamedayPlan, journal: Journal, *, summary_too: bool = True,
            timings: dict[str, float] | None = None) -> None:
     """Stop the client, write ``client-view.json``, add ``client_seen_rto`` to the attempt's
     ``summary.json`` (``summary_too``) and journal it. Nothing when no client ran."""
-    from maip_drlib.drill.summary import client_seen_line
+    from maip_drlib.drill.results_table import client_seen_line
 
     client = plan.client_view
     if not isinstance(client, SyntheticClient):

@@ -7,6 +7,7 @@ Layout: ``reports/<drill id>/attempt-<n>/journal.jsonl``, ``.../manifest.json`` 
 
 from __future__ import annotations
 
+from maip_drlib.evidence.integrity import AttemptStatus, VerifyReport, verify_drill
 from maip_drlib.evidence.journal import (
     GENESIS,
     JOURNAL_NAME,
@@ -24,7 +25,6 @@ from maip_drlib.evidence.manifest import (
     seal_unsealed_attempts,
 )
 from maip_drlib.evidence.redact import MARK, Redactor, default_redactor
-from maip_drlib.evidence.verify import AttemptStatus, VerifyReport, verify_drill
 
 __all__ = [
     "GENESIS",

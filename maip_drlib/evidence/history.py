@@ -114,7 +114,7 @@ def read_drill(drill_dir: Path, *, key: bytes | None) -> DrillRow:
 
 def evidence_verdict(drill_dir: Path, *, key: bytes | None) -> str:
     """``verify_drill``'s verdict, or "unreadable: <why>" when it cannot check at all."""
-    from maip_drlib.evidence.verify import verify_drill
+    from maip_drlib.evidence.integrity import verify_drill
 
     try:
         return verify_drill(drill_dir, key=key, expect_digest=None).verdict

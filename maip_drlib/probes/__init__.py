@@ -2,7 +2,8 @@
 
 Each probe is a small function over a ``RegionHandle`` (plus names from the ``Topology``) that
 returns a typed fact from ``maip_drlib.facts`` or raises a typed error from
-``maip_drlib.errors``. The shared error translation is ``aws_api`` (``maip_drlib.probes.answers``).
+``maip_drlib.errors``. The shared error translation is ``aws_api``
+(``maip_drlib.probes.aws_errors``).
 
 Not supported: probes never mutate anything and never retry beyond the handle's client policy;
 waiting is the caller's business (``maip_drlib.waits``).
@@ -10,6 +11,6 @@ waiting is the caller's business (``maip_drlib.waits``).
 
 from __future__ import annotations
 
-from maip_drlib.probes.answers import ApiDegraded, aws_api, error_code
+from maip_drlib.probes.aws_errors import ApiDegraded, aws_api, error_code
 
 __all__ = ["ApiDegraded", "aws_api", "error_code"]

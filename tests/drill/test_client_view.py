@@ -22,7 +22,7 @@ from maip_drlib.drill.client_view import (
     phase_at,
     phase_marks,
 )
-from maip_drlib.drill.summary import client_seen_line
+from maip_drlib.drill.results_table import client_seen_line
 from maip_drlib.drill.synthetic import SyntheticResult
 
 pytestmark = pytest.mark.unit

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from maip_drlib.config import RegionConnection, Target, Topology
-from maip_drlib.drill import clients_landing, deadlines, verify
+from maip_drlib.drill import clients_landing, deadlines, outcome_checks
 from maip_drlib.drill.context import DrillContext
 from maip_drlib.errors import CheckFailed
 from maip_drlib.resolvers import ResolvedAddress
@@ -56,16 +56,16 @@ def test_an_answer_of_the_dr_albs_address_is_the_dr_region(
     ctx = _ctx(DR_ALB_ADDRESS, monkeypatch)
     region, how = clients_landing.clients_region(ctx)
     assert region == "us-west-2" and "dr-alb.us-west-2" in how
-    assert "198.51.100.7" in verify.clients_resolve_to(ctx, "secondary")
+    assert "198.51.100.7" in outcome_checks.clients_resolve_to(ctx, "secondary")
     with pytest.raises(CheckFailed, match="expected=us-east-1"):
-        verify.clients_resolve_to(ctx, "primary")
+        outcome_checks.clients_resolve_to(ctx, "primary")
 
 
 def test_an_answer_of_no_alb_is_no_region(monkeypatch: pytest.MonkeyPatch) -> None:
     ctx = _ctx("192.0.2.99", monkeypatch)
     assert clients_landing.clients_region(ctx)[0] is None
     with pytest.raises(CheckFailed, match="matches no ALB"):
-        verify.clients_resolve_to(ctx, "secondary")
+        outcome_checks.clients_resolve_to(ctx, "secondary")
 
 
 def test_clients_get_the_answers_ttl_plus_a_margin_to_follow_a_change(

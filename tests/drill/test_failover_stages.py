@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from maip_drlib.drill import failback, verify
+from maip_drlib.drill import failback, outcome_checks
 from maip_drlib.drill.context import (
     DrillContext,
     DrillOptions,
@@ -198,7 +198,7 @@ class TestPlannedFailover:
         assert kube.pods(handles.primary, topology.namespace) == ()  # not only desired=0
         assert "pods left: none" in str(fenced.facts["fencing"])
         assert "lag" in str(fenced.facts["replica_lag"])
-        assert "application fenced" in verify.primary_takes_no_writes(ctx)
+        assert "application fenced" in outcome_checks.primary_takes_no_writes(ctx)
         promoted = stage_2_promote(ctx)
         assert promoted.actions
         assert dr_instance(handles, simulation).is_writer
@@ -211,10 +211,11 @@ class TestPlannedFailover:
         old = rds.db_instance(handles.primary, simulation.topology.primary.rds_instance)
         assert old.is_writer and old.status == "available"  # fenced at the application only
         ctx = make_ctx(execute=True, planned=True)
-        assert "old writer fenced at the application" in verify.only_writer_in(ctx, "secondary")
+        found = outcome_checks.only_writer_in(ctx, "secondary")
+        assert "old writer fenced at the application" in found
         assert any("not split brain" in d.decision for d in ctx.decisions.entries)
         with pytest.raises(CheckFailed, match=r"not \(only\) where expected"):
-            verify.only_writer_in(make_ctx(execute=True), "secondary")  # not planned
+            outcome_checks.only_writer_in(make_ctx(execute=True), "secondary")  # not planned
 
     def test_stages_3_to_5_pass(self, make_ctx, handles: RegionHandles,
                                 simulation: Simulation) -> None:
@@ -223,8 +224,8 @@ class TestPlannedFailover:
                     stage_5_dr_serves(ctx, SyntheticRequest())]
         assert [o.stage for o in outcomes] == ["failover 3", "failover 4", "failover 5"]
         assert clients_region(simulation) == DR
-        assert verify.only_writer_in(ctx, "secondary")
-        assert "application fenced" in verify.primary_takes_no_writes(ctx)
+        assert outcome_checks.only_writer_in(ctx, "secondary")
+        assert "application fenced" in outcome_checks.primary_takes_no_writes(ctx)
 
     def test_failback_after_a_planned_failover(self, make_ctx, handles: RegionHandles,
                                                simulation: Simulation) -> None:
@@ -235,12 +236,12 @@ class TestPlannedFailover:
                                  f"({PRIMARY})",)
         assert any(d.decision.startswith("planned failover: old writer still available")
                    for d in ctx.decisions.entries)
-        assert verify.only_writer_in(ctx, "secondary")
+        assert outcome_checks.only_writer_in(ctx, "secondary")
         failback.stage_2_resync(ctx, deadline_s=30)
         failback.stage_3_weighted_shift(ctx, soak_s=0.3, max_5xx_per_min=10.0,
                                         max_latency_s=1.0)
         last = failback.stage_4_steady_state(ctx, deadline_s=60, delete_deadline_s=30)
         assert any(a.startswith("rds:PromoteReadReplica") for a in last.actions)
-        assert verify.only_writer_in(ctx, "primary")
-        assert "PRIMARY" in verify.failover_pair_restored(ctx)
+        assert outcome_checks.only_writer_in(ctx, "primary")
+        assert "PRIMARY" in outcome_checks.failover_pair_restored(ctx)
         assert clients_region(simulation) == PRIMARY

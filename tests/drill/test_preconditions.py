@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from maip_drlib.config import Topology, embedded_target
-from maip_drlib.drill import failback, failover, guards, preconditions, verify
+from maip_drlib.drill import failback, failover, guards, outcome_checks, preconditions
 from maip_drlib.drill.catch_up import ReplicaCatchUp
 from maip_drlib.drill.context import DrillContext, DrillOptions, OutageDeclaration
 from maip_drlib.drill.guards import FencingEvidence, PrimaryWriterState
@@ -341,17 +341,18 @@ def test_a_stage_checks_its_precondition_first_and_makes_no_call(
 
 def test_only_writer_tells_a_fenced_old_writer_from_split_brain(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(verify.rds, "find_writer_and_replicas", lambda handles, topo: SPLIT_BRAIN)
+    monkeypatch.setattr(outcome_checks.rds, "find_writer_and_replicas",
+                        lambda handles, topo: SPLIT_BRAIN)
     fencing = {"now": FENCED_APP}
-    monkeypatch.setattr(verify, "observe_fencing", lambda ctx, writer: fencing["now"])
+    monkeypatch.setattr(outcome_checks, "observe_fencing", lambda ctx, writer: fencing["now"])
     planned = _ctx(monkeypatch, FakeState(), planned=True)
-    assert "fenced at the application" in verify.only_writer_in(planned, "secondary")
+    assert "fenced at the application" in outcome_checks.only_writer_in(planned, "secondary")
     assert planned.decisions.entries[-1].evidence["fencing"] == str(FENCED_APP)
     fencing["now"] = FencingEvidence(PRIMARY, sessions=("session 7 of app (svc, active)",))
     with pytest.raises(CheckFailed, match=r"split brain.*session 7"):
-        verify.only_writer_in(planned, "secondary")
+        outcome_checks.only_writer_in(planned, "secondary")
     with pytest.raises(CheckFailed, match="not \\(only\\) where expected"):
-        verify.only_writer_in(_ctx(monkeypatch, FakeState(), **vars(DECLARED)), "secondary")
+        outcome_checks.only_writer_in(_ctx(monkeypatch, FakeState(), **vars(DECLARED)), "secondary")
 
 
 def test_a_bare_replica_lag_figure_never_reads_as_zero() -> None:

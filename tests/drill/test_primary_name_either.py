@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from maip_drlib.config import DatabaseAccess, Topology
-from maip_drlib.drill import verify
+from maip_drlib.drill import outcome_checks
 from maip_drlib.errors import CheckFailed
 from maip_drlib.facts import DbInstanceFact, RdsRoles
 from maip_drlib.probes import rds as rds_probes
@@ -43,14 +43,14 @@ def test_failback_replica_found_under_either_name(monkeypatch: pytest.MonkeyPatc
     roles = RdsRoles((_fact(DR, WEST, "available"),), (_fact(name, EAST, "available", DR_ARN),),
                      fenced=(_fact(stale, EAST, "stopped"),))
     monkeypatch.setattr(rds_probes, "find_writer_and_replicas", lambda handles, topo: roles)
-    assert verify.failback_replica_replicates(_ctx()).startswith(f"RDS {name} ({EAST})")
+    assert outcome_checks.failback_replica_replicates(_ctx()).startswith(f"RDS {name} ({EAST})")
 
 
 def test_no_failback_replica_names_both(monkeypatch: pytest.MonkeyPatch) -> None:
     roles = RdsRoles((_fact(DR, WEST, "available"),), (), fenced=(_fact(OLD, EAST, "stopped"),))
     monkeypatch.setattr(rds_probes, "find_writer_and_replicas", lambda handles, topo: roles)
     with pytest.raises(CheckFailed) as failure:
-        verify.failback_replica_replicates(_ctx())
+        outcome_checks.failback_replica_replicates(_ctx())
     assert failure.value.resource == f"{OLD} or {NEW}" and failure.value.region == EAST
 
 

@@ -22,6 +22,7 @@ from maip_drlib.evidence.dr_test_record import (
     write_drill_copy,
     write_record,
 )
+from maip_drlib.evidence.integrity import verify_drill
 from maip_drlib.evidence.journal import Journal
 from maip_drlib.evidence.manifest import seal
 from maip_drlib.evidence.record_people import (
@@ -33,7 +34,6 @@ from maip_drlib.evidence.record_people import (
 from maip_drlib.evidence.record_retest import check_retests, journal_retest
 from maip_drlib.evidence.redact import Redactor
 from maip_drlib.evidence.remediation import append_decision, find_item, sealed_record
-from maip_drlib.evidence.verify import verify_drill
 
 pytestmark = pytest.mark.unit
 

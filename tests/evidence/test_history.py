@@ -18,7 +18,7 @@ from test_verify_cli import run
 from maip_drlib.evidence.history import DrillRow, read_drill, read_history
 from maip_drlib.evidence.history_plot import write_history_plot
 from maip_drlib.evidence.manifest import seal
-from maip_drlib.evidence.summary import write_summary
+from maip_drlib.evidence.summary_files import write_summary
 
 pytestmark = pytest.mark.unit
 

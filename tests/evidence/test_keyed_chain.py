@@ -11,10 +11,10 @@ import pytest
 
 from maip_drlib.evidence import keys
 from maip_drlib.evidence.drill_index import INDEX_NAME, INDEX_SIGNATURE
+from maip_drlib.evidence.integrity import verify_drill
 from maip_drlib.evidence.journal import JOURNAL_NAME, Journal, canonical, record_hash, verify_macs
 from maip_drlib.evidence.manifest import MANIFEST_NAME, SIGNATURE_NAME, seal, sign
 from maip_drlib.evidence.redact import Redactor
-from maip_drlib.evidence.verify import verify_drill
 
 pytestmark = pytest.mark.unit
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from maip_drlib.errors import ConfigError
+from maip_drlib.evidence.integrity import verify_drill
 from maip_drlib.evidence.journal import JOURNAL_NAME, EvidenceError, Journal, record_hash
 from maip_drlib.evidence.manifest import (
     MANIFEST_NAME,
@@ -19,7 +20,6 @@ from maip_drlib.evidence.manifest import (
     sign,
 )
 from maip_drlib.evidence.redact import Redactor
-from maip_drlib.evidence.verify import verify_drill
 
 pytestmark = pytest.mark.unit
 

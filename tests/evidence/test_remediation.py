@@ -18,9 +18,9 @@ from test_verify_cli import run
 from maip_drlib.evidence.dr_test_record import build_record, write_drill_copy, write_record
 from maip_drlib.evidence.dr_test_record_md import render
 from maip_drlib.evidence.history import read_drill
+from maip_drlib.evidence.integrity import verify_drill
 from maip_drlib.evidence.manifest import seal
 from maip_drlib.evidence.remediation import DECISIONS_NAME, current_record
-from maip_drlib.evidence.verify import verify_drill
 
 pytestmark = pytest.mark.unit
 

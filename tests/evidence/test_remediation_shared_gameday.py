@@ -15,9 +15,9 @@ from shared_gameday import DRILL_ID, SECRETS, SharedGameDay
 from test_verify_cli import run
 
 from maip_drlib.evidence.history import read_drill
+from maip_drlib.evidence.integrity import verify_drill
 from maip_drlib.evidence.remediation import DECISIONS_NAME
 from maip_drlib.evidence.report_overview import _record_text
-from maip_drlib.evidence.verify import verify_drill
 
 pytestmark = [pytest.mark.gameday]
 

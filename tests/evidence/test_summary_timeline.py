@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from maip_drlib.evidence.redact import Redactor
-from maip_drlib.evidence.summary import write_summary
+from maip_drlib.evidence.summary_files import write_summary
 from maip_drlib.evidence.timeline import write_timeline
 
 pytestmark = pytest.mark.unit

@@ -20,7 +20,7 @@ from botocore.exceptions import (
 )
 
 from maip_drlib.errors import PermissionDenied, Unreachable, WaitTimeout
-from maip_drlib.probes.answers import degraded
+from maip_drlib.probes.aws_errors import degraded
 from maip_drlib.waits import Progress, WaitSpec, is_transient, set_progress, wait_for
 
 pytestmark = pytest.mark.unit

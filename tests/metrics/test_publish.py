@@ -169,10 +169,10 @@ def test_both_regions_down_is_reported_not_raised(simulation, handles: RegionHan
 
 
 def test_gameday_data_from_a_written_summary(tmp_path):
-    """The document maip_drlib.evidence.summary writes, not a hand-made one."""
+    """The document maip_drlib.evidence.summary_files writes, not a hand-made one."""
     import json
 
-    from maip_drlib.evidence.summary import write_summary
+    from maip_drlib.evidence.summary_files import write_summary
 
     stages = [s for s in SUMMARY["stages"] if s["outcome"] != "skipped"]
     _, path = write_summary(tmp_path, results=stages, rpo=SUMMARY["rpo"],

@@ -16,7 +16,7 @@ import pytest
 from maip_drlib.evidence.edge_secrets import redactor_from_environment
 from maip_drlib.evidence.log_redaction import install
 from maip_drlib.evidence.redact import Redactor
-from maip_drlib.evidence.summary import write_summary
+from maip_drlib.evidence.summary_files import write_summary
 from maip_drlib.notify import (
     WebhookSettings,
     completion_payload,

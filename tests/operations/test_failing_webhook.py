@@ -18,7 +18,7 @@ from notify.webhook_receiver import serve
 from maip_drlib.config import Topology, embedded_target
 from maip_drlib.drill.operations import Operations, after_gameday, on_stage_failed
 from maip_drlib.evidence.redact import Redactor
-from maip_drlib.evidence.summary import write_summary
+from maip_drlib.evidence.summary_files import write_summary
 from maip_drlib.notify import WebhookSettings
 
 pytestmark = pytest.mark.sim

@@ -25,7 +25,14 @@ from maip_cli_helpers import wait_until
 from maip_drlib.actions.route53 import change_record_sets, record_set_dict
 from maip_drlib.config_loader import describe_config, load_config
 from maip_drlib.dns_answers import DnsResolver
-from maip_drlib.drill import call_builders, clients_landing, failback, failover, rehearse, verify
+from maip_drlib.drill import (
+    call_builders,
+    clients_landing,
+    failback,
+    failover,
+    outcome_checks,
+    rehearse,
+)
 from maip_drlib.drill.context import DrillContext, DrillOptions, PollPolicy
 from maip_drlib.errors import GuardRefused
 from maip_drlib.regions import build_region_handles
@@ -191,8 +198,8 @@ def test_outage_and_failover_stages_see_dr_through_dns(simulation: Simulation,
     assert "DNS 127.100.0." in clients and f"region {DR}" in clients, clients
     assert "DNS 127.100.0." in stage_3.summary
     answer = _answers_region(simulation, DR)
-    assert "DNS 127.100.0." in verify.clients_resolve_to(ctx, "secondary")
-    assert str(answer.port) in verify.endpoint_up_from(ctx, "secondary")
+    assert "DNS 127.100.0." in outcome_checks.clients_resolve_to(ctx, "secondary")
+    assert str(answer.port) in outcome_checks.endpoint_up_from(ctx, "secondary")
     if shutil.which("curl") is not None:
         assert _connect_to_by_env_file(simulation, tmp_path) == f"127.0.0.1:{answer.port}"
 

@@ -1,4 +1,4 @@
-"""Every AWS call's error translation: ``aws_api`` (re-exported by ``maip_drlib.probes``).
+"""AWS errors into the suite's typed errors: ``aws_api`` (re-exported by ``maip_drlib.probes``).
 
 Inside ``with aws_api(handle, api):``
 
