@@ -32,8 +32,8 @@ from maip_drlib.notify import (
     notify_completion,
     notify_stage_failure,
     post_webhook,
-    readiness_payload,
 )
+from maip_drlib.notify_messages import readiness_payload
 from maip_drlib.regions import RegionHandles, build_region_handles
 from maip_drlib.report_upload import Upload, upload_evidence
 from maip_drlib.write_gate import WriteGate

@@ -19,13 +19,11 @@ from maip_drlib.evidence.redact import Redactor
 from maip_drlib.evidence.summary_files import write_summary
 from maip_drlib.notify import (
     WebhookSettings,
-    completion_payload,
     notify_completion,
     notify_stage_failure,
     post_webhook,
-    readiness_payload,
-    stage_table,
 )
+from maip_drlib.notify_messages import completion_payload, readiness_payload, stage_table
 
 pytestmark = pytest.mark.sim
 
