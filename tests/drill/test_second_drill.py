@@ -174,7 +174,8 @@ def test_second_failback_uses_the_free_name_and_ends_in_steady_state(
                       poll_max_s=0.3), gone, success=bool)
     ctx = _ctx(simulation, handles)
     assert _planned_replica_name(_ctx(simulation, handles, execute=False)) == FIRST_NAME
-    assert f"names its replica {FIRST_NAME} (free" in rds_failback_name_free(_inputs(ctx))
+    assert f"names its replica {FIRST_NAME} (free" in rds_failback_name_free(
+        _inputs(ctx)).require().render()
     resync = failback.stage_2_resync(ctx, deadline_s=30)
     assert len(resync.actions) == 1
     assert resync.actions[0].startswith(f"rds:CreateDBInstanceReadReplica {FIRST_NAME} "

@@ -27,6 +27,7 @@ from maip_drlib.readiness import (
     NotChecked,
     ReadinessInputs,
     Thresholds,
+    Verdict,
     dynamodb_global_table,
     dynamodb_replication_latency,
     eks_cluster_active,
@@ -95,7 +96,7 @@ def names(error: DRError, region: str, *words: str) -> str:
     return text
 
 
-def until_fails(check: Callable[[ReadinessInputs], str], inputs: ReadinessInputs,
+def until_fails(check: Callable[[ReadinessInputs], Verdict], inputs: ReadinessInputs,
                 deadline_s: float = 20.0) -> CheckFailed:
     """Re-run a readiness check until it fails (metrics are published periodically)."""
     outcome = wait_for(WaitSpec(f"{check.__name__} to fail", deadline_s=deadline_s,
@@ -105,10 +106,10 @@ def until_fails(check: Callable[[ReadinessInputs], str], inputs: ReadinessInputs
     return outcome.value
 
 
-def _failure(check: Callable[[ReadinessInputs], str], inputs: ReadinessInputs
+def _failure(check: Callable[[ReadinessInputs], Verdict], inputs: ReadinessInputs
              ) -> CheckFailed | None:
     try:
-        check(inputs)
+        check(inputs).require()
     except CheckFailed as failed:
         return failed
     except NotChecked:  # e.g. no ReplicationLatency datapoint yet: nothing delivered
@@ -225,7 +226,7 @@ def test_throttle_burst_is_retried(row: str, service: str, region: str, check,
     simulation.faults.add_api_fault(ApiFault("throttle", service=service, region=region,
                                              remaining=1))
     try:
-        assert check(inputs)
+        assert check(inputs).require().ok
         record.done(row, "passed after retry")
         assert simulation.faults.snapshot().api_faults == (), "the burst was not met"
     finally:
@@ -255,7 +256,7 @@ def test_persistent_throttle_gives_a_clear_verdict(simulation: Simulation,
     record.start()
     simulation.faults.add_api_fault(ApiFault("throttle", service="rds", region=DR))
     try:
-        error = verdict_of(lambda: rds_writer_and_replica(inputs), ceiling_s=15)
+        error = verdict_of(lambda: rds_writer_and_replica(inputs).require(), ceiling_s=15)
         record.done("throttle-persistent", "failed as expected")
         names(error, DR, "throttled", "Throttling", "HTTP 400", "attempts")
     finally:
