@@ -3,7 +3,8 @@
 A ``RegionHandle`` holds the region's ``RegionConnection``, one boto3 ``Session`` and a cache of
 clients configured deliberately (standard retries, few attempts against a simulation, short
 timeouts, the connection's endpoint URL), plus a lazily built Kubernetes ``ApiClient`` for the
-region's kube context. Probes take a handle; they never build sessions themselves.
+region's kube context (built by ``maip_drlib.regions_kube``). Probes take a handle; they never
+build sessions themselves.
 
 Credentials: a live target uses its named profile, or the default chain when it names none
 (IRSA, instance roles); simulated targets use the fixed dummy keys, unless their connection
@@ -36,14 +37,13 @@ whose cluster server is not loopback or whose user runs an exec plugin or auth-p
 
 from __future__ import annotations
 
-import copy
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from maip_drlib.aws_operations import attach_aws_recorder, attach_kube_recorder
+from maip_drlib.aws_operations import attach_aws_recorder
 from maip_drlib.config import (
     PRIMARY_REGION,
     SIM_ACCESS_KEY_ID,
@@ -53,7 +53,6 @@ from maip_drlib.config import (
     Topology,
 )
 from maip_drlib.errors import ConfigError, CredentialsError
-from maip_drlib.evidence.redact import default_redactor
 from maip_drlib.permissions import attach_error_translation
 from maip_drlib.write_gate import WriteGate
 
@@ -98,7 +97,6 @@ SIMULATED_POLICY = ClientPolicy(max_attempts=2, connect_timeout_s=2, read_timeou
                                 kube_retries=1)
 LIVE_POLICY = ClientPolicy(max_attempts=5, connect_timeout_s=5, read_timeout_s=15, kube_retries=3)
 
-_EKS_EXEC_COMMANDS = ("aws", "aws-iam-authenticator")
 
 
 class RegionHandle:
@@ -159,19 +157,20 @@ class RegionHandle:
             session = boto3.Session(
                 aws_access_key_id=SIM_ACCESS_KEY_ID,
                 aws_secret_access_key=SIM_SECRET_ACCESS_KEY,
-                region_name=self.region,
+                region_name=self.region, botocore_session=_core_session(),
             )
         elif self.connection.profile:
             try:
                 session = boto3.Session(profile_name=self.connection.profile,
-                                        region_name=self.region)
+                                        region_name=self.region,
+                                        botocore_session=_core_session())
             except ProfileNotFound as error:
                 raise CredentialsError(
                     "missing: the profile is not in the AWS config or credentials files",
                     target=self.target_name, region=self.region,
                     profile=self.connection.profile) from error
         else:
-            session = boto3.Session(region_name=self.region)
+            session = boto3.Session(region_name=self.region, botocore_session=_core_session())
         if self.connection.role_arn and not self.simulated:
             from maip_drlib.assumed_role import assumed_role_session, role_session_name
 
@@ -236,141 +235,20 @@ class RegionHandle:
 
     @property
     def api_client(self) -> kube_client.ApiClient:
-        """The Kubernetes ApiClient for this region's context, built on first use."""
+        """The Kubernetes ApiClient for this region's context, built on first use
+        (``regions_kube.build_api_client``)."""
+        from maip_drlib.regions_kube import build_api_client
+
         with self._lock:
             if self._api_client is None:
-                self._api_client = self._build_api_client()
+                self._api_client = build_api_client(self)
             return self._api_client
-
-    def _build_api_client(self) -> kube_client.ApiClient:
-        from kubernetes import client as kube_client
-        from kubernetes import config as kube_config
-        from kubernetes.config.config_exception import ConfigException
-
-        path = self.kubeconfig_path
-        document = _read_kubeconfig(path)
-        context = _find_named(document, "contexts", self.kube_context)
-        if context is None:
-            known = ", ".join(
-                str(item.get("name")) for item in document.get("contexts") or []
-                if isinstance(item, dict)
-            ) or "none"
-            raise ConfigError(
-                f"kube context {self.kube_context!r} not found in {path} (contexts: {known})",
-                key=f"{self.region}.kube_context",
-            )
-        if self.simulated:  # the load-time check again, on the document used below
-            _refuse_beyond_loopback(document, path, self.kube_context, self.region)
-        configuration = kube_client.Configuration()
-        configuration.retries = self.policy.kube_retries
-        user_name = (context.get("context") or {}).get("user")
-        user = _find_named(document, "users", user_name) if user_name else None
-        exec_spec = ((user or {}).get("user") or {}).get("exec")
-        try:
-            if exec_spec and not self.simulated and _is_eks_exec(exec_spec):
-                self._load_with_eks_tokens(document, path, user_name, exec_spec, configuration)
-            elif self.simulated:
-                _load_checked(document, path, self.kube_context, configuration)
-            else:
-                kube_config.new_client_from_config(
-                    config_file=str(path), context=self.kube_context, persist_config=False,
-                    client_configuration=configuration,
-                )
-        except ConfigException as error:
-            raise ConfigError(
-                f"kube context {self.kube_context!r} in {path} is unusable: "
-                f"{default_redactor().text(str(error))}",
-                key=f"{self.region}.kube_context",
-            ) from error
-        api = kube_client.ApiClient(configuration=configuration)
-        attach_kube_recorder(api, target=self.target_name, region=self.region)
-        self.writes.attach_kube(api, region=self.region)
-        return api
-
-    def _load_with_eks_tokens(self, document: dict, path: Path, user_name: str,
-                              exec_spec: dict, configuration: Any) -> None:
-        from kubernetes.config.kube_config import KubeConfigLoader
-
-        from maip_drlib.eks_token import EksTokenProvider
-
-        args = [str(arg) for arg in exec_spec.get("args") or []]
-        cluster = _flag_value(args, ("--cluster-name", "--cluster-id", "-i")) or self.eks_cluster
-        if not cluster:
-            raise ConfigError(
-                f"kube context {self.kube_context!r} in {path} uses an EKS exec plugin without "
-                "a cluster name, and the topology names none",
-                key=f"{self.region}.kube_context",
-            )
-        token_region = _flag_value(args, ("--region",)) or self.region
-        stripped = copy.deepcopy(document)
-        for item in stripped.get("users") or []:
-            if isinstance(item, dict) and item.get("name") == user_name:
-                item["user"] = {
-                    key: value for key, value in (item.get("user") or {}).items() if key != "exec"
-                }
-        loader = KubeConfigLoader(
-            config_dict=stripped, active_context=self.kube_context,
-            config_base_path=str(path.parent),
-        )
-        loader.load_and_set(configuration)
-        self.token_provider = EksTokenProvider(self.session, cluster, token_region,
-                                               sts_endpoint_url=self.connection.endpoint_url)
-        self.token_provider.install(configuration)
 
     def close(self) -> None:
         with self._lock:
             if self._api_client is not None:
                 self._api_client.close()
                 self._api_client = None
-
-
-def _read_kubeconfig(path: Path) -> dict:
-    from maip_drlib.kubeconfig_check import read_kubeconfig
-
-    return read_kubeconfig(path, key="kubeconfig")
-
-
-def _refuse_beyond_loopback(document: dict, path: Path, context: str, region: str) -> None:
-    """A simulated handle's context: loopback cluster servers, no exec, no auth-provider."""
-    from maip_drlib.kubeconfig_check import loopback_problem
-
-    problem = loopback_problem(document, context)
-    if problem is not None:
-        raise ConfigError(f"kubeconfig {path}: {problem}", key=f"{region}.kubeconfig")
-
-
-def _load_checked(document: dict, path: Path, context: str, configuration: Any) -> None:
-    """Configure from the document just checked (not the file again, which may have changed)."""
-    from kubernetes.config.kube_config import KubeConfigLoader
-
-    loader = KubeConfigLoader(config_dict=document, active_context=context,
-                              config_base_path=str(path.parent))
-    loader.load_and_set(configuration)
-
-
-def _find_named(document: dict, section: str, name: str) -> dict | None:
-    for item in document.get(section) or []:
-        if isinstance(item, dict) and item.get("name") == name:
-            return item
-    return None
-
-
-def _is_eks_exec(exec_spec: dict) -> bool:
-    command = Path(str(exec_spec.get("command", ""))).name
-    args = [str(arg) for arg in exec_spec.get("args") or []]
-    if command == "aws":
-        return "get-token" in args and "eks" in args
-    return command in _EKS_EXEC_COMMANDS
-
-
-def _flag_value(args: list[str], flags: tuple[str, ...]) -> str | None:
-    for index, arg in enumerate(args):
-        for flag in flags:
-            if arg == flag and index + 1 < len(args):
-                return args[index + 1]
-            if arg.startswith(flag + "="):
-                return arg.split("=", 1)[1]
-    return None
 
 
 @dataclass(frozen=True)
@@ -412,3 +290,15 @@ def build_region_handles(target: Target, topology: Topology | None = None, *,
                          eks_cluster=eks_cluster, writes=writes, session_name=session_name)
         )
     return RegionHandles(target=target, primary=handles[0], secondary=handles[1])
+
+
+def _core_session() -> Any:
+    """A new botocore session that parses botocore's data files once per process, not once
+    per session (``botocore_data``)."""
+    import botocore.session
+
+    from maip_drlib.botocore_data import use_shared_loader
+
+    core = botocore.session.get_session()
+    use_shared_loader(core)
+    return core

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from maip_drlib.config_loader import load_config
-from maip_drlib.regions import _is_eks_exec
+from maip_drlib.regions_kube import is_eks_exec
 
 pytestmark = pytest.mark.sim
 
@@ -144,7 +144,7 @@ def test_the_configmap_config_loads_with_the_suite(tmp_path):
         assert connection.kubeconfig == tmp_path / "kubeconfig.yaml"
         context = contexts[connection.kube_context]
         exec_spec = users[context["user"]]["exec"]
-        assert _is_eks_exec(exec_spec)  # the suite makes these tokens itself
+        assert is_eks_exec(exec_spec)  # the suite makes these tokens itself
         assert connection.region in exec_spec["args"]
         assert connection.region in next(c["cluster"]["server"] for c in kubeconfig["clusters"]
                                          if c["name"] == context["cluster"])
