@@ -10,12 +10,13 @@ is garbage-collected or the interpreter exits) stops every server and proxy and 
 directory. Not supported: synchronous or logical replication, replication slots, pg_rewind
 (a demoted writer is rebuilt from a base backup, as RDS builds a new replica), keeping a
 server's data when its rebuild fails (the old data is discarded first).
+
+The TLS part is ``fleet_tls``, the data folders (initdb, base backups) ``fleet_data_dirs``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import shutil
 import subprocess
@@ -31,19 +32,19 @@ import psycopg
 from maip_drlib.sim.postgres.binaries import PgBinaries, find_binaries, search_places
 from maip_drlib.sim.postgres.credentials import DEFAULT_MASTER_USERNAME, MasterCredentials
 from maip_drlib.sim.postgres.errors import PostgresSimError, wait_until
+from maip_drlib.sim.postgres.fleet_data_dirs import FleetDataDirs
+from maip_drlib.sim.postgres.fleet_tls import FleetTls
 from maip_drlib.sim.postgres.processes import reap_orphans
 from maip_drlib.sim.postgres.proxy import LinkProxy
 from maip_drlib.sim.postgres.runas import (
     ServerUser,
     binaries_for,
     check_traversable,
-    run_tool,
     server_user,
 )
 from maip_drlib.sim.postgres.server import PgServer, PortInUse, StopMode, free_port
 
 DEFAULT_START_TIMEOUT_S = 30.0
-DEFAULT_BASE_BACKUP_TIMEOUT_S = 60.0
 DEFAULT_PROMOTE_TIMEOUT_S = 30.0
 _STOP_TIMEOUT_S = 10.0
 _PORT_ATTEMPTS = 3
@@ -70,7 +71,7 @@ class _Resources:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-class PostgresFleet:
+class PostgresFleet(FleetTls, FleetDataDirs):
     """Writers and standbys on 127.0.0.1 for the simulation; see the module docstring."""
 
     def __init__(
@@ -211,78 +212,6 @@ class PostgresFleet:
                 link.close()
             del self._resources.servers[name]
             shutil.rmtree(server.data_dir, ignore_errors=True)
-
-    # -- TLS ------------------------------------------------------------------------------
-
-    @property
-    def tls_enabled(self) -> bool:
-        """Whether the servers serve TLS (``enable_tls``)."""
-        return self._tls_settings is not None
-
-    def enable_tls(self, cert_chain_pem: bytes, key_pem: bytes) -> None:
-        """Serve TLS with this certificate (chain first) and key, on every server.
-
-        The files go into the fleet's directory (the key readable by the server user only);
-        every server's ``postgresql.auto.conf`` gets ``ssl = on`` and the two paths, and a
-        running server reloads its configuration (``pg_reload_conf()``; ``ssl`` is a reload
-        setting) and is waited for until ``SHOW ssl`` reads ``on``. Writers started later get
-        the same settings; standbys copy them with their base backup. Connections without
-        TLS are still accepted (RDS refuses them only with ``rds.force_ssl``): the suite's
-        live targets ask for ``verify-full``. Not supported: changing the certificate twice.
-        """
-        with self._lock:
-            if self._tls_settings is not None:
-                raise PostgresSimError("TLS is already enabled on the simulated PostgreSQL")
-            folder = self.root / "tls"
-            folder.mkdir(mode=0o700)
-            self.user.own(folder)
-            paths = {}
-            for name, content in (("server.crt", cert_chain_pem), ("server.key", key_pem)):
-                path = folder / name
-                descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-                with os.fdopen(descriptor, "wb") as handle:
-                    handle.write(content)
-                self.user.own(path)
-                paths[name] = path
-            self._tls_settings = {"ssl": "on", "ssl_cert_file": str(paths["server.crt"]),
-                                  "ssl_key_file": str(paths["server.key"])}
-            for server in self._resources.servers.values():
-                self._configure_tls(server.data_dir)
-                if server.running:
-                    self._reload_tls(server)
-
-    def _configure_tls(self, data_dir: Path) -> None:
-        """Put the TLS settings into ``data_dir``'s ``postgresql.auto.conf`` (none: no-op)."""
-        if self._tls_settings is None:
-            return
-        auto_conf = data_dir / "postgresql.auto.conf"
-        kept = [line for line in auto_conf.read_text().splitlines()
-                if line.split("=", 1)[0].strip() not in self._tls_settings]
-        kept += [f"{key} = '{value}'" for key, value in self._tls_settings.items()]
-        auto_conf.write_text("\n".join(kept) + "\n")
-
-    def _reload_tls(self, server: PgServer) -> None:
-        def serving_tls() -> bool:
-            with server.connect() as connection:
-                row = connection.execute("SHOW ssl").fetchone()
-            return bool(row and row[0] == "on")
-
-        try:
-            with server.connect() as connection:
-                connection.execute("SELECT pg_reload_conf()")
-            unsupported = "SSL is not supported by this build"
-            if wait_until(f"server {server.name} reloads", lambda: serving_tls() or (
-                    unsupported in server.log_tail() and unsupported),
-                    timeout_s=self.start_timeout_s) == unsupported:
-                raise PostgresSimError(f"server {server.name}: {unsupported} ("
-                                       f"{self.binaries.origin}); use PostgreSQL binaries "
-                                       "built with OpenSSL, such as Debian's postgresql")
-            wait_until(f"server {server.name} serves TLS", serving_tls,
-                       timeout_s=self.start_timeout_s)
-        except psycopg.Error as error:
-            raise PostgresSimError(f"server {server.name}: cannot turn TLS on: {error}") \
-                from error
-
     # -- operations -------------------------------------------------------------------------
 
     def promote(self, name: str, *, timeout_s: float = DEFAULT_PROMOTE_TIMEOUT_S) -> float:
@@ -363,54 +292,3 @@ class PostgresFleet:
             self.timings[f"{name} start"] = server.last_start_s or 0.0
             return server
         raise AssertionError("unreachable")
-
-    def _secret_file(self, name: str, content: str) -> Path:
-        path = self._data_root / name
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(content)
-        self.user.own(path)
-        return path
-
-    def _initdb(self, data_dir: Path) -> None:
-        password_file = self._secret_file(f".initdb-{data_dir.name}", self.credentials.password)
-        try:
-            run_tool(
-                [self.binaries.tool("initdb"), "-D", data_dir, "-U", self.credentials.username,
-                 f"--pwfile={password_file}", "--auth-host=scram-sha-256",
-                 "--auth-local=scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync",
-                 "--no-instructions"],
-                self.user, timeout_s=self.start_timeout_s * 2, cwd=self._data_root,
-                what=f"initdb of {data_dir.name}",
-            )
-        finally:
-            password_file.unlink(missing_ok=True)
-
-    def _base_backup(self, data_dir: Path, link_port: int, *, application_name: str) -> None:
-        conninfo = (f"host=127.0.0.1 port={link_port} user={self.credentials.username} "
-                    f"application_name={application_name}")
-        run_tool(
-            [self.binaries.tool("pg_basebackup"), "-D", data_dir, "-d", conninfo, "-X",
-             "stream", "-c", "fast", "--no-sync", "-w"],
-            self.user, timeout_s=DEFAULT_BASE_BACKUP_TIMEOUT_S, cwd=self._data_root,
-            env_extra={"PGPASSWORD": self.credentials.password, "PGCONNECT_TIMEOUT": "5"},
-            what=f"base backup of standby {application_name}",
-        )
-        self._make_standby(data_dir, conninfo)
-
-    def _make_standby(self, data_dir: Path, conninfo: str) -> None:
-        auto_conf = data_dir / "postgresql.auto.conf"
-        kept = [line for line in auto_conf.read_text().splitlines()
-                if not line.strip().startswith("primary_conninfo")]
-        full = f"{conninfo} password={_conninfo_value(self.credentials.password)}"
-        kept.append("primary_conninfo = '" + full.replace("'", "''") + "'")
-        auto_conf.write_text("\n".join(kept) + "\n")
-        signal_file = data_dir / "standby.signal"
-        signal_file.touch(mode=0o600)
-        self.user.own(signal_file)
-
-
-def _conninfo_value(value: str) -> str:
-    """``value`` quoted for a libpq connection string."""
-    escaped = value.replace("\\", "\\\\").replace("'", "\\'")
-    return f"'{escaped}'"
