@@ -21,8 +21,9 @@ failback, readiness again) are declared once, in order, in ``evidence/drill_phas
 (the report, the timeline and the merge of a drill's results read them there).
 
 Not supported (yet): ``gameday.py`` still carries the phases out in its own code (one pytest
-process per phase), not by walking that table; stage arguments other than the defaults (the Gherkin's thresholds reach the stages through the step definitions, not through
-this table).
+process per phase), not by walking that table; stage arguments other than the defaults
+(the Gherkin's thresholds reach the stages through the step definitions, not through this
+table).
 """
 
 from __future__ import annotations

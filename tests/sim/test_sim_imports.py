@@ -1,9 +1,10 @@
 """The simulation is a sibling of the library, not a dependant (and the other way round).
 
 - ``maip_drlib/sim`` imports, of the suite, only the configuration types, the error classes,
-  the loopback check and the user cache folder (plus the package itself, whose files the
-  snapshot fingerprint reads): never probes, actions, drill, readiness or the DNS resolver, so
-  that a misreading in the library cannot be confirmed by a fake that borrows it.
+  the loopback check, the user cache folder and botocore's shared data loader (plus the
+  package itself, whose files the snapshot fingerprint reads): never probes, actions, drill,
+  readiness or the DNS resolver, so that a misreading in the library cannot be confirmed by a
+  fake that borrows it.
 - The library never imports the simulation; only the edge (the command line ``cli/`` and
   the pytest plugin ``pytest_dr/``) wires them together.
 - Where the simulation states what the library also knows (the platform's secrets, the lease
@@ -29,7 +30,7 @@ pytestmark = pytest.mark.unit
 
 PACKAGE = Path(maip_drlib.__file__).parent
 SIM_MAY_IMPORT = {"maip_drlib", "maip_drlib.config", "maip_drlib.errors", "maip_drlib.loopback",
-                  "maip_drlib.user_cache"}
+                  "maip_drlib.user_cache", "maip_drlib.botocore_data"}
 
 
 def _imported(path: Path) -> set[str]:

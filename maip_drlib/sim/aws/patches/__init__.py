@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 from types import ModuleType
 
+from maip_drlib.botocore_data import share_with_every_session
 from maip_drlib.sim.aws.patches import (
     dynamodb_global_tables,
     dynamodb_item_replication,
@@ -71,6 +72,8 @@ def apply_all() -> None:
     with _lock:
         if _applied:
             return
+        # Before moto's modules are imported: their import makes botocore sessions of its own.
+        share_with_every_session()
         for patch in PATCHES:
             patch.apply()
         _applied = True
