@@ -9,9 +9,10 @@ Route 53 change, and then makes no call. Deadlines are platform seconds (``deadl
 Where a stage starts: each stage first calls ``preconditions.require`` (before any mutating
 call and before ``require_execute``); a state it cannot start from is refused (exit 3) naming
 what was found and the stage to run first (failover 2's promotion guard is part of it).
-Planned failover (stage 1): after the deployments are at 0, the stage waits until no pod of
-the services is left and, with database access, no service session remains on the old writer
-(``guards.observe_fencing``), then for replica lag zero; the evidence is recorded.
+Planned failover (stage 1, ``planned_fence.py``): after the deployments are at 0, the stage
+waits until no pod of the services is left and, with database access, no service session
+remains on the old writer (``guards.observe_fencing``), then for replica lag zero; the
+evidence is recorded.
 
 Route 53 (stage 3): clients are first asked where they land (``ctx.resolver``). If they already
 reach the DR ALB (the failover pair switched on its own because the primary health check
@@ -40,8 +41,7 @@ package (about 0.6 s), which collecting the scenarios does not need.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -70,8 +70,6 @@ from maip_drlib.drill.context import DrillContext, SyntheticRequest
 from maip_drlib.drill.deadlines import (
     DEPLOYMENTS_DEADLINE_S,
     DNS_TTL_MARGIN_S,
-    FENCE_DEADLINE_S,
-    LAG_ZERO_DEADLINE_S,
     NODEGROUP_DEADLINE_S,
     PROMOTION_DEADLINE_S,
     ROUTE53_DEADLINE_S,
@@ -81,15 +79,14 @@ from maip_drlib.drill.deadlines import (
 from maip_drlib.drill.drill_ids import data_plane_drill_id
 from maip_drlib.drill.guards import (
     dr_replica,
-    observe_fencing,
     primary_writer_state,
     require_execute,
 )
 from maip_drlib.drill.outcome import StageOutcome
+from maip_drlib.drill.planned_fence import fence_primary
 from maip_drlib.errors import CheckFailed, WaitFailed, WaitTimeout
 from maip_drlib.facts import (
     ApiUnreachable,
-    DeploymentFact,
 )
 from maip_drlib.probes import eks as eks_probes
 from maip_drlib.probes import endpoint as endpoint_probes
@@ -121,7 +118,7 @@ def stage_1_primary_down(ctx: DrillContext) -> StageOutcome:
     # What stages 2-5 need of the primary, read before they must do without it.
     region_facts.remember(ctx, STAGE_1)
     if ctx.options.planned:
-        return _fence_primary(ctx)
+        return fence_primary(ctx)
     ctx.say("checking that the primary region is down (Kubernetes API and RDS writer)")
     nodes = kube_probes.nodes(ctx.handles.primary)
     kube_down = isinstance(nodes, ApiUnreachable) or not nodes.ready
@@ -140,73 +137,6 @@ def stage_1_primary_down(ctx: DrillContext) -> StageOutcome:
             observed=f"{nodes}; {writer}",
         )
     return StageOutcome(STAGE_1, f"primary down: {nodes}; {writer}", (), facts)
-
-
-def _fence_primary(ctx: DrillContext) -> StageOutcome:
-    primary, namespace = ctx.handles.primary, ctx.topology.namespace
-    ctx.say(f"planned failover: fencing the primary application in {primary.region}")
-    nodes = kube_probes.nodes(primary)
-    if isinstance(nodes, ApiUnreachable):
-        raise CheckFailed(
-            "planned failover needs the primary reachable to fence it; if it is down, run an "
-            "unplanned failover with --dr-declare-outage",
-            region=primary.region, resource=primary.kube_context, expected="API answers",
-            observed=str(nodes),
-        )
-    desired = desired_replicas(primary, namespace)
-    calls = scale_deployments_calls(STAGE_1, primary.region, namespace, desired, 0)
-    actions: list[str] = []
-    if calls:
-        require_execute(ctx, STAGE_1, f"scaling {len(calls)} primary deployments to 0")
-        ctx.say(f"scaling every deployment in {namespace} ({primary.region}) to 0")
-        from maip_drlib.actions import kube as kube_actions
-
-        kube_actions.scale_all_deployments(primary, namespace, 0,
-                                           deadline_s=deadline_s(ctx, FENCE_DEADLINE_S),
-                                           poll_initial_s=ctx.poll.initial_s,
-                                           poll_max_s=ctx.poll.max_s)
-        actions.append(f"kubernetes {primary.region}: scale {len(calls)} deployments in "
-                       f"{namespace} to 0")
-    ctx.say("waiting until no pod of the services is left in the primary region"
-            + (" and no service session on its writer" if ctx.target.database else "")
-            + " (writes stopped at the application)")
-    writer = primary_writer_state(ctx).writer
-    try:
-        fencing = wait_for(
-            WaitSpec(f"no pod of {namespace} ({primary.region}) and no service session left",
-                     deadline_s=deadline_s(ctx, FENCE_DEADLINE_S),
-                     poll_initial_s=ctx.poll.initial_s, poll_max_s=ctx.poll.max_s),
-            lambda: observe_fencing(ctx, writer.identifier if writer else None),
-            success=lambda evidence: evidence.fenced,
-        ).value
-    except WaitTimeout as timeout:
-        raise CheckFailed(f"{STAGE_1}: the primary application is not fenced: {timeout}",
-                          region=primary.region, resource=namespace,
-                          expected="no pod and no service session left",
-                          observed=str(timeout.last_observed)) from timeout
-    fenced_at = time.time()  # writes proven stopped by now (the catch-up's "since")
-    facts: dict[str, object] = {"fenced_deployments": sorted(desired), "before": desired,
-                                "fencing": str(fencing)}
-    roles = rds_probes.find_writer_and_replicas(ctx.handles, ctx.topology)
-    replica = dr_replica(roles, ctx.topology)
-    if replica is None and dr_writer(roles, ctx.topology) is not None:
-        facts["replica_lag"] = "the DR instance is already the writer"
-    elif replica is None:
-        raise CheckFailed("no DR read replica found to wait for", region=ctx.handles.secondary
-                          .region, resource="rds", expected="one replica", observed=str(roles))
-    else:
-        from maip_drlib.drill import catch_up
-
-        ctx.say(f"waiting until {replica.identifier} has replayed every write (WAL position, "
-                "heartbeat or a commit replayed after writes stopped; never ReplicaLag alone)")
-        lag = catch_up.wait_caught_up(
-            ctx, catch_up.pair_of(ctx, ctx.handles.secondary, replica.identifier),
-            since=fenced_at, deadline_s=deadline_s(ctx, LAG_ZERO_DEADLINE_S))
-        facts["replica_lag"] = str(lag)
-        facts["lag_decided_by"] = lag.method
-    ctx.decisions.record(STAGE_1, "primary fenced", **{k: str(v) for k, v in facts.items()})
-    return StageOutcome(STAGE_1, f"primary fenced: {len(desired)} deployments at 0, "
-                        f"{facts['replica_lag']}", tuple(actions), facts)
 
 
 # --- Stage 2 ---------------------------------------------------------------------------------
@@ -411,15 +341,6 @@ def _wait_ready(ctx: DrillContext, handle: RegionHandle, namespace: str, replica
                           observed=str(timeout.last_observed)) from timeout
 
 
-def _pod_reasons(handle: RegionHandle, namespace: str,
-                 deployments: Sequence[DeploymentFact] | None = None) -> str:
-    """Pods not ready (of ``deployments`` when given), counted by why they wait (the
-    scheduler's message for Pending pods, Terminating, container waiting reasons)."""
-    from maip_drlib.drill import scale_wait
-
-    return scale_wait.pod_reasons(handle, namespace, deployments)
-
-
 # --- Stage 5 ---------------------------------------------------------------------------------
 
 
@@ -433,10 +354,12 @@ def stage_5_dr_serves(ctx: DrillContext, synthetic_request: SyntheticRequest | N
     deployments = kube_probes.deployments(handle, namespace)
     not_ready = [item for item in deployments if not item.is_ready or item.desired == 0]
     if not deployments or not_ready:
+        from maip_drlib.drill import scale_wait
+
         raise CheckFailed(
             f"{STAGE_5}: DR deployments not ready: "
             f"{', '.join(map(str, not_ready)) or 'none found'}; "
-            f"{_pod_reasons(handle, namespace, not_ready)}",
+            f"{scale_wait.pod_reasons(handle, namespace, not_ready)}",
             region=handle.region, resource=namespace, expected="every deployment ready",
             observed=f"{len(deployments) - len(not_ready)}/{len(deployments)} ready")
     services = kube_probes.services(handle, namespace)
