@@ -58,9 +58,9 @@ def url(seeded: SeedResult, faults: FaultState) -> Iterator[str]:
 
 
 def test_seeding_closed_its_clients(seeded: SeedResult) -> None:
-    from maip_drlib.sim.aws import seed as seed_module
+    from maip_drlib.sim.aws import seed_clients
 
-    assert not [key for key in seed_module._clients if key[2] == seeded.endpoint_url]
+    assert not [key for key in seed_clients._clients if key[2] == seeded.endpoint_url]
 
 
 def _metric(url: str, region: str, namespace: str, name: str,

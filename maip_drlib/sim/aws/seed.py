@@ -25,51 +25,44 @@ already seeded server (names collide), HTTPS listeners (the ALBs listen on HTTP 
 certificate is simulated), IAM roles (role ARNs are formatted, never created), a topology
 ``kms_key_id`` that is a key id or key ARN (the simulation cannot choose a key's id: name an
 alias, ``alias/NAME`` or an alias ARN).
+
+The stores other than RDS are seeded by ``seed_stores`` (their constants are importable from
+here); the seeding's clients are in ``seed_clients``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from maip_drlib.config import RegionTopology, Topology
-from maip_drlib.sim.aws.clients import sim_client as _new_sim_client
+from maip_drlib.sim.aws.seed_clients import release_clients, sim_client
 from maip_drlib.sim.aws.seed_rds import (  # noqa: F401  (SIMULATED_*: this module's API)
     SIMULATED_DB_PASSWORD,
     SIMULATED_KMS_ALIAS,
     seed_rds,
 )
-from maip_drlib.sim.platform import MAIP_SECRETS, MAIP_SERVICES, create_lease_table
+from maip_drlib.sim.aws.seed_stores import (  # noqa: F401  (the constants: this module's API)
+    CANARY_HASH_KEY,
+    CANARY_RANGE_KEY,
+    CANARY_TTL_ATTRIBUTE,
+    DYNAMODB_HASH_KEY,
+    DYNAMODB_RANGE_KEY,
+    REPLICATOR_NAME,
+    seed_canary_table,
+    seed_dynamodb,
+    seed_lease_table,
+    seed_replicator,
+)
+from maip_drlib.sim.platform import MAIP_SECRETS, MAIP_SERVICES
 
-REPLICATOR_NAME = "maip-prod-msk-replicator"
-DYNAMODB_HASH_KEY = "merchant_id"
-DYNAMODB_RANGE_KEY = "metric_date"
-CANARY_HASH_KEY = "pk"  # the RPO canary table (Topology.canary_table)
-CANARY_RANGE_KEY = "seq"
-CANARY_TTL_ATTRIBUTE = "expires_at"
 _VPC_CIDRS = {0: "10.10.0.0/16", 1: "10.20.0.0/16"}
 SIMULATED_IMAGE_TAG = "1.42.0"  # the tag of every simulated deployment's image
 SIMULATED_SECRET_VALUE = '{"note": "simulated dummy, not a secret"}'
-
-# One client per (service, region, endpoint) while a seeding runs: building a boto3 client
-# costs tens of milliseconds (its service model), and the seed asks for some twice or more.
-_clients: dict[tuple[str, str, str], Any] = {}
-_clients_lock = threading.Lock()
-
-
-def sim_client(service: str, region: str, endpoint_url: str) -> Any:
-    """The seeding's client for ``service`` in ``region`` (built once per seeding)."""
-    key = (service, region, endpoint_url)
-    with _clients_lock:
-        client = _clients.get(key)
-        if client is None:
-            client = _clients[key] = _new_sim_client(service, region, endpoint_url)
-        return client
 
 
 @dataclass(frozen=True)
@@ -221,84 +214,6 @@ def _seed_rds(endpoint_url: str, topology: Topology, result: SeedResult) -> None
              result.account_id, result.rds_arns, result.kms_key_arns)
 
 
-def _create_global_table(endpoint_url: str, topology: Topology, table: str,
-                         keys: tuple[tuple[str, str], tuple[str, str]],
-                         **create_options: Any) -> str:
-    """Create ``table`` in the primary with a replica in DR; return the primary's ARN.
-
-    ``keys`` is ((hash name, type), (range name, type)).
-    """
-    primary = sim_client("dynamodb", topology.primary.region, endpoint_url)
-    (hash_key, hash_type), (range_key, range_type) = keys
-    primary.create_table(
-        TableName=table,
-        AttributeDefinitions=[{"AttributeName": hash_key, "AttributeType": hash_type},
-                              {"AttributeName": range_key, "AttributeType": range_type}],
-        KeySchema=[{"AttributeName": hash_key, "KeyType": "HASH"},
-                   {"AttributeName": range_key, "KeyType": "RANGE"}],
-        BillingMode="PAY_PER_REQUEST",
-        **create_options,
-    )
-    return primary.update_table(
-        TableName=table,
-        ReplicaUpdates=[{"Create": {"RegionName": topology.secondary.region}}],
-    )["TableDescription"]["TableArn"]
-
-
-def _seed_dynamodb(endpoint_url: str, topology: Topology, result: SeedResult) -> None:
-    result.regions[topology.primary.region].dynamodb_table_arn = _create_global_table(
-        endpoint_url, topology, topology.dynamodb_table,
-        ((DYNAMODB_HASH_KEY, "S"), (DYNAMODB_RANGE_KEY, "S")),
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )
-    secondary = sim_client("dynamodb", topology.secondary.region, endpoint_url)
-    result.regions[topology.secondary.region].dynamodb_table_arn = secondary.describe_table(
-        TableName=topology.dynamodb_table
-    )["Table"]["TableArn"]
-
-
-def _seed_canary_table(endpoint_url: str, topology: Topology) -> None:
-    """The RPO canary table: a global table with a replica in DR and TTL on ``expires_at``."""
-    _create_global_table(endpoint_url, topology, topology.canary_table,
-                         ((CANARY_HASH_KEY, "S"), (CANARY_RANGE_KEY, "N")))
-    for place in (topology.primary, topology.secondary):
-        sim_client("dynamodb", place.region, endpoint_url).update_time_to_live(
-            TableName=topology.canary_table,
-            TimeToLiveSpecification={"Enabled": True, "AttributeName": CANARY_TTL_ATTRIBUTE},
-        )
-
-
-def _seed_lease_table(endpoint_url: str, topology: Topology) -> None:
-    """The drill lease table (docs/lease.md): in the DR region only, the one that survives."""
-    create_lease_table(sim_client("dynamodb", topology.secondary.region, endpoint_url),
-                       topology.lease_table)
-
-
-def _seed_replicator(endpoint_url: str, topology: Topology, result: SeedResult) -> None:
-    source = result.regions[topology.primary.region]
-    target = result.regions[topology.secondary.region]
-    kafka = sim_client("kafka", topology.secondary.region, endpoint_url)
-    result.replicator_arn = kafka.create_replicator(
-        ReplicatorName=REPLICATOR_NAME,
-        Description="MAIP primary -> DR topic replication (simulated)",
-        ServiceExecutionRoleArn=f"arn:aws:iam::{result.account_id}:role/maip-msk-replicator",
-        KafkaClusters=[
-            {"AmazonMskCluster": {"MskClusterArn": seed.msk_cluster_arn},
-             "VpcConfig": {"SubnetIds": list(seed.subnet_ids)}}
-            for seed in (source, target)
-        ],
-        ReplicationInfoList=[{
-            "SourceKafkaClusterArn": source.msk_cluster_arn,
-            "TargetKafkaClusterArn": target.msk_cluster_arn,
-            "TargetCompressionType": "NONE",
-            "TopicReplication": {"TopicsToReplicate": [".*"]},
-            "ConsumerGroupReplication": {"ConsumerGroupsToReplicate": [".*"],
-                                         "SynchroniseConsumerGroupOffsets": True,
-                                         "DetectAndCopyNewConsumerGroups": True},
-        }],
-    )["ReplicatorArn"]
-
-
 def _seed_route53(endpoint_url: str, topology: Topology, result: SeedResult) -> None:
     route53 = sim_client("route53", "us-east-1", endpoint_url)
     zone = route53.create_hosted_zone(
@@ -391,9 +306,7 @@ def seed_topology(endpoint_url: str, topology: Topology, *,
     try:
         return _seed_all(endpoint_url, topology, alb_health, services, secret_names)
     finally:
-        with _clients_lock:
-            for key in [key for key in _clients if key[2] == endpoint_url]:
-                _clients.pop(key).close()
+        release_clients(endpoint_url)
 
 
 def seeding_arguments(alb_health: AlbHealth | None, services: tuple[str, ...] | None,
@@ -424,9 +337,9 @@ def _seed_all(endpoint_url: str, topology: Topology, alb_health: AlbHealth,
         rds.result()
         secrets.result()
         result.ecr_images = {region: future.result() for region, future in images.items()}
-    _seed_dynamodb(endpoint_url, topology, result)
-    _seed_canary_table(endpoint_url, topology)
-    _seed_lease_table(endpoint_url, topology)
-    _seed_replicator(endpoint_url, topology, result)
+    seed_dynamodb(endpoint_url, topology, result)
+    seed_canary_table(endpoint_url, topology)
+    seed_lease_table(endpoint_url, topology)
+    seed_replicator(endpoint_url, topology, result)
     _seed_route53(endpoint_url, topology, result)
     return result
