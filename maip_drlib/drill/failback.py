@@ -343,7 +343,7 @@ def _shift_back(ctx: DrillContext, zone_id: str, pair: traffic.RecordPair,
 
 
 def stage_4_steady_state(ctx: DrillContext, *, standby_replicas: int = 1,
-                         max_replica_lag_s: float = 60.0,
+                         max_replica_lag_s: float | None = None,
                          deadline_s: float = DEFAULT_SYNC_DEADLINE_S,
                          delete_deadline_s: float = DEFAULT_DELETE_DEADLINE_S) -> StageOutcome:
     """Planned switchover back to the primary, a fresh DR replica, the failover pair, DR at
@@ -351,8 +351,10 @@ def stage_4_steady_state(ctx: DrillContext, *, standby_replicas: int = 1,
 
     Its precondition (weights 100/0 to the primary, each record aliasing its own region's
     ALB, the failback replica replicating from the DR writer) is checked before writes stop.
+    ``max_replica_lag_s`` None: the readiness Gherkin's replica lag budget.
     """
     preconditions.require(ctx, "failback", 4)
+    max_replica_lag_s = resync_verdicts.limits(None, max_replica_lag_s).replica_lag_s
     deadline_s = platform_deadline(ctx, deadline_s)
     delete_deadline_s = platform_deadline(ctx, delete_deadline_s)
     topo, primary, secondary = ctx.topology, ctx.handles.primary, ctx.handles.secondary
