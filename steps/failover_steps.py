@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pytest_bdd import given, parsers, then, when
 
-from maip_drlib.drill import failover, kafka_consumers, verify
+from maip_drlib.drill import failover, kafka_consumers, outcome_checks
 from maip_drlib.drill.context import DrillContext, SyntheticRequest
 from maip_drlib.drill.outcome import StageOutcome
 
@@ -21,7 +21,7 @@ def _report(outcome: StageOutcome) -> StageOutcome:
 def dr_holds_database(dr_context: DrillContext) -> None:
     """Checks read-only that the DR region holds the database replica or the writer it was promoted
     to."""
-    print(verify.dr_holds_replica_or_writer(dr_context))
+    print(outcome_checks.dr_holds_replica_or_writer(dr_context))
 
 
 @when("the primary region is confirmed down or fenced", target_fixture="stage_outcome")
@@ -34,7 +34,7 @@ def primary_down(dr_context: DrillContext) -> StageOutcome:
 @then("the primary writer no longer takes writes")
 def primary_takes_no_writes(dr_context: DrillContext) -> None:
     """Checks that the primary writer accepts no writes (down, stopped or fenced)."""
-    print(verify.primary_takes_no_writes(dr_context))
+    print(outcome_checks.primary_takes_no_writes(dr_context))
 
 
 @when("the DR replica is promoted to a standalone writer", target_fixture="stage_outcome")
@@ -48,7 +48,7 @@ def promote(dr_context: DrillContext) -> StageOutcome:
 def only_writer(dr_context: DrillContext, role: str) -> None:
     """Checks that exactly one available writer exists and it is in the named region (primary or
     secondary)."""
-    print(verify.only_writer_in(dr_context, role))
+    print(outcome_checks.only_writer_in(dr_context, role))
 
 
 @when("clients are routed to the DR load balancer", target_fixture="stage_outcome")
@@ -61,7 +61,7 @@ def route_clients(dr_context: DrillContext) -> StageOutcome:
 @then(parsers.parse("the public name resolves to the {role} region"))
 def resolves_to(dr_context: DrillContext, role: str) -> None:
     """Checks that the public name resolves to the named region's load balancer."""
-    print(verify.clients_resolve_to(dr_context, role))
+    print(outcome_checks.clients_resolve_to(dr_context, role))
 
 
 @when("the DR node group and every service are scaled to the failover capacity",
@@ -75,7 +75,7 @@ def scale_dr(dr_context: DrillContext) -> StageOutcome:
 @then(parsers.parse("every DR deployment has {replicas:d} ready replicas"))
 def dr_ready(dr_context: DrillContext, replicas: int) -> None:
     """Checks that every DR deployment has that many ready replicas."""
-    print(verify.deployments_ready(dr_context, "secondary", replicas))
+    print(outcome_checks.deployments_ready(dr_context, "secondary", replicas))
 
 
 @when(parsers.parse("DR is checked end to end with a {method} of {path} expecting {status:d}"),
@@ -90,7 +90,7 @@ def dr_serves(dr_context: DrillContext, method: str, path: str, status: int) -> 
 @then(parsers.parse("the public endpoint reports UP from the {role} region"))
 def endpoint_up_from(dr_context: DrillContext, role: str) -> None:
     """Checks that the public endpoint reports UP when served from the named region."""
-    print(verify.endpoint_up_from(dr_context, role))
+    print(outcome_checks.endpoint_up_from(dr_context, role))
 
 
 @then("a consumer in DR resumes the business topic where the primary's consumer group stopped")

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from maip_drlib.config import Target, Topology
-from maip_drlib.drill import client_view, msk_canaries, summary
+from maip_drlib.drill import client_view, msk_canaries, results_table
 from maip_drlib.drill.evidence_dirs import AttemptDir
 from maip_drlib.drill.go_no_go import go_no_go
 from maip_drlib.drill.lease import DrillLease, LeaseGrant, LeaseLost
@@ -447,7 +447,7 @@ def _end_to_end(plan: GamedayPlan, results: list[dict],
 
 def _write_summary(plan: GamedayPlan, results: list[dict], timings: dict[str, float]) -> None:
     from maip_drlib.evidence.allure_meta import operator_of
-    from maip_drlib.evidence.summary import write_summary
+    from maip_drlib.evidence.summary_files import write_summary
 
     rpo_rows: list[dict] = []
     for path in sorted(plan.attempt.path.parent.glob("attempt-*/rpo.json")):
@@ -475,7 +475,7 @@ def _write_summary(plan: GamedayPlan, results: list[dict], timings: dict[str, fl
 def _finish(plan: GamedayPlan, journal: Journal, runs: list[PytestRun],
             timings: dict[str, float], started: float) -> GamedayResult:
     results = all_results(plan.attempt.path.parent)
-    code = summary.exit_code(results, [run.exit_code for run in runs])
+    code = results_table.exit_code(results, [run.exit_code for run in runs])
     _write_summary(plan, results, timings)
     client_view.finish(plan, journal, timings=timings)  # client-view.json, client_seen_rto
     write_record(plan.attempt.path, intended=plan.intended_participants, exit_code=code,
