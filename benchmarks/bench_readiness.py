@@ -2,13 +2,17 @@
 in-process), and the in-process checks versus the sum of their API round trips.
 
 One ``maip-dr sim up`` process serves every side. Each repeat runs the sides one after the
-other, alternating their order, so each ratio compares runs made side by side.
+other, alternating their order, so each ratio compares runs made side by side. A fifth side is
+the floor of any Python tool built on the same libraries: a bare ``python -c "import boto3,
+kubernetes.client, pytest, pytest_bdd"``; the goal holds the whole ``maip-dr readiness``
+process within ``GOAL_OVER_IMPORT`` times it.
 """
 
 from __future__ import annotations
 
 import re
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +24,8 @@ SCRIPT = Path(__file__).resolve().parent / "runbook_by_hand.sh"
 GOAL_WHOLE = 5.0
 GOAL_IN_PROCESS = 30.0
 GOAL_LIMIT = 2.0
+GOAL_OVER_IMPORT = 1.6  # maip-dr readiness, whole process, over the bare import below
+BARE_IMPORT = "import boto3, kubernetes.client, pytest, pytest_bdd"
 
 
 def run(workdir: Path, repeats: int, progress: Any) -> dict[str, Any]:
@@ -43,10 +49,11 @@ def run(workdir: Path, repeats: int, progress: Any) -> dict[str, Any]:
             whole: list[float] = []
             in_process: list[float] = []
             replay: list[float] = []
+            bare_import: list[float] = []
             script = SCRIPT.read_text()
             last: dict[str, Any] = {}
             for index in range(repeats):
-                sides = ["hand", "cli", "inproc", "replay"]
+                sides = ["hand", "cli", "inproc", "replay", "import"]
                 if index % 2:
                     sides.reverse()
                 for side in sides:
@@ -68,6 +75,9 @@ def run(workdir: Path, repeats: int, progress: Any) -> dict[str, Any]:
                         answer = worker.ask("readiness")
                         last["in_process"] = answer
                         in_process.append(answer["elapsed_s"])
+                    elif side == "import":
+                        seconds, done = sim.bash(f"{sys.executable} -c '{BARE_IMPORT}'")
+                        bare_import.append(seconds)
                     elif side == "replay":
                         answer = worker.ask("replay")
                         last["replay"] = answer
@@ -82,12 +92,14 @@ def run(workdir: Path, repeats: int, progress: Any) -> dict[str, Any]:
         "in_process_s": summary(in_process), "round_trip_sum_s": summary(replay),
         "ratio_whole": ratios(by_hand, whole), "ratio_in_process": ratios(by_hand, in_process),
         "ratio_limit": ratios(in_process, replay), "last": last, "memory": memory,
+        "bare_import_s": summary(bare_import), "ratio_over_import": ratios(whole, bare_import),
     })
     result["verdicts"] = {
         "preflight_whole_process": _verdict(result["ratio_whole"], GOAL_WHOLE, at_least=True),
         "preflight_in_process": _verdict(result["ratio_in_process"], GOAL_IN_PROCESS,
                                          at_least=True),
         "limit": _verdict(result["ratio_limit"], GOAL_LIMIT, at_least=False),
+        "over_import": _verdict(result["ratio_over_import"], GOAL_OVER_IMPORT, at_least=False),
     }
     return result
 
