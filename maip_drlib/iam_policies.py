@@ -8,8 +8,10 @@ read-only uses) and ``maip-dr gameday`` (the drill operator's) with its operatio
 AWS operation and Kubernetes request seen, its IAM action, whether it mutates, which uses made
 it, which policy grants it) and renders from it, for the default topology, the policies:
 ``iam-readonly.json`` (readiness, plan, ``lease show``), ``iam-drill-operator.json`` (every
-action), the add-ons ``iam-metrics-publisher.json`` (``cloudwatch:PutMetricData``) and
-``iam-database-secrets-reader.json`` (``secretsmanager:GetSecretValue``), and
+action but the Kafka data plane's), the add-ons ``iam-metrics-publisher.json``
+(``cloudwatch:PutMetricData``), ``iam-database-secrets-reader.json``
+(``secretsmanager:GetSecretValue``) and ``iam-kafka-data-plane.json`` (every
+``kafka-cluster:*`` action, for a target with Kafka access, beside either policy), and
 ``k8s-rbac.yaml``. ``maip-dr iam policies`` renders the same documents with the same function
 (``render_policies``) for the user's own topology (``PolicyScope``).
 
@@ -55,6 +57,8 @@ from maip_drlib.iam_scope import PolicyScope, policy_document, rbac_document
 from maip_drlib.permissions import (
     DATABASE_SECRET_OPERATIONS,
     DATABASE_SECRETS_POLICY,
+    KAFKA_DATA_PLANE_POLICY,
+    KAFKA_DATA_PLANE_SERVICE,
     METRICS_OPERATIONS,
     METRICS_POLICY,
     OPERATOR_POLICY,
@@ -75,7 +79,8 @@ CLUSTER_SCOPED_RESOURCES = frozenset({"nodes", "namespaces", "persistentvolumes"
                                       "storageclasses"})
 POLICY_FILES = {"readonly": READONLY_POLICY, "drill-operator": OPERATOR_POLICY,
                 "metrics-publisher": METRICS_POLICY,
-                "database-secrets-reader": DATABASE_SECRETS_POLICY}
+                "database-secrets-reader": DATABASE_SECRETS_POLICY,
+                "kafka-data-plane": KAFKA_DATA_PLANE_POLICY}
 # The recorded game day's operations (drill/operations.py): a namespace of its own and a bucket
 # the embedded simulation does not have (see the module docstring).
 RECORDED_OPERATIONS_ARGS = ("--metrics-namespace", "MAIP/DR-recording",
@@ -111,6 +116,9 @@ DECLARED: tuple[tuple[str, str, str, str, str, str], ...] = (
      "readiness compares the canary topic's offsets on both clusters (ListOffsets)"),
     ("aws", "kafka-cluster", "DescribeTopic", "", "readonly",
      "readiness compares the canary topic's offsets on both clusters (ListOffsets)"),
+    ("aws", "kafka-cluster", "DescribeGroup", "", "drill",
+     "failover 5: the business consumer group's offsets synced to DR (OffsetFetch) and the "
+     "replicated business topic's end (ListOffsets, DescribeTopic)"),
 )
 
 @dataclass(frozen=True)
@@ -249,6 +257,8 @@ def operations_document(recording: Recording) -> dict[str, Any]:
 
 
 def _policies(uses: list[str], operation: tuple[str, str] | None = None) -> list[str]:
+    if operation is not None and operation[0] == KAFKA_DATA_PLANE_SERVICE:
+        return ["kafka-data-plane"]  # an add-on beside either policy, for every use
     policies = ["drill-operator", "readonly"] if "readonly" in uses else ["drill-operator"]
     if operation in METRICS_OPERATIONS:
         policies.insert(1, "metrics-publisher")

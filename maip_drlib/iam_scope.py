@@ -143,13 +143,18 @@ def _eks(scope: PolicyScope) -> list[str]:
 
 
 def _msk(scope: PolicyScope) -> list[str]:
-    """Both MSK clusters and the replicator (DescribeReplicator, GetBootstrapBrokers, and
-    kafka-cluster:Connect under IAM auth)."""
+    """Both MSK clusters and the replicator (DescribeReplicator, GetBootstrapBrokers)."""
     t = scope.topology
-    return [scope.arn("kafka", t.primary.region, f"cluster/{t.primary.msk_cluster}/*"),
-            scope.arn("kafka", t.secondary.region, f"cluster/{t.secondary.msk_cluster}/*"),
+    return [*_kafka_clusters(scope),
             scope.arn("kafka", t.secondary.region,
                       f"replicator/*{t.replicator_name_contains}*/*")]
+
+
+def _kafka_clusters(scope: PolicyScope) -> list[str]:
+    """Both MSK clusters (kafka-cluster:Connect under IAM auth)."""
+    t = scope.topology
+    return [scope.arn("kafka", t.primary.region, f"cluster/{t.primary.msk_cluster}/*"),
+            scope.arn("kafka", t.secondary.region, f"cluster/{t.secondary.msk_cluster}/*")]
 
 
 def _canary_topics(scope: PolicyScope, *, primary_only: bool = False) -> list[str]:
@@ -162,6 +167,22 @@ def _canary_topics(scope: PolicyScope, *, primary_only: bool = False) -> list[st
         topics.append(scope.arn("kafka", t.secondary.region,
                                 f"topic/{t.secondary.msk_cluster}/*/*{t.canary_topic}"))
     return topics
+
+
+def _described_topics(scope: PolicyScope) -> list[str]:
+    """The canary topics, and the replicated business topic in DR (failover 5 reads its end
+    offset: ListOffsets needs DescribeTopic, and so does the group's OffsetFetch)."""
+    t = scope.topology
+    return [*_canary_topics(scope),
+            scope.arn("kafka", t.secondary.region,
+                      f"topic/{t.secondary.msk_cluster}/*/*{t.business_topic}")]
+
+
+def _consumer_group(scope: PolicyScope) -> list[str]:
+    """The business consumer group in DR (failover 5 reads its synced offsets)."""
+    t = scope.topology
+    return [scope.arn("kafka", t.secondary.region,
+                      f"group/{t.secondary.msk_cluster}/*/{t.consumer_group}")]
 
 
 def _dr_nodegroup(scope: PolicyScope) -> list[str]:
@@ -229,8 +250,11 @@ GRANTS: tuple[Grant, ...] = (
     Grant("MaipDrReadClusters", _eks),
     Grant("MaipDrScaleDrNodegroup", _dr_nodegroup),
     Grant("MaipDrKafkaClusters", _msk),
+    Grant("MaipDrKafkaClusterAccess", _kafka_clusters),
+    Grant("MaipDrKafkaDescribeTopics", _described_topics),
     Grant("MaipDrKafkaCanaryTopics", _canary_topics),
     Grant("MaipDrKafkaWriteCanaries", lambda s: _canary_topics(s, primary_only=True)),
+    Grant("MaipDrKafkaConsumerGroup", _consumer_group),
     Grant("MaipDrRegistryImages", lambda s: [f"arn:aws:ecr:{r}:*:repository/*"
                                              for r in s.regions]),
     Grant("MaipDrReadDns", lambda s: [*_zone(s), "arn:aws:route53:::change/*",
@@ -281,8 +305,9 @@ ACTION_GRANTS: dict[str, str] = {
     "eks:UpdateNodegroupConfig": "MaipDrScaleDrNodegroup",
     "kafka:DescribeReplicator": "MaipDrKafkaClusters",
     "kafka:GetBootstrapBrokers": "MaipDrKafkaClusters",
-    "kafka-cluster:Connect": "MaipDrKafkaClusters",
-    "kafka-cluster:DescribeTopic": "MaipDrKafkaCanaryTopics",
+    "kafka-cluster:Connect": "MaipDrKafkaClusterAccess",
+    "kafka-cluster:DescribeTopic": "MaipDrKafkaDescribeTopics",
+    "kafka-cluster:DescribeGroup": "MaipDrKafkaConsumerGroup",
     "kafka-cluster:ReadData": "MaipDrKafkaCanaryTopics",
     "kafka-cluster:CreateTopic": "MaipDrKafkaWriteCanaries",
     "kafka-cluster:WriteData": "MaipDrKafkaWriteCanaries",

@@ -72,6 +72,12 @@ METRICS_OPERATIONS = frozenset({("cloudwatch", "PutMetricData")})
 # never in the read-only one (which reads no secret value).
 DATABASE_SECRETS_POLICY = "iam-database-secrets-reader.json"  # readiness with database access
 DATABASE_SECRET_OPERATIONS = frozenset({("secretsmanager", "GetSecretValue")})
+# MSK's Kafka data plane under IAM auth (kafka-cluster:*: canaries, the replicated canary topic,
+# the business consumer group's offsets): only a target with Kafka access uses it, for game
+# days and readiness alike, so it is an add-on of its own beside either policy (the drill
+# operator's would not fit IAM's 6,144 characters with it).
+KAFKA_DATA_PLANE_POLICY = "iam-kafka-data-plane.json"
+KAFKA_DATA_PLANE_SERVICE = "kafka-cluster"
 
 
 class UnknownService(KeyError):
@@ -175,6 +181,9 @@ def _policy_hint(service: str, operation: str) -> str:
                 f"database access, attach policies/{DATABASE_SECRETS_POLICY} beside the "
                 f"read-only policy (scoped to the database secrets), or use iam_user "
                 f"(docs/iam.md, 'Database access')")
+    if service == KAFKA_DATA_PLANE_SERVICE:
+        return (f"policies/{KAFKA_DATA_PLANE_POLICY} grants it: attach it beside the drill "
+                "operator's or the read-only policy for a target with Kafka access")
     policy = OPERATOR_POLICY if is_mutating(service, operation) else READONLY_POLICY
     return f"policies/{policy} grants it"
 
