@@ -163,7 +163,7 @@ class RegionHandle:
             try:
                 session = boto3.Session(profile_name=self.connection.profile,
                                         region_name=self.region,
-                                        botocore_session=_core_session())
+                                        botocore_session=_core_session(self.connection.profile))
             except ProfileNotFound as error:
                 raise CredentialsError(
                     "missing: the profile is not in the AWS config or credentials files",
@@ -292,13 +292,14 @@ def build_region_handles(target: Target, topology: Topology | None = None, *,
     return RegionHandles(target=target, primary=handles[0], secondary=handles[1])
 
 
-def _core_session() -> Any:
-    """A new botocore session that parses botocore's data files once per process, not once
-    per session (``botocore_data``)."""
+def _core_session(profile: str | None = None) -> Any:
+    """A new botocore session (of ``profile``: an unknown one raises ProfileNotFound here, as
+    boto3 would) that parses botocore's data files once per process, not once per session
+    (``botocore_data``)."""
     import botocore.session
 
     from maip_drlib.botocore_data import use_shared_loader
 
-    core = botocore.session.get_session()
+    core = botocore.session.Session(profile=profile)
     use_shared_loader(core)
     return core
