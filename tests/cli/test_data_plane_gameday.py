@@ -1,9 +1,13 @@
 """The game day with the data plane, as users run it.
 
 - (the README's main job with its data plane: tests/cli/test_data_plane_default.py);
-- against ``sim up --data-plane`` with the replication link cut before the drill: every RDS
-  canary is lost, the RDS RPO is over its target and the RPO check fails the drill (the cut
-  is healed once the RPO phase is over, so failback runs as usual);
+- against ``sim up --data-plane`` with two faults injected before the drill, each read from
+  its own store: the replication link cut (every RDS and MSK canary is lost, both RPOs are over
+  their target) and a 7-second DynamoDB replication lag (readiness flags it, a no-go the
+  operator accepts and the journal records; the outage loses the DynamoDB canaries still in
+  flight, an RPO over the 5-second target). The RPO checks fail the drill; the cut is healed
+  once the RPO phase is over, so failback runs as usual and every stage passes. (One game day
+  for both faults: each is a whole drill's worth of CI time.)
 - ``--data-plane`` / ``--no-data-plane`` refused for sim and live targets (gameday and
   readiness).
 """
@@ -92,28 +96,55 @@ def data_plane_sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimUpPr
         yield running
 
 
-def test_replication_cut_before_the_outage_fails_the_rds_rpo(
+def _wait_for_dynamodb_latency_over(config: Path, seconds: float) -> None:
+    """As in DynamoDB, ReplicationLatency has a datapoint only once a lagging item has been
+    delivered: wait (bounded) until DR's figure shows the lag, as readiness will read it."""
+    from maip_drlib.config_loader import load_config
+    from maip_drlib.probes.dynamodb import replication_latency
+    from maip_drlib.regions import build_region_handles
+
+    loaded = load_config(config)
+    handles = build_region_handles(loaded.target(None), loaded.topology)
+    try:
+        wait_until("DynamoDB ReplicationLatency toward DR over the threshold", lambda: (
+            (replication_latency(handles.primary, loaded.topology.dynamodb_table,
+                                 loaded.topology.secondary.region).seconds or 0) > seconds),
+            timeout_s=60)
+    finally:
+        handles.close()
+
+
+ACCEPTED = "the replication link is cut and DynamoDB lags, on purpose"
+
+
+def test_a_cut_link_and_a_lagging_table_before_the_outage_fail_the_rpo(
         data_plane_sim: SimUpProcess) -> None:
     sim = data_plane_sim
+    lag = sim.maip_dr(["sim", "fault", "lag", "--store", "dynamodb", "--seconds", "7"])
+    assert lag.returncode == 0, lag.stderr
+    _wait_for_dynamodb_latency_over(sim.config, 5.0)
     cut = sim.maip_dr(["sim", "fault", "replication-cut", "--on"])
     assert cut.returncode == 0, cut.stderr
     journal = sim.workdir / "reports" / "cut" / "attempt-1" / "journal.jsonl"
     args = [str(BIN_DIR / "maip-dr"), "--config", str(sim.config), "gameday", "--dr-execute",
             "--dr-confirm", "sim", "--drill-id", "cut", "--canary-window", str(CUT_WINDOW_S),
-            # The cut link's lag passes the readiness threshold as soon as the machine is slow
-            # enough: a no-go would stop the drill before the canaries it is about.
-            "--dr-accept-readiness-failures", "the replication link is cut on purpose"]
+            # Readiness flags the lag (and the cut link's, as soon as the machine is slow
+            # enough): a no-go would stop the drill before the canaries it is about.
+            "--dr-accept-readiness-failures", ACCEPTED]
     with (sim.workdir / "gameday.log").open("w") as log:
         drill = subprocess.Popen(args, cwd=sim.workdir, env=sim.env, stdout=subprocess.PIPE,
                                  stderr=log, text=True)
         try:
-            # The primary is restored after the RPO phase: heal the link then, as an operator
-            # would before failing back (failback checks continuity on a new standby).
+            # The primary is restored after the RPO phase: heal the link and the lag then, as
+            # an operator would before failing back (failback checks continuity on a new
+            # standby).
             wait_until("the primary restored", lambda: any(
                 r.get("kind") == "fault" and r.get("action") == "restore"
                 for r in scan_journal(journal).records), timeout_s=300)
-            healed = sim.maip_dr(["sim", "fault", "replication-cut", "--off"])
-            assert healed.returncode == 0, healed.stderr
+            for heal in (["replication-cut", "--off"],
+                         ["lag", "--store", "dynamodb", "--seconds", "0"]):
+                healed = sim.maip_dr(["sim", "fault", *heal])
+                assert healed.returncode == 0, healed.stderr
             stdout, _ = drill.communicate(timeout=600)
         finally:
             drill.kill()
@@ -127,12 +158,24 @@ def test_replication_cut_before_the_outage_fails_the_rds_rpo(
     # Every acknowledged canary is lost: the link was cut before the first one.
     acknowledged = json.loads((journal.parent / "canaries-rds.json").read_text())["acknowledged"]
     assert rds["lost"] == len(acknowledged) > 0, rds
-    assert rows["dynamodb"]["ok"] is True, rows["dynamodb"]
+    # The lag: readiness flagged it, the operator's acceptance is journalled, and the canaries
+    # in flight at the outage are lost.
+    accepted = [r for r in scan_journal(journal).records if r.get("kind") == "readiness.accepted"]
+    assert len(accepted) == 1 and accepted[0]["reason"] == ACCEPTED, accepted
+    assert any("DynamoDB replication latency" in json.dumps(check)
+               for check in accepted[0]["failed"]), accepted[0]["failed"]
+    dynamodb = rows["dynamodb"]
+    assert dynamodb["ok"] is False and dynamodb["rpo_s"] > 5 and dynamodb["lost"] > 0, dynamodb
+    # The cut also stops the simulated MSK replicator (the data plane runs a Kafka broker per
+    # region): its canaries are lost too.
+    assert rows["msk"]["ok"] is False and rows["msk"]["lost"] > 0, rows["msk"]
     failed = [f["stage"] for f in summary["failed_checks"]]
     assert any("RDS" in stage for stage in failed), summary["failed_checks"]
+    assert any("DynamoDB" in stage for stage in failed), summary["failed_checks"]
     assert all(s["outcome"] == "passed" for s in summary["stages"]
                if s.get("phase") in ("failover", "failback")), summary["stages"]
     assert re.search(r"rds \d+\.\d{3} s \(\d+ canaries lost; target 5 s: OVER\)", stdout)
+    assert re.search(r"dynamodb \d+\.\d{3} s \(\d+ canaries lost; target 5 s: OVER\)", stdout)
 
 
 def test_without_postgresql_the_default_runs_without_the_data_plane_and_says_so(
