@@ -71,8 +71,9 @@ from maip_drlib.cli.output import (
 from maip_drlib.cli.passthrough import check_passthrough
 from maip_drlib.cli.targets import check_live_credentials, load_target
 from maip_drlib.config import Target
+from maip_drlib.drill.drill_results import all_results
 from maip_drlib.drill.evidence_dirs import new_drill_id, next_attempt
-from maip_drlib.drill.gameday import GamedayPlan, all_results, run_gameday
+from maip_drlib.drill.gameday import GamedayPlan, run_gameday
 from maip_drlib.drill.lease import LeaseGrant
 from maip_drlib.drill.pytest_runner import run_scenarios
 from maip_drlib.drill.where_it_stands import StageRun, record_interruption, say_where_it_stands

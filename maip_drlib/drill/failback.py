@@ -196,7 +196,7 @@ def stage_2_resync(ctx: DrillContext, *, max_dynamodb_latency_s: float | None = 
     verdicts.append(resync_verdicts.caught_up(primary.region, name, lag, limits.replica_lag_s))
     ctx.decisions.record(STAGE_2, "resynced", replica=str(created), replica_lag=str(lag),
                          dynamodb=latencies)
-    continuity = _continuity(ctx, promoted, name, drill_id, deadline_s)
+    continuity = failback_rds.continuity(ctx, promoted, name, drill_id, deadline_s)
     summary = f"{created}; {lag}; " + "; ".join(latencies)
     if continuity:
         summary += f"; data continuity: {continuity}"
@@ -208,33 +208,6 @@ def stage_2_resync(ctx: DrillContext, *, max_dynamodb_latency_s: float | None = 
     if continuity:
         facts["data_continuity"] = continuity
     return StageOutcome(STAGE_2, summary, tuple(actions), facts)
-
-
-def _continuity(ctx: DrillContext, promoted: DbInstanceFact, replica: str,
-                drill_id: str | None, deadline_s: float) -> str:
-    """Data continuity DR writer -> failback replica (data plane only; '' without access).
-
-    Raises ``CheckFailed`` naming the missing rows (recorded as a decision first).
-    """
-    if ctx.target.database is None:
-        return ""
-    from maip_drlib.probes import postgres as pg_probes
-    from maip_drlib.rpo.rds_continuity import data_continuity
-
-    key = data_plane_drill_id(drill_id, ctx)
-    access = ctx.target.database
-    source = pg_probes.connection_spec(ctx.handles.by_name(promoted.region), access,
-                                       promoted.identifier)
-    destination = pg_probes.connection_spec(ctx.handles.primary, access, replica)
-    ctx.say(f"{STAGE_2}: checking that the rows of drill {key} on {promoted.identifier} are "
-            f"on {replica}")
-    try:
-        fact = data_continuity(source, destination, key, settle_s=min(deadline_s, 60.0))
-    except CheckFailed as error:
-        ctx.decisions.record(STAGE_2, "data continuity failed", error=str(error))
-        raise
-    ctx.decisions.record(STAGE_2, "data continuity", fact=str(fact))
-    return str(fact)
 
 
 # --- Stage 3 -------------------------------------------------------------------------------

@@ -29,11 +29,10 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from maip_drlib.config import Target, Topology
-from maip_drlib.drill import client_view, msk_canaries, results_table
+from maip_drlib.drill import client_view, gameday_canaries, msk_canaries, results_table
+from maip_drlib.drill.drill_results import all_results
 from maip_drlib.drill.evidence_dirs import AttemptDir
 from maip_drlib.drill.go_no_go import go_no_go
 from maip_drlib.drill.lease import DrillLease, LeaseGrant, LeaseLost
@@ -41,7 +40,6 @@ from maip_drlib.drill.operations import Operations, after_gameday, on_stage_fail
 from maip_drlib.drill.pytest_runner import PytestRun, run_scenarios
 from maip_drlib.drill.record_plan import journal_plan
 from maip_drlib.drill.where_it_stands import left_in, record_interruption
-from maip_drlib.evidence import drill_phases
 from maip_drlib.evidence.dr_test_record import RECORD_FILES, write_drill_copy, write_record
 from maip_drlib.evidence.journal import Journal
 from maip_drlib.evidence.manifest import Seal, seal
@@ -49,10 +47,6 @@ from maip_drlib.evidence.record_people import Participant, journal_people
 from maip_drlib.evidence.record_retest import journal_retest
 from maip_drlib.evidence.redact import Redactor
 from maip_drlib.sim_client import SimulationClient
-from maip_drlib.write_gate import WriteGate
-
-if TYPE_CHECKING:
-    from maip_drlib.regions import RegionHandles
 
 Echo = Callable[[str], None]
 
@@ -176,9 +170,9 @@ def run_gameday(plan: GamedayPlan) -> GamedayResult:
                 result.no_go = True
                 return result
             journal_plan(plan, journal)  # the test plan, before the first mutating call
-            rds_writer = _start_rds_canaries(plan, journal)
+            rds_writer = gameday_canaries.start_rds_canaries(plan, journal)
             msk_writer = msk_canaries.start_msk_canaries(plan, journal)
-            writer = _start_canaries(plan, journal)
+            writer = gameday_canaries.start_dynamodb_canaries(plan, journal)
             msk_canaries.await_msk_window(msk_writer)
         plan.client_view = client_view.start(plan, journal)  # clients' view, before the outage
         if resume_phase in ("readiness", "failover"):
@@ -188,9 +182,9 @@ def run_gameday(plan: GamedayPlan) -> GamedayResult:
                 journal.record("fault", action="outage", region=primary, simulated=True)
             mark("outage")
             if writer is not None:
-                _finish_canaries(plan, journal, writer)
+                gameday_canaries.finish_canaries(plan, journal, writer)
             if rds_writer is not None:
-                _finish_canaries(plan, journal, rds_writer, store="rds")
+                gameday_canaries.finish_canaries(plan, journal, rds_writer, store="rds")
             msk_canaries.finish_msk_canaries(plan, journal, msk_writer)
             failover = phase("failover", _marker("failover", resume_stage
                                                   if resume_phase == "failover" else 1))
@@ -313,115 +307,7 @@ def _note_interruption(plan: GamedayPlan, journal: Journal) -> None:
     plan.echo(f"maip-dr: attempt {number - 1} was interrupted in {where}; resuming")
 
 
-def _handles(plan: GamedayPlan, *, writes: WriteGate | None = None) -> RegionHandles:
-    """The game day's own handles (canaries, summary); an assumed role's session is named
-    ``maip-dr-<drill id>`` as in the pytest phases. Writes only with ``writes`` (consent is
-    checked by the CLI before the game day starts)."""
-    from maip_drlib.assumed_role import role_session_name
-    from maip_drlib.regions import build_region_handles
-
-    return build_region_handles(plan.target, plan.topology, writes=writes,
-                                session_name=role_session_name(plan.attempt.drill_id))
-
-
-def _start_canaries(plan: GamedayPlan, journal: Journal) -> object | None:
-    """Canaries into the primary until the outage (game days only); None if it cannot."""
-    from maip_drlib.drill.canaries import CanaryPlan, start_writer
-    from maip_drlib.errors import DRError
-
-    lag = 0.0
-    if plan.control is not None:  # a simulation: size the window from the lag it simulates
-        lag = float(plan.control.status().get("faults", {}).get("lag_seconds", {})
-                    .get("dynamodb", 0.0))
-    canary_plan = CanaryPlan.for_target(plan.target, expected_lag_s=lag,
-                                        window_s=plan.canary_window_s)
-    plan.canary_plan = canary_plan
-    handles = _handles(plan, writes=WriteGate.consented(target=plan.target.name))
-    try:
-        writer = start_writer(handles.primary, plan.topology, plan.attempt.drill_id,
-                              canary_plan)
-    except DRError as error:
-        journal.record("canary", event="not started", error=str(error))
-        plan.echo(f"maip-dr: canaries not started ({error}); RPO will read 'not measured'")
-        return None
-    journal.record("canary", event="started", interval_s=canary_plan.interval_s,
-                   table=plan.topology.canary_table, region=plan.topology.primary.region)
-    plan.echo(f"maip-dr: writing canaries to {plan.topology.canary_table} in "
-              f"{plan.topology.primary.region} every {canary_plan.interval_s:g}s")
-    return writer
-
-
-def _start_rds_canaries(plan: GamedayPlan, journal: Journal) -> object | None:
-    """RDS canaries into the primary PostgreSQL writer until the outage (database access
-    only; None without it or when the writer cannot start: the row reads not measured)."""
-    access = plan.target.database
-    if access is None:
-        return None
-    from maip_drlib.drill.canaries import CanaryPlan, start_rds_writer
-    from maip_drlib.errors import DRError
-    from maip_drlib.probes import rds as rds_probes
-
-    canary_plan = CanaryPlan.for_target(plan.target)
-    handles = _handles(plan, writes=WriteGate.consented(target=plan.target.name))
-    try:
-        # The writer of the primary's two names (after a failback it may be the other one).
-        instance = rds_probes.primary_writer_name(handles.primary, plan.topology)
-        writer = start_rds_writer(handles.primary, plan.topology, access,
-                                  plan.attempt.drill_id, canary_plan)
-    except DRError as error:
-        journal.record("canary", store="rds", event="not started", error=str(error))
-        plan.echo(f"maip-dr: RDS canaries not started ({error}); RDS RPO will read "
-                  "'not measured'")
-        return None
-    finally:
-        handles.close()
-    journal.record("canary", store="rds", event="started", interval_s=canary_plan.interval_s,
-                   instance=instance, region=plan.topology.primary.region)
-    plan.echo(f"maip-dr: writing RDS canaries to {instance} in "
-              f"{plan.topology.primary.region} every {canary_plan.interval_s:g}s")
-    return writer
-
-
-def _finish_canaries(plan: GamedayPlan, journal: Journal, writer: object,
-                     store: str = "dynamodb") -> None:
-    from maip_drlib.drill.canaries import CanaryPlan, finish_writer
-
-    path = finish_writer(writer, plan.attempt.path, plan.attempt.drill_id,  # type: ignore[arg-type]
-                         plan.canary_plan or CanaryPlan.for_target(plan.target),
-                         wait_for_outage=plan.outage_injected, store=store)
-    acknowledged = len(getattr(writer, "acknowledged", ()))
-    fields = {"store": store} if store != "dynamodb" else {}
-    journal.record("canary", event="stopped", acknowledged=acknowledged,
-                   reason=getattr(writer, "stopped_reason", None), file=path.name, **fields)
-    label = "canaries" if store == "dynamodb" else f"{store.upper()} canaries"
-    plan.echo(f"maip-dr: {label} stopped after {acknowledged} acknowledged "
-              f"({getattr(writer, 'stopped_reason', '')})")
-
-
 READINESS_AFTER_ARGS = ("-k", "not can_fail_back_after_a_failover")  # FAILBACK_NAME_SCENARIO
-
-
-def _drill_order(key: tuple[str, object, str]) -> tuple[int, int]:
-    phase, stage, _scenario = key  # phases in drill order: evidence/drill_phases.PHASES
-    return drill_phases.order_of(phase), int(stage) if isinstance(stage, int) else 0
-
-
-def all_results(drill_dir: Path) -> list[dict]:
-    """Stage results of every attempt of the drill, in drill order; a later attempt's result
-    wins."""
-    merged: dict[tuple[str, object, str], dict] = {}
-    attempts = sorted((p for p in drill_dir.glob("attempt-*") if p.name[8:].isdigit()),
-                      key=lambda p: int(p.name[8:]))
-    for attempt in attempts:
-        for path in sorted(attempt.glob("results-*.json")):
-            if path.name.endswith(".decisions.json"):
-                continue
-            for result in json.loads(path.read_text()):
-                key = (path.stem.removeprefix("results-"), result.get("stage"),
-                       result["scenario"])
-                if result["outcome"] != "skipped" or key not in merged:
-                    merged[key] = result
-    return [merged[key] for key in sorted(merged, key=_drill_order)]
 
 
 def _end_to_end(plan: GamedayPlan, results: list[dict],
@@ -455,7 +341,7 @@ def _write_summary(plan: GamedayPlan, results: list[dict], timings: dict[str, fl
     if not rpo_rows:
         rpo_rows = [{"store": store, "status": "not measured", "rpo_s": None}
                     for store in ("dynamodb", "rds", "msk")]
-    handles = _handles(plan)
+    handles = gameday_canaries.gameday_handles(plan)
     try:
         operator = str(operator_of(handles))
     finally:
