@@ -14,7 +14,7 @@ from dataclasses import replace
 import pytest
 from pytest_bdd import parsers, then
 
-from maip_drlib import readiness
+from maip_drlib import readiness, readiness_data
 from maip_drlib.readiness import ReadinessInputs
 
 
@@ -26,6 +26,6 @@ def dynamodb_latency_to_primary(dr_readiness_inputs: ReadinessInputs, seconds: f
     inputs = replace(dr_readiness_inputs, thresholds=replace(
         dr_readiness_inputs.thresholds, dynamodb_replication_latency_s=seconds))
     try:
-        print(readiness.dynamodb_replication_latency_to_primary(inputs))
+        print(readiness_data.dynamodb_latency_to_primary_verdict(inputs).require().render())
     except readiness.NotChecked as error:  # no datapoint in the period: "not measured"
         pytest.skip(f"not checked: {error}")
