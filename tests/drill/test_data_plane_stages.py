@@ -23,7 +23,7 @@ import pytest
 from maip_cli_helpers import wait_until
 
 from maip_drlib import readiness
-from maip_drlib.drill import canaries, failback, failover, guards, rpo_check
+from maip_drlib.drill import canaries, failback, failback_rds, failover, guards, rpo_check
 from maip_drlib.drill.context import DrillContext, DrillOptions, OutageDeclaration, PollPolicy
 from maip_drlib.errors import CheckFailed
 from maip_drlib.probes import postgres as pg
@@ -207,7 +207,7 @@ def test_continuity_names_rows_missing_on_the_failback_replica(
         wait_until("the cut applied", lambda: simulation.data_plane.status()["replication_cut"])  # type: ignore[union-attr]
         written = accepts_writes(dr, DRILL)
         with pytest.raises(CheckFailed, match=f"write/{written.seq}"):
-            failback._continuity(ctx, promoted, topo.failback_replica, DRILL, 1.0)
+            failback_rds.continuity(ctx, promoted, topo.failback_replica, DRILL, 1.0)
     finally:
         simulation.faults.set_replication_cut(False)
     assert "data continuity failed" in _decisions(ctx, failback.STAGE_2)
