@@ -58,7 +58,9 @@ def rds_writer_and_replica(inputs: ReadinessInputs) -> Verdict:
 def _wal_distance(inputs: ReadinessInputs, writer: DbInstanceFact,
                   replica: DbInstanceFact) -> str | None:
     """With database access: the replica's WAL distance from the writer (read-only), or None
-    when it cannot be read (then the metric alone is reported, with its caveat)."""
+    when it cannot be read (then the metric alone is reported, with its caveat). A fresh
+    standby a few bytes behind with no commit replayed yet is read again, bounded, until its
+    lag is known (``_known_standby_lag``): one reading of it is no verdict."""
     from maip_drlib.probes import postgres
 
     access = inputs.target.database
@@ -69,7 +71,7 @@ def _wal_distance(inputs: ReadinessInputs, writer: DbInstanceFact,
                                                writer.identifier)
         spec = postgres.connection_spec(inputs.handles.by_name(replica.region), access,
                                         replica.identifier)
-        fact = postgres.standby_lag(spec, writer_spec)
+        fact = _known_standby_lag(spec, writer_spec, inputs.thresholds.rds_replica_lag_s)
     except DRError:
         return None
     if not fact.in_recovery or fact.lsn_distance_bytes is None:
