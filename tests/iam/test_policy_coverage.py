@@ -42,6 +42,7 @@ from maip_drlib.permissions import (
     DATABASE_SECRET_OPERATIONS,
     DATABASE_SECRETS_POLICY,
     IAM_PREFIX,
+    KAFKA_DATA_PLANE_POLICY,
     METRICS_POLICY,
     OPERATOR_POLICY,
     POLICY_DIR,
@@ -98,7 +99,7 @@ def role_allows(rules: set[tuple[str, str, str]], request: tuple[str, str, str])
 def test_policy_files_are_exactly_what_operations_json_lists() -> None:
     listed = operations()
     assert set(POLICY_FILES.values()) == {READONLY_POLICY, OPERATOR_POLICY, METRICS_POLICY,
-                                          DATABASE_SECRETS_POLICY}
+                                          DATABASE_SECRETS_POLICY, KAFKA_DATA_PLANE_POLICY}
     rendered = render_policies(load_operations())  # the default topology's
     assert set(rendered) == {*POLICY_FILES.values(), RBAC_FILE}
     for name, text in rendered.items():
@@ -106,7 +107,10 @@ def test_policy_files_are_exactly_what_operations_json_lists() -> None:
     for row in listed["aws"]:
         assert row["action"] == iam_action(row["service"], row["operation"])
         assert row["mutating"] == is_mutating(row["service"], row["operation"])
-        assert "drill-operator" in row["policies"]
+        # Every action is the operator's, but the Kafka data plane's: its own add-on.
+        expected = ("kafka-data-plane" if row["service"] == "kafka-cluster"
+                    else "drill-operator")
+        assert expected in row["policies"], row
 
 
 def test_readonly_policy_allows_no_mutating_action() -> None:
@@ -145,6 +149,27 @@ def test_reading_database_secrets_is_the_operators_never_the_read_only_policys()
     hint = _policy_hint("secretsmanager", "GetSecretValue")
     assert OPERATOR_POLICY in hint and DATABASE_SECRETS_POLICY in hint
     assert "docs/iam.md" in hint and "iam_user" in hint
+
+
+def test_the_kafka_data_plane_is_its_own_add_on() -> None:
+    """MSK's Kafka data plane (every kafka-cluster:* action, failover 5's DescribeGroup
+    included) is in its add-on only, never ReadData on the business topic, and a denial
+    names the add-on; the operator policy stays within IAM's 6,144 characters."""
+    from maip_drlib.permissions import _policy_hint
+
+    kafka = load_policy_actions(POLICY_DIR / KAFKA_DATA_PLANE_POLICY)
+    assert {"kafka-cluster:Connect", "kafka-cluster:DescribeTopic", "kafka-cluster:ReadData",
+            "kafka-cluster:WriteData", "kafka-cluster:CreateTopic",
+            "kafka-cluster:DescribeGroup"} == kafka
+    for other in (READONLY_POLICY, OPERATOR_POLICY):
+        assert not {a for a in load_policy_actions(POLICY_DIR / other)
+                    if a.startswith("kafka-cluster:")}, other
+    document = json.loads((POLICY_DIR / KAFKA_DATA_PLANE_POLICY).read_text(encoding="utf-8"))
+    read_data = [s for s in document["Statement"] if "kafka-cluster:ReadData" in s["Action"]]
+    assert read_data and not any("payments" in r for s in read_data for r in s["Resource"])
+    assert KAFKA_DATA_PLANE_POLICY in _policy_hint("kafka-cluster", "DescribeGroup")
+    operator = json.loads((POLICY_DIR / OPERATOR_POLICY).read_text(encoding="utf-8"))
+    assert len(json.dumps(operator, separators=(",", ":"))) <= 6144
 
 
 def test_rbac_roles_are_what_operations_json_lists_and_readonly_only_reads() -> None:
