@@ -290,7 +290,8 @@ def start(plan: GamedayPlan, journal: Journal) -> SyntheticClient | None:
 def finish(plan: GamedayPlan, journal: Journal, *, summary_too: bool = True,
            timings: dict[str, float] | None = None) -> None:
     """Stop the client, write ``client-view.json``, add ``client_seen_rto`` to the attempt's
-    ``summary.json`` (``summary_too``) and journal it. Nothing when no client ran."""
+    ``summary.json`` and a section to its ``summary.md`` (``summary_too``) and journal it.
+    Nothing when no client ran."""
     from maip_drlib.drill.results_table import client_seen_line
 
     client = plan.client_view
@@ -330,3 +331,10 @@ def _add_to_summary(plan: GamedayPlan, figure: dict[str, Any]) -> None:
     if isinstance(data, dict):
         data["client_seen_rto"] = figure
         write_json(path, data, plan.redactor, indent=2, sort_keys=True, newline=True)
+    markdown = plan.attempt.path / "summary.md"  # the same line, for the reader of summary.md
+    if markdown.is_file():
+        from maip_drlib.drill.results_table import client_seen_line
+
+        with markdown.open("a", encoding="utf-8") as handle:
+            handle.write("\n## RTO as clients saw it\n\n"
+                         + plan.redactor.text(client_seen_line(figure)) + "\n")

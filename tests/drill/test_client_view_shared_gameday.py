@@ -53,3 +53,6 @@ def test_clients_saw_a_window_without_a_healthy_answer_after_the_outage(
             f"({figure['wall_s']:.2f} s wall) without a healthy answer") in md
     assert "- Longest window per phase: " in md and " failover " in md
     assert "RTO as clients saw it: " in embedded_gameday.stdout + embedded_gameday.stderr
+    summary_md = (attempt / "summary.md").read_text()
+    assert "## RTO as clients saw it" in summary_md
+    assert f"RTO as clients saw it: {figure['minutes']:.2f} sim min" in summary_md
