@@ -46,6 +46,9 @@ class StageResult:
     rto_budget_minutes: float | None = None
     rto_ok: bool | None = None
     destructive: bool = False
+    # A failed check's verdict (``CheckFailed``): what was expected and what was observed.
+    expected: str | None = None
+    observed: str | None = None
 
 
 def phase_of(item: pytest.Item) -> str | None:
@@ -122,6 +125,9 @@ class StageTracker:
             result.outcome = "failed"
             result.error_kind = error_kind(error) if error is not None else "error"
             result.message = str(error) if error is not None else str(report.longrepr)[-500:]
+            if isinstance(error, CheckFailed):
+                result.expected = None if error.expected is None else str(error.expected)
+                result.observed = None if error.observed is None else str(error.observed)
             if phase in ("failover", "failback") and result.error_kind != "rto":
                 self.failed_stage = self.failed_stage or result
         if report.when == "call" or report.failed:
