@@ -64,15 +64,12 @@ def _write(path: Path, document: dict[str, Any]) -> Path:
 def start_msk_canaries(plan: Any, journal: Any) -> RunningMskCanaries | None:
     """Start MSK canaries on the primary (``plan``: the ``GamedayPlan``); None when they
     cannot be written (the reason journalled, echoed and kept for the RPO phase)."""
-    from maip_drlib.assumed_role import role_session_name
-    from maip_drlib.regions import build_region_handles
+    from maip_drlib.drill.gameday_canaries import gameday_handles
     from maip_drlib.rpo.msk import msk_store
 
     canary_plan = plan_for(plan.target, plan.control, plan.canary_window_s)
     # The game day's own consented handles, as for the DynamoDB canaries.
-    handles = build_region_handles(plan.target, plan.topology,
-                                   writes=WriteGate.consented(target=plan.target.name),
-                                   session_name=role_session_name(plan.attempt.drill_id))
+    handles = gameday_handles(plan, writes=WriteGate.consented(target=plan.target.name))
     topic = plan.topology.canary_topic
     try:
         writer = msk_store(plan.topology, plan.target).writer(
