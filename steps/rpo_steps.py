@@ -23,7 +23,9 @@ from maip_drlib.rpo import RpoMeasurement
 
 @pytest.fixture
 def dr_attempt_dir(pytestconfig: pytest.Config) -> Path | None:
-    return pytestconfig.getoption("--dr-attempt-dir")
+    from maip_drlib.pytest_dr.keys import attempt_dir_of
+
+    return attempt_dir_of(pytestconfig)
 
 
 @when("the canaries the primary acknowledged before the outage are looked up in DR",

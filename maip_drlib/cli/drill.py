@@ -289,35 +289,35 @@ def stage_command(ctx: click.Context, phase: str, number: int, reports_dir: Path
 def _run_stage(ctx: click.Context, output: Output, phase: str, number: int,
                reports_dir: Path, drill: str, target: Target, config_path: Path,
                opts: dict, extra: list[str], grant: LeaseGrant | None) -> None:
-    """One stage as its own attempt; exits with its code."""
+    """One stage as its own attempt, in one pytest session of this process that writes to
+    the attempt's journal opened here; exits with its code."""
+    from maip_drlib.drill.drill_run import DrillRun
+
     attempt = next_attempt(reports_dir, drill)
-    holder = grant.holder if grant is not None else None
-    if grant is not None:  # the pytest child appends to the same journal after this
-        from maip_drlib.drill.gameday import journal_lease_grant
-
-        with attempt_journal(attempt) as journal:
-            journal_lease_grant(journal, grant)
-    if opts.get("participants") or opts.get("notes"):  # for the drill's DR test record
-        from maip_drlib.evidence.record_people import journal_people
-
-        with attempt_journal(attempt) as journal:
-            journal_people(journal, opts["participants"], opts["notes"], command="stage")
     started = time.monotonic()
     stopped = StageRun(attempt, stage_command_line(ctx, target, phase, drill, opts), output.info)
-    try:
-        run = run_scenarios(f"{phase}-{number}", f"{phase} and stage_{number}",
-                            results_path=attempt.results_file(f"{phase}-{number}"),
-                            dr_args=[*dr_args(target, config_path, opts, lease_holder=holder),
-                                     "--dr-attempt-dir", str(attempt.path)],
-                            extra_args=extra, allure_dir=attempt.allure_results,
-                            redactor=redactor_for(None))
-    except KeyboardInterrupt as interruption:
-        with attempt_journal(attempt) as journal:
+    with attempt_journal(attempt) as journal:
+        if grant is not None:
+            from maip_drlib.drill.gameday import journal_lease_grant
+
+            journal_lease_grant(journal, grant)
+        if opts.get("participants") or opts.get("notes"):  # for the drill's DR test record
+            from maip_drlib.evidence.record_people import journal_people
+
+            journal_people(journal, opts["participants"], opts["notes"], command="stage")
+        run_of = DrillRun(attempt=attempt, journal=journal, grant=grant)
+        try:
+            run = run_scenarios(f"{phase}-{number}", phase, f"stage_{number}",
+                                results_path=attempt.results_file(f"{phase}-{number}"),
+                                dr_args=dr_args(target, config_path, opts), extra_args=extra,
+                                allure_dir=attempt.allure_results,
+                                redactor=redactor_for(None), drill=run_of)
+        except KeyboardInterrupt as interruption:
             record_interruption(stopped, journal, interruption)
-        raise
-    failed = [r for r in run.results if r.get("outcome") == "failed"]
-    if failed and not all(r.get("error_kind") == "guard" for r in failed):  # a refusal says
-        with attempt_journal(attempt) as journal:  # what to run first; nothing was changed
+            raise
+        failed = [r for r in run.results if r.failed]
+        if failed and not all(r.error_kind == "guard" for r in failed):  # a refusal says
+            # what to run first; nothing was changed
             say_where_it_stands(stopped, journal, f"{phase} stage {number} failed", phase)
     sealed = seal(attempt.path, key=load_key(os.environ.get("MAIP_DR_HMAC_KEY"), None))
     # (the journals of a stage take the key from MAIP_DR_HMAC_KEY: evidence/keys.py)

@@ -13,12 +13,13 @@ from maip_drlib.cli.output import Output
 from maip_drlib.config import Target
 from maip_drlib.drill import results_table
 from maip_drlib.drill.evidence_dirs import AttemptDir
-from maip_drlib.drill.pytest_runner import PytestRun
+from maip_drlib.drill.stage_result import PhaseRun, StageResult
 from maip_drlib.evidence.manifest import Seal
 
 
-def print_summary(output: Output, runs: list[PytestRun], target: Target,
-                   attempt: AttemptDir, started: float, results: list[dict] | None = None,
+def print_summary(output: Output, runs: list[PhaseRun], target: Target,
+                   attempt: AttemptDir, started: float,
+                   results: list[StageResult] | None = None,
                    sealed: Seal | None = None, unsigned_reason: str | None = None) -> int:
     """The table, evidence folder, digest and verdict (or the --json document); the code."""
     results = results if results is not None else [r for run in runs for r in run.results]

@@ -28,6 +28,7 @@ from maip_drlib.cli.passthrough import check_passthrough
 from maip_drlib.config import Target
 from maip_drlib.drill import results_table
 from maip_drlib.drill.pytest_runner import run_scenarios
+from maip_drlib.drill.stage_result import StageResult, rows
 
 PASSTHROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
 
@@ -95,24 +96,24 @@ def readiness_command(ctx: click.Context, as_json: bool, quiet: bool,
                             dr_args=dr_args, extra_args=extra, redactor=redactor)
     code = results_table.exit_code(run.results, [run.exit_code])
     elapsed = time.monotonic() - started
-    after_readiness(operations, run.results, target=target,
+    after_readiness(operations, rows(run.results), target=target,
                     topology=load_cli_config(ctx).topology, exit_code=code,
                     redactor=redactor, echo=output.info)
     output.document({"target": {"name": target.name, "kind": target.kind,
                                 "simulated": target.simulated},
                      "elapsed_s": round(elapsed, 3), "exit_code": code,
-                     "verdict": "PASS" if code == 0 else "FAIL", "results": run.results})
+                     "verdict": "PASS" if code == 0 else "FAIL", "results": rows(run.results)})
     _print_verdict(output, target, run.results, code, elapsed, banner)
     ctx.exit(code)
 
 
-def _print_verdict(output: Output, target: Target, results: list[dict], code: int,
-                   elapsed: float, banner: str) -> None:
+def _print_verdict(output: Output, target: Target, results: tuple[StageResult, ...],
+                   code: int, elapsed: float, banner: str) -> None:
     if output.quiet:
-        for failed in (r for r in results if r["outcome"] == "failed"):
-            output.error(f"maip-dr: FAILED {failed['scenario']}: "
-                         f"{' '.join(str(failed.get('message') or '').split())[:300]}")
-    passed = sum(r["outcome"] == "passed" for r in results)
+        for failed in (r for r in results if r.failed):
+            output.error(f"maip-dr: FAILED {failed.scenario}: "
+                         f"{' '.join(str(failed.message or '').split())[:300]}")
+    passed = sum(r.passed for r in results)
     word = output.style("PASS" if code == 0 else "FAIL", ok=code == 0)
     output.verdict(f"readiness of {target.name!r} [{target.kind}]{banner}: {word}, {passed}/"
                    f"{len(results)} scenarios passed in {elapsed:.1f}s (exit {code})")

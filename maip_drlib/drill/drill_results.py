@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from maip_drlib.drill.stage_result import StageResult
 from maip_drlib.evidence import drill_phases
 
 
@@ -19,19 +20,19 @@ def drill_order(key: tuple[str, object, str]) -> tuple[int, int]:
     return drill_phases.order_of(phase), int(stage) if isinstance(stage, int) else 0
 
 
-def all_results(drill_dir: Path) -> list[dict]:
+def all_results(drill_dir: Path) -> list[StageResult]:
     """Stage results of every attempt of the drill, in drill order; a later attempt's result
     wins."""
-    merged: dict[tuple[str, object, str], dict] = {}
+    merged: dict[tuple[str, object, str], StageResult] = {}
     attempts = sorted((p for p in drill_dir.glob("attempt-*") if p.name[8:].isdigit()),
                       key=lambda p: int(p.name[8:]))
     for attempt in attempts:
         for path in sorted(attempt.glob("results-*.json")):
             if path.name.endswith(".decisions.json"):
                 continue
-            for result in json.loads(path.read_text()):
-                key = (path.stem.removeprefix("results-"), result.get("stage"),
-                       result["scenario"])
-                if result["outcome"] != "skipped" or key not in merged:
+            for row in json.loads(path.read_text()):
+                result = StageResult.from_row(row)
+                key = (path.stem.removeprefix("results-"), result.stage, result.scenario)
+                if result.outcome != "skipped" or key not in merged:
                     merged[key] = result
     return [merged[key] for key in sorted(merged, key=drill_order)]

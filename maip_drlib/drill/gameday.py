@@ -3,8 +3,11 @@
 ``run_gameday`` runs readiness, the outage (injected on simulations only), failover, the
 optional hold in DR (``--hold-in-dr``, ``hold.py``: after failover 5 and RPO, before the
 restore; a hold ended early by a DR degradation fails back at once and fails the drill), the
-restore, failback and readiness again as pytest subprocesses, journals every phase, measures
-RPO from canaries, writes the summary and seals the attempt. ``resume_from`` continues an
+restore, failback and readiness again as the ordered phases of one pytest session in this
+process (``GamedayWalk`` is the session's test loop: ``pytest_dr/session_phases.py``),
+journals every phase, measures RPO from canaries, and after the session writes the summary
+and seals the attempt. The drill run (id, attempt, journal, lease) is built once here and
+handed to the session (``drill_run.py``). ``resume_from`` continues an
 interrupted drill: a new attempt of the same drill that starts at that stage (the stages
 recognise work already done).
 
@@ -29,16 +32,19 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from maip_drlib.config import Target, Topology
 from maip_drlib.drill import client_view, gameday_canaries, msk_canaries, results_table
 from maip_drlib.drill.drill_results import all_results
+from maip_drlib.drill.drill_run import DrillRun
 from maip_drlib.drill.evidence_dirs import AttemptDir
 from maip_drlib.drill.go_no_go import go_no_go
 from maip_drlib.drill.lease import DrillLease, LeaseGrant, LeaseLost
 from maip_drlib.drill.operations import Operations, after_gameday, on_stage_failed
-from maip_drlib.drill.pytest_runner import PytestRun, run_scenarios
+from maip_drlib.drill.phase_selection import Select, from_stage, marker_expression, with_markers
 from maip_drlib.drill.record_plan import journal_plan
+from maip_drlib.drill.stage_result import PhaseRun, StageResult, rows
 from maip_drlib.drill.where_it_stands import left_in, record_interruption
 from maip_drlib.evidence.dr_test_record import RECORD_FILES, write_drill_copy, write_record
 from maip_drlib.evidence.journal import Journal
@@ -47,6 +53,9 @@ from maip_drlib.evidence.record_people import Participant, journal_people
 from maip_drlib.evidence.record_retest import journal_retest
 from maip_drlib.evidence.redact import Redactor
 from maip_drlib.sim_client import SimulationClient
+
+if TYPE_CHECKING:
+    from maip_drlib.pytest_dr.session_phases import PhaseRunner
 
 Echo = Callable[[str], None]
 
@@ -97,78 +106,106 @@ class GamedayPlan:
 @dataclass
 class GamedayResult:
     exit_code: int
-    runs: list[PytestRun]
+    runs: list[PhaseRun]
     seal: Seal | None
     timings: dict[str, float]
     no_go: bool = False  # stopped after a failed readiness phase, before any mutation
 
 
-def _marker(phase: str, start_stage: int) -> str:
-    skipped = " and ".join(f"not stage_{n}" for n in range(1, start_stage))
-    return f"{phase} and {skipped}" if skipped else phase
-
-
-def _failed(run: PytestRun) -> bool:
-    return run.exit_code not in (0, 5) or any(r["outcome"] == "failed" for r in run.results)
+FAILBACK_NAME_SCENARIO = "can_fail_back_after_a_failover"  # not run in readiness-after
 
 
 def run_gameday(plan: GamedayPlan) -> GamedayResult:
-    attempt, echo = plan.attempt, plan.echo
+    """The game day as one pytest session of this process (``GamedayWalk`` is its test loop);
+    the summary and the seal after the session has closed."""
+    from maip_drlib.pytest_dr.session_run import run_session
+
+    attempt = plan.attempt
     journal = Journal.open(attempt.path, drill_id=attempt.drill_id, attempt=attempt.number,
                            redactor=plan.redactor)
-    timings: dict[str, float] = {}
-    runs: list[PytestRun] = []
-    started = time.monotonic()
+    drill = DrillRun(attempt=attempt, journal=journal, lease=plan.lease, grant=plan.lease_grant)
+    walk = GamedayWalk(plan, drill)
     journal.record("drill.start", target=plan.target.name, target_kind=plan.target.kind,
                    simulated=plan.target.simulated, time_scale=plan.target.time_scale,
                    resume_from=":".join(map(str, plan.resume_from)) if plan.resume_from else None)
-
     _journal_lease(plan, journal)
     journal_people(journal, plan.participants, plan.notes, command="gameday")
     journal_retest(journal, plan.attempt.path.parent.parent, plan.retests)
+    _note_interruption(plan, journal)
+    _check_lease(plan, journal, before="readiness")  # before the session starts
+    args = [*plan.dr_args, "--alluredir", str(attempt.allure_results), *plan.extra_args]
+    try:
+        session = run_session(walk.walk, args=args, drill=drill, redactor=plan.redactor)
+    except KeyboardInterrupt as interruption:
+        client_view.finish(plan, journal, summary_too=False)
+        record_interruption(plan, journal, interruption)
+        journal.close()
+        raise
+    if not session.started:  # a bad option or config, or collection failed: no phase ran
+        readiness = PhaseRun(phase="readiness", exit_code=session.exit_code)
+        walk.runs.append(readiness)
+        walk.no_go = not go_no_go(plan, journal, readiness)
+    result = _finish(plan, journal, walk.runs, walk.timings, walk.started)
+    result.no_go = walk.no_go
+    return result
 
-    def mark(name: str) -> None:
-        timings[name] = time.time()
 
-    def phase(name: str, marker: str, extra_args: tuple[str, ...] = ()) -> PytestRun:
+class GamedayWalk:
+    """The game day's phases in order, as the test loop of its pytest session: readiness and
+    go / no-go, canaries, the outage, failover, RPO, the hold, the restore, failback and
+    readiness again; each phase through the session's ``PhaseRunner``."""
+
+    def __init__(self, plan: GamedayPlan, drill: DrillRun) -> None:
+        self.plan = plan
+        self.journal = drill.journal
+        self.runs: list[PhaseRun] = []
+        self.timings: dict[str, float] = {}
+        self.started = time.monotonic()
+        self.no_go = False
+
+    def mark(self, name: str) -> None:
+        self.timings[name] = time.time()
+
+    def phase(self, runner: PhaseRunner, name: str, select: Select, marker: str, *,
+              declare_outage: bool = True) -> PhaseRun:
+        """One phase (``marker``: its selection as a pytest expression, for the journal)."""
+        plan, journal = self.plan, self.journal
         _check_lease(plan, journal, before=name)
-        echo(f"\n=== {name} ===")
+        plan.echo(f"\n=== {name} ===")
         journal.record("phase.start", phase=name, marker=marker)
-        mark(f"{name}.start")
-        dr_args = plan.dr_args
-        if name == "readiness" and plan.outage_injected:  # before the outage: none declared
-            dr_args = without_option(dr_args, "--dr-declare-outage")
-        run = run_scenarios(name, marker, results_path=attempt.results_file(name),
-                            dr_args=[*dr_args, "--dr-attempt-dir", str(attempt.path)],
-                            extra_args=[*extra_args, *plan.extra_args],
-                            allure_dir=attempt.allure_results,
-                            redactor=plan.redactor)
-        mark(f"{name}.end")
+        self.mark(f"{name}.start")
+        run = runner.run(name, select, declare_outage=declare_outage)
+        self.mark(f"{name}.end")
         journal.record("phase.end", phase=name, exit_code=run.exit_code,
-                       outcomes={r["scenario"]: r["outcome"] for r in run.results})
-        stage_failures = [r for r in run.results if r["outcome"] == "failed"
-                          and r.get("phase") in ("failover", "failback", "rpo")]
-        for failed in stage_failures:  # readiness failures go in the completion notice
-            delivery = on_stage_failed(plan.operations, failed, drill_id=attempt.drill_id,
-                                       target=plan.target, evidence=attempt.path,
-                                       redactor=plan.redactor, echo=echo)
-            if delivery is not None:
-                journal.record("notification", event=delivery.event,
-                               delivered=delivery.delivered, attempts=delivery.attempts,
-                               status=delivery.status, error=delivery.error)
-        runs.append(run)
+                       outcomes={r.scenario: r.outcome for r in run.results})
+        for failed in run.results:  # readiness failures go in the completion notice
+            if failed.failed and failed.phase in ("failover", "failback", "rpo"):
+                self._notify(failed.to_row())
+        self.runs.append(run)
         return run
 
-    _note_interruption(plan, journal)
-    primary = plan.topology.primary.region
-    resume_phase, resume_stage = plan.resume_from or ("readiness", 0)
-    try:
+    def _notify(self, row: dict[str, Any]) -> None:
+        plan = self.plan
+        delivery = on_stage_failed(plan.operations, row, drill_id=plan.attempt.drill_id,
+                                   target=plan.target, evidence=plan.attempt.path,
+                                   redactor=plan.redactor, echo=plan.echo)
+        if delivery is not None:
+            self.journal.record("notification", event=delivery.event,
+                                delivered=delivery.delivered, attempts=delivery.attempts,
+                                status=delivery.status, error=delivery.error)
+
+    def walk(self, runner: PhaseRunner) -> None:
+        plan, journal, echo = self.plan, self.journal, self.plan.echo
+        primary = plan.topology.primary.region
+        resume_phase, resume_stage = plan.resume_from or ("readiness", 0)
         writer = rds_writer = msk_writer = None
         if resume_phase == "readiness":
-            if not go_no_go(plan, journal, phase("readiness", "readiness")):
-                result = _finish(plan, journal, runs, timings, started)
-                result.no_go = True
-                return result
+            # Before an injected outage readiness runs without its declaration.
+            readiness = self.phase(runner, "readiness", with_markers("readiness"), "readiness",
+                                   declare_outage=not plan.outage_injected)
+            if not go_no_go(plan, journal, readiness):
+                self.no_go = True
+                return
             journal_plan(plan, journal)  # the test plan, before the first mutating call
             rds_writer = gameday_canaries.start_rds_canaries(plan, journal)
             msk_writer = msk_canaries.start_msk_canaries(plan, journal)
@@ -180,47 +217,45 @@ def run_gameday(plan: GamedayPlan) -> GamedayResult:
                 echo(f"\n=== injecting a simulated outage of {primary} ===")
                 plan.control.outage(primary)
                 journal.record("fault", action="outage", region=primary, simulated=True)
-            mark("outage")
+            self.mark("outage")
             if writer is not None:
                 gameday_canaries.finish_canaries(plan, journal, writer)
             if rds_writer is not None:
                 gameday_canaries.finish_canaries(plan, journal, rds_writer, store="rds")
             msk_canaries.finish_msk_canaries(plan, journal, msk_writer)
-            failover = phase("failover", _marker("failover", resume_stage
-                                                  if resume_phase == "failover" else 1))
-            if not _failed(failover):
-                phase("rpo", "rpo")
-                _hold(plan, journal, mark)
+            first = resume_stage if resume_phase == "failover" else 1
+            failover = self.phase(runner, "failover", from_stage("failover", first),
+                                  marker_expression("failover", first))
+            if not failover.failed:
+                self.phase(runner, "rpo", with_markers("rpo"), "rpo")
+                _hold(plan, journal, self.mark)
             if plan.control is not None and plan.outage_injected:
                 echo(f"\n=== restoring {primary} ===")
                 plan.control.restore(primary)
                 journal.record("fault", action="restore", region=primary, simulated=True)
-            mark("restore")
-            if _failed(failover):
+            self.mark("restore")
+            if failover.failed:
                 echo("maip-dr: failover failed: failback and the final readiness are skipped")
                 journal.record("decision", decision="failback skipped: failover failed")
                 left_in(plan, journal, failover)
-                return _finish(plan, journal, runs, timings, started)
+                return
         elif plan.control is not None and plan.outage_injected:
             plan.control.restore(primary)  # resuming failback: the primary is back
-        failback = phase("failback", _marker("failback", resume_stage
-                                             if resume_phase == "failback" else 1))
-        if _failed(failback):
+        first = resume_stage if resume_phase == "failback" else 1
+        failback = self.phase(runner, "failback", from_stage("failback", first),
+                              marker_expression("failback", first))
+        if failback.failed:
             journal.record("decision", decision="final readiness skipped: failback failed")
             left_in(plan, journal, failback)
-        else:
-            # Failback 4 leaves the old writer stopped (reconcile, then delete it): the next
-            # drill's go/no-go fails on it by design (readiness "The database can fail back
-            # after a failover"); failback 4 printed the instance to delete.
-            journal.record("decision", decision="readiness-after: failback-name scenario "
-                           "not run (this drill's fenced old writer awaits its delete)")
-            phase("readiness-after", "readiness", READINESS_AFTER_ARGS)
-        return _finish(plan, journal, runs, timings, started)
-    except KeyboardInterrupt as interruption:
-        client_view.finish(plan, journal, summary_too=False)
-        record_interruption(plan, journal, interruption)
-        journal.close()
-        raise
+            return
+        # Failback 4 leaves the old writer stopped (reconcile, then delete it): the next
+        # drill's go/no-go fails on it by design (readiness "The database can fail back after
+        # a failover"); failback 4 printed the instance to delete.
+        journal.record("decision", decision="readiness-after: failback-name scenario "
+                       "not run (this drill's fenced old writer awaits its delete)")
+        self.phase(runner, "readiness-after",
+                   with_markers("readiness", name_without=[FAILBACK_NAME_SCENARIO]),
+                   f"readiness and not {FAILBACK_NAME_SCENARIO}")
 
 
 def _hold(plan: GamedayPlan, journal: Journal, mark: Callable[[str], None]) -> None:
@@ -247,20 +282,6 @@ def _hold(plan: GamedayPlan, journal: Journal, mark: Callable[[str], None]) -> N
             journal.record("notification", event=delivery.event, delivered=delivery.delivered,
                            attempts=delivery.attempts, status=delivery.status,
                            error=delivery.error)
-
-
-def without_option(args: list[str], option: str) -> list[str]:
-    """``args`` without ``option`` and its value."""
-    kept: list[str] = []
-    skip = False
-    for arg in args:
-        if skip:
-            skip = False
-        elif arg == option:
-            skip = True
-        elif not arg.startswith(option + "="):
-            kept.append(arg)
-    return kept
 
 
 def _journal_lease(plan: GamedayPlan, journal: Journal) -> None:
@@ -307,10 +328,7 @@ def _note_interruption(plan: GamedayPlan, journal: Journal) -> None:
     plan.echo(f"maip-dr: attempt {number - 1} was interrupted in {where}; resuming")
 
 
-READINESS_AFTER_ARGS = ("-k", "not can_fail_back_after_a_failover")  # FAILBACK_NAME_SCENARIO
-
-
-def _end_to_end(plan: GamedayPlan, results: list[dict],
+def _end_to_end(plan: GamedayPlan, results: list[StageResult],
                 timings: dict[str, float]) -> dict[str, dict]:
     """Measured end-to-end RTO: outage to DR serving; failback start to steady state."""
     spans = {"failover": ("outage", "failover.end"), "failback": ("failback.start",
@@ -320,18 +338,19 @@ def _end_to_end(plan: GamedayPlan, results: list[dict],
     for phase, (start, end) in spans.items():
         if start not in timings or end not in timings:
             continue
-        stages = [r for r in results if r.get("phase") == phase]
-        budgets = [float(r["rto_budget_minutes"]) for r in stages if r.get("rto_budget_minutes")]
+        stages = [r for r in results if r.phase == phase]
+        budgets = [float(r.rto_budget_minutes) for r in stages if r.rto_budget_minutes]
         real_s = timings[end] - timings[start]
         figures[phase] = {
             "real_s": round(real_s, 3),
             "simulated_minutes": round(real_s / scale if scale else real_s / 60.0, 3),
             "budget_minutes": sum(budgets) if budgets else None,
-            "complete": bool(stages) and all(r.get("outcome") == "passed" for r in stages)}
+            "complete": bool(stages) and all(r.passed for r in stages)}
     return figures
 
 
-def _write_summary(plan: GamedayPlan, results: list[dict], timings: dict[str, float]) -> None:
+def _write_summary(plan: GamedayPlan, results: list[StageResult],
+                   timings: dict[str, float]) -> None:
     from maip_drlib.evidence.allure_meta import operator_of
     from maip_drlib.evidence.summary_files import write_summary
 
@@ -347,7 +366,7 @@ def _write_summary(plan: GamedayPlan, results: list[dict], timings: dict[str, fl
     finally:
         handles.close()
     target = plan.target
-    write_summary(plan.attempt.path, results=results, rpo=rpo_rows,
+    write_summary(plan.attempt.path, results=rows(results), rpo=rpo_rows,
                   target={"name": target.name, "kind": target.kind,
                           "regions": [c.region for c in target.connections]},
                   operator=operator, simulated=target.simulated,
@@ -358,7 +377,7 @@ def _write_summary(plan: GamedayPlan, results: list[dict], timings: dict[str, fl
                             "unsigned_reason": plan.unsigned_evidence})
 
 
-def _finish(plan: GamedayPlan, journal: Journal, runs: list[PytestRun],
+def _finish(plan: GamedayPlan, journal: Journal, runs: list[PhaseRun],
             timings: dict[str, float], started: float) -> GamedayResult:
     results = all_results(plan.attempt.path.parent)
     code = results_table.exit_code(results, [run.exit_code for run in runs])
@@ -374,8 +393,7 @@ def _finish(plan: GamedayPlan, journal: Journal, runs: list[PytestRun],
     write_drill_copy(plan.attempt.path.parent)  # reports/<drill id>/dr-test-record.*
     # After the seal: these write nothing into the attempt (a file added now would fail verify).
     primary_down = bool(plan.control is None and "--dr-declare-outage" in plan.dr_args
-                        and not any(r.get("phase") == "failback" and r.get("outcome") == "passed"
-                                    for r in results))
+                        and not any(r.phase == "failback" and r.passed for r in results))
     after_gameday(plan.operations, plan.attempt.path, target=plan.target,
                   topology=plan.topology, digest=sealed.digest if sealed else None,
                   primary_down=primary_down, redactor=plan.redactor, echo=plan.echo)

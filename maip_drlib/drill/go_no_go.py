@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from maip_drlib.drill.pytest_runner import PytestRun
+from maip_drlib.drill.stage_result import PhaseRun, StageResult
 from maip_drlib.evidence.journal import Journal
 
 if TYPE_CHECKING:
@@ -20,13 +20,14 @@ if TYPE_CHECKING:
 EXPECTED_UNDER_OUTAGE = "expected under the declared outage"
 
 
-def _checks(results: list[dict], outcome: str) -> list[dict[str, str]]:
-    return [{"scenario": str(r.get("scenario")), "message": str(r.get("message", ""))[:500]}
-            for r in results if r.get("outcome") == outcome
-            and (outcome != "skipped" or EXPECTED_UNDER_OUTAGE in str(r.get("message", "")))]
+def _checks(results: tuple[StageResult, ...], outcome: str) -> list[dict[str, str]]:
+    """The checks of ``outcome`` as the journal records them (scenario and message)."""
+    return [{"scenario": r.scenario, "message": str(r.message or "")[:500]}
+            for r in results if r.outcome == outcome
+            and (outcome != "skipped" or EXPECTED_UNDER_OUTAGE in str(r.message or ""))]
 
 
-def go_no_go(plan: GamedayPlan, journal: Journal, readiness: PytestRun) -> bool:
+def go_no_go(plan: GamedayPlan, journal: Journal, readiness: PhaseRun) -> bool:
     """True to go on with the drill; False is a no-go (journalled and said)."""
     failed = _checks(readiness.results, "failed")
     expected = _checks(readiness.results, "skipped")

@@ -12,28 +12,30 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from maip_drlib.drill.stage_result import StageResult, rows
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_GUARD, EXIT_ENVIRONMENT = 0, 1, 2, 3, 4
 
 
-def _label(result: dict) -> str:
-    stage = f" {result['stage']}" if result.get("stage") else ""
-    return f"{result['phase']}{stage}: {result['scenario']}"
+def _label(result: StageResult) -> str:
+    stage = f" {result.stage}" if result.stage else ""
+    return f"{result.phase}{stage}: {result.scenario}"
 
 
-def table(results: Iterable[dict], time_scale: float | None) -> str:
-    rows = list(results)
-    if not rows:
+def table(results: Iterable[StageResult], time_scale: float | None) -> str:
+    shown = list(results)
+    if not shown:
         return "(no stage ran)"
-    width = max(len(_label(r)) for r in rows)
+    width = max(len(_label(r)) for r in shown)
     unit = "sim min" if time_scale else "min"
     lines = [f"{'STAGE':<{width}}  {'OUTCOME':<8}  {'SECONDS':>8}  {unit.upper():>8}  "
              f"{'BUDGET':>6}  RTO"]
-    for r in rows:
-        minutes = r.get("simulated_minutes")
-        budget = r.get("rto_budget_minutes")
-        rto = "-" if r.get("rto_ok") is None else ("ok" if r["rto_ok"] else "OVER")
+    for r in shown:
+        minutes = r.simulated_minutes
+        budget = r.rto_budget_minutes
+        rto = "-" if r.rto_ok is None else ("ok" if r.rto_ok else "OVER")
         lines.append(
-            f"{_label(r):<{width}}  {r['outcome']:<8}  {r.get('duration_s', 0):8.2f}  "
+            f"{_label(r):<{width}}  {r.outcome:<8}  {r.duration_s:8.2f}  "
             f"{(f'{minutes:.1f}' if minutes is not None else '-'):>8}  "
             f"{(f'{budget:g}' if budget is not None else '-'):>6}  {rto}")
     if time_scale:
@@ -42,10 +44,10 @@ def table(results: Iterable[dict], time_scale: float | None) -> str:
     return "\n".join(lines)
 
 
-def exit_code(results: Iterable[dict], pytest_codes: Iterable[int] = ()) -> int:
+def exit_code(results: Iterable[StageResult], pytest_codes: Iterable[int] = ()) -> int:
     """DESIGN.md section 8 over every stage result (and pytest's own exit codes)."""
-    rows = list(results)
-    kinds = {r.get("error_kind") for r in rows if r["outcome"] == "failed"}
+    every = list(results)
+    kinds = {r.error_kind for r in every if r.failed}
     if "guard" in kinds:
         return EXIT_GUARD
     if "permission" in kinds:  # credentials or an IAM permission missing: bad input
@@ -59,9 +61,9 @@ def exit_code(results: Iterable[dict], pytest_codes: Iterable[int] = ()) -> int:
         return EXIT_ENVIRONMENT
     if codes & {2, 4, 5}:  # bad config or options, pytest usage error, nothing selected
         return EXIT_USAGE
-    if any(r.get("rto_ok") is False for r in rows):
+    if any(r.rto_ok is False for r in every):
         return EXIT_FAILED
-    if any(r["outcome"] == "skipped" and r.get("destructive") for r in rows):
+    if any(r.outcome == "skipped" and r.destructive for r in every):
         return EXIT_FAILED
     if codes - {0}:
         return EXIT_FAILED
@@ -82,31 +84,31 @@ def colour_outcomes(text: str, style: Callable[..., str]) -> str:
                      for index, line in enumerate(text.splitlines()))
 
 
-def failures(results: Iterable[dict]) -> list[str]:
+def failures(results: Iterable[StageResult]) -> list[str]:
     """One line per failed stage or check, and per stage over its RTO budget."""
     lines = []
     for r in results:
-        message = " ".join(str(r.get("message") or "").split())[:300]
-        if r["outcome"] == "failed":
+        message = " ".join(str(r.message or "").split())[:300]
+        if r.failed:
             lines.append(f"FAILED {_label(r)}" + (f": {message}" if message else ""))
-        elif r.get("rto_ok") is False:
-            lines.append(f"OVER RTO BUDGET {_label(r)}: {r.get('simulated_minutes', 0):.1f} "
-                         f"min against {r.get('rto_budget_minutes')}")
-        elif r["outcome"] == "skipped" and r.get("destructive"):
+        elif r.rto_ok is False:
+            lines.append(f"OVER RTO BUDGET {_label(r)}: {r.simulated_minutes or 0:.1f} "
+                         f"min against {r.rto_budget_minutes}")
+        elif r.outcome == "skipped" and r.destructive:
             lines.append(f"SKIPPED (mutating) {_label(r)}" + (f": {message}" if message else ""))
     return lines
 
 
-def document(results: list[dict], *, exit_code: int, elapsed_s: float,
+def document(results: list[StageResult], *, exit_code: int, elapsed_s: float,
              **fields: Any) -> dict[str, Any]:
     """The ``--json`` document of a game day or stage: the fields given, the verdict, the
-    counts and every result."""
+    counts and every result (as the rows of the results files)."""
     counts: dict[str, int] = {}
     for r in results:
-        counts[r["outcome"]] = counts.get(r["outcome"], 0) + 1
+        counts[r.outcome] = counts.get(r.outcome, 0) + 1
     return {**fields, "verdict": "PASS" if exit_code == EXIT_OK else "FAIL",
             "exit_code": exit_code, "elapsed_s": round(elapsed_s, 3), "counts": counts,
-            "failures": failures(results), "results": results}
+            "failures": failures(results), "results": rows(results)}
 
 
 def client_seen_line(figure: dict[str, Any] | None) -> str:

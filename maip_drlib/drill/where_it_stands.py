@@ -23,7 +23,7 @@ from maip_drlib.evidence.journal import Journal, scan_journal
 
 if TYPE_CHECKING:
     from maip_drlib.drill.evidence_dirs import AttemptDir
-    from maip_drlib.drill.pytest_runner import PytestRun
+    from maip_drlib.drill.stage_result import PhaseRun
 
 
 class StoppedRun(Protocol):
@@ -138,7 +138,7 @@ def say_where_it_stands(plan: StoppedRun, journal: Journal, why: str, phase_now:
     plan.echo("\n".join(lines))
 
 
-def left_in(plan: StoppedRun, journal: Journal, run: PytestRun) -> None:
+def left_in(plan: StoppedRun, journal: Journal, run: PhaseRun) -> None:
     """After a phase with a failed stage: the state the platform is left in and the resume."""
     say_where_it_stands(plan, journal, f"the {run.phase} phase stopped on a failed stage",
                         run.phase)

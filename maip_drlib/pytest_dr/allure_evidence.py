@@ -27,7 +27,6 @@ The hooks are here; the run's facts and labels are ``allure_run``, the cleaning 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Generator
 from dataclasses import asdict
 from pathlib import Path
@@ -61,7 +60,9 @@ def pytest_configure(config: pytest.Config) -> None:
     alluredir = getattr(config.option, "allure_report_dir", None)
     if not alluredir or listener_of(config) is None:
         return
-    drill_id = config.getoption("--dr-drill-id") or os.environ.get("MAIP_DR_DRILL_ID") or None
+    from maip_drlib.pytest_dr.keys import drill_id_of
+
+    drill_id = drill_id_of(config)
     path = Path(alluredir).resolve()
     from maip_drlib.evidence.drill_phases import phase_of_results_file
 
@@ -69,6 +70,17 @@ def pytest_configure(config: pytest.Config) -> None:
         drill_id=drill_id, attempt=attempt_of(path), alluredir=path,
         redactor=default_redactor(),
         drill_phase=phase_of_results_file(config.getoption("--dr-results", default=None)))
+
+
+def enter_phase(config: pytest.Config, phase: str) -> None:
+    """A game day's session starts its phase ``phase``: the results that follow are put in
+    it, and a scenario skipped again in this phase is written again."""
+    from maip_drlib.evidence.drill_phases import KEYS
+
+    facts = facts_of(config)
+    if facts is not None:  # a single stage ("failover-2") is put in its scenario's phase
+        facts.drill_phase = phase if phase in KEYS else None
+        facts.written_skips.clear()
 
 
 

@@ -29,7 +29,6 @@ Not supported: approval of read-only scenarios, a session without AWS credential
 
 from __future__ import annotations
 
-import os
 import shlex
 from dataclasses import dataclass
 from typing import Any
@@ -129,12 +128,11 @@ def _applies(item: pytest.Item) -> bool:
 
 
 def _drill_id(config: pytest.Config) -> str:
-    given = config.getoption("--dr-drill-id", default=None) or os.environ.get("MAIP_DR_DRILL_ID")
+    from maip_drlib.pytest_dr.keys import drill_id_of
+
+    given = drill_id_of(config)
     if given:
-        return str(given)
-    attempt_dir = config.getoption("--dr-attempt-dir", default=None)
-    if attempt_dir is not None:
-        return str(attempt_dir.parent.name)
+        return given
     from maip_drlib.drill.evidence_dirs import new_drill_id
 
     return new_drill_id("pytest")
@@ -207,7 +205,7 @@ def _journal(config: pytest.Config, kind: str, **fields: Any) -> None:
 
     journal = journal_of(config)
     if journal is not None:
-        journal.record(kind, **fields)  # type: ignore[attr-defined]
+        journal.record(kind, **fields)
 
 
 def _lease_still_held(config: pytest.Config, stage: StageRef) -> None:

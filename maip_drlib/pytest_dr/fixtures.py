@@ -3,7 +3,6 @@ the resolver and the drill context. State passes through fixtures, never a share
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -12,7 +11,7 @@ import pytest
 
 from maip_drlib.config import Target, Topology
 from maip_drlib.drill.context import DrillContext, PollPolicy
-from maip_drlib.pytest_dr.keys import CONFIG_KEY, OPTIONS_KEY, TARGET_KEY
+from maip_drlib.pytest_dr.keys import CONFIG_KEY, OPTIONS_KEY, TARGET_KEY, drill_id_of
 from maip_drlib.pytest_dr.operator import CONTEXT_KEY
 from maip_drlib.pytest_dr.options import DrRunOptions
 from maip_drlib.readiness import ReadinessInputs, Thresholds
@@ -71,8 +70,7 @@ def dr_handles(pytestconfig: pytest.Config, dr_target: Target, dr_topology: Topo
     (``maip-dr-<drill id>``), so CloudTrail shows which drill made each call."""
     from maip_drlib.assumed_role import role_session_name
 
-    drill_id = (pytestconfig.getoption("--dr-drill-id", default=None)
-                or os.environ.get("MAIP_DR_DRILL_ID"))
+    drill_id = drill_id_of(pytestconfig)
     handles = build_region_handles(dr_target, dr_topology, writes=dr_write_gate,
                                    session_name=role_session_name(drill_id))
     yield handles
@@ -95,8 +93,7 @@ def dr_context(pytestconfig: pytest.Config, dr_handles: RegionHandles, dr_topolo
     context = DrillContext(handles=dr_handles, topology=dr_topology, target=dr_target,
                            resolver=dr_resolver, options=dr_run_options.drill_options(),
                            poll=PollPolicy.for_target(dr_target), progress=progress,
-                           drill_id=pytestconfig.getoption("--dr-drill-id", default=None)
-                           or os.environ.get("MAIP_DR_DRILL_ID") or None)
+                           drill_id=drill_id_of(pytestconfig))
     from maip_drlib.pytest_dr.journal_hooks import decision_listener
 
     context.decisions.listener = decision_listener(pytestconfig)
@@ -132,7 +129,7 @@ def dr_declared_outage(pytestconfig: pytest.Config, dr_run_options: DrRunOptions
         print(text)
         journal = journal_of(pytestconfig)
         if journal is not None:
-            journal.record("readiness.expected_failure", detail=text)  # type: ignore[attr-defined]
+            journal.record("readiness.expected_failure", detail=text)
 
     declared = dr_run_options.declare_outage
     return DeclaredOutage(region=dr_topology.primary.region if declared else None,

@@ -1,8 +1,9 @@
 """Journal records from inside pytest: one per stage, step and library decision or action.
 
-Active when ``--dr-attempt-dir`` names an attempt folder (``maip-dr gameday`` and ``stage``
-pass it); each pytest process appends to that attempt's journal, continuing its hash chain.
-Several processes may append at once: the journal locks the file for each record.
+Active when the session has a drill run (``maip-dr gameday`` and ``stage`` hand theirs over:
+the same journal object the command writes) or ``--dr-attempt-dir`` names an attempt folder
+(a pytest run by hand appends to that attempt's journal, continuing its hash chain). Several
+processes may append at once: the journal locks the file for each record.
 """
 
 from __future__ import annotations
@@ -11,12 +12,16 @@ import os
 import time
 from collections.abc import Callable, Generator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from maip_drlib.pytest_dr.stages import phase_of, scenario_name, stage_of
 
-JOURNAL_KEY = pytest.StashKey[object]()
+if TYPE_CHECKING:
+    from maip_drlib.evidence.journal import Journal
+
+JOURNAL_KEY = pytest.StashKey["Journal"]()
 STEP_STARTED_KEY = pytest.StashKey[float]()
 
 
@@ -26,18 +31,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Attempt folder whose journal.jsonl this run appends to.")
 
 
-def _journal(config: pytest.Config) -> object | None:
+def _journal(config: pytest.Config) -> Journal | None:
+    from maip_drlib.pytest_dr.keys import drill_run_of
+
+    drill = drill_run_of(config)
+    if drill is not None:
+        return drill.journal
     return config.stash.get(JOURNAL_KEY, None)
 
 
-def journal_of(config: pytest.Config) -> object | None:
-    """The attempt's journal of this run, or None (no --dr-attempt-dir)."""
+def journal_of(config: pytest.Config) -> Journal | None:
+    """The attempt's journal of this run: the drill run's, else one opened on
+    ``--dr-attempt-dir``; None without either."""
     return _journal(config)
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    from maip_drlib.pytest_dr.keys import drill_run_of
+
     attempt_dir = config.getoption("--dr-attempt-dir")
-    if attempt_dir is None:
+    if attempt_dir is None or drill_run_of(config) is not None:
         return
     from maip_drlib.evidence.edge_secrets import redactor_from_environment
     from maip_drlib.evidence.journal import Journal
@@ -56,7 +69,7 @@ def _stage_fields(item: pytest.Item) -> dict[str, object]:
 def pytest_runtest_setup(item: pytest.Item) -> None:
     journal = _journal(item.config)
     if journal is not None and phase_of(item) is not None:
-        journal.record("stage.start", **_stage_fields(item))  # type: ignore[attr-defined]
+        journal.record("stage.start", **_stage_fields(item))
 
 
 @pytest.hookimpl(wrapper=True)
@@ -69,7 +82,7 @@ def pytest_runtest_makereport(item: pytest.Item,
     if journal is not None and phase_of(item) is not None and relevant:
         assert isinstance(report, pytest.TestReport)
         error = call.excinfo.value if call.excinfo is not None else None
-        journal.record("stage.end", **_stage_fields(item),  # type: ignore[attr-defined]
+        journal.record("stage.end", **_stage_fields(item),
                        outcome=report.outcome, when=report.when,
                        duration_s=round(report.duration, 3),
                        error=f"{type(error).__name__}: {error}" if error else None)
@@ -82,7 +95,7 @@ def pytest_bdd_before_step(request: pytest.FixtureRequest, feature: object, scen
     if journal is None:
         return
     request.node.stash[STEP_STARTED_KEY] = time.monotonic()
-    journal.record("step.start", nodeid=request.node.nodeid,  # type: ignore[attr-defined]
+    journal.record("step.start", nodeid=request.node.nodeid,
                    step=f"{getattr(step, 'keyword', '')} {getattr(step, 'name', step)}")
 
 
@@ -102,9 +115,9 @@ def pytest_bdd_after_step(request: pytest.FixtureRequest, feature: object, scena
             outcome = request.getfixturevalue("stage_outcome")
         except pytest.FixtureLookupError:
             outcome = None
-    journal.record("step.end", **fields)  # type: ignore[attr-defined]
+    journal.record("step.end", **fields)
     for action in getattr(outcome, "actions", ()) or ():
-        journal.record("action", nodeid=request.node.nodeid,  # type: ignore[attr-defined]
+        journal.record("action", nodeid=request.node.nodeid,
                        action=action)
 
 
@@ -114,7 +127,7 @@ def pytest_bdd_step_error(request: pytest.FixtureRequest, feature: object, scena
     journal = _journal(request.config)
     if journal is None:
         return
-    journal.record("step.end", nodeid=request.node.nodeid,  # type: ignore[attr-defined]
+    journal.record("step.end", nodeid=request.node.nodeid,
                    step=f"{getattr(step, 'keyword', '')} {getattr(step, 'name', step)}",
                    outcome="failed", error=f"{type(exception).__name__}: {exception}")
 
@@ -126,7 +139,7 @@ def decision_listener(config: pytest.Config) -> Callable[[object], None] | None:
         return None
 
     def listen(decision: object) -> None:
-        journal.record(  # type: ignore[attr-defined]
+        journal.record(
             "decision", stage=getattr(decision, "stage", ""),
             decision=getattr(decision, "decision", ""),
             evidence=getattr(decision, "evidence", {}))
@@ -141,6 +154,6 @@ def call_listener(config: pytest.Config) -> Callable[[dict], None]:
     def listen(fields: dict) -> None:
         journal = _journal(config)
         if journal is not None:
-            journal.record("call", **fields)  # type: ignore[attr-defined]
+            journal.record("call", **fields)
 
     return listen

@@ -120,6 +120,16 @@ def pytest_configure(config: pytest.Config) -> None:
         fail(config, str(error), error.exit_code)
 
 
+def _holder_option(config: pytest.Config) -> str | None:
+    """The holder maip-dr holds the lease for: its drill run's, else ``--dr-lease-holder``."""
+    from maip_drlib.pytest_dr.keys import drill_run_of
+
+    drill = drill_run_of(config)
+    if drill is not None and drill.holder_id is not None:
+        return drill.holder_id
+    return config.getoption(HOLDER_OPTION)
+
+
 def _needs_lease(session: pytest.Session) -> bool:
     config = session.config
     options = config.stash.get(OPTIONS_KEY, None)
@@ -132,11 +142,11 @@ def _needs_lease(session: pytest.Session) -> bool:
 
 
 def _journal(config: pytest.Config, kind: str, **fields: Any) -> None:
-    from maip_drlib.pytest_dr.journal_hooks import JOURNAL_KEY
+    from maip_drlib.pytest_dr.journal_hooks import journal_of
 
-    journal = config.stash.get(JOURNAL_KEY, None)
+    journal = journal_of(config)
     if journal is not None:
-        journal.record(kind, **fields)  # type: ignore[attr-defined]
+        journal.record(kind, **fields)
 
 
 def _label(holder_id: str, *, here: bool) -> str:
@@ -146,7 +156,9 @@ def _label(holder_id: str, *, here: bool) -> str:
 
 
 def _drill_id(config: pytest.Config) -> str:
-    attempt_dir = config.getoption("--dr-attempt-dir", default=None)
+    from maip_drlib.pytest_dr.keys import attempt_dir_of
+
+    attempt_dir = attempt_dir_of(config)
     if attempt_dir is not None:
         return str(attempt_dir.parent.name)
     from maip_drlib.drill.evidence_dirs import new_drill_id
@@ -160,7 +172,7 @@ def _start(config: pytest.Config) -> SessionLease:
 
     target = config.stash[TARGET_KEY]
     topology = config.stash[CONFIG_KEY].topology
-    holder_id = config.getoption(HOLDER_OPTION)
+    holder_id = _holder_option(config)
     ttl = _ttl_option(config)
     # The lease is written only for --dr-execute runs whose --dr-confirm the plugin checked.
     handles = build_region_handles(target, topology,

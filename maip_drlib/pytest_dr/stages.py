@@ -10,12 +10,12 @@ simulation's ``time_scale`` shrinks the clock, never the figures.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pytest
 
 from maip_drlib.drill import registry
+from maip_drlib.drill.stage_result import StageResult, rows
 from maip_drlib.errors import (
     CheckFailed,
     CredentialsError,
@@ -30,25 +30,6 @@ from maip_drlib.errors import (
 PHASE_ORDER = {"readiness": 0, "replication": 1, "failover": 2, "rpo": 3, "failback": 4}
 RTO_BUDGET_KEY = pytest.StashKey[float]()
 STARTED_KEY = pytest.StashKey[float]()
-
-
-@dataclass
-class StageResult:
-    nodeid: str
-    scenario: str
-    phase: str
-    stage: int | None
-    outcome: str  # passed, failed, skipped
-    error_kind: str | None = None  # check, guard, environment, error
-    message: str = ""
-    duration_s: float = 0.0
-    simulated_minutes: float | None = None
-    rto_budget_minutes: float | None = None
-    rto_ok: bool | None = None
-    destructive: bool = False
-    # A failed check's verdict (``CheckFailed``): what was expected and what was observed.
-    expected: str | None = None
-    observed: str | None = None
 
 
 def phase_of(item: pytest.Item) -> str | None:
@@ -147,7 +128,7 @@ class StageTracker:
         temporary = path.with_name(path.name + ".tmp")
         from maip_drlib.evidence.redacted_json import dumps  # evidence: redacted, then JSON
 
-        temporary.write_text(dumps([asdict(r) for r in self.results.values()], indent=2))
+        temporary.write_text(dumps(rows(list(self.results.values())), indent=2))
         temporary.replace(path)
 
 

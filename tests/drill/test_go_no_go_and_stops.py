@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from maip_drlib.drill.go_no_go import EXPECTED_UNDER_OUTAGE, go_no_go
-from maip_drlib.drill.pytest_runner import PytestRun
+from maip_drlib.drill.stage_result import PhaseRun, StageResult
 from maip_drlib.drill.where_it_stands import (
     Terminated,
     record_interruption,
@@ -63,8 +63,9 @@ def _records(plan: FakePlan) -> list[dict]:
     return scan_journal(plan.attempt.path / "journal.jsonl").records
 
 
-def _run(*results: dict, code: int = 0) -> PytestRun:
-    return PytestRun(phase="readiness", exit_code=code, results=list(results))
+def _run(*results: dict, code: int = 0) -> PhaseRun:
+    return PhaseRun(phase="readiness", exit_code=code,
+                    results=tuple(StageResult.from_row(row) for row in results))
 
 
 FAILED_DR_CHECK = {"scenario": "DR can run the services' images", "outcome": "failed",

@@ -53,13 +53,14 @@ def test_drill_runs_block_hypothesis_from_the_command_line(monkeypatch: Any,
                                                            tmp_path: Path) -> None:
     seen: list[list[str]] = []
 
-    class Done:
-        returncode = 0
+    def fake_main(args: list[str], plugins: list[object]) -> int:
+        seen.append(list(args))
+        return 5
 
-    monkeypatch.setattr(pytest_runner.subprocess, "run",
-                        lambda command, **_: seen.append(command) or Done())
-    pytest_runner.run_scenarios("readiness", "readiness", results_path=tmp_path / "r.json",
-                                dr_args=[], extra_args=[])
+    monkeypatch.setattr(pytest, "main", fake_main)
+    run = pytest_runner.run_scenarios("readiness", "readiness", results_path=tmp_path / "r.json",
+                                      dr_args=[], extra_args=[])
+    assert run.exit_code == 5 and run.results == ()
     command = seen[0]
     for plugin in ("no:hypothesispytest", "no:unraisableexception"):
         assert command[command.index(plugin) - 1] == "-p"
