@@ -37,9 +37,10 @@ GOAL_SIM_READY_DATA_PLANE_S = 2.5  # the same start with PostgreSQL and DNS (the
 
 
 def _collect_command() -> list[str]:
-    """What ``maip-dr readiness`` runs (drill/pytest_runner.py), collecting only."""
+    """What ``maip-dr readiness`` runs in its process (pytest_dr/session_run.py), collecting
+    only, as a pytest process of its own."""
     results = Path(tempfile.gettempdir()) / "maip-bench-collect-results.json"
-    from maip_drlib.drill.pytest_runner import FAST_START
+    from maip_drlib.pytest_dr.session_run import FAST_START
 
     return [sys.executable, "-m", "pytest", str(REPO / "steps"), "--rootdir", str(REPO),
             *FAST_START, "-m", "readiness", "--collect-only", "-q", "--no-header",

@@ -74,9 +74,7 @@ def gameday(workdir: Path, progress: Any) -> dict[str, Any]:
                                "seconds": record.get("duration_s")})
     in_stages = sum(s["seconds"] or 0 for s in stages)
     overhead = wall - waiting
-    processes = _process_split(records, _stage_spans(journals[-1]) if journals else [],
-                               started, started + wall,
-                               _times_of(journals[-1], "phase.end") if journals else [])
+    split = _phase_split(journals[-1], started, started + wall) if journals else {}
     result = {
         "exit_code": done.returncode, "wall_s": wall, "waiting_s": waiting,
         "waits": len(waits), "soaks": len(soaks),
@@ -87,70 +85,53 @@ def gameday(workdir: Path, progress: Any) -> dict[str, Any]:
         "max_last_gap_s": max((g["last_gap_s"] for g in gaps), default=None),
         "poll_settings": sorted({(r["poll_initial_s"], r["poll_max_s"]) for r in waits}),
         "tail": done.stdout[-600:] if done.returncode else "",
-        "outside_split": processes,
+        "outside_split": split,
     }
     return result
 
 
-def _stage_spans(journal: Path) -> list[tuple[float, float]]:
-    """(start, end) epoch seconds of every stage of the journal (stage.start to stage.end)."""
+def _phase_split(journal: Path, started: float, ended: float) -> dict[str, Any]:
+    """Where the time outside the stages goes, from the journal of the game day's one pytest
+    session: before its first phase (CLI start, the embedded simulation's start, the
+    session's start and collection), each phase's start (``phase.start`` to its first
+    ``stage.start``: fixtures, the phase's Given steps) and end (its last ``stage.end`` to
+    ``phase.end``: teardown, results, Allure files), between phases (go / no-go, canaries,
+    the outage, the hold, the restore) and after the last phase (the session's end, summary,
+    timeline, manifest, the simulation stopping)."""
     from datetime import datetime
 
-    spans, opened = [], None
-    for line in journal.read_text().splitlines():
-        record = json.loads(line)
-        at = datetime.fromisoformat(str(record.get("at")).replace("Z", "+00:00")).timestamp()
-        if record.get("kind") == "stage.start":
-            opened = at
-        elif record.get("kind") == "stage.end" and opened is not None:
-            spans.append((opened, at))
-            opened = None
-    return spans
+    records = [json.loads(line) for line in journal.read_text().splitlines()]
 
+    def at(record: dict[str, Any]) -> float:
+        return datetime.fromisoformat(str(record["at"]).replace("Z", "+00:00")).timestamp()
 
-def _times_of(journal: Path, kind: str) -> list[float]:
-    """Epoch seconds of every ``kind`` record of the journal."""
-    from datetime import datetime
-
-    return [datetime.fromisoformat(str(record["at"]).replace("Z", "+00:00")).timestamp()
-            for record in map(json.loads, journal.read_text().splitlines())
-            if record.get("kind") == kind]
-
-
-def _process_split(records: list[dict[str, Any]], stages: list[tuple[float, float]],
-                   started: float, ended: float,
-                   phase_ends: list[float] | None = None) -> dict[str, Any]:
-    """Where the time outside the stages goes: before the first pytest process, each pytest
-    process's start-up (to its first stage) and end (after its last), between processes
-    (of which: the ``maip-dr`` process's own work from a pytest process's end to its
-    ``phase.end`` record), and after the last one (summary, timeline, manifest, stopping the
-    simulation)."""
-    starts = {r["pid"]: r["at"] for r in records if r["kind"] == "process.start"}
-    ends = {r["pid"]: r for r in records if r["kind"] == "process.end"}
-    phases = sorted((starts[pid], ends[pid]["at"]) for pid in starts
-                    if pid in ends and "pytest" in " ".join(ends[pid]["argv"]))
+    phases: list[dict[str, Any]] = []
+    for record in records:
+        kind = record.get("kind")
+        if kind == "phase.start":
+            phases.append({"name": record.get("phase"), "start": at(record), "stages": []})
+        elif kind in ("stage.start", "stage.end") and phases:
+            phases[-1]["stages"].append((kind, at(record)))
+        elif kind == "phase.end" and phases:
+            phases[-1]["end"] = at(record)
+    phases = [p for p in phases if "end" in p]
     if not phases:
         return {}
-    startups, ends_s, gaps = [], [], []
-    for index, (begin, finish) in enumerate(phases):
-        inside = [span for span in stages if begin <= span[0] <= finish]
-        if inside:
-            startups.append(min(span[0] for span in inside) - begin)
-            ends_s.append(finish - max(span[1] for span in inside))
+    startups, ends, gaps = [], [], []
+    for index, phase in enumerate(phases):
+        starts = [t for kind, t in phase["stages"] if kind == "stage.start"]
+        finishes = [t for kind, t in phase["stages"] if kind == "stage.end"]
+        if starts and finishes:
+            startups.append(min(starts) - phase["start"])
+            ends.append(phase["end"] - max(finishes))
         if index:
-            gaps.append(begin - phases[index - 1][1])
-    after_phase = []
-    for _begin, finish in phases:
-        later = [at for at in phase_ends or () if at >= finish]
-        if later:
-            after_phase.append(min(later) - finish)
-    return {"pytest_processes": len(phases),
-            "phase_end_after_pytest_s": [round(x, 3) for x in after_phase],
-            "before_first_pytest_s": phases[0][0] - started,
-            "pytest_startups_s": [round(x, 3) for x in startups],
-            "pytest_ends_s": [round(x, 3) for x in ends_s],
-            "between_pytest_s": round(sum(gaps), 3),
-            "after_last_pytest_s": ended - phases[-1][1]}
+            gaps.append(phase["start"] - phases[index - 1]["end"])
+    return {"phases": [p["name"] for p in phases],
+            "before_first_phase_s": round(phases[0]["start"] - started, 3),
+            "phase_startups_s": [round(x, 3) for x in startups],
+            "phase_ends_s": [round(x, 3) for x in ends],
+            "between_phases_s": [round(x, 3) for x in gaps],
+            "after_last_phase_s": round(ended - phases[-1]["end"], 3)}
 
 
 def detection(trials: int, progress: Any, observe_s: float = 0.02) -> dict[str, Any]:

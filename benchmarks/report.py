@@ -112,33 +112,28 @@ def _data_plane_why(r: dict[str, Any]) -> str:
 def _overhead_why(game: dict[str, Any]) -> str:
     split = game.get("outside_split") or {}
     if not split:
-        return ("The overhead is mostly outside the stages: the simulation's start, one "
-                "pytest process per phase, and evidence.")
-    startups, ends = split["pytest_startups_s"], split["pytest_ends_s"]
-    named = (split["before_first_pytest_s"] + sum(startups) + sum(ends)
-             + split["between_pytest_s"] + split["after_last_pytest_s"])
-    inside_pytest = game["outside_stages_s"] - named
+        return ("The overhead is mostly outside the stages: the simulation's start, the "
+                "pytest session's start, and evidence.")
+    startups, ends = split["phase_startups_s"], split["phase_ends_s"]
+    between = split["between_phases_s"]
+    named = (split["before_first_phase_s"] + sum(startups) + sum(ends) + sum(between)
+             + split["after_last_phase_s"])
+    inside_phases = game["outside_stages_s"] - named
     return (f"outside the stages {fmt_s(game['outside_stages_s'])}: before the first phase "
-            f"(CLI start, the embedded simulation's start, the target's checks) "
-            f"{fmt_s(split['before_first_pytest_s'])}; {split['pytest_processes']} pytest "
-            f"processes, one per phase, start up in {fmt_s(sum(startups))} together "
-            f"({', '.join(f'{x:.1f}' for x in startups)} s: interpreter, plugins, collection, "
-            f"clients, the phase's Given steps before its first stage) and end in "
-            f"{fmt_s(sum(ends))} (results, Allure files); between phases "
-            f"{fmt_s(split['between_pytest_s'])} (the `maip-dr` process's own work from each "
-            f"pytest process's end to its record of the phase's end: "
-            f"{', '.join(f'{x:.1f}' for x in split.get('phase_end_after_pytest_s', []))} s, "
-            f"the last of them counted after the last phase; then the canaries before the "
-            f"outage, the outage and the restore); after the "
-            f"last phase (summary, timeline image, manifest, the simulation stopping) "
-            f"{fmt_s(split['after_last_pytest_s'])}; between stages inside "
-            f"the phases {fmt_s(inside_pytest)}. Inside the stages, "
+            f"(CLI start, the embedded simulation's start, the target's checks, the one "
+            f"pytest session's start and collection) {fmt_s(split['before_first_phase_s'])}; "
+            f"{len(split['phases'])} phases of that session start in {fmt_s(sum(startups))} "
+            f"together ({', '.join(f'{x:.1f}' for x in startups)} s: fixtures and clients, "
+            f"the phase's Given steps before its first stage) and end in {fmt_s(sum(ends))} "
+            f"(teardown, results, Allure files); between phases {fmt_s(sum(between))} "
+            f"({', '.join(f'{x:.1f}' for x in between)} s: go / no-go, the canaries before "
+            f"the outage, the outage, the hold, the restore); after the last phase (the "
+            f"session's end, summary, timeline image, manifest, the simulation stopping) "
+            f"{fmt_s(split['after_last_phase_s'])}; between stages inside the phases "
+            f"{fmt_s(inside_phases)}. Inside the stages, "
             f"{fmt_s(game['in_stages_s'] - game['waiting_s'])} are not waits (API calls, "
             f"decisions, journal fsyncs). The waits are the simulation's scripted delays "
-            f"({fmt_s(game['waiting_s'])}), which a faster suite cannot shorten, so the "
-            f"fraction falls only with the start-ups: one pytest session for all phases "
-            f"(saving all but one start-up), the simulation started once, and the evidence "
-            f"written after the last stage.")
+            f"({fmt_s(game['waiting_s'])}), which a faster suite cannot shorten.")
 
 
 def _machine(doc: dict[str, Any]) -> list[str]:

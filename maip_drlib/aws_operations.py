@@ -3,7 +3,7 @@ policies (``policies/``, ``docs/iam.md``).
 
 Recording is off unless the environment variable ``MAIP_DR_RECORD_AWS_OPERATIONS`` names a
 file. Each ``RegionHandle`` then appends one JSON line per call to that file, from every
-process that inherits the variable (the game day's pytest subprocesses too):
+process that inherits the variable:
 
 - ``{"kind": "aws", "service": "rds", "operation": "PromoteReadReplica", "region": ...}``
   from a botocore ``before-call`` handler (the operation as botocore names it, also for calls

@@ -17,9 +17,10 @@ fails the wait at once.
 Progress: while a wait lasts, a display says what is awaited and the time elapsed against the
 deadline (``Progress``: a line refreshed in place on a terminal, or a plain line after 5 s and
 every 15 s, and one closing line, when not). It is off unless the CLI turns it on, with
-``set_progress`` in its own process or, for its pytest subprocesses, the environment variable
-``MAIP_DR_PROGRESS`` (``tty:COLUMNS``, ``plain`` or ``off``) that they inherit: the one
-variable this module reads, because those subprocesses cannot see the terminal. Sleeps are cut
+``set_progress`` in its own process (where the command's pytest session runs too) or, for a
+process started from it, the environment variable ``MAIP_DR_PROGRESS`` (``tty:COLUMNS``,
+``plain`` or ``off``) that it inherits: the one variable this module reads, because such a
+process cannot see the terminal. Sleeps are cut
 into steps of at most one second while a display is on, so it refreshes during long polls.
 
 Not supported: the deadline cannot interrupt an ``observe`` call that hangs; every observation

@@ -38,7 +38,7 @@ EXIT_CODES_BLOCK = """Exit codes:
   3    refused by a safety guard (nothing was mutated)
   4    suite or environment error (target unreachable, internal error)
   130  interrupted (SIGINT)
-  143  terminated (SIGTERM): the drill stopped its pytest child, journalled
+  143  terminated (SIGTERM): the drill ended its pytest session, journalled
        where it stopped and released the lease"""
 
 MAIN_HELP = f"""Disaster-recovery verification and game days for MAIP (us-east-1 with a DR copy in

@@ -52,6 +52,8 @@ from maip_drlib.cli.drill_options import (
     hold_option,
     operations_from_cli,
     operations_options,
+    option_text,
+    option_tuple,
     reason_option,
     record_options,
     retests_option,
@@ -179,11 +181,11 @@ def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
                           "(a 'sim up' process or live), not a fresh embedded simulation",
                           key="--resume-from")
     check_evidence_key(pre_target, key, unsigned_evidence)
-    use_key(key)  # this process's journals and the pytest children's (evidence/keys.py)
+    use_key(key)  # this process's journals, the pytest session's too (evidence/keys.py)
     with drill_target(ctx, data_plane=data_plane) as (config, target, config_path, hosted):
         if hosted:
             opts.update(dr_execute=True, dr_confirm=target.name)
-        opts["features"] = feature_folders(config, opts.get("features"))  # type: ignore[arg-type]
+        opts["features"] = feature_folders(config, option_tuple(opts, "features"))
         check_live_credentials(target, config)
         drill = drill_id or new_drill_id("gameday")
         with drill_lease(config, target, drill, opts, output) as (lease, grant):
@@ -200,17 +202,17 @@ def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
                 opts["dr_declare_outage"] = OUTAGE_REASON
             plan = GamedayPlan(
                 target=target, topology=config.topology, attempt=attempt,
-                dr_args=dr_args(target, config_path, opts, lease_holder=grant.holder),
+                dr_args=dr_args(target, config_path, opts),
                 extra_args=extra, control=control, resume_from=resume, hmac_key=key,
                 redactor=redactor_for(key), echo=output.info, lease=lease, lease_grant=grant,
                 operations=operations, canary_window_s=canary_window_s,
                 accept_readiness_failures=accept_readiness,
                 outage_injected=injected, hold_minutes=hold_minutes,
                 hold_limits=hold_limits, unsigned_evidence=unsigned_evidence,
-                participants=opts.get("participants") or (),  # type: ignore[arg-type]
-                notes=opts.get("notes") or (),  # type: ignore[arg-type]
+                participants=option_tuple(opts, "participants"),
+                notes=option_tuple(opts, "notes"),
                 intended_participants=config.record_participants,
-                retests=opts.get("retests"),  # type: ignore[arg-type]
+                retests=option_text(opts, "retests"),
                 resume_command="" if hosted else resume_command_line(ctx, target,
                                                                  attempt.drill_id, opts))
             started = time.monotonic()
@@ -227,7 +229,7 @@ def _check_gameday_consent(target: Target, opts: dict, *, resuming: bool) -> Non
     """Consent (DESIGN.md 4a): on sim and live targets a game day writes nothing without
     --dr-execute and --dr-confirm NAME; a live one also needs a declaration."""
     require_write_consent(target, execute=bool(opts.get("dr_execute")),
-                          confirm=opts.get("dr_confirm"),  # type: ignore[arg-type]
+                          confirm=option_text(opts, "dr_confirm"),
                           what="a game day (lease, canaries, stages)")
     if target.kind == "live" and not (opts.get("dr_declare_outage") or opts.get("dr_planned")):
         raise GuardRefused("a live game day needs --dr-declare-outage REASON or --dr-planned;"
@@ -276,7 +278,7 @@ def stage_command(ctx: click.Context, phase: str, number: int, reports_dir: Path
         raise GuardRefused("a mutating stage on a live target needs --dr-declare-outage REASON "
                            "or --dr-planned, as a game day does; nothing was called")
     with drill_target(ctx) as (config, target, config_path, _hosted):
-        opts["features"] = feature_folders(config, opts.get("features"))  # type: ignore[arg-type]
+        opts["features"] = feature_folders(config, option_tuple(opts, "features"))
         drill = drill_id or new_drill_id(f"{phase}-{number}")
         held = (drill_lease(config, target, drill, opts, output) if opts.get("dr_execute")
                 else contextlib.nullcontext())

@@ -38,7 +38,7 @@ def check_reports_folder(reports_dir: Path, resumed_drill: str | None) -> None:
 
 @contextlib.contextmanager
 def attempt_journal(attempt: AttemptDir) -> Iterator[Journal]:
-    """The attempt's journal, opened in this process (the pytest child appends to it too)."""
+    """The attempt's journal, opened in this process (a stage's pytest session writes to it)."""
     journal = Journal.open(attempt.path, drill_id=attempt.drill_id, attempt=attempt.number,
                            redactor=redactor_for(None))
     try:

@@ -12,13 +12,16 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from maip_drlib.config import Target
-from maip_drlib.drill.lease import Holder
 from maip_drlib.drill.operations import Operations
 from maip_drlib.errors import ConfigError, GuardRefused
+
+if TYPE_CHECKING:
+    from maip_drlib.drill.traffic import SoakThresholds
 
 PASSTHROUGH = {"ignore_unknown_options": True, "allow_extra_args": True}
 MIN_REASON_CHARS = 10
@@ -87,7 +90,8 @@ def hold_option(_ctx: click.Context, _param: click.Parameter, value: str | None
     return parse_duration(value)
 
 
-def check_hold(minutes: float | None, resume: tuple[str, int] | None) -> object | None:
+def check_hold(minutes: float | None,
+               resume: tuple[str, int] | None) -> SoakThresholds | None:
     """The hold's limits (failback 3's, from the feature file), checked before anything
     starts; a resume that starts in failback has no hold to run (exit 2)."""
     if minutes is None:
@@ -230,11 +234,10 @@ def retests_option(func: click.decorators.FC) -> click.decorators.FC:
              "this drill's record says which items it closed.")(func)
 
 
-def dr_args(target: Target, config_path: Path, opts: dict,
-             lease_holder: Holder | None = None) -> list[str]:
+def dr_args(target: Target, config_path: Path, opts: dict) -> list[str]:
+    """The pytest options of a drill's session (the lease holder, drill id and attempt are
+    the drill run's: ``drill/drill_run.py``)."""
     args = ["--dr-config", str(config_path), "--dr-target", target.name]
-    if lease_holder is not None:
-        args += ["--dr-lease-holder", lease_holder.holder_id]
     if opts.get("dr_execute"):
         args.append("--dr-execute")
     if opts.get("dr_confirm"):
@@ -254,6 +257,18 @@ def dr_args(target: Target, config_path: Path, opts: dict,
     for folder in opts.get("features") or ():  # a team's own feature folders (cli/features.py)
         args += ["--dr-features", str(folder)]
     return args
+
+
+def option_tuple(opts: dict, key: str) -> tuple:
+    """A repeatable option's values (``--participant``, ``--note``, ``--features``)."""
+    value = opts.get(key)
+    return tuple(value) if isinstance(value, tuple | list) else ()
+
+
+def option_text(opts: dict, key: str) -> str | None:
+    """A text option's value, or None when it was not given."""
+    value = opts.get(key)
+    return value if isinstance(value, str) else None
 
 
 def check_drill_id(drill_id: str | None) -> None:

@@ -1,4 +1,4 @@
-"""The drill's target as a config file a pytest child can load; hosts the embedded simulation.
+"""The drill's target as a config file the pytest session loads; hosts the embedded simulation.
 
 For a 'sim' or 'live' target it is the operator's own config file; for the embedded target
 this process starts the simulation (with its data plane when asked or when PostgreSQL is

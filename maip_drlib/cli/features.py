@@ -1,6 +1,7 @@
 """``--features DIR`` (repeatable) of the commands that run scenarios (``readiness``,
 ``gameday``, ``stage``): a team's own feature folders, added to the config's ``[features]
-paths`` and passed to the pytest child as ``--dr-features DIR`` (docs/own-checks.md).
+paths`` and passed to the command's pytest session as ``--dr-features DIR``
+(docs/own-checks.md).
 
 Checked before anything starts: a missing folder or one with no ``.feature`` file is one
 ConfigError line naming ``--features`` (exit 2). The files themselves (syntax, tags, a phase

@@ -2,11 +2,11 @@
 
 Decided once, in the CLI process, from the global options (``maip-dr --json``, ``--quiet``,
 ``--color auto|always|never``), the command's own ``--json``/``--quiet`` and the environment
-(``NO_COLOR``), then handed to the pytest subprocesses through environment variables they
-inherit: ``PY_COLORS`` (and ``NO_COLOR`` when colour is off) for pytest's own output, and
+(``NO_COLOR``), then handed to the command's pytest session (it runs in this process, its
+output through the redaction layer) and to any process started from it through environment
+variables: ``PY_COLORS`` (and ``NO_COLOR`` when colour is off) for pytest's own output, and
 ``MAIP_DR_PROGRESS`` (``tty:COLUMNS``, ``plain`` or ``off``) for the wait display of
-``maip_drlib.waits``. The children's output is piped through this process, so they cannot see
-the terminal themselves.
+``maip_drlib.waits``.
 
 - ``--json``: stdout carries one JSON document, written at the end; everything else (pytest,
   progress, the human summary) goes to stderr. File descriptor 1 is pointed at stderr for the
@@ -235,8 +235,8 @@ def environment_kept() -> Iterator[None]:
 
 
 def configure_children(output: Output) -> None:
-    """Colour and progress for the pytest subprocesses, via the environment they inherit,
-    and the wait display of this process."""
+    """Colour and progress for the command's pytest session (pytest reads ``PY_COLORS``) and
+    any process it starts, via the environment, and the wait display of this process."""
     out_colour = not output.json and not output.quiet and output.color(output.stdout)
     os.environ["PY_COLORS"] = "1" if out_colour else "0"
     if not out_colour:

@@ -295,7 +295,7 @@ def finish(plan: GamedayPlan, journal: Journal, *, summary_too: bool = True,
     from maip_drlib.drill.results_table import client_seen_line
 
     client = plan.client_view
-    if not isinstance(client, SyntheticClient):
+    if client is None:
         return
     plan.client_view = None
     answers = client.stop()

@@ -55,6 +55,9 @@ from maip_drlib.evidence.redact import Redactor
 from maip_drlib.sim_client import SimulationClient
 
 if TYPE_CHECKING:
+    from maip_drlib.drill.canaries import CanaryPlan
+    from maip_drlib.drill.client_view import SyntheticClient
+    from maip_drlib.drill.traffic import SoakThresholds
     from maip_drlib.pytest_dr.session_phases import PhaseRunner
 
 Echo = Callable[[str], None]
@@ -74,7 +77,7 @@ class GamedayPlan:
     hmac_key: bytes | None = None
     redactor: Redactor = field(default_factory=Redactor)
     echo: Echo = print
-    canary_plan: object | None = None  # set when canaries start
+    canary_plan: CanaryPlan | None = None  # set when canaries start
     # Seconds canaries are written before the outage (--canary-window); None: sized per target.
     canary_window_s: float | None = None
     lease: DrillLease | None = None  # held (heartbeat running) for the whole attempt
@@ -91,7 +94,7 @@ class GamedayPlan:
     # --hold-in-dr: business minutes in DR after failover 5 (and RPO), before the restore and
     # failback; None: no hold. hold_limits: failback 3's limits (drill/hold.py).
     hold_minutes: float | None = None
-    hold_limits: object | None = None
+    hold_limits: SoakThresholds | None = None
     # --unsigned-evidence: the operator's reason for a live game day without the HMAC key.
     unsigned_evidence: str | None = None
     # The DR test record (evidence/dr_test_record.py): --participant, --note, and the intended
@@ -100,7 +103,7 @@ class GamedayPlan:
     notes: tuple[str, ...] = ()
     intended_participants: tuple[Participant, ...] = ()
     retests: str | None = None  # --retests: the earlier drill whose open items this retests
-    client_view: object | None = None  # the synthetic client, from the outage (client_view.py)
+    client_view: SyntheticClient | None = None  # from the outage (client_view.py)
 
 
 @dataclass
@@ -268,7 +271,7 @@ def _hold(plan: GamedayPlan, journal: Journal, mark: Callable[[str], None]) -> N
     _check_lease(plan, journal, before="hold")
     mark("hold.start")
     held = run_hold_phase(plan.target, plan.topology, plan.attempt, journal, plan.echo,
-                          plan.hold_minutes, plan.hold_limits)  # type: ignore[arg-type]
+                          plan.hold_minutes, plan.hold_limits)
     mark("hold.end")
     if not held.ok:  # a DR finding, notified like a failed stage
         from maip_drlib.drill.hold import result_row

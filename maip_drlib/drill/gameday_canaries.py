@@ -16,6 +16,7 @@ from maip_drlib.write_gate import WriteGate
 if TYPE_CHECKING:
     from maip_drlib.drill.gameday import GamedayPlan
     from maip_drlib.regions import RegionHandles
+    from maip_drlib.rpo import PacedCanaryWriter
 
 
 def gameday_handles(plan: GamedayPlan, *, writes: WriteGate | None = None) -> RegionHandles:
@@ -29,7 +30,7 @@ def gameday_handles(plan: GamedayPlan, *, writes: WriteGate | None = None) -> Re
                                 session_name=role_session_name(plan.attempt.drill_id))
 
 
-def start_dynamodb_canaries(plan: GamedayPlan, journal: Journal) -> object | None:
+def start_dynamodb_canaries(plan: GamedayPlan, journal: Journal) -> PacedCanaryWriter | None:
     """Canaries into the primary until the outage (game days only); None if it cannot."""
     from maip_drlib.drill.canaries import CanaryPlan, start_writer
     from maip_drlib.errors import DRError
@@ -56,7 +57,7 @@ def start_dynamodb_canaries(plan: GamedayPlan, journal: Journal) -> object | Non
     return writer
 
 
-def start_rds_canaries(plan: GamedayPlan, journal: Journal) -> object | None:
+def start_rds_canaries(plan: GamedayPlan, journal: Journal) -> PacedCanaryWriter | None:
     """RDS canaries into the primary PostgreSQL writer until the outage (database access
     only; None without it or when the writer cannot start: the row reads not measured)."""
     access = plan.target.database
@@ -87,17 +88,17 @@ def start_rds_canaries(plan: GamedayPlan, journal: Journal) -> object | None:
     return writer
 
 
-def finish_canaries(plan: GamedayPlan, journal: Journal, writer: object,
-                     store: str = "dynamodb") -> None:
+def finish_canaries(plan: GamedayPlan, journal: Journal, writer: PacedCanaryWriter,
+                    store: str = "dynamodb") -> None:
     from maip_drlib.drill.canaries import CanaryPlan, finish_writer
 
-    path = finish_writer(writer, plan.attempt.path, plan.attempt.drill_id,  # type: ignore[arg-type]
+    path = finish_writer(writer, plan.attempt.path, plan.attempt.drill_id,
                          plan.canary_plan or CanaryPlan.for_target(plan.target),
                          wait_for_outage=plan.outage_injected, store=store)
-    acknowledged = len(getattr(writer, "acknowledged", ()))
+    acknowledged = len(writer.acknowledged)
     fields = {"store": store} if store != "dynamodb" else {}
     journal.record("canary", event="stopped", acknowledged=acknowledged,
-                   reason=getattr(writer, "stopped_reason", None), file=path.name, **fields)
+                   reason=writer.stopped_reason, file=path.name, **fields)
     label = "canaries" if store == "dynamodb" else f"{store.upper()} canaries"
     plan.echo(f"maip-dr: {label} stopped after {acknowledged} acknowledged "
-              f"({getattr(writer, 'stopped_reason', '')})")
+              f"({writer.stopped_reason or ''})")

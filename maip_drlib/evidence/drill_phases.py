@@ -3,8 +3,8 @@
 A game day runs readiness, the outage (injected on a simulation), failover 1..5, the RPO
 checks, the optional hold in DR, the restore of the primary, failback 1..4 and readiness again
 (``maip_drlib.drill.gameday``). The two readiness runs share their scenarios; what tells them
-apart is the phase, the ``<phase>`` of the ``results-<phase>.json`` file each pytest process
-of a game day writes (``readiness``, ``readiness-after``).
+apart is the phase, the ``<phase>`` of the ``results-<phase>.json`` file each phase of a game
+day's pytest session writes (``readiness``, ``readiness-after``).
 
 Each phase has a key (``readiness-after``), a title ("readiness after the drill") and a group
 name that sorts in drill order ("8. readiness after the drill": the report's ``parentSuite``).

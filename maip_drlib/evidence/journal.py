@@ -17,13 +17,13 @@ On open, a torn last line (a partial write) is cut off (an incomplete write neve
 record) and a ``journal.recovered`` record names what was dropped (size, SHA-256, redacted
 preview). A new attempt whose predecessor's journal ends torn says so the same way.
 
-Several processes may append to one journal, also at the same time (a parent ``maip-dr``
-and its pytest child): each append takes an exclusive ``flock`` on the file and first catches
-up with what others wrote, so the chain stays one chain. Not supported: file systems without
-``flock`` (some network file systems), durability against power loss of the
-directory entry on file systems that ignore ``fsync`` on directories, non-JSON field values
-other than those ``_jsonable`` converts (paths, datetimes, sets, dataclasses become strings
-or lists).
+Several processes may append to one journal, also at the same time (``maip-dr`` and a
+pytest run by hand with ``--dr-attempt-dir``): each append takes an exclusive ``flock`` on the
+file and first catches up with what others wrote, so the chain stays one chain. Not
+supported: file systems without ``flock`` (some network file systems), durability against
+power loss of the directory entry on file systems that ignore ``fsync`` on directories,
+non-JSON field values other than those ``_jsonable`` converts (paths, datetimes, sets,
+dataclasses become strings or lists).
 
 The format and its reading (hashes, MACs, scans, the chain check) are
 ``evidence.journal_chain``; its names are importable from here too. This module writes.

@@ -2,10 +2,11 @@
 
 The key is read at the edge (``maip-dr gameday`` / ``stage``: ``--hmac-key-file`` or
 ``MAIP_DR_HMAC_KEY``, see ``manifest.load_key``). ``use_key`` makes it the key of this process's
-journals and hands it to the pytest children the drill starts, through their environment
-(``MAIP_DR_HMAC_KEY``, which their redactor masks). ``process_key`` is what a journal opened
-without an explicit key uses: the key ``use_key`` set, else the one in this process's
-environment (a pytest child of a drill), else None (an unkeyed journal, as before keys).
+journals (the drill's pytest session runs in this process) and puts it in the environment any
+process started from it inherits (``MAIP_DR_HMAC_KEY``, which the redactor masks).
+``process_key`` is what a journal opened without an explicit key uses: the key ``use_key``
+set, else the one in this process's environment, else None (an unkeyed journal, as before
+keys).
 
 MACs are HMAC-SHA256 over a purpose label and a SHA-256 hex digest (``journal:<hash>`` for a
 journal record, ``index:<digest>`` for the drill index), so that one kind can never stand in for
@@ -29,7 +30,7 @@ _installed: object = _UNSET
 
 def use_key(key: bytes | None, *, children: bool = True) -> None:
     """Make ``key`` this process's journal key (None: unkeyed) and, with ``children``, put it
-    in the environment the pytest children inherit."""
+    in the environment processes started from this one inherit."""
     global _installed
     _installed = key
     if children and key is not None:

@@ -1,7 +1,7 @@
 """Each Allure result's identity in its drill phase (used by ``allure_evidence``).
 
-A game day runs the readiness scenarios twice, before and after the drill, in two pytest
-processes. allure-pytest-bdd names a result by its feature file and scenario
+A game day runs the readiness scenarios twice, before and after the drill, as two phases of
+its pytest session. allure-pytest-bdd names a result by its feature file and scenario
 (``fullName``; ``testCaseId`` = md5 of it; ``historyId`` = ``testCaseId`` + md5 of the
 parameters) and Allure 3 recomputes the test case from ``fullName`` alone: the run after the
 drill would be read as retries of the run before it (same test, later attempt) and hidden
@@ -16,9 +16,10 @@ behind it. Here every result is put in its phase (``maip_drlib.evidence.drill_ph
 - the name says the stage ("failover 2: ...") or, after the drill, "(after the drill)", so a
   result reads right outside its group too (categories, search).
 
-The phase is the game day's (``--dr-results .../results-<phase>.json``), else the scenario's
-marker (``@readiness``, ``@failover``...), else "other". Not supported: telling apart two runs
-of one phase in one attempt (they stay retries, as a resumed stage is).
+The phase is the game day's (the session's current phase, ``allure_evidence.enter_phase``;
+for a run by hand ``--dr-results .../results-<phase>.json``), else the scenario's marker
+(``@readiness``, ``@failover``...), else "other". Not supported: telling apart two runs of
+one phase in one attempt (they stay retries, as a resumed stage is).
 """
 
 from __future__ import annotations

@@ -163,8 +163,9 @@ def pytest_runtest_makereport(item: pytest.Item,
     relevant = isinstance(report, pytest.TestReport) and (
         report.when == "call" or report.failed or report.skipped)
     if tracker is not None and phase_of(item) is not None and relevant:
+        assert isinstance(report, pytest.TestReport)
         error = call.excinfo.value if call.excinfo is not None else None
-        tracker.finish(item, report, error)  # type: ignore[arg-type]
+        tracker.finish(item, report, error)
         options = item.config.stash[OPTIONS_KEY]
         if options.results_path is not None:  # after every stage: a killed run keeps them
             tracker.write(options.results_path)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Generic, TypeVar
 
 import pytest
@@ -49,10 +50,6 @@ class PhaseRunner:
         self.drill = drill
         self._options = session.config.stash[OPTIONS_KEY]
 
-    @property
-    def items(self) -> list[pytest.Item]:
-        return list(self.session.items)
-
     def run(self, phase: str, select: Select, *, declare_outage: bool = True) -> PhaseRun:
         """Run the selected items as phase ``phase``; its results, and its exit code as a
         pytest process would have had it (0, 1 a failure, 5 nothing selected, or a stop's)."""
@@ -72,14 +69,15 @@ class PhaseRunner:
                     break
         except pytest.exit.Exception as stop:  # a guard or a lost lease stopped the phase
             code = stop.returncode if stop.returncode is not None else 2
-            self._tear_down(items)
+            self._tear_down()
         finally:
             self._leave(tracker, results_path)
         if code is None:
             code = 5 if not items else (1 if session.testsfailed > failed_before else 0)
         return PhaseRun(phase=phase, exit_code=code, results=tuple(tracker.results.values()))
 
-    def _enter(self, phase: str, results_path: object, declare_outage: bool) -> StageTracker:
+    def _enter(self, phase: str, results_path: Path | None,
+               declare_outage: bool) -> StageTracker:
         from maip_drlib.pytest_dr.allure_evidence import enter_phase
         from maip_drlib.pytest_dr.operator import CONTEXT_KEY
         from maip_drlib.pytest_dr.plugin import TRACKER_KEY
@@ -96,23 +94,22 @@ class PhaseRunner:
         enter_phase(config, phase)
         return tracker
 
-    def _leave(self, tracker: StageTracker, results_path: object) -> None:
-        from pathlib import Path
-
+    def _leave(self, tracker: StageTracker, results_path: Path | None) -> None:
         from maip_drlib.pytest_dr.operator import CONTEXT_KEY, write_decisions
 
-        if not isinstance(results_path, Path):
+        if results_path is None:
             return
         tracker.write(results_path)
         context = self.session.config.stash.get(CONTEXT_KEY, None)
         if context is not None:
             write_decisions(results_path, context.decisions)
 
-    def _tear_down(self, items: list[pytest.Item]) -> None:
-        """After a stop inside a phase: tear down what was set up, as the end of a session
-        does (``nextitem=None``), so the next phase starts clean."""
-        if items:
-            items[0].ihook.pytest_runtest_teardown(item=items[0], nextitem=None)
+    def _tear_down(self) -> None:
+        """After a stop inside a phase: tear down what was set up, as pytest's own end of a
+        session does (its runner calls the same ``teardown_exact(None)``; the teardown hooks
+        of other plugins would expect the stopped item's call phase to have finished), so the
+        next phase starts clean."""
+        self.session._setupstate.teardown_exact(None)
 
 
 class DrillSession(Generic[Walk]):

@@ -13,9 +13,10 @@ waiting for its answer, pytest's progress dots) when it is flushed. Under ``--js
 (``cli/output.py``); the streams follow them.
 
 The session runs from the scenarios' folder (the working directory is changed for it and
-restored after), as the pytest process of earlier versions did: every path the commands pass
-is absolute. After the session: an interruption (Ctrl-C, SIGTERM) or an error the walk raised is raised
-again here, so the command handles it as before, once pytest has torn down and written.
+restored after), as the pytest process of earlier versions did: every path the commands
+pass is absolute. After the session, an interruption (Ctrl-C, SIGTERM) or an error the walk
+raised is raised again here, so the command handles it as before, once pytest has torn down
+and written.
 Not supported: output a subprocess of a step writes to the inherited descriptors (it is not
 redacted; the suite's own subprocesses capture theirs).
 """
@@ -26,7 +27,7 @@ import contextlib
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Generic, TextIO, TypeVar
+from typing import Generic, TextIO, TypeVar, cast
 
 from maip_drlib.drill.drill_run import DrillRun
 from maip_drlib.evidence.redact import Redactor
@@ -73,8 +74,8 @@ def redacted_streams(redactor: Redactor | None) -> Iterator[None]:
         yield
         return
     saved = sys.stdout, sys.stderr
-    sys.stdout = RedactingStream(saved[0], redactor)  # type: ignore[assignment]
-    sys.stderr = RedactingStream(saved[1], redactor)  # type: ignore[assignment]
+    sys.stdout = cast(TextIO, RedactingStream(saved[0], redactor))
+    sys.stderr = cast(TextIO, RedactingStream(saved[1], redactor))
     try:
         yield
     finally:
