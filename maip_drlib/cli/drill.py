@@ -1,7 +1,8 @@
 """``maip-dr gameday``, ``stage`` and ``plan``: the drill from the command line.
 
-``gameday`` on the embedded target hosts the simulation in this process and runs pytest
-against it; against a ``sim`` target it injects and restores the outage through the control
+``gameday`` runs its phases as one pytest session in this process; on the embedded target it
+starts the simulation in a child process first (``sim/hosted.py``) and drives it over
+loopback; against a ``sim`` target it injects and restores the outage through the control
 URL; against ``live`` it never injects anything and needs ``--dr-declare-outage`` or
 ``--dr-planned``. Extra arguments after ``--`` go to pytest (``-k``, ``-x``, markers).
 
@@ -138,9 +139,9 @@ def gameday_command(ctx: click.Context, reports_dir: Path, drill_id: str | None,
                     as_json: bool, quiet: bool, **opts: object) -> None:
     """Readiness, outage, failover stages 1-5, [hold], restore, failback 1-4, readiness.
 
-    MUTATES the target. On the embedded target (no config) the simulation runs in this
-    process and --dr-execute and --dr-confirm are implied; on 'sim' and 'live' targets
-    nothing at all is written (lease, canaries, metrics, uploads, stages) without
+    MUTATES the target. On the embedded target (no config) the simulation runs in a child
+    process of this command and --dr-execute and --dr-confirm are implied; on 'sim' and
+    'live' targets nothing at all is written (lease, canaries, metrics, uploads, stages) without
     --dr-execute --dr-confirm NAME (exit 3 before the first call); on a 'sim' target the
     outage is injected through its control URL; on a live target also --dr-declare-outage
     REASON or --dr-planned (nothing is injected). Go / no-go: a failed readiness phase stops

@@ -1,8 +1,9 @@
 """The drill's target as a config file the pytest session loads; hosts the embedded simulation.
 
 For a 'sim' or 'live' target it is the operator's own config file; for the embedded target
-this process starts the simulation (with its data plane when asked or when PostgreSQL is
-found) and writes a temporary 'sim' target pointing at it. Not supported: a data-plane choice
+it starts the simulation in a child process (``sim/hosted.py``: with its data plane when
+asked or when PostgreSQL is found), as ``sim up`` would, and writes a temporary 'sim' target
+pointing at it. Not supported: a data-plane choice
 for 'sim' or 'live' targets (refused: 'sim up --data-plane' is the way there).
 """
 
@@ -42,18 +43,18 @@ def drill_target(ctx: click.Context, *, data_plane: bool | None = None
         path = ctx.find_root().obj["config_path"]
         yield config, target, Path(path).resolve(), False
         return
-    from maip_drlib.sim.config_out import render_sim_config
-    from maip_drlib.sim.simulation import SimSettings, Simulation
+    from maip_drlib.sim.hosted import hosted_simulation
+    from maip_drlib.sim.simulation import SimSettings
 
     output = current_output(ctx)
     with_plane = embedded_data_plane(data_plane, output.error)
     output.info("maip-dr: starting the embedded simulation (simulated platform on 127.0.0.1"
-                + (", with its data plane: PostgreSQL and DNS" if with_plane else "") + ")")
+                + (", with its data plane: PostgreSQL and DNS" if with_plane else "")
+                + ", in a process of its own)")
     settings = SimSettings(data_plane=True) if with_plane else None
-    with Simulation(config.topology, time_scale=target.time_scale or None,
-                    settings=settings) as simulation, \
+    with hosted_simulation(config.topology, time_scale=target.time_scale or None,
+                           settings=settings, name="embedded-sim") as (hosted, text), \
             tempfile.TemporaryDirectory(prefix="maip-drill-") as folder:
-        hosted = simulation.target("embedded-sim", "sim")
         path = Path(folder) / "target.toml"
-        path.write_text(render_sim_config(hosted, config.topology))
+        path.write_text(text)
         yield config, hosted, path, True

@@ -1,0 +1,53 @@
+"""The embedded simulation of a game day in a process of its own (``sim/hosted.py``): the
+target it hands back reaches it over loopback, the process ends with the block, a start that
+does not come in time is one error and leaves no process behind, and Ctrl-C sent to the
+process group does not take the simulation down under the drill."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+
+import pytest
+import requests
+
+from maip_drlib.config import Topology
+from maip_drlib.errors import Unreachable
+from maip_drlib.sim import hosted
+from maip_drlib.sim_client import SimulationClient
+
+pytestmark = pytest.mark.sim
+
+
+def _children() -> list[multiprocessing.process.BaseProcess]:
+    return [p for p in multiprocessing.active_children() if p.name == "maip-dr-simulation"]
+
+
+def test_the_hosted_simulation_answers_on_loopback_and_ends_with_the_block() -> None:
+    with hosted.hosted_simulation(Topology(), time_scale=0.5, settings=None,
+                                  name="embedded-sim") as (target, config_text):
+        assert target.kind == "sim" and target.name == "embedded-sim"
+        assert target.control_url.startswith("http://127.0.0.1:")
+        assert 'default_target = "embedded-sim"' in config_text
+        [child] = _children()
+        assert child.pid != os.getpid()
+        status = SimulationClient(target.control_url).status()
+        assert "faults" in status
+        os.kill(child.pid, signal.SIGINT)  # a terminal's Ctrl-C reaches the whole group
+        child.join(0.5)
+        assert child.is_alive()  # the drill stops it, not the signal
+        assert "faults" in SimulationClient(target.control_url).status()
+    assert not child.is_alive() and not _children()
+    with pytest.raises(requests.RequestException):
+        requests.get(target.control_url, timeout=2)
+
+
+def test_a_start_past_its_deadline_is_one_error_and_no_process_is_left(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(hosted, "READY_TIMEOUT_S", 0.001)
+    with pytest.raises(Unreachable, match=r"did not start within 0\.001 s"), \
+            hosted.hosted_simulation(Topology(), time_scale=0.5, settings=None,
+                                     name="embedded-sim"):
+        pytest.fail("the block must not run")
+    assert not _children()
