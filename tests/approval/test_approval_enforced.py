@@ -27,6 +27,7 @@ import pytest
 
 from maip_drlib.config import Topology
 from maip_drlib.drill import results_table
+from maip_drlib.drill.stage_result import StageResult
 from maip_drlib.drill.lease import HOLDER_ALIVE_PREFIX, DrillLease, Holder, lease_key
 
 pytestmark = pytest.mark.sim
@@ -247,7 +248,7 @@ def test_a_rejection_stops_the_drill_before_any_call_of_the_stage(
     stage_2 = next(r for r in results if r["stage"] == 2)
     assert stage_2["outcome"] == "failed" and stage_2["error_kind"] == "guard"
     assert "rejected by arn:aws:iam::" in stage_2["message"]
-    assert results_table.exit_code(results, [code]) == 3
+    assert results_table.exit_code(map(StageResult.from_row, results), [code]) == 3
 
 
 def test_a_lease_broken_during_the_wait_stops_the_approved_stage(
@@ -272,4 +273,4 @@ def test_a_lease_broken_during_the_wait_stops_the_approved_stage(
     results = json.loads((project / "results.json").read_text())
     stage_2 = next(r for r in results if r["stage"] == 2)
     assert stage_2["error_kind"] == "guard" and "lease" in stage_2["message"]
-    assert results_table.exit_code(results, [code]) == 3
+    assert results_table.exit_code(map(StageResult.from_row, results), [code]) == 3
