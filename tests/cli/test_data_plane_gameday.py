@@ -5,8 +5,10 @@
   its own store: the replication link cut (every RDS and MSK canary is lost, both RPOs are over
   their target) and a 7-second DynamoDB replication lag (readiness flags it, a no-go the
   operator accepts and the journal records; the outage loses the DynamoDB canaries still in
-  flight, an RPO over the 5-second target). The RPO checks fail the drill; the cut is healed
-  once the RPO phase is over, so failback runs as usual and every stage passes. (One game day
+  flight, an RPO over the 5-second target). The RPO checks fail the drill; both faults are
+  healed before failback 1 (the drill asks before each mutating stage, and the test answers
+  failback 1's question once it has healed them), so failback runs as usual and every stage
+  passes. (One game day
   for both faults: each is a whole drill's worth of CI time.)
 - ``--data-plane`` / ``--no-data-plane`` refused for sim and live targets (gameday and
   readiness).
@@ -18,6 +20,7 @@ import io
 import json
 import re
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,6 +57,33 @@ def _sim_config(folder: Path) -> Path:
     path = folder / "sim.toml"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+QUESTION = re.compile(r"about to run (?P<stage>[a-z]+ stage \d)\. Type 'yes' to go on")
+
+
+def _answer_heal_before_failback(sim: SimUpProcess, drill: subprocess.Popen[str],
+                                 log: Path) -> None:
+    """Answer 'yes' to each question of --dr-pause-between-stages as it is asked; before
+    failback 1's, heal the link and the lag, as an operator would before failing back
+    (failback checks continuity on a new standby)."""
+    assert drill.stdin is not None
+    answered = 0
+    deadline = time.monotonic() + 600
+    while drill.poll() is None and time.monotonic() < deadline:
+        asked = [m.group("stage") for m in QUESTION.finditer(log.read_text())]
+        for stage in asked[answered:]:
+            if stage == "failback stage 1":
+                for heal in (["replication-cut", "--off"],
+                             ["lag", "--store", "dynamodb", "--seconds", "0"]):
+                    healed = sim.maip_dr(["sim", "fault", *heal])
+                    assert healed.returncode == 0, healed.stderr
+            drill.stdin.write("yes\n")
+            drill.stdin.flush()
+            answered += 1
+        time.sleep(0.1)
+    assert "failback stage 1" in [m.group("stage") for m in QUESTION.finditer(log.read_text())], (
+        log.read_text()[-3000:])
 
 
 @pytest.mark.parametrize("command", ["gameday", "readiness"])
@@ -130,25 +160,21 @@ def test_a_cut_link_and_a_lagging_table_before_the_outage_fail_the_rpo(
             "--dr-confirm", "sim", "--drill-id", "cut", "--canary-window", str(CUT_WINDOW_S),
             # Readiness flags the lag (and the cut link's, as soon as the machine is slow
             # enough): a no-go would stop the drill before the canaries it is about.
-            "--dr-accept-readiness-failures", ACCEPTED]
-    with (sim.workdir / "gameday.log").open("w") as log:
-        drill = subprocess.Popen(args, cwd=sim.workdir, env=sim.env, stdout=subprocess.PIPE,
-                                 stderr=log, text=True)
+            "--dr-accept-readiness-failures", ACCEPTED,
+            # The drill asks before each mutating stage: the test heals the faults before it
+            # answers failback 1's question, so failback never races the healing.
+            "--dr-pause-between-stages"]
+    log_path, out_path = sim.workdir / "gameday.log", sim.workdir / "gameday.out"
+    with log_path.open("w") as log, out_path.open("w") as out:
+        drill = subprocess.Popen(args, cwd=sim.workdir, env=sim.env, stdin=subprocess.PIPE,
+                                 stdout=out, stderr=log, text=True)
         try:
-            # The primary is restored after the RPO phase: heal the link and the lag then, as
-            # an operator would before failing back (failback checks continuity on a new
-            # standby).
-            wait_until("the primary restored", lambda: any(
-                r.get("kind") == "fault" and r.get("action") == "restore"
-                for r in scan_journal(journal).records), timeout_s=300)
-            for heal in (["replication-cut", "--off"],
-                         ["lag", "--store", "dynamodb", "--seconds", "0"]):
-                healed = sim.maip_dr(["sim", "fault", *heal])
-                assert healed.returncode == 0, healed.stderr
-            stdout, _ = drill.communicate(timeout=600)
+            _answer_heal_before_failback(sim, drill, log_path)
+            drill.wait(timeout=600)
         finally:
             drill.kill()
-    log_tail = (sim.workdir / "gameday.log").read_text()[-3000:]
+    stdout = out_path.read_text()
+    log_tail = log_path.read_text()[-3000:]
     assert drill.returncode == 1, stdout[-3000:] + log_tail
     assert "verdict: FAIL (exit 1)" in stdout
     summary = json.loads((journal.parent / "summary.json").read_text())
