@@ -2,7 +2,7 @@
 embedded or a sim target (one identity: nobody else could approve), a timeout without
 approval or out of bounds, ``--quiet`` hiding the approver's command; ``maip-dr approve``
 on the embedded target, without consent, with a bad stage or reason; the options reach the
-pytest children; ``require_approval`` in the config."""
+pytest session; ``require_approval`` in the config."""
 
 from __future__ import annotations
 
@@ -91,7 +91,7 @@ def test_quiet_would_hide_the_approvers_command(tmp_path: Path) -> None:
     assert str(error) == "--quiet: it would hide the command the approver must run"
 
 
-def test_the_options_reach_the_pytest_children(tmp_path: Path) -> None:
+def test_the_options_reach_the_pytest_session(tmp_path: Path) -> None:
     target = embedded_target(load_config(None).topology)
     args = dr_args(target, tmp_path / "c.toml", {"dr_require_approval": True,
                                                  "dr_approval_timeout": 7.5})

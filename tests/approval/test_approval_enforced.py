@@ -27,8 +27,8 @@ import pytest
 
 from maip_drlib.config import Topology
 from maip_drlib.drill import results_table
-from maip_drlib.drill.stage_result import StageResult
 from maip_drlib.drill.lease import HOLDER_ALIVE_PREFIX, DrillLease, Holder, lease_key
+from maip_drlib.drill.stage_result import StageResult
 
 pytestmark = pytest.mark.sim
 

@@ -1,5 +1,6 @@
-"""SIGTERM (a CI cancel, a Job deadline) stops a game day cleanly: the pytest child is stopped
-and waited for, the journal says where the drill stopped, the lease is released, exit 143."""
+"""SIGTERM (a CI cancel, a Job deadline) stops a game day cleanly: its pytest session ends, the
+embedded simulation's process is stopped and waited for, the journal says where the drill
+stopped, the lease is released, exit 143."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def _children(pid: int) -> list[int]:
     return [int(child) for child in found.read_text().split()] if found.exists() else []
 
 
-def test_sigterm_stops_the_pytest_child_journals_and_exits_143(tmp_path: Path) -> None:
+def test_sigterm_stops_the_drill_and_its_simulation_journals_and_exits_143(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
     reports = tmp_path / "reports"
@@ -44,6 +45,7 @@ def test_sigterm_stops_the_pytest_child_journals_and_exits_143(tmp_path: Path) -
 
         wait_until("failover stage 2 to start", stage_2_started, timeout_s=240)
         children = _children(process.pid)
+        assert children, "the embedded simulation runs in a child process"
         process.send_signal(signal.SIGTERM)
         _out, err = process.communicate(timeout=120)
     finally:
@@ -52,7 +54,7 @@ def test_sigterm_stops_the_pytest_child_journals_and_exits_143(tmp_path: Path) -
         output.close()
     assert process.returncode == 143, err[-2000:]
     assert "maip-dr: terminated (SIGTERM)" in err
-    for child in children:  # the pytest child was stopped and waited for, not left running
+    for child in children:  # the simulation was stopped and waited for, not left running
         assert not Path(f"/proc/{child}").exists() or \
             "zombie" in Path(f"/proc/{child}/status").read_text().lower()
     records = _journal(reports)

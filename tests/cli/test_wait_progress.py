@@ -84,7 +84,7 @@ def test_off_by_default_and_settings_parse(fake: FakeTime) -> None:
 
 
 def test_a_subprocess_follows_the_setting_it_inherits() -> None:
-    """How the CLI's pytest children get the display: MAIP_DR_PROGRESS in their environment."""
+    """How a process started by the CLI gets the display: MAIP_DR_PROGRESS in its environment."""
     import subprocess
     import sys
 

@@ -181,7 +181,7 @@ def test_edited_record_breaks_the_chain(tmp_path: Path) -> None:
 
 
 def test_two_open_writers_interleave_on_one_chain(tmp_path: Path) -> None:
-    """A parent ``maip-dr`` and its pytest child, both holding the journal open."""
+    """``maip-dr`` and a pytest run by hand, both holding the journal open."""
     with open_journal(tmp_path) as parent, open_journal(tmp_path) as child:
         parent.record("drill.start")
         child.record("stage.start")

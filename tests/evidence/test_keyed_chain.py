@@ -68,7 +68,7 @@ def test_the_process_key_keys_a_journal_opened_without_one(tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     folder = tmp_path / DRILL / "attempt-1"
     folder.mkdir(parents=True)
-    monkeypatch.setenv("MAIP_DR_HMAC_KEY", KEY.decode())  # a pytest child of a keyed drill
+    monkeypatch.setenv("MAIP_DR_HMAC_KEY", KEY.decode())  # a process started by a keyed drill
     with Journal.open(folder, drill_id=DRILL, attempt=1, redactor=Redactor()) as journal:
         assert "mac" in journal.record("step.start")
     keys.use_key(None, children=False)  # the edge said: no key

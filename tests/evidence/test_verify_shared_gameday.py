@@ -48,7 +48,7 @@ def test_a_real_game_days_evidence_verifies_with_its_key_and_not_once_changed(
     journal = reports / DRILL_ID / "attempt-1" / "journal.jsonl"
     records = [json.loads(line) for line in journal.read_text().splitlines()]
     assert {"stage.start", "step.end", "drill.end"} <= {r["kind"] for r in records}
-    assert all("mac" in r for r in records)  # the pytest children's records too
+    assert all("mac" in r for r in records)  # the pytest session's records too
     assert (reports / DRILL_ID / "index.json").is_file()
     unkeyed = _verify(reports, home, None)
     assert unkeyed.returncode == 1, unkeyed.stdout + unkeyed.stderr

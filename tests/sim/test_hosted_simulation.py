@@ -5,9 +5,9 @@ process group does not take the simulation down under the drill."""
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
+from pathlib import Path
 
 import pytest
 import requests
@@ -20,8 +20,17 @@ from maip_drlib.sim_client import SimulationClient
 pytestmark = pytest.mark.sim
 
 
-def _children() -> list[multiprocessing.process.BaseProcess]:
-    return [p for p in multiprocessing.active_children() if p.name == "maip-dr-simulation"]
+def _children() -> list[int]:
+    """This process's children running the hosted simulation."""
+    found = Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children")
+    pids = [int(pid) for pid in found.read_text().split()] if found.exists() else []
+    return [pid for pid in pids if b"maip_drlib.sim.hosted" in
+            Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+
+def _running(pid: int) -> bool:
+    status = Path(f"/proc/{pid}/status")
+    return status.exists() and "zombie" not in status.read_text().lower()
 
 
 def test_the_hosted_simulation_answers_on_loopback_and_ends_with_the_block() -> None:
@@ -31,14 +40,14 @@ def test_the_hosted_simulation_answers_on_loopback_and_ends_with_the_block() -> 
         assert target.control_url.startswith("http://127.0.0.1:")
         assert 'default_target = "embedded-sim"' in config_text
         [child] = _children()
-        assert child.pid != os.getpid()
-        status = SimulationClient(target.control_url).status()
-        assert "faults" in status
-        os.kill(child.pid, signal.SIGINT)  # a terminal's Ctrl-C reaches the whole group
-        child.join(0.5)
-        assert child.is_alive()  # the drill stops it, not the signal
         assert "faults" in SimulationClient(target.control_url).status()
-    assert not child.is_alive() and not _children()
+        # A terminal's Ctrl-C reaches the whole group: the child ignores it (the drill stops
+        # the simulation, not the signal).
+        ignored = next(line for line in Path(f"/proc/{child}/status").read_text().splitlines()
+                       if line.startswith("SigIgn:"))
+        assert int(ignored.split()[1], 16) & (1 << (signal.SIGINT - 1))
+        assert _running(child)
+    assert not _running(child) and not _children()
     with pytest.raises(requests.RequestException):
         requests.get(target.control_url, timeout=2)
 
