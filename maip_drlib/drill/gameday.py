@@ -123,7 +123,8 @@ def run_gameday(plan: GamedayPlan) -> GamedayResult:
     journal_people(journal, plan.participants, plan.notes, command="gameday")
     journal_retest(journal, plan.attempt.path.parent.parent, plan.retests)
     _note_interruption(plan, journal)
-    _check_lease(plan, journal, before="readiness")  # before the session starts
+    first_phase = plan.resume_from[0] if plan.resume_from else "readiness"
+    _check_lease(plan, journal, before=first_phase)  # before the session starts
     args = [*plan.dr_args, "--alluredir", str(attempt.allure_results), *plan.extra_args]
     try:
         session = run_session(walk.walk, args=args, drill=drill, redactor=plan.redactor)

@@ -2,9 +2,10 @@
 
 ``run_session`` calls ``pytest.main`` on the scenarios (the clone's top folder, or the copy a
 wheel carries: ``maip_drlib.scenarios_home``) with a ``DrillSession`` plugin whose walk runs
-the phases. Three plugins are not loaded (``FAST_START``): the cache (a drill is not re-run by
-failures), Hypothesis's (no scenario uses it; its terminal summary imports the whole library)
-and the unraisable-exception one (two full garbage collections per run).
+the phases. Plugins a drill does without are not loaded (``FAST_START``): the cache (a drill is
+not re-run by failures), Hypothesis's (no scenario uses it; its terminal summary imports the
+whole library), the unraisable-exception one (two full garbage collections per run), and the
+installed ones it never uses (the simulated Kafka broker's, xdist, platformdirs').
 
 Everything pytest prints goes through ``RedactingStream`` (``sys.stdout`` and ``sys.stderr``
 for the session): whole lines are redacted as they complete, and a partial line (a question
@@ -34,7 +35,11 @@ from maip_drlib.evidence.redact import Redactor
 
 Walk = TypeVar("Walk")
 FAST_START = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest",
-              "-p", "no:unraisableexception")
+              "-p", "no:unraisableexception",
+              # Installed plugins a drill never uses: the simulated Kafka broker's test plugin
+              # (0.1 s of imports), xdist (a drill is one session in order) and platformdirs'.
+              "-p", "no:nafka", "-p", "no:xdist", "-p", "no:xdist.looponfail",
+              "-p", "no:platformdirs")
 SESSION_ARGS = ("--capture=tee-sys", "-q", "--no-header", "-rfEs")
 
 
