@@ -117,6 +117,16 @@ def _phase_split(journal: Path, started: float, ended: float) -> dict[str, Any]:
     phases = [p for p in phases if "end" in p]
     if not phases:
         return {}
+    started_canaries = [at(r) for r in records
+                        if r.get("kind") == "canary" and r.get("event") == "started"]
+    stopped_canaries = [at(r) for r in records
+                        if r.get("kind") == "canary" and r.get("event") == "stopped"]
+    outages = [at(r) for r in records if r.get("kind") == "fault" and r.get("action") == "outage"]
+    canaries: dict[str, float] = {}
+    if started_canaries and outages:  # the window before the outage, by design
+        canaries["canary_window_s"] = round(outages[0] - min(started_canaries), 3)
+    if stopped_canaries and outages:  # the writers noticing the outage (their write timeout)
+        canaries["canaries_stop_s"] = round(max(stopped_canaries) - outages[0], 3)
     startups, ends, gaps = [], [], []
     for index, phase in enumerate(phases):
         starts = [t for kind, t in phase["stages"] if kind == "stage.start"]
@@ -131,7 +141,7 @@ def _phase_split(journal: Path, started: float, ended: float) -> dict[str, Any]:
             "phase_startups_s": [round(x, 3) for x in startups],
             "phase_ends_s": [round(x, 3) for x in ends],
             "between_phases_s": [round(x, 3) for x in gaps],
-            "after_last_phase_s": round(ended - phases[-1]["end"], 3)}
+            "after_last_phase_s": round(ended - phases[-1]["end"], 3), **canaries}
 
 
 def detection(trials: int, progress: Any, observe_s: float = 0.02) -> dict[str, Any]:

@@ -13,17 +13,18 @@ from benchmarks.stats import fmt_s, fmt_spread
 # What would close a goal that is not met, by verdict key (figures come from the run).
 CLOSE = {
     "preflight_whole_process": "The whole process is dominated by start-up, not by the checks: "
-    "`maip-dr readiness` starts Python and click, then a pytest process that imports the "
-    "plugin, boto3 and kubernetes and collects the Gherkin scenarios (see benchmark 3), before "
-    "the first call. Closing it needs the pytest run in the `maip-dr` process (pytest.main) or "
-    "a readiness path that does not go through pytest for the CLI table.",
-    "over_import": "`maip-dr readiness` is two processes: the command (Python, click, the "
-    "configuration) and a pytest process that imports the plugin, boto3, kubernetes, pytest, "
-    "pytest-bdd and Allure, collects the Gherkin and builds the clients before the first call; "
-    "the bare import is one process with four of those packages. Closing it needs the pytest "
-    "run inside the `maip-dr` process (pytest.main: one interpreter, one import of each "
-    "package) and the checks' clients built once; that is the same change as one pytest "
-    "session per game day (issue 16 item 3).",
+    "`maip-dr readiness` starts Python and click, then its pytest session in the same process "
+    "imports the plugin, boto3 and kubernetes and collects the Gherkin scenarios (see benchmark "
+    "3), before the first call.",
+    "over_import": "`maip-dr readiness` is one process: its pytest session runs inside the "
+    "`maip-dr` process (pytest.main), so nothing is imported twice and no second interpreter "
+    "starts. What is left above the bare import is start-up work the bare import does not do: "
+    "the command's own imports (click and every command's module), pytest's configuration, its "
+    "plugins and the collection of the Gherkin, and in the first steps botocore's service models "
+    "parsed from JSON and the clients built for each region; the checks' calls themselves are "
+    "benchmark 2's in-process figure. Closing it would take the commands imported lazily, a disk "
+    "cache of the parsed botocore models and the steps' clients built once per session; the "
+    "one-session change (issue 16 item 3) did not close it.",
     "preflight_in_process": "The in-process time is bounded by the slowest chain of dependent "
     "calls; see benchmark 2 for how close it is to the sum of round trips.",
     "limit": "The checks repeat some requests and make dependent calls in sequence (e.g. "
@@ -109,6 +110,18 @@ def _data_plane_why(r: dict[str, Any]) -> str:
             f"most of PostgreSQL's CPU away.")
 
 
+def _canary_part(split: dict[str, Any]) -> str:
+    """The canaries' share of the time between phases, when the run measured it."""
+    if "canary_window_s" not in split:
+        return ""
+    text = (f"; of it, the canaries written before the outage for "
+            f"{fmt_s(split['canary_window_s'])} (the canary window, by design)")
+    if "canaries_stop_s" in split:
+        text += (f" and the writers noticing the outage in {fmt_s(split['canaries_stop_s'])} "
+                 f"(their write timeout on a simulation)")
+    return text
+
+
 def _overhead_why(game: dict[str, Any]) -> str:
     split = game.get("outside_split") or {}
     if not split:
@@ -127,7 +140,8 @@ def _overhead_why(game: dict[str, Any]) -> str:
             f"the phase's Given steps before its first stage) and end in {fmt_s(sum(ends))} "
             f"(teardown, results, Allure files); between phases {fmt_s(sum(between))} "
             f"({', '.join(f'{x:.1f}' for x in between)} s: go / no-go, the canaries before "
-            f"the outage, the outage, the hold, the restore); after the last phase (the "
+            f"the outage, the outage, the hold, the restore{_canary_part(split)}); after the "
+            f"last phase (the "
             f"session's end, summary, timeline image, manifest, the simulation stopping) "
             f"{fmt_s(split['after_last_phase_s'])}; between stages inside the phases "
             f"{fmt_s(inside_phases)}. Inside the stages, "
