@@ -107,6 +107,17 @@ def _walk(between: list[str]):
     return walk
 
 
+def _three_phases(pytester: pytest.Pytester, tmp_path: Path, **faults: int) -> list[PhaseRun]:
+    """Readiness, failover and readiness-after of the synthetic project with ``faults``."""
+    config = _project(pytester, **faults)
+    drill = _drill(tmp_path)
+    plugin = DrillSession(_walk([]), drill=drill)
+    pytester.inline_run("-p", "no:cacheprovider", "--dr-config", str(config), "--dr-execute",
+                        plugins=[plugin])
+    drill.journal.close()
+    return plugin.outcome or []
+
+
 def _order(pytester: pytest.Pytester) -> list[str]:
     return (pytester.path / "order.txt").read_text().splitlines()
 
@@ -141,13 +152,7 @@ def test_phases_run_in_order_in_one_session_with_their_own_results(
 
 def test_a_failure_skips_later_stages_of_its_phase_only(pytester: pytest.Pytester,
                                                        tmp_path: Path) -> None:
-    config = _project(pytester, fail_at=2)
-    drill = _drill(tmp_path)
-    plugin = DrillSession(_walk([]), drill=drill)
-    pytester.inline_run("-p", "no:cacheprovider", "--dr-config", str(config), "--dr-execute",
-                        plugins=[plugin])
-    drill.journal.close()
-    _readiness, failover, after = plugin.outcome or []
+    _readiness, failover, after = _three_phases(pytester, tmp_path, fail_at=2)
     assert failover.exit_code == 1 and failover.failed
     assert [r.outcome for r in failover.results] == ["passed", "failed", "skipped"]
     assert after.exit_code == 0 and [r.outcome for r in after.results] == ["passed"]
@@ -155,13 +160,7 @@ def test_a_failure_skips_later_stages_of_its_phase_only(pytester: pytest.Pyteste
 
 def test_a_stop_inside_a_phase_ends_that_phase_with_its_code(pytester: pytest.Pytester,
                                                             tmp_path: Path) -> None:
-    config = _project(pytester, stop_at=2)
-    drill = _drill(tmp_path)
-    plugin = DrillSession(_walk([]), drill=drill)
-    pytester.inline_run("-p", "no:cacheprovider", "--dr-config", str(config), "--dr-execute",
-                        plugins=[plugin])
-    drill.journal.close()
-    _readiness, failover, after = plugin.outcome or []
+    _readiness, failover, after = _three_phases(pytester, tmp_path, stop_at=2)
     assert failover.exit_code == 3 and failover.failed
     assert "stage 3" not in _order(pytester)
     assert [r.stage for r in failover.results] == [1]  # what ran before the stop is kept
