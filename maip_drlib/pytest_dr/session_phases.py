@@ -134,7 +134,8 @@ class DrillSession(Generic[Walk]):
                                       items: list[pytest.Item]) -> None:
         kept = [item for item in items if phase_of(item) in self.phases]
         if len(kept) != len(items):
-            config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+            kept_ids = {id(item) for item in kept}
+            config.hook.pytest_deselected(items=[i for i in items if id(i) not in kept_ids])
             items[:] = kept
 
     @pytest.hookimpl(tryfirst=True)
