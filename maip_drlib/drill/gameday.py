@@ -4,7 +4,9 @@
 optional hold in DR (``--hold-in-dr``, ``hold.py``: after failover 5 and RPO, before the
 restore; a hold ended early by a DR degradation fails back at once and fails the drill), the
 restore, failback and readiness again as the ordered phases of one pytest session in this
-process (``GamedayWalk`` is the session's test loop: ``pytest_dr/session_phases.py``),
+process (``GamedayWalk`` is the session's test loop: ``pytest_dr/session_phases.py``; it walks
+the phases ``evidence/drill_phases.PHASES`` declares, each carried out by its step in
+``PHASE_STEPS``),
 journals every phase, measures RPO from canaries, and after the session writes the summary
 and seals the attempt. The drill run (id, attempt, journal, lease) is built once here and
 handed to the session (``drill_run.py``). ``resume_from`` continues an
@@ -45,6 +47,7 @@ from maip_drlib.drill.phase_selection import Select, from_stage, marker_expressi
 from maip_drlib.drill.record_plan import journal_plan
 from maip_drlib.drill.stage_result import PhaseRun
 from maip_drlib.drill.where_it_stands import left_in, record_interruption
+from maip_drlib.evidence import drill_phases
 from maip_drlib.evidence.journal import Journal
 from maip_drlib.evidence.record_people import Participant, journal_people
 from maip_drlib.evidence.record_retest import journal_retest
@@ -54,8 +57,10 @@ from maip_drlib.sim_client import SimulationClient
 if TYPE_CHECKING:
     from maip_drlib.drill.canaries import CanaryPlan
     from maip_drlib.drill.client_view import SyntheticClient
+    from maip_drlib.drill.msk_canaries import RunningMskCanaries
     from maip_drlib.drill.traffic import SoakThresholds
     from maip_drlib.pytest_dr.session_phases import PhaseRunner
+    from maip_drlib.rpo import PacedCanaryWriter
 
 Echo = Callable[[str], None]
 
@@ -158,11 +163,16 @@ class GamedayWalk:
         self.timings: dict[str, float] = {}
         self.started = time.monotonic()
         self.no_go = False
+        self.runner: PhaseRunner | None = None
+        self.writer: PacedCanaryWriter | None = None  # DynamoDB canaries, until the outage
+        self.rds_writer: PacedCanaryWriter | None = None
+        self.msk_writer: RunningMskCanaries | None = None
+        self.failover: PhaseRun | None = None  # None on a resume from failback
 
     def mark(self, name: str) -> None:
         self.timings[name] = time.time()
 
-    def phase(self, runner: PhaseRunner, name: str, select: Select, marker: str, *,
+    def phase(self, name: str, select: Select, marker: str, *,
               declare_outage: bool = True) -> PhaseRun:
         """One phase (``marker``: its selection as a pytest expression, for the journal)."""
         plan, journal = self.plan, self.journal
@@ -170,7 +180,8 @@ class GamedayWalk:
         plan.echo(f"\n=== {name} ===")
         journal.record("phase.start", phase=name, marker=marker)
         self.mark(f"{name}.start")
-        run = runner.run(name, select, declare_outage=declare_outage)
+        assert self.runner is not None, "phases run inside the walk"
+        run = self.runner.run(name, select, declare_outage=declare_outage)
         self.mark(f"{name}.end")
         journal.record("phase.end", phase=name, exit_code=run.exit_code,
                        outcomes={r.scenario: r.outcome for r in run.results})
@@ -191,70 +202,127 @@ class GamedayWalk:
                                 status=delivery.status, error=delivery.error)
 
     def walk(self, runner: PhaseRunner) -> None:
-        plan, journal, echo = self.plan, self.journal, self.plan.echo
+        """The phases of ``drill_phases.PHASES`` in their order, from the first one of a
+        resume on; each phase's step says whether the drill goes on."""
+        self.runner = runner
+        resume_phase = self.plan.resume_from[0] if self.plan.resume_from else "readiness"
+        first = drill_phases.KEYS.index(RESUME_ENTRY[resume_phase])
+        for key in drill_phases.KEYS[first:]:
+            if not PHASE_STEPS[key](self):
+                return
+
+    def _stage_from(self, phase: str) -> int:
+        resume = self.plan.resume_from
+        return resume[1] if resume and resume[0] == phase else 1
+
+    def _readiness(self) -> bool:
+        """Readiness and go / no-go (before an injected outage without its declaration), the
+        test plan, then the canaries until their window is written."""
+        plan, journal = self.plan, self.journal
+        readiness = self.phase("readiness", with_markers("readiness"),
+                               "readiness", declare_outage=not plan.outage_injected)
+        if not go_no_go(plan, journal, readiness):
+            self.no_go = True
+            return False
+        journal_plan(plan, journal)  # the test plan, before the first mutating call
+        self.rds_writer = gameday_canaries.start_rds_canaries(plan, journal)
+        self.msk_writer = msk_canaries.start_msk_canaries(plan, journal)
+        self.writer = gameday_canaries.start_dynamodb_canaries(plan, journal)
+        msk_canaries.await_msk_window(self.msk_writer)
+        return True
+
+    def _start_client_view(self) -> None:
+        if self.plan.client_view is None:  # clients' view, from before the outage on
+            self.plan.client_view = client_view.start(self.plan, self.journal)
+
+    def _outage(self) -> bool:
+        """The outage (injected on a simulation only); the canaries stop on it."""
+        plan, journal = self.plan, self.journal
+        self._start_client_view()
         primary = plan.topology.primary.region
-        resume_phase, resume_stage = plan.resume_from or ("readiness", 0)
-        writer = rds_writer = msk_writer = None
-        if resume_phase == "readiness":
-            # Before an injected outage readiness runs without its declaration.
-            readiness = self.phase(runner, "readiness", with_markers("readiness"), "readiness",
-                                   declare_outage=not plan.outage_injected)
-            if not go_no_go(plan, journal, readiness):
-                self.no_go = True
-                return
-            journal_plan(plan, journal)  # the test plan, before the first mutating call
-            rds_writer = gameday_canaries.start_rds_canaries(plan, journal)
-            msk_writer = msk_canaries.start_msk_canaries(plan, journal)
-            writer = gameday_canaries.start_dynamodb_canaries(plan, journal)
-            msk_canaries.await_msk_window(msk_writer)
-        plan.client_view = client_view.start(plan, journal)  # clients' view, before the outage
-        if resume_phase in ("readiness", "failover"):
-            if plan.control is not None and plan.outage_injected:
-                echo(f"\n=== injecting a simulated outage of {primary} ===")
-                plan.control.outage(primary)
-                journal.record("fault", action="outage", region=primary, simulated=True)
-            self.mark("outage")
-            if writer is not None:
-                gameday_canaries.finish_canaries(plan, journal, writer)
-            if rds_writer is not None:
-                gameday_canaries.finish_canaries(plan, journal, rds_writer, store="rds")
-            msk_canaries.finish_msk_canaries(plan, journal, msk_writer)
-            first = resume_stage if resume_phase == "failover" else 1
-            failover = self.phase(runner, "failover", from_stage("failover", first),
-                                  marker_expression("failover", first))
-            if not failover.failed:
-                self.phase(runner, "rpo", with_markers("rpo"), "rpo")
-                _hold(plan, journal, self.mark)
-            if plan.control is not None and plan.outage_injected:
-                echo(f"\n=== restoring {primary} ===")
-                plan.control.restore(primary)
-                journal.record("fault", action="restore", region=primary, simulated=True)
-            self.mark("restore")
-            if failover.failed:
-                echo("maip-dr: failover failed: failback and the final readiness are skipped")
-                journal.record("decision", decision="failback skipped: failover failed")
-                left_in(plan, journal, failover)
-                return
-        elif plan.control is not None and plan.outage_injected:
-            plan.control.restore(primary)  # resuming failback: the primary is back
-        first = resume_stage if resume_phase == "failback" else 1
-        failback = self.phase(runner, "failback", from_stage("failback", first),
+        if plan.control is not None and plan.outage_injected:
+            plan.echo(f"\n=== injecting a simulated outage of {primary} ===")
+            plan.control.outage(primary)
+            journal.record("fault", action="outage", region=primary, simulated=True)
+        self.mark("outage")
+        if self.writer is not None:
+            gameday_canaries.finish_canaries(plan, journal, self.writer)
+        if self.rds_writer is not None:
+            gameday_canaries.finish_canaries(plan, journal, self.rds_writer, store="rds")
+        msk_canaries.finish_msk_canaries(plan, journal, self.msk_writer)
+        return True
+
+    def _failover(self) -> bool:
+        first = self._stage_from("failover")
+        self.failover = self.phase("failover", from_stage("failover", first),
+                                   marker_expression("failover", first))
+        return True  # the primary is restored whatever the outcome
+
+    def _rpo(self) -> bool:
+        if self.failover is None or not self.failover.failed:
+            self.phase("rpo", with_markers("rpo"), "rpo")
+        return True
+
+    def _hold(self) -> bool:
+        if self.failover is None or not self.failover.failed:
+            _hold_in_dr(self.plan, self.journal, self.mark)
+        return True
+
+    def _restore(self) -> bool:
+        """The primary restored (on a simulation); after a failed failover the drill stops."""
+        plan, journal = self.plan, self.journal
+        self._start_client_view()
+        primary = plan.topology.primary.region
+        if plan.control is not None and plan.outage_injected:
+            plan.echo(f"\n=== restoring {primary} ===")
+            plan.control.restore(primary)
+            journal.record("fault", action="restore", region=primary, simulated=True)
+        self.mark("restore")
+        if self.failover is not None and self.failover.failed:
+            plan.echo("maip-dr: failover failed: failback and the final readiness are skipped")
+            journal.record("decision", decision="failback skipped: failover failed")
+            left_in(plan, journal, self.failover)
+            return False
+        return True
+
+    def _failback(self) -> bool:
+        first = self._stage_from("failback")
+        failback = self.phase("failback", from_stage("failback", first),
                               marker_expression("failback", first))
         if failback.failed:
-            journal.record("decision", decision="final readiness skipped: failback failed")
-            left_in(plan, journal, failback)
-            return
+            self.journal.record("decision", decision="final readiness skipped: failback failed")
+            left_in(self.plan, self.journal, failback)
+            return False
+        return True
+
+    def _readiness_after(self) -> bool:
         # Failback 4 leaves the old writer stopped (reconcile, then delete it): the next
         # drill's go/no-go fails on it by design (readiness "The database can fail back after
         # a failover"); failback 4 printed the instance to delete.
-        journal.record("decision", decision="readiness-after: failback-name scenario "
-                       "not run (this drill's fenced old writer awaits its delete)")
-        self.phase(runner, "readiness-after",
+        self.journal.record("decision", decision="readiness-after: failback-name scenario "
+                            "not run (this drill's fenced old writer awaits its delete)")
+        self.phase("readiness-after",
                    with_markers("readiness", name_without=[FAILBACK_NAME_SCENARIO]),
                    f"readiness and not {FAILBACK_NAME_SCENARIO}")
+        return True
 
 
-def _hold(plan: GamedayPlan, journal: Journal, mark: Callable[[str], None]) -> None:
+# Where a resumed attempt enters the drill's phases (--resume-from PHASE:STAGE).
+RESUME_ENTRY = {"readiness": "readiness", "failover": "outage", "failback": "restore"}
+# Each phase of drill_phases.PHASES and the step that carries it out, in one table.
+PHASE_STEPS: dict[str, Callable[[GamedayWalk], bool]] = {
+    "readiness": GamedayWalk._readiness,
+    "outage": GamedayWalk._outage,
+    "failover": GamedayWalk._failover,
+    "rpo": GamedayWalk._rpo,
+    "hold": GamedayWalk._hold,
+    "restore": GamedayWalk._restore,
+    "failback": GamedayWalk._failback,
+    "readiness-after": GamedayWalk._readiness_after,
+}
+
+
+def _hold_in_dr(plan: GamedayPlan, journal: Journal, mark: Callable[[str], None]) -> None:
     """--hold-in-dr: stay in DR, watching it, before the restore and failback (hold.py). An
     interruption here resumes at failback 1 (the hold is not repeated)."""
     if plan.hold_minutes is None or plan.hold_limits is None:
