@@ -133,14 +133,16 @@ def test_a_later_write_with_a_shorter_lag_does_not_overtake_an_earlier_one(
         url: str, faults: FaultState) -> None:
     table = _global_table(url)
     east = sim_client("dynamodb", EAST, url)
-    faults.set_lag("dynamodb", 0.4)
+    # The first write is held 3 s: far longer than the second write, the replicator's rounds
+    # and the read below take on a loaded machine (0.4 s once was not).
+    faults.set_lag("dynamodb", 3.0)
     east.put_item(TableName=table, Item={"k": {"S": "o"}, "v": {"N": "1"}})
     faults.set_lag("dynamodb", 0.0)
     east.put_item(TableName=table, Item={"k": {"S": "o"}, "v": {"N": "2"}})
-    time.sleep(0.15)
+    time.sleep(0.15)  # rounds enough for an overtaking second write to show
     assert _get(url, WEST, table, "o") is None
     _poll(lambda: _get(url, WEST, table, "o"),
-          lambda item: item is not None and item["v"] == {"N": "2"}, 2.0)
+          lambda item: item is not None and item["v"] == {"N": "2"}, 10.0)
     time.sleep(0.1)
     assert _get(url, WEST, table, "o")["v"] == {"N": "2"}  # type: ignore[index]
 

@@ -547,7 +547,9 @@ def nodegroup(url: str) -> tuple[str, str]:
 def test_nodegroup_update_runs_then_succeeds_and_is_describable(
     url: str, server: MotoServer, nodegroup: tuple[str, str]
 ) -> None:
-    server.runtime.durations = SimDurations(nodegroup_update_s=30)
+    # 300 simulated seconds are 3 real seconds here: the update is still running for the
+    # three calls below however loaded the machine (30, 0.3 s, once was not).
+    server.runtime.durations = SimDurations(nodegroup_update_s=300)
     cluster, name = nodegroup
     eks = sim_client("eks", "us-west-2", url)
     update = eks.update_nodegroup_config(
@@ -566,7 +568,7 @@ def test_nodegroup_update_runs_then_succeeds_and_is_describable(
     assert eks.list_updates(name=cluster, nodegroupName=name)["updateIds"] == [update["id"]]
     _poll(lambda: eks.describe_update(name=cluster, updateId=update["id"],
                                       nodegroupName=name)["update"]["status"],
-          lambda status: status == "Successful")
+          lambda status: status == "Successful", 30.0)
     assert eks.describe_nodegroup(clusterName=cluster, nodegroupName=name)[
         "nodegroup"]["status"] == "ACTIVE"
 
