@@ -17,7 +17,8 @@ sends it to the whole process group): the drill stops first and records where, t
 child. Anything else the child prints goes to standard error. Waits are bounded:
 ``READY_TIMEOUT_S`` for the start, ``STOP_TIMEOUT_S`` for the stop (then SIGTERM, SIGKILL).
 
-Not supported: a hosted simulation shared by two commands (each command starts its own).
+Not supported: a hosted simulation shared by two commands (each command starts its own);
+Windows (the start's deadline waits on the child's pipe with ``select``, which is POSIX only).
 """
 
 from __future__ import annotations
