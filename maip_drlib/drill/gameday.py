@@ -235,16 +235,22 @@ class GamedayWalk:
         if self.plan.client_view is None:  # clients' view, from before the outage on
             self.plan.client_view = client_view.start(self.plan, self.journal)
 
-    def _outage(self) -> bool:
-        """The outage (injected on a simulation only); the canaries stop on it."""
-        plan, journal = self.plan, self.journal
+    def _simulated_fault(self, action: str, banner: str) -> None:
+        """The client's view from here on; ``action`` (outage, restore) of the primary on a
+        simulation whose outage the suite injects (nothing otherwise); the moment marked."""
+        plan = self.plan
         self._start_client_view()
         primary = plan.topology.primary.region
         if plan.control is not None and plan.outage_injected:
-            plan.echo(f"\n=== injecting a simulated outage of {primary} ===")
-            plan.control.outage(primary)
-            journal.record("fault", action="outage", region=primary, simulated=True)
-        self.mark("outage")
+            plan.echo(f"\n=== {banner} {primary} ===")
+            getattr(plan.control, action)(primary)
+            self.journal.record("fault", action=action, region=primary, simulated=True)
+        self.mark(action)
+
+    def _outage(self) -> bool:
+        """The outage (injected on a simulation only); the canaries stop on it."""
+        plan, journal = self.plan, self.journal
+        self._simulated_fault("outage", "injecting a simulated outage of")
         if self.writer is not None:
             gameday_canaries.finish_canaries(plan, journal, self.writer)
         if self.rds_writer is not None:
@@ -271,13 +277,7 @@ class GamedayWalk:
     def _restore(self) -> bool:
         """The primary restored (on a simulation); after a failed failover the drill stops."""
         plan, journal = self.plan, self.journal
-        self._start_client_view()
-        primary = plan.topology.primary.region
-        if plan.control is not None and plan.outage_injected:
-            plan.echo(f"\n=== restoring {primary} ===")
-            plan.control.restore(primary)
-            journal.record("fault", action="restore", region=primary, simulated=True)
-        self.mark("restore")
+        self._simulated_fault("restore", "restoring")
         if self.failover is not None and self.failover.failed:
             plan.echo("maip-dr: failover failed: failback and the final readiness are skipped")
             journal.record("decision", decision="failback skipped: failover failed")
