@@ -1,6 +1,6 @@
 """The embedded simulation of a game day in a process of its own (``sim/hosted.py``): the
 target it hands back reaches it over loopback, the process ends with the block, a start that
-does not come in time is one error and leaves no process behind, and Ctrl-C sent to the
+does not come in time or fails is one error and leaves no process behind, and Ctrl-C sent to the
 process group does not take the simulation down under the drill."""
 
 from __future__ import annotations
@@ -59,4 +59,15 @@ def test_a_start_past_its_deadline_is_one_error_and_no_process_is_left(
             hosted.hosted_simulation(Topology(), time_scale=0.5, settings=None,
                                      name="embedded-sim"):
         pytest.fail("the block must not run")
+    assert not _children()
+
+
+def test_a_simulation_that_fails_to_start_is_one_error_naming_why() -> None:
+    # A time scale the simulation's clock refuses: the child fails before it serves anything.
+    with pytest.raises(Unreachable, match=r"^the embedded simulation did not start: "
+                                          r"ValueError: time_scale must be > 0") as raised, \
+            hosted.hosted_simulation(Topology(), time_scale=-1.0, settings=None,
+                                     name="embedded-sim"):
+        pytest.fail("the block must not run")
+    assert "\n" not in str(raised.value)
     assert not _children()
