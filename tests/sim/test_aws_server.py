@@ -102,7 +102,7 @@ def test_restore_brings_the_region_back(url: str, faults: FaultState) -> None:
 
 def test_hanging_region_makes_the_client_time_out(url: str, faults: FaultState) -> None:
     east_rds = sim_client("rds", "us-east-1", url, read_timeout=1,
-                          retries={"max_attempts": 1, "mode": "standard"})
+                          retries={"total_max_attempts": 1, "mode": "standard"})
     faults.region_outage("us-east-1", "hang")
     started = time.monotonic()
     with pytest.raises(ReadTimeoutError):
@@ -154,11 +154,35 @@ def test_a_rule_can_inject_errors_per_region_and_service(
     try:
         with pytest.raises(ClientError) as raised:
             sim_client("dynamodb", "us-west-2", url,
-                       retries={"max_attempts": 1, "mode": "standard"}).list_tables()
+                       retries={"total_max_attempts": 1, "mode": "standard"}).list_tables()
         assert raised.value.response["Error"]["Code"] == "ThrottlingException"
         assert "TableNames" in sim_client("dynamodb", "us-east-1", url).list_tables()
     finally:
         server.middleware.rules.remove(throttle_west_dynamodb)  # type: ignore[arg-type]
+
+
+def test_the_simulations_own_client_sends_a_request_once(url: str, server: MotoServer) -> None:
+    """A seeding create answered 500 is not sent again: moto may have made the resource, and
+    a retry would then fail with "already exists" (seen once in CI). botocore's ``max_attempts``
+    counts retries, so the client must say ``total_max_attempts``."""
+    seen: list[RequestScope] = []
+
+    def fail_west_eks(scope: RequestScope, _snapshot: object) -> object:
+        if (scope.region, scope.service) == ("us-west-2", "eks"):
+            seen.append(scope)
+            return error_decision(500, "application/json",
+                                  '{"message":"simulated internal error"}')
+        return None
+
+    assert server.middleware is not None
+    server.middleware.add_rule(fail_west_eks)  # type: ignore[arg-type]
+    try:
+        with pytest.raises(ClientError) as raised:
+            sim_client("eks", "us-west-2", url).list_clusters()
+        assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+        assert len(seen) == 1
+    finally:
+        server.middleware.rules.remove(fail_west_eks)  # type: ignore[arg-type]
 
 
 def test_scope_is_read_from_the_authorization_header_and_presigned_queries() -> None:

@@ -15,8 +15,10 @@ from typing import Any
 from maip_drlib.config import SIM_ACCESS_KEY_ID, SIM_SECRET_ACCESS_KEY
 from maip_drlib.loopback import is_loopback_url
 
+# botocore's ``max_attempts`` counts retries (1 means two attempts); ``total_max_attempts``
+# counts attempts, the first included.
 SIM_CLIENT_CONFIG_KWARGS: dict[str, Any] = {
-    "retries": {"max_attempts": 1, "mode": "standard"},
+    "retries": {"total_max_attempts": 1, "mode": "standard"},
     "connect_timeout": 5,
     "read_timeout": 60,
 }

@@ -134,7 +134,7 @@ class MetricPublisher:
         if key not in self._clients:
             self._clients[key] = sim_client(
                 service, region, self.endpoint_url,
-                retries={"max_attempts": 1, "mode": "standard"}, read_timeout=3,
+                retries={"total_max_attempts": 1, "mode": "standard"}, read_timeout=3,
             )
         return self._clients[key]
 
