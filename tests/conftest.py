@@ -109,9 +109,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     """pytest-xdist hands out test files in collection order (``_run_order``), not largest
-    first (its default ``--loadscope-reorder``: by number of tests, which is not time)."""
+    first (its default ``--loadscope-reorder``: by number of tests, which is not time).
+    The first process of the run builds matplotlib's font cache (``_build_font_cache``)."""
     if hasattr(config.option, "loadscopereorder"):
         config.option.loadscopereorder = False
+    if not hasattr(config, "workerinput"):  # the controller, or a run without workers
+        _build_font_cache()
+
+
+def _build_font_cache() -> None:
+    """matplotlib builds its font cache at the first import of its font manager on a machine,
+    running ``fc-list`` where fontconfig is installed: from inside a unit test that is a
+    subprocess the tier guard refuses (CI's fresh machine, whichever evidence test came
+    first). Built here once, before any test, every later import reads the cache."""
+    import matplotlib.font_manager  # noqa: F401  (about 0.2 s once the cache exists)
 
 
 def _run_order(items: list[pytest.Item]) -> Callable[[pytest.Item], int]:
