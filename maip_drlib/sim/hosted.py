@@ -69,7 +69,16 @@ def main() -> None:
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # a stray print goes to standard error, never into the answer
     sys.stdout = sys.stderr
-    _serve(sys.stdin.buffer, answers)
+    code = 0
+    try:
+        _serve(sys.stdin.buffer, answers)
+    except SystemExit as stop:
+        code = stop.code if isinstance(stop.code, int) else 1
+    # The simulation has stopped: its servers, PostgreSQL and folders are gone. What the
+    # interpreter's own teardown would add is freeing moto's state object by object (about
+    # half a second the drill waits for at its end); the process ends without it.
+    sys.stderr.flush()
+    os._exit(code)
 
 
 @contextlib.contextmanager
