@@ -52,6 +52,7 @@ from maip_drlib.evidence.journal import Journal
 from maip_drlib.evidence.record_people import Participant, journal_people
 from maip_drlib.evidence.record_retest import journal_retest
 from maip_drlib.evidence.redact import Redactor
+from maip_drlib.evidence.timeline import load_plotting_in_background
 from maip_drlib.sim_client import SimulationClient
 
 if TYPE_CHECKING:
@@ -248,9 +249,11 @@ class GamedayWalk:
         self.mark(action)
 
     def _outage(self) -> bool:
-        """The outage (injected on a simulation only); the canaries stop on it."""
+        """The outage (injected on a simulation only); the canaries stop on it. While the
+        writers notice it (seconds of waiting), the timeline's plotting library loads."""
         plan, journal = self.plan, self.journal
         self._simulated_fault("outage", "injecting a simulated outage of")
+        load_plotting_in_background()
         if self.writer is not None:
             gameday_canaries.finish_canaries(plan, journal, self.writer)
         if self.rds_writer is not None:

@@ -8,24 +8,48 @@ failed, skipped); each stage's RTO budget is a thin dashed outline from the same
 end to end is a hatched bar with its budget outlined; the outage injection (start of failover
 stage 1) and the recovery (DR serving: the end of the failover's RTO end to end, else of its
 last stage) are vertical lines.
-Rendering uses matplotlib's Agg backend (no display needed).
+Rendering uses matplotlib's Agg backend (no display needed). Importing it takes about half a
+second of CPU; ``load_plotting_in_background`` lets a drill spend that while it only waits
+(``write_timeline`` then waits for that import to end, at most ``PRELOAD_WAIT_S``).
 
 Not supported: real overlapping/parallel stages, wall-clock axes, and other formats than PNG.
 """
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
 from maip_drlib.evidence.redact import Redactor, default_redactor
 from maip_drlib.evidence.timeline_rows import TimelineRow, label_of, timeline_rows
 
-__all__ = ["COLORS", "attach_png", "label_of", "write_timeline"]
+__all__ = ["COLORS", "attach_png", "label_of", "load_plotting_in_background", "write_timeline"]
 COLORS = {"passed": "#2e7d32", "rto_over": "#ef6c00", "failed": "#c62828",
           "skipped": "#9e9e9e", "other": "#5c6bc0"}
 PHASE_COLOR = "#81c784"  # a grouped readiness phase: lighter than a stage
 LABEL_CHARS = 90  # the longest stage label (failback 1) is 82 characters
+PRELOAD_WAIT_S = 60.0  # a fresh machine's first import builds matplotlib's font cache
+_preload: threading.Thread | None = None
+_preload_lock = threading.Lock()
+
+
+def load_plotting_in_background() -> None:
+    """Start importing matplotlib (Agg) in a daemon thread, for a later ``write_timeline``;
+    a second call does nothing."""
+    global _preload
+    with _preload_lock:
+        if _preload is None:
+            _preload = threading.Thread(target=_import_plotting, name="timeline-import",
+                                        daemon=True)
+            _preload.start()
+
+
+def _import_plotting() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot
 
 
 def _draw_row(axes: Any, row: TimelineRow, y: int) -> float:
@@ -58,6 +82,8 @@ def write_timeline(results: list[dict[str, Any]], path: Path, *, simulated: bool
     """Draw ``results`` (stage result dicts, drill order) into ``path`` (PNG) and return it.
     ``end_to_end``: the RTO end to end per phase (``summary.json``'s ``rto_end_to_end``),
     labelled on its bars; without it they say the sum of the stages."""
+    if _preload is not None:  # an import already under way ends first (its own errors
+        _preload.join(PRELOAD_WAIT_S)  # are raised again by the imports below)
     import matplotlib
 
     matplotlib.use("Agg", force=True)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from maip_drlib.evidence import timeline
 from maip_drlib.evidence.redact import Redactor
 from maip_drlib.evidence.summary_files import write_summary
 from maip_drlib.evidence.timeline import write_timeline
@@ -119,6 +120,20 @@ def test_timeline_is_a_png_of_sensible_size(tmp_path: Path) -> None:
 
 def test_timeline_with_no_stage_still_draws(tmp_path: Path) -> None:
     path = write_timeline([], tmp_path / "t.png", simulated=False)
+    assert _png_size(path)[0] > 0
+
+
+def test_plotting_loaded_ahead_is_one_thread_and_the_timeline_still_draws(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A game day loads matplotlib while it waits (``load_plotting_in_background``): one
+    thread however often it is asked, and the timeline drawn after it is the same PNG."""
+    monkeypatch.setattr(timeline, "_preload", None)
+    timeline.load_plotting_in_background()
+    started = timeline._preload
+    timeline.load_plotting_in_background()
+    assert started is not None and timeline._preload is started
+    path = write_timeline(RESULTS, tmp_path / "t.png", simulated=True)
+    assert not started.is_alive()  # write_timeline waited for it
     assert _png_size(path)[0] > 0
 
 
