@@ -12,6 +12,7 @@ error; 130 interrupted (SIGINT); 143 terminated (SIGTERM).
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Callable
@@ -240,3 +241,19 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("maip-dr: interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
     sys.exit(code if isinstance(code, int) else EXIT_OK)
+
+
+def console_main() -> None:
+    """The ``maip-dr`` program (``main`` in a process of its own).
+
+    When ``main`` has ended, every file it wrote is closed (evidence is sealed only after
+    that), so the interpreter's last garbage collection at exit has nothing to finish: it
+    only walks every object a drill left behind, about a second after a game day. They are
+    frozen (``gc.freeze``) so that the process ends without that walk; the exit still runs
+    its handlers and flushes its streams. ``main`` itself, called in-process (tests, an
+    embedding program), freezes nothing.
+    """
+    try:
+        main()
+    finally:
+        gc.freeze()
