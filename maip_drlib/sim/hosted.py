@@ -69,16 +69,13 @@ def main() -> None:
     answers = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # a stray print goes to standard error, never into the answer
     sys.stdout = sys.stderr
-    code = 0
-    try:
-        _serve(sys.stdin.buffer, answers)
-    except SystemExit as stop:
-        code = stop.code if isinstance(stop.code, int) else 1
-    # The simulation has stopped: its servers, PostgreSQL and folders are gone. What the
-    # interpreter's own teardown would add is freeing moto's state object by object (about
-    # half a second the drill waits for at its end); the process ends without it.
+    _serve(sys.stdin.buffer, answers)  # a failed start or stop exits through the interpreter,
+    # whose exit runs the finalizers of whatever was left (PostgreSQL's folders, say).
+    # Here the simulation has stopped cleanly: its servers, PostgreSQL and folders are gone.
+    # What the interpreter's own teardown would add is freeing moto's state object by object
+    # (about half a second the drill waits for at its end); the process ends without it.
     sys.stderr.flush()
-    os._exit(code)
+    os._exit(0)
 
 
 @contextlib.contextmanager
