@@ -46,10 +46,13 @@ def load_plotting_in_background() -> None:
 
 
 def _import_plotting() -> None:
-    import matplotlib
+    try:
+        import matplotlib
 
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot
+        matplotlib.use("Agg", force=True)
+        import matplotlib.pyplot
+    except Exception:  # write_timeline's own import says it, not a thread's traceback
+        return
 
 
 def _draw_row(axes: Any, row: TimelineRow, y: int) -> float:
