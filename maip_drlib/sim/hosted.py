@@ -30,7 +30,6 @@ import select
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from typing import IO, TYPE_CHECKING
 
@@ -101,8 +100,7 @@ def hosted_simulation(topology: Topology, *, time_scale: float | None,
 def _answer(process: subprocess.Popen[bytes]) -> tuple:
     """The child's answer, within ``READY_TIMEOUT_S``."""
     assert process.stdout is not None
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    ready, _, _ = select.select([process.stdout], [], [], max(0.0, deadline - time.monotonic()))
+    ready, _, _ = select.select([process.stdout], [], [], READY_TIMEOUT_S)
     if not ready:
         raise Unreachable(f"the embedded simulation did not start within "
                           f"{READY_TIMEOUT_S:g} s")
