@@ -27,7 +27,7 @@ import boto3
 import psycopg
 import pytest
 from botocore.config import Config as BotoConfig
-from maip_cli_helpers import BIN_DIR, SimUpProcess, sim_up_in
+from maip_cli_helpers import BIN_DIR, SimUpProcess, sim_up_in, wait_until
 from moto_requests import MotoRecorder, Recorded, writes
 
 from maip_drlib.sim.postgres import find_binaries, search_places
@@ -165,7 +165,21 @@ def start_rehearsal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rehear
                           ["targets"][LIVE]["regions"][PRIMARY]["kubeconfig"])
         recorder = MotoRecorder(aws["AWS_ENDPOINT_URL"])
         recorder.start()
-        yield Rehearsal(sim, live_env, aws["AWS_ENDPOINT_URL"], kubeconfig, recorder)
+        rehearsal = Rehearsal(sim, live_env, aws["AWS_ENDPOINT_URL"], kubeconfig, recorder)
+        _wait_for_dynamodb_latency(rehearsal)
+        yield rehearsal
+
+
+def _wait_for_dynamodb_latency(rehearsal: Rehearsal) -> None:
+    """A platform that has run a while has DynamoDB ``ReplicationLatency`` datapoints; a new
+    simulation publishes its first a few seconds after it is ready (once its simulated
+    traffic has replicated). Readiness run before that skips the check "not measured", so
+    the rehearsal waits for the first datapoint (the tests count the skips)."""
+    cloudwatch = rehearsal.client("cloudwatch", PRIMARY)
+    wait_until("a DynamoDB ReplicationLatency datapoint from " + PRIMARY,
+               lambda: cloudwatch.list_metrics(Namespace="AWS/DynamoDB",
+                                               MetricName="ReplicationLatency")["Metrics"],
+               timeout_s=60)
 
 
 def output(result: subprocess.CompletedProcess[str]) -> str:
